@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class AnimalsConfig(AppConfig):
+    name = "animals"
+    verbose_name = "Animals"

@@ -1,0 +1,217 @@
+"""Animals and what is recorded about them outside the von Frey sessions.
+
+Records here are never deleted through the application: a wrong entry is voided with a
+reason, and django-simple-history keeps who changed what and when.
+"""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+from simple_history.models import HistoricalRecords
+
+from labstudy.models import Study, TimeStamped, TreatmentGroup
+
+
+def _person():
+    return models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+
+class Animal(TimeStamped):
+    class Sex(models.TextChoices):
+        MALE = "male", "Male"
+        FEMALE = "female", "Female"
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        EXCLUDED = "excluded", "Excluded"
+        DIED = "died", "Died"
+        EUTHANISED = "euthanised", "Euthanised"
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="animals")
+    code = models.CharField(max_length=30, help_text="Unique within the study, e.g. R01.")
+    cage = models.CharField(max_length=30, blank=True)
+    sex = models.CharField(max_length=10, choices=Sex.choices, default=Sex.MALE)
+    date_of_birth = models.DateField(null=True, blank=True)
+    age_at_arrival_weeks = models.PositiveSmallIntegerField(null=True, blank=True)
+    group = models.ForeignKey(
+        TreatmentGroup,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="animals",
+        help_text="Empty until allocation.",
+    )
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.ACTIVE)
+    status_date = models.DateField(null=True, blank=True)
+    status_reason = models.CharField(max_length=300, blank=True)
+    notes = models.TextField(blank=True)
+    created_by = _person()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["study", "cage", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["study", "code"], name="animal_code_unique_in_study"),
+        ]
+        indexes = [models.Index(fields=["study", "group"])]
+
+    def __str__(self) -> str:
+        return self.code
+
+    def clean(self) -> None:
+        errors = {}
+        if self.group_id and self.study_id and self.group.study_id != self.study_id:
+            errors["group"] = f"Group {self.group.code} belongs to another study."
+        if self.status != self.Status.ACTIVE:
+            if not self.status_date:
+                errors["status_date"] = f"Give the date the animal was {self.status}."
+            if not self.status_reason.strip():
+                errors["status_reason"] = f"Give the reason the animal was {self.status}."
+        if errors:
+            raise ValidationError(errors)
+
+
+class Surgery(TimeStamped):
+    class Side(models.TextChoices):
+        RIGHT = "right", "Right"
+        LEFT = "left", "Left"
+        BILATERAL = "bilateral", "Bilateral"
+        NA = "n/a", "Not applicable"
+
+    animal = models.ForeignKey(Animal, on_delete=models.CASCADE, related_name="surgeries")
+    date = models.DateField()
+    procedure = models.CharField(max_length=100, default="PSNL")
+    side = models.CharField(max_length=10, choices=Side.choices, default=Side.RIGHT)
+    surgeon = models.CharField(max_length=100, blank=True)
+    anaesthesia = models.CharField(max_length=150, blank=True)
+    notes = models.TextField(blank=True)
+    created_by = _person()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name_plural = "surgeries"
+        ordering = ["animal", "date"]
+
+    def __str__(self) -> str:
+        return f"{self.procedure} ({self.side}) on {self.animal} {self.date}"
+
+
+class BodyWeight(TimeStamped):
+    animal = models.ForeignKey(Animal, on_delete=models.CASCADE, related_name="weights")
+    date = models.DateField()
+    grams = models.DecimalField(
+        max_digits=7, decimal_places=1, validators=[MinValueValidator(Decimal("0.1"))]
+    )
+    voided = models.BooleanField(default=False)
+    void_reason = models.CharField(max_length=300, blank=True)
+    created_by = _person()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["animal", "date"]
+        constraints = [
+            models.CheckConstraint(condition=Q(grams__gt=0), name="weight_positive"),
+        ]
+        indexes = [models.Index(fields=["animal", "date"])]
+
+    def __str__(self) -> str:
+        return f"{self.animal} {self.date}: {self.grams} g"
+
+    def clean(self) -> None:
+        if self.grams is not None and self.grams <= 0:
+            raise ValidationError({"grams": "A body weight must be more than 0 g."})
+
+
+class DoseAdministration(TimeStamped):
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", "Scheduled"
+        GIVEN = "given", "Given"
+        MISSED = "missed", "Missed"
+        REFUSED = "refused", "Refused"
+        VOIDED = "voided", "Voided"
+
+    animal = models.ForeignKey(Animal, on_delete=models.CASCADE, related_name="doses")
+    scheduled_date = models.DateField()
+    study_day = models.IntegerField()
+    dose_mg_kg = models.DecimalField(
+        "dose (mg/kg)",
+        max_digits=8,
+        decimal_places=3,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+    )
+    volume_ml = models.DecimalField(
+        "volume (ml)",
+        max_digits=6,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+    )
+    route = models.CharField(max_length=5, choices=TreatmentGroup.Route.choices, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.SCHEDULED)
+    given_at = models.DateTimeField(null=True, blank=True)
+    given_by = _person()
+    reason = models.CharField(
+        max_length=300, blank=True, help_text="Why a dose was missed, refused or voided."
+    )
+    created_by = _person()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["animal", "scheduled_date"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["animal", "scheduled_date"],
+                condition=~Q(status="voided"),
+                name="one_live_dose_per_animal_and_day",
+            ),
+        ]
+        indexes = [models.Index(fields=["scheduled_date", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.animal} day {self.study_day}: {self.status}"
+
+    def clean(self) -> None:
+        if self.status == self.Status.GIVEN and not self.given_at:
+            raise ValidationError({"given_at": "Record when the dose was given."})
+        if self.status in (self.Status.MISSED, self.Status.REFUSED, self.Status.VOIDED):
+            if not self.reason.strip():
+                raise ValidationError({"reason": f"Give the reason the dose was {self.status}."})
+
+
+class Observation(TimeStamped):
+    class Kind(models.TextChoices):
+        ADVERSE_EVENT = "adverse_event", "Adverse event"
+        CLINICAL_SIGN = "clinical_sign", "Clinical sign"
+        NOTE = "note", "Note"
+
+    class Severity(models.TextChoices):
+        NONE = "", "—"
+        MILD = "mild", "Mild"
+        MODERATE = "moderate", "Moderate"
+        SEVERE = "severe", "Severe"
+
+    animal = models.ForeignKey(Animal, on_delete=models.CASCADE, related_name="observations")
+    date = models.DateField()
+    kind = models.CharField(max_length=15, choices=Kind.choices, default=Kind.NOTE)
+    term = models.CharField(max_length=100, help_text="e.g. hematuria")
+    severity = models.CharField(max_length=10, choices=Severity.choices, blank=True)
+    notes = models.TextField(blank=True)
+    voided = models.BooleanField(default=False)
+    void_reason = models.CharField(max_length=300, blank=True)
+    created_by = _person()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["animal", "date"]
+
+    def __str__(self) -> str:
+        return f"{self.animal} {self.date}: {self.term}"

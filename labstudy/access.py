@@ -1,0 +1,76 @@
+"""Who may do what in a study: the one place per-study permissions are decided.
+
+A user without a membership gets 404 on every URL of the study, so the existence of a
+study is not disclosed to outsiders. Superusers are treated as data managers.
+"""
+
+from dataclasses import dataclass
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+
+from labstudy.models import Membership, Role, Study
+
+
+@dataclass(frozen=True)
+class StudyAccess:
+    study: Study
+    role: str
+
+    @property
+    def is_technician(self) -> bool:
+        return self.role == Role.TECHNICIAN
+
+    @property
+    def can_setup(self) -> bool:
+        return self.role == Role.DATA_MANAGER
+
+    @property
+    def can_record(self) -> bool:
+        return self.role in (Role.TECHNICIAN, Role.DATA_MANAGER, Role.INVESTIGATOR)
+
+    @property
+    def sees_treatment(self) -> bool:
+        """False for a technician on a blinded study: codes and solution letters only."""
+        return not (self.study.blinded and self.role == Role.TECHNICIAN)
+
+    @property
+    def can_view_results(self) -> bool:
+        return self.sees_treatment
+
+    def role_label(self) -> str:
+        return Role(self.role).label
+
+
+def study_access(user: AbstractBaseUser, slug: str, *, roles: tuple[str, ...] = ()) -> StudyAccess:
+    """The study and the user's role in it; 404 for non-members, 403-free by design.
+
+    `roles` limits the view to those roles; a member with another role gets 404 too,
+    so a technician cannot probe set-up pages.
+    """
+    study = get_object_or_404(Study.objects.select_related("filament_set"), slug=slug)
+    if user.is_superuser:
+        role = Role.DATA_MANAGER
+    else:
+        membership = Membership.objects.filter(user=user, study=study).only("role").first()
+        if membership is None:
+            raise Http404("No such study.")
+        role = membership.role
+    if roles and role not in roles:
+        raise Http404("This page is not available to your role.")
+    return StudyAccess(study=study, role=role)
+
+
+def studies_for(user: AbstractBaseUser):
+    """The studies a user works on, with their role annotated as `my_role`."""
+    from django.db.models import OuterRef, Subquery, Value
+
+    if user.is_superuser:
+        return Study.objects.annotate(my_role=Value(Role.DATA_MANAGER))
+    role = Membership.objects.filter(user=user, study=OuterRef("pk")).values("role")[:1]
+    return Study.objects.filter(memberships__user=user).annotate(my_role=Subquery(role))
+
+
+def can_create_studies(user: AbstractBaseUser) -> bool:
+    return user.is_superuser or user.has_perm("labstudy.add_study")

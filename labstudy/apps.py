@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class LabstudyConfig(AppConfig):
+    name = "labstudy"
+    verbose_name = "Studies"

@@ -1,0 +1,127 @@
+"""Forms for study set-up. Thin: validation of whole studies lives in models and services."""
+
+from django import forms
+from django.forms import BaseInlineFormSet, inlineformset_factory
+
+from labstudy.models import Phase, Study, Timepoint, TreatmentGroup
+from labstudy.study_templates import TEMPLATES
+
+STUDY_FIELDS = [
+    "title",
+    "species",
+    "strain",
+    "sex",
+    "model",
+    "paw_tested",
+    "threshold_method",
+    "cutoff_g",
+    "start_filament",
+    "blinded",
+    "randomise_test_order",
+    "order_seed",
+    "day0_date",
+    "first_day",
+    "last_day",
+    "status",
+    "ethics_reference",
+    "alpha",
+    "posthoc",
+    "description",
+]
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+
+class NewStudyForm(forms.Form):
+    template = forms.ChoiceField(
+        choices=[(t.key, t.name) for t in TEMPLATES.values()],
+        help_text="A template fills in groups, phases and timepoints; you can change them after.",
+    )
+    slug = forms.SlugField(max_length=60, help_text="Short name for addresses and file names.")
+    title = forms.CharField(max_length=200)
+    day0_date = forms.DateField(label="Day 0 (surgery) date", widget=DateInput)
+
+    def clean_slug(self):
+        slug = self.cleaned_data["slug"]
+        if Study.objects.filter(slug=slug).exists():
+            raise forms.ValidationError(f"A study called '{slug}' already exists.")
+        return slug
+
+
+class StudyForm(forms.ModelForm):
+    class Meta:
+        model = Study
+        fields = STUDY_FIELDS
+        widgets = {"day0_date": DateInput, "description": forms.Textarea(attrs={"rows": 3})}
+
+
+class StyledRowsFormSet(BaseInlineFormSet):
+    """Rows edited as a table: Bootstrap classes and an accessible name on every input."""
+
+    def add_fields(self, form, index):
+        super().add_fields(form, index)
+        for field in form.fields.values():
+            widget = field.widget
+            if isinstance(widget, forms.CheckboxInput):
+                css = "form-check-input"
+            elif isinstance(widget, forms.Select):
+                css = "form-select"
+            else:
+                css = "form-control"
+            widget.attrs.setdefault("class", css)
+            widget.attrs.setdefault("aria-label", str(field.label))
+
+
+GroupFormSet = inlineformset_factory(
+    Study,
+    TreatmentGroup,
+    formset=StyledRowsFormSet,
+    fields=[
+        "order",
+        "code",
+        "name",
+        "drug",
+        "dose_mg_kg",
+        "route",
+        "vehicle",
+        "concentration_mg_ml",
+        "volume_ml_kg",
+        "is_control",
+        "colour",
+        "coded_letter",
+    ],
+    extra=1,
+    can_delete=False,
+    widgets={"colour": forms.TextInput(attrs={"type": "color"})},
+)
+PhaseFormSet = inlineformset_factory(
+    Study,
+    Phase,
+    formset=StyledRowsFormSet,
+    fields=["code", "name", "first_day", "last_day", "dosed"],
+    extra=1,
+    can_delete=False,
+)
+TimepointFormSet = inlineformset_factory(
+    Study,
+    Timepoint,
+    formset=StyledRowsFormSet,
+    fields=["order", "label", "day", "is_baseline", "description"],
+    extra=1,
+    can_delete=False,
+)
+
+
+class AddAnimalsForm(forms.Form):
+    codes = forms.CharField(
+        label="Animal IDs",
+        widget=forms.Textarea(
+            attrs={"rows": 10, "placeholder": "R01, cage 1\nR02, cage 1\nR03, cage 2"}
+        ),
+        help_text=(
+            "One animal per line: the ID, then optionally the cage and sex, separated by commas "
+            "or tabs (paste straight from a spreadsheet)."
+        ),
+    )

@@ -1,0 +1,308 @@
+"""Study design: the study itself, its groups, phases, timepoints and who works on it.
+
+Recorded observations live in `animals` and `sessions`; nothing here is derived data.
+"""
+
+import datetime as dt
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+from simple_history.models import HistoricalRecords
+
+
+class TimeStamped(models.Model):
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class ThresholdMethod(models.TextChoices):
+    UP_DOWN = "up_down", "Up-down 50% threshold (Chaplan/Dixon)"
+    FIRST_RESPONSE = "first_response", "Target force (lowest withdrawal force)"
+    SUDO = "sudo", "Simplified up-down (SUDO, Bonin 2014)"
+
+
+class Study(TimeStamped):
+    class Status(models.TextChoices):
+        PLANNING = "planning", "Planning"
+        RUNNING = "running", "Running"
+        LOCKED = "locked", "Locked"
+        ARCHIVED = "archived", "Archived"
+
+    class Sex(models.TextChoices):
+        MALE = "male", "Male"
+        FEMALE = "female", "Female"
+        MIXED = "mixed", "Both sexes"
+
+    class Model(models.TextChoices):
+        PSNL = "PSNL", "Partial sciatic nerve ligation (PSNL)"
+        CCI = "CCI", "Chronic constriction injury (CCI)"
+        SNI = "SNI", "Spared nerve injury (SNI)"
+        SNL = "SNL", "Spinal nerve ligation (SNL)"
+        CFA = "CFA", "Complete Freund's adjuvant (CFA)"
+        SHAM = "sham", "Sham"
+        OTHER = "other", "Other"
+
+    class Paw(models.TextChoices):
+        RIGHT = "right", "Right hind paw"
+        LEFT = "left", "Left hind paw"
+        BOTH = "both", "Both hind paws"
+
+    class Posthoc(models.TextChoices):
+        NEMENYI = "nemenyi", "Nemenyi (Tukey distribution, as PMCMRplus)"
+        DUNN_HOLM = "dunn_holm", "Dunn with Holm correction"
+
+    slug = models.SlugField(
+        max_length=60, unique=True, help_text="Short name used in addresses and file names."
+    )
+    title = models.CharField(max_length=200)
+    species = models.CharField(max_length=60, default="rat")
+    strain = models.CharField(max_length=60, blank=True)
+    sex = models.CharField(max_length=10, choices=Sex.choices, default=Sex.MALE)
+    model = models.CharField(max_length=10, choices=Model.choices, default=Model.PSNL)
+    paw_tested = models.CharField(max_length=10, choices=Paw.choices, default=Paw.RIGHT)
+    threshold_method = models.CharField(
+        max_length=20, choices=ThresholdMethod.choices, default=ThresholdMethod.FIRST_RESPONSE
+    )
+    cutoff_g = models.FloatField(
+        default=300.0,
+        validators=[MinValueValidator(0.001)],
+        help_text="Force given when no filament up to the top elicits a withdrawal.",
+    )
+    filament_set = models.ForeignKey(
+        "vf_sessions.FilamentSet", on_delete=models.PROTECT, related_name="studies"
+    )
+    start_filament = models.CharField(
+        max_length=8, default="4.31", help_text="Evaluator size of the first filament applied."
+    )
+    blinded = models.BooleanField(
+        default=True, help_text="Technicians see coded solution letters, never groups or doses."
+    )
+    randomise_test_order = models.BooleanField(
+        default=False, help_text="List animals in a seeded random order on the bench screens."
+    )
+    order_seed = models.PositiveIntegerField(default=0)
+    day0_date = models.DateField(help_text="Calendar date of study day 0 (usually surgery).")
+    first_day = models.IntegerField(
+        default=-7, help_text="Earliest study day (negative for pre-surgery days)."
+    )
+    last_day = models.PositiveIntegerField(default=56, help_text="Last study day.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PLANNING)
+    ethics_reference = models.CharField("ethics approval reference", max_length=100, blank=True)
+    description = models.TextField(blank=True)
+    alpha = models.FloatField(
+        "significance level",
+        default=0.05,
+        validators=[MinValueValidator(0.0001), MaxValueValidator(0.5)],
+    )
+    posthoc = models.CharField(
+        "between-group post-hoc test",
+        max_length=12,
+        choices=Posthoc.choices,
+        default=Posthoc.NEMENYI,
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name_plural = "studies"
+        ordering = ["-day0_date", "slug"]
+        constraints = [
+            models.CheckConstraint(condition=Q(cutoff_g__gt=0), name="study_cutoff_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def clean(self) -> None:
+        if self.first_day is not None and self.last_day is not None:
+            if self.first_day > self.last_day:
+                raise ValidationError(
+                    {"first_day": "The first study day must not be after the last."}
+                )
+        if self.filament_set_id and self.start_filament:
+            if not self.filament_set.filaments.filter(size=self.start_filament).exists():
+                message = f"Filament '{self.start_filament}' is not in {self.filament_set}."
+                raise ValidationError({"start_filament": message})
+
+    def date_of_day(self, day: int) -> dt.date:
+        return self.day0_date + dt.timedelta(days=day)
+
+    def day_of_date(self, date: dt.date) -> int:
+        return (date - self.day0_date).days
+
+
+class TreatmentGroup(TimeStamped):
+    class Route(models.TextChoices):
+        IP = "i.p.", "Intraperitoneal (i.p.)"
+        SC = "s.c.", "Subcutaneous (s.c.)"
+        PO = "p.o.", "Oral (p.o.)"
+        IV = "i.v.", "Intravenous (i.v.)"
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="groups")
+    code = models.CharField(max_length=20, help_text="Short code, e.g. K10.")
+    name = models.CharField(max_length=100)
+    drug = models.CharField(max_length=100, blank=True)
+    dose_mg_kg = models.DecimalField(
+        "dose (mg/kg)",
+        max_digits=8,
+        decimal_places=3,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+    )
+    route = models.CharField(max_length=5, choices=Route.choices, default=Route.IP)
+    vehicle = models.CharField(max_length=100, blank=True, default="saline")
+    concentration_mg_ml = models.DecimalField(
+        "concentration (mg/ml)",
+        max_digits=8,
+        decimal_places=3,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+    )
+    volume_ml_kg = models.DecimalField(
+        "volume (ml/kg)",
+        max_digits=6,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+    )
+    is_control = models.BooleanField(default=False)
+    colour = models.CharField(
+        max_length=7,
+        default="#1f77b4",
+        validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", "Use a colour like #1f77b4.")],
+    )
+    coded_letter = models.CharField(
+        "coded solution letter",
+        max_length=2,
+        blank=True,
+        help_text="What blinded technicians see on the solution bottle, e.g. A.",
+    )
+    order = models.PositiveSmallIntegerField(default=0)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["study", "order", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["study", "code"], name="group_code_unique_in_study"),
+            models.UniqueConstraint(
+                fields=["study", "coded_letter"],
+                condition=~Q(coded_letter=""),
+                name="group_letter_unique_in_study",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class Phase(TimeStamped):
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="phases")
+    code = models.CharField(max_length=10)
+    name = models.CharField(max_length=100)
+    first_day = models.IntegerField()
+    last_day = models.IntegerField()
+    dosed = models.BooleanField("animals are dosed", default=False)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["study", "first_day"]
+        constraints = [
+            models.UniqueConstraint(fields=["study", "code"], name="phase_code_unique_in_study"),
+            models.CheckConstraint(
+                condition=Q(first_day__lte=models.F("last_day")), name="phase_days_ordered"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.name}"
+
+    @property
+    def first_date(self) -> dt.date:
+        return self.study.date_of_day(self.first_day)
+
+    @property
+    def last_date(self) -> dt.date:
+        return self.study.date_of_day(self.last_day)
+
+    def clean(self) -> None:
+        if (
+            self.first_day is not None
+            and self.last_day is not None
+            and self.first_day > self.last_day
+        ):
+            raise ValidationError({"last_day": "The last day must not be before the first day."})
+        if self.study_id and self.first_day is not None and self.last_day is not None:
+            _check_day_in_study(self.study, self.first_day, "first_day")
+            _check_day_in_study(self.study, self.last_day, "last_day")
+
+
+class Timepoint(TimeStamped):
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="timepoints")
+    label = models.CharField(max_length=20, help_text="e.g. T0")
+    day = models.IntegerField("study day")
+    is_baseline = models.BooleanField(default=False)
+    order = models.PositiveSmallIntegerField(default=0)
+    description = models.CharField(max_length=200, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["study", "order", "day"]
+        constraints = [
+            models.UniqueConstraint(fields=["study", "label"], name="timepoint_label_unique"),
+            models.UniqueConstraint(fields=["study", "day"], name="timepoint_day_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label} (day {self.day})"
+
+    @property
+    def date(self) -> dt.date:
+        return self.study.date_of_day(self.day)
+
+    def clean(self) -> None:
+        if self.study_id and self.day is not None:
+            _check_day_in_study(self.study, self.day, "day")
+
+
+def _check_day_in_study(study: Study, day: int, field: str) -> None:
+    if not study.first_day <= day <= study.last_day:
+        span = f"{study.first_day} to {study.last_day}"
+        raise ValidationError({field: f"Day {day} is outside the study's days ({span})."})
+
+
+class Role(models.TextChoices):
+    TECHNICIAN = "technician", "Technician"
+    INVESTIGATOR = "investigator", "Investigator"
+    DATA_MANAGER = "data_manager", "Data manager"
+
+
+class Membership(TimeStamped):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=Role.choices)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["study", "role", "user__username"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "study"], name="one_role_per_user_and_study")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} — {self.get_role_display()} on {self.study.slug}"

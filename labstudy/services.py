@@ -1,0 +1,146 @@
+"""Writes that shape a study: creating one from a template, adding animals in bulk.
+
+Each function validates everything first and writes in one transaction, so a refused
+request leaves the database as it was.
+"""
+
+import datetime as dt
+import re
+from dataclasses import asdict
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from animals.models import Animal
+from labstudy.models import Membership, Phase, Role, Study, Timepoint, TreatmentGroup
+from labstudy.study_templates import TEMPLATES
+from sessions.models import FilamentSet
+
+DEFAULT_FILAMENT_SET = "stoelting-20"
+
+
+@transaction.atomic
+def create_study(
+    *,
+    template_key: str,
+    slug: str,
+    title: str,
+    day0_date: dt.date,
+    user: AbstractBaseUser | None,
+    **fields,
+) -> Study:
+    """Create a study, its groups, phases and timepoints from a template.
+
+    The creating user becomes the study's data manager.
+    """
+    try:
+        template = TEMPLATES[template_key]
+    except KeyError:
+        raise ValidationError({"template": f"Unknown study template '{template_key}'."}) from None
+    values = {**template.study, **fields}
+    values.setdefault("filament_set", FilamentSet.objects.get(slug=DEFAULT_FILAMENT_SET))
+    study = Study(slug=slug, title=title, day0_date=day0_date, created_by=user, **values)
+    study.full_clean()
+    study.save()
+    for order, spec in enumerate(template.groups, start=1):
+        group = TreatmentGroup(study=study, order=order, **asdict(spec))
+        group.full_clean()
+        group.save()
+    for spec in template.phases:
+        phase = Phase(study=study, **asdict(spec))
+        phase.full_clean()
+        phase.save()
+    for order, spec in enumerate(template.timepoints, start=1):
+        timepoint = Timepoint(study=study, order=order, **asdict(spec))
+        timepoint.full_clean()
+        timepoint.save()
+    if user is not None and not user.is_superuser:
+        Membership.objects.create(user=user, study=study, role=Role.DATA_MANAGER, created_by=user)
+    return study
+
+
+_SPLIT = re.compile(r"\s*[\t,;]\s*")
+
+
+def parse_animal_lines(text: str) -> list[dict]:
+    """Parse pasted lines 'code[, cage[, sex]]' (tab, comma or semicolon separated).
+
+    Blank lines are skipped; every problem is reported with its line number.
+    """
+    rows, errors = [], []
+    seen: dict[str, int] = {}
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line:
+            continue
+        parts = _SPLIT.split(line)
+        code = parts[0].strip()
+        cage = parts[1].strip() if len(parts) > 1 else ""
+        sex = parts[2].strip().lower() if len(parts) > 2 else ""
+        if len(parts) > 3:
+            errors.append(
+                f"line {number}: expected 'code, cage, sex' but found {len(parts)} values"
+            )
+            continue
+        if not code:
+            errors.append(f"line {number}: the animal code is empty")
+            continue
+        if len(code) > 30:
+            errors.append(f"line {number}: animal code '{code[:30]}…' is longer than 30 characters")
+            continue
+        if len(cage) > 30:
+            errors.append(f"line {number}: cage '{cage[:30]}…' is longer than 30 characters")
+            continue
+        if sex and sex not in ("male", "female", "m", "f"):
+            errors.append(f"line {number}: sex '{sex}' must be male or female")
+            continue
+        if code in seen:
+            errors.append(f"line {number}: animal code '{code}' repeats line {seen[code]}")
+            continue
+        seen[code] = number
+        rows.append(
+            {
+                "line": number,
+                "code": code,
+                "cage": cage,
+                "sex": {"m": "male", "f": "female"}.get(sex, sex),
+            }
+        )
+    if errors:
+        raise ValidationError({"codes": errors})
+    if not rows:
+        raise ValidationError({"codes": ["Paste at least one animal code."]})
+    return rows
+
+
+@transaction.atomic
+def add_animals(*, study: Study, text: str, user: AbstractBaseUser | None) -> list[Animal]:
+    """Add the animals pasted as text; all or nothing."""
+    rows = parse_animal_lines(text)
+    existing = set(
+        Animal.objects.filter(study=study, code__in=[r["code"] for r in rows]).values_list(
+            "code", flat=True
+        )
+    )
+    clashes = [
+        f"line {r['line']}: animal code '{r['code']}' already exists in this study"
+        for r in rows
+        if r["code"] in existing
+    ]
+    if clashes:
+        raise ValidationError({"codes": clashes})
+    default_sex = study.sex if study.sex in ("male", "female") else "male"
+    animals = [
+        Animal(
+            study=study,
+            code=r["code"],
+            cage=r["cage"],
+            sex=r["sex"] or default_sex,
+            created_by=user,
+        )
+        for r in rows
+    ]
+    for animal in animals:
+        animal.save()
+    return animals

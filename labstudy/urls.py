@@ -1,0 +1,19 @@
+from django.contrib import admin
+from django.urls import include, path, re_path
+
+from labstudy import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("studies/new/", views.study_new, name="study_new"),
+    path("s/<slug:slug>/", views.study_overview, name="study_overview"),
+    path("s/<slug:slug>/setup/", views.study_setup, name="study_setup"),
+    path("s/<slug:slug>/setup/animals/", views.study_add_animals, name="study_add_animals"),
+    re_path(
+        r"^s/(?P<slug>[-\w]+)/setup/(?P<section>groups|phases|timepoints)/$",
+        views.study_setup_rows,
+        name="study_setup_rows",
+    ),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("django.contrib.auth.urls")),
+]

@@ -1,0 +1,154 @@
+"""Home, study overview and study set-up pages. Thin: access, form, one service call."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods
+
+from labstudy import selectors, services
+from labstudy.access import can_create_studies, studies_for, study_access
+from labstudy.forms import (
+    AddAnimalsForm,
+    GroupFormSet,
+    NewStudyForm,
+    PhaseFormSet,
+    StudyForm,
+    TimepointFormSet,
+)
+from labstudy.models import Role
+
+SETUP = (Role.DATA_MANAGER,)
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    studies = list(studies_for(request.user).order_by("status", "-day0_date"))
+    for study in studies:
+        study.role_label = Role(study.my_role).label
+    return render(
+        request,
+        "labstudy/home.html",
+        {"studies": studies, "can_create": can_create_studies(request.user)},
+    )
+
+
+@login_required
+def study_overview(request: HttpRequest, slug: str) -> HttpResponse:
+    access = study_access(request.user, slug)
+    study = access.study
+    today = timezone.localdate()
+    return render(
+        request,
+        "labstudy/study_overview.html",
+        {
+            "access": access,
+            "study": study,
+            "groups": study.groups.all(),
+            "phases": study.phases.all(),
+            "timepoints": study.timepoints.all(),
+            "animals": selectors.animals_with_groups(study),
+            "due": selectors.due_today(study, today),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def study_new(request: HttpRequest) -> HttpResponse:
+    if not can_create_studies(request.user):
+        raise PermissionDenied("Only data managers can create studies.")
+    form = NewStudyForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            study = services.create_study(
+                template_key=form.cleaned_data["template"],
+                slug=form.cleaned_data["slug"],
+                title=form.cleaned_data["title"],
+                day0_date=form.cleaned_data["day0_date"],
+                user=request.user,
+            )
+        except ValidationError as exc:
+            _attach(form, exc)
+        else:
+            messages.success(request, f"Study '{study.title}' created. Check its design below.")
+            return redirect("study_setup", slug=study.slug)
+    return render(request, "labstudy/study_new.html", {"form": form})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def study_setup(request: HttpRequest, slug: str) -> HttpResponse:
+    access = study_access(request.user, slug, roles=SETUP)
+    study = access.study
+    form = StudyForm(request.POST or None, instance=study, prefix="study")
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Study settings saved.")
+        return redirect("study_setup", slug=study.slug)
+    return render(
+        request,
+        "labstudy/study_setup.html",
+        {"access": access, "study": study, "form": form, "section": "settings"},
+    )
+
+
+_FORMSETS = {
+    "groups": (GroupFormSet, "Treatment groups"),
+    "phases": (PhaseFormSet, "Phases"),
+    "timepoints": (TimepointFormSet, "Timepoints"),
+}
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def study_setup_rows(request: HttpRequest, slug: str, section: str) -> HttpResponse:
+    access = study_access(request.user, slug, roles=SETUP)
+    study = access.study
+    formset_class, title = _FORMSETS[section]
+    formset = formset_class(request.POST or None, instance=study, prefix=section)
+    if request.method == "POST" and formset.is_valid():
+        with transaction.atomic():
+            formset.save()
+        messages.success(request, f"{title} saved.")
+        return redirect("study_setup_rows", slug=study.slug, section=section)
+    return render(
+        request,
+        "labstudy/study_setup_rows.html",
+        {"access": access, "study": study, "formset": formset, "section": section, "title": title},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def study_add_animals(request: HttpRequest, slug: str) -> HttpResponse:
+    access = study_access(request.user, slug, roles=SETUP)
+    study = access.study
+    form = AddAnimalsForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            animals = services.add_animals(
+                study=study, text=form.cleaned_data["codes"], user=request.user
+            )
+        except ValidationError as exc:
+            _attach(form, exc)
+        else:
+            messages.success(request, f"Added {len(animals)} animals.")
+            return redirect("study_overview", slug=study.slug)
+    return render(
+        request,
+        "labstudy/study_add_animals.html",
+        {"access": access, "study": study, "form": form, "section": "animals"},
+    )
+
+
+def _attach(form, exc: ValidationError) -> None:
+    """Show a service's ValidationError on the form, under the field it names."""
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
