@@ -1,0 +1,319 @@
+"""The demo study: shaped like Kim et al. 2022 (ketamine in PSNL rats), with synthetic data.
+
+Every response is simulated from a seeded model of a rat with a true 50 % threshold,
+tested with the study's own stepping rule (`analysis.thresholds.next_filament`), so the
+demo exercises exactly the code path a technician's taps take.
+"""
+
+import datetime as dt
+import math
+import random
+import uuid
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.db import transaction
+from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
+
+from analysis import thresholds
+from animals.models import Animal, BodyWeight, DoseAdministration, Observation, Surgery
+from labstudy import services
+from labstudy.models import Membership, Role, Study
+from sessions.models import Filament, Stimulus, TestSession
+from sessions.services import filament_specs
+
+DEMO_SLUG = "psnl-ketamine-demo"
+DEMO_DAY0 = dt.date(2026, 9, 1)
+DEMO_PASSWORD = "labstudy-demo"
+SEED = 20220311
+
+# (username, role, full name); the password is DEMO_PASSWORD for every account.
+DEMO_ACCOUNTS = (
+    ("technician", Role.TECHNICIAN, "Tara Technician"),
+    ("investigator", Role.INVESTIGATOR, "Ivan Investigator"),
+    ("datamanager", Role.DATA_MANAGER, "Dana Datamanager"),
+)
+ADMIN_ACCOUNT = "admin"
+
+# True median 50 % thresholds (g) per timepoint T0..T7, after the reference paper's
+# figures: K10 rises to the cut-off by T3-T4, decays after discontinuation and is low
+# again at T7; K5 sits in between; control stays allodynic.
+TRUE_THRESHOLD_G = {
+    "control": (18, 17, 16, 15, 16, 15, 16, 17),
+    "K5": (18, 26, 45, 90, 120, 60, 35, 30),
+    "K10": (19, 40, 110, 420, 450, 160, 70, 28),
+}
+# Slope of the psychometric curve in log10(g): a 10x force change spans ~ 0 to 1.
+RESPONSE_SPREAD_LOG10 = 0.12
+ANIMAL_SPREAD_LOG10 = 0.10
+ANIMALS_PER_GROUP = 5
+MISSED_DOSE = ("R07", 20)  # (animal, study day): one missed dose
+HEMATURIA = ("R06", 31)  # a K5 rat, after 25 days of injections (paper: about day 31)
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    study: Study
+    created: bool
+    animals: int
+    sessions: int
+    stimuli: int
+    doses: int
+    weights: int
+
+
+def simulate_series(
+    rng: random.Random,
+    true_threshold_g: float,
+    filaments: tuple[thresholds.Filament, ...],
+    *,
+    method: str,
+    start: str,
+) -> list[tuple[str, bool]]:
+    """Apply filaments by the method's stepping rule to a simulated rat until complete."""
+    series: list[tuple[str, bool]] = []
+    centre = math.log10(true_threshold_g)
+    while True:
+        size = thresholds.next_filament(series, filaments, method=method, start=start)
+        if size is None:
+            return series
+        grams = next(f.grams for f in filaments if f.size == size)
+        z = (math.log10(grams) - centre) / RESPONSE_SPREAD_LOG10
+        p_withdraw = 1 / (1 + math.exp(-z))
+        series.append((size, rng.random() < p_withdraw))
+        if len(series) > 60:  # next_filament always terminates; this guards the demo only
+            raise RuntimeError("stepping rule did not terminate")
+
+
+def _accounts() -> dict[str, object]:
+    User = get_user_model()
+    users = {}
+    for username, _role, full_name in DEMO_ACCOUNTS:
+        first, last = full_name.split(" ", 1)
+        user, created = User.objects.get_or_create(
+            username=username, defaults={"first_name": first, "last_name": last}
+        )
+        if created:
+            user.set_password(DEMO_PASSWORD)
+            user.save()
+        users[username] = user
+    datamanager = users["datamanager"]
+    datamanager.user_permissions.add(Permission.objects.get(codename="add_study"))
+    admin, created = User.objects.get_or_create(
+        username=ADMIN_ACCOUNT, defaults={"is_staff": True, "is_superuser": True}
+    )
+    if created:
+        admin.set_password(DEMO_PASSWORD)
+        admin.save()
+    users[ADMIN_ACCOUNT] = admin
+    return users
+
+
+def _money(value: float, places: str = "0.01") -> Decimal:
+    return Decimal(str(value)).quantize(Decimal(places), rounding=ROUND_HALF_UP)
+
+
+@transaction.atomic
+def load_demo_study() -> DemoSummary:
+    """Create the demo study and accounts; a second call changes nothing."""
+    users = _accounts()
+    existing = Study.objects.filter(slug=DEMO_SLUG).first()
+    if existing is not None:
+        return _summary(existing, created=False)
+
+    manager = users["datamanager"]
+    study = services.create_study(
+        template_key="psnl-vf-3x8",
+        slug=DEMO_SLUG,
+        title="PSNL neuropathic pain, coded treatments (demo)",
+        day0_date=DEMO_DAY0,
+        user=manager,
+        status=Study.Status.RUNNING,
+        ethics_reference="DEMO-2026-001",
+        description=(
+            "Demo study shaped like Kim et al. 2022 (Physiol Res, PMID 35275700). "
+            "All data are simulated."
+        ),
+    )
+    for username, role, _name in DEMO_ACCOUNTS:
+        Membership.objects.update_or_create(
+            user=users[username], study=study, defaults={"role": role, "created_by": manager}
+        )
+
+    rng = random.Random(SEED)
+    groups = {g.code: g for g in study.groups.all()}
+    animals: list[Animal] = []
+    number = 0
+    for code in ("control", "K5", "K10"):
+        for _ in range(ANIMALS_PER_GROUP):
+            number += 1
+            animals.append(
+                Animal(
+                    study=study,
+                    code=f"R{number:02d}",
+                    cage=f"C{(number + 1) // 2}",
+                    sex=Animal.Sex.MALE,
+                    age_at_arrival_weeks=7,
+                    group=groups[code],
+                    created_by=manager,
+                )
+            )
+    # Allocation is shuffled across codes so group is not readable from the animal ID.
+    codes = [a.code for a in animals]
+    rng.shuffle(codes)
+    for animal, code in zip(animals, codes, strict=True):
+        animal.code = code
+    animals.sort(key=lambda a: a.code)
+    for number, animal in enumerate(animals, start=1):
+        animal.cage = f"C{(number + 1) // 2}"
+    bulk_create_with_history(animals, Animal, default_user=manager)
+    animals = list(study.animals.select_related("group").order_by("code"))
+
+    technician = users["technician"]
+    Surgery.objects.bulk_create(
+        Surgery(
+            animal=a,
+            date=study.date_of_day(0),
+            procedure="PSNL",
+            side=Surgery.Side.RIGHT,
+            surgeon="Demo surgeon",
+            anaesthesia="isoflurane 2-3 % in O2",
+            created_by=manager,
+        )
+        for a in animals
+    )
+
+    weights = _weights(study, animals, rng, technician)
+    doses = _doses(study, animals, weights, technician)
+    Observation.objects.create(
+        animal=next(a for a in animals if a.code == HEMATURIA[0]),
+        date=study.date_of_day(HEMATURIA[1]),
+        kind=Observation.Kind.ADVERSE_EVENT,
+        term="hematuria",
+        severity=Observation.Severity.MILD,
+        notes="Blood in urine after 25 days of injections; monitored, resolved without action.",
+        created_by=technician,
+    )
+    _sessions(study, animals, rng, technician)
+    return _summary(study, created=True)
+
+
+def _weights(study, animals, rng, technician) -> dict[tuple[int, int], Decimal]:
+    """Weekly weights, days 0..56: about 250 g at surgery, gaining ~4 g/day."""
+    rows, by_day = [], {}
+    for animal in animals:
+        start = rng.gauss(250, 12)
+        for day in range(0, study.last_day + 1, 7):
+            grams = _money(start + 3.8 * day + rng.gauss(0, 4), "0.1")
+            by_day[(animal.pk, day)] = grams
+            rows.append(
+                BodyWeight(
+                    animal=animal, date=study.date_of_day(day), grams=grams, created_by=technician
+                )
+            )
+    bulk_create_with_history(rows, BodyWeight, default_user=technician)
+    return by_day
+
+
+def _doses(study, animals, weights, technician) -> int:
+    """Daily doses in the dosed phases for treated animals; one missed dose."""
+    rows = []
+    dosed_days = [
+        d for p in study.phases.filter(dosed=True) for d in range(p.first_day, p.last_day + 1)
+    ]
+    for animal in animals:
+        group = animal.group
+        if group.is_control or not group.dose_mg_kg:
+            continue
+        for day in dosed_days:
+            weight_g = weights[(animal.pk, day - day % 7)]
+            volume = _money(
+                float(group.dose_mg_kg) * float(weight_g) / 1000 / float(group.concentration_mg_ml)
+            )
+            missed = (animal.code, day) == MISSED_DOSE
+            given_at = timezone.make_aware(
+                dt.datetime.combine(study.date_of_day(day), dt.time(10, 0))
+            )
+            rows.append(
+                DoseAdministration(
+                    animal=animal,
+                    scheduled_date=study.date_of_day(day),
+                    study_day=day,
+                    dose_mg_kg=group.dose_mg_kg,
+                    volume_ml=volume,
+                    route=group.route,
+                    status=DoseAdministration.Status.MISSED
+                    if missed
+                    else DoseAdministration.Status.GIVEN,
+                    given_at=None if missed else given_at,
+                    given_by=None if missed else technician,
+                    reason="animal escaped during restraint; not re-dosed" if missed else "",
+                    created_by=technician,
+                )
+            )
+    bulk_create_with_history(rows, DoseAdministration, default_user=technician)
+    return len(rows)
+
+
+def _sessions(study, animals, rng, technician) -> None:
+    filaments = filament_specs(study.filament_set)
+    db_filaments = {f.size: f for f in Filament.objects.filter(filament_set=study.filament_set)}
+    animal_offset = {a.pk: rng.gauss(0, ANIMAL_SPREAD_LOG10) for a in animals}
+    timepoints = list(study.timepoints.order_by("day"))
+    sessions, series_by_session = [], []
+    for tp_index, tp in enumerate(timepoints):
+        for slot, animal in enumerate(animals):
+            median = TRUE_THRESHOLD_G[animal.group.code][tp_index]
+            true_g = 10 ** (math.log10(median) + animal_offset[animal.pk])
+            series = simulate_series(
+                rng, true_g, filaments, method=study.threshold_method, start=study.start_filament
+            )
+            tested_at = timezone.make_aware(
+                dt.datetime.combine(tp.date, dt.time(9, 0)) + dt.timedelta(minutes=6 * slot)
+            )
+            sessions.append(
+                TestSession(
+                    animal=animal,
+                    timepoint=tp,
+                    paw=study.paw_tested if study.paw_tested != "both" else "right",
+                    tested_at=tested_at,
+                    tester=technician,
+                    method=study.threshold_method,
+                    status=TestSession.Status.COMPLETE,
+                    created_by=technician,
+                )
+            )
+            series_by_session.append((series, tested_at))
+    sessions = bulk_create_with_history(sessions, TestSession, default_user=technician)
+    if any(s.pk is None for s in sessions):  # SQLite before 3.35 does not return ids
+        sessions = list(TestSession.objects.filter(animal__study=study).order_by("pk"))
+    stimuli = []
+    for session, (series, tested_at) in zip(sessions, series_by_session, strict=True):
+        for order, (size, withdrew) in enumerate(series, start=1):
+            stimuli.append(
+                Stimulus(
+                    session=session,
+                    order=order,
+                    filament=db_filaments[size],
+                    withdrew=withdrew,
+                    recorded_at=tested_at + dt.timedelta(seconds=20 * order),
+                    recorded_by=technician,
+                    client_uuid=uuid.UUID(int=rng.getrandbits(128), version=4),
+                )
+            )
+    bulk_create_with_history(stimuli, Stimulus, default_user=technician)
+
+
+def _summary(study: Study, *, created: bool) -> DemoSummary:
+    return DemoSummary(
+        study=study,
+        created=created,
+        animals=study.animals.count(),
+        sessions=TestSession.objects.filter(animal__study=study).count(),
+        stimuli=Stimulus.objects.filter(session__animal__study=study).count(),
+        doses=DoseAdministration.objects.filter(animal__study=study).count(),
+        weights=BodyWeight.objects.filter(animal__study=study).count(),
+    )

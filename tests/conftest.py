@@ -1,0 +1,56 @@
+"""The world the tests build in code: one study from the reference template and the
+people around it (technician, investigator, data manager, outsider)."""
+
+import datetime as dt
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from labstudy import services
+from labstudy.models import Membership, Role
+
+PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture
+def make_user(db):
+    def make(username: str, **extra):
+        return get_user_model().objects.create_user(username=username, password=PASSWORD, **extra)
+
+    return make
+
+
+@pytest.fixture
+def people(make_user):
+    return {
+        "technician": make_user("tess"),
+        "investigator": make_user("ivy"),
+        "data_manager": make_user("dan"),
+        "outsider": make_user("olly"),
+    }
+
+
+@pytest.fixture
+def study(people):
+    """The reference design (3 groups, phases A/B/C, T0-T7), blinded, day 0 on 1 Sep 2026."""
+    study = services.create_study(
+        template_key="psnl-vf-3x8",
+        slug="psnl",
+        title="PSNL allodynia study",
+        day0_date=dt.date(2026, 9, 1),
+        user=people["data_manager"],
+    )
+    for role in (Role.TECHNICIAN, Role.INVESTIGATOR):
+        Membership.objects.create(user=people[role], study=study, role=role)
+    return study
+
+
+@pytest.fixture
+def client_for(client, people):
+    """A test client logged in as one of `people`."""
+
+    def login(who: str):
+        client.force_login(people[who])
+        return client
+
+    return login

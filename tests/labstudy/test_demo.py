@@ -1,0 +1,110 @@
+"""The demo study: shaped like Kim et al. 2022 and loadable twice without change."""
+
+import statistics
+
+import pytest
+from analysis.thresholds import first_response_threshold, next_filament
+from django.core.management import call_command
+
+from animals.models import DoseAdministration, Observation
+from labstudy.demo import DEMO_SLUG, load_demo_study
+from labstudy.models import Membership, Study
+from sessions.models import Stimulus, TestSession
+from sessions.services import filament_specs, live_series
+
+
+@pytest.fixture
+def demo(db):
+    return load_demo_study()
+
+
+@pytest.mark.django_db
+def test_demo_counts(demo):
+    study = Study.objects.get(slug=DEMO_SLUG)
+    assert demo.animals == 15
+    assert sorted(study.groups.values_list("code", flat=True)) == ["K10", "K5", "control"]
+    for group in study.groups.all():
+        assert group.animals.count() == 5
+    assert study.phases.count() == 3 and study.timepoints.count() == 8
+    assert demo.sessions == 15 * 8
+    assert TestSession.objects.filter(animal__study=study, status="complete").count() == 120
+    assert demo.weights == 15 * 9  # weekly, days 0..56
+    # daily doses for 10 treated rats over phases A (28 days) and C (7 days)
+    assert demo.doses == 10 * 35
+    assert (
+        study.animals.filter(surgeries__procedure="PSNL", surgeries__date=study.day0_date).count()
+        == 15
+    )
+    assert set(Membership.objects.filter(study=study).values_list("user__username", "role")) == {
+        ("technician", "technician"),
+        ("investigator", "investigator"),
+        ("datamanager", "data_manager"),
+    }
+
+
+@pytest.mark.django_db
+def test_demo_has_one_missed_dose_with_reason(demo):
+    missed = DoseAdministration.objects.filter(status="missed")
+    assert missed.count() == 1
+    assert missed.get().reason
+    assert missed.get().given_at is None
+
+
+@pytest.mark.django_db
+def test_demo_has_the_k5_hematuria_after_25_days_of_injections(demo):
+    event = Observation.objects.get(term="hematuria")
+    study = event.animal.study
+    assert event.kind == "adverse_event"
+    assert event.animal.group.code == "K5"
+    injections_before = DoseAdministration.objects.filter(
+        animal=event.animal, status="given", scheduled_date__lt=event.date
+    ).count()
+    assert injections_before == 25
+    assert study.day_of_date(event.date) == 31
+
+
+@pytest.mark.django_db
+def test_every_demo_session_is_a_complete_series_by_the_study_rule(demo):
+    study = Study.objects.get(slug=DEMO_SLUG)
+    filaments = filament_specs(study.filament_set)
+    for session in TestSession.objects.filter(animal__study=study):
+        series = live_series(session)
+        assert series[0][0] == study.start_filament
+        assert next_filament(series, filaments, method=study.threshold_method) is None
+
+
+@pytest.mark.django_db
+def test_demo_k10_rises_to_cutoff_and_falls_back(demo):
+    study = Study.objects.get(slug=DEMO_SLUG)
+    filaments = filament_specs(study.filament_set)
+
+    def mean_force(group, label):
+        values = []
+        for session in TestSession.objects.filter(
+            animal__study=study, animal__group__code=group, timepoint__label=label
+        ):
+            values.append(first_response_threshold(live_series(session), filaments).grams)
+        return statistics.mean(values)
+
+    assert mean_force("K10", "T0") < 40
+    assert mean_force("K10", "T4") > 200
+    assert mean_force("K10", "T4") > mean_force("K5", "T4") > mean_force("control", "T4")
+    assert mean_force("K10", "T7") < mean_force("K10", "T4") / 2
+    assert mean_force("control", "T3") < 40
+
+
+@pytest.mark.django_db
+def test_loading_twice_changes_nothing(demo, capsys):
+    before = (Stimulus.objects.count(), DoseAdministration.objects.count(), Study.objects.count())
+    call_command("load_demo_study")
+    out = capsys.readouterr().out
+    assert "Already present" in out
+    assert "technician    / labstudy-demo" in out and "investigator" in out and "datamanager" in out
+    after = (Stimulus.objects.count(), DoseAdministration.objects.count(), Study.objects.count())
+    assert before == after
+
+
+@pytest.mark.django_db
+def test_demo_accounts_can_sign_in(demo, client):
+    for username in ("technician", "investigator", "datamanager", "admin"):
+        assert client.login(username=username, password="labstudy-demo"), username
