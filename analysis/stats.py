@@ -1,0 +1,1473 @@
+"""Statistics for von Frey time courses, in the shape of the stats CSV export.
+
+Input is a tidy long frame with one row per animal and timepoint::
+
+    animal, group, timepoint, day, value
+
+``value`` is a threshold in g or a %MPE; timepoints are ordered by ``day``. Every
+function returns a tidy :class:`pandas.DataFrame` whose columns are :data:`COLUMNS`:
+the stats CSV contract ``test, group, timepoint, a, b, statistic, df, p`` first, then
+``p_adj, n, note, sentence`` and a few extras (``df2, epsilon, role, dropped``).
+
+What is computed, and why it matches R (docs/statistics.md has the long version):
+
+* within each group across timepoints: Friedman (``friedman``; a Wilcoxon signed-rank
+  test, ``wilcoxon``, when only two timepoints exist, because Friedman needs three),
+  then the Nemenyi-Wilcoxon-Wilcox test of PMCMRplus::frdAllPairsNemenyiTest
+  (``nemenyi_friedman``) where Friedman is significant;
+* repeated-measures ANOVA over time within a group (``rm_anova`` and the corrected
+  ``rm_anova_gg`` / ``rm_anova_hf`` rows, ``mauchly``), with R's formulas for Mauchly's
+  test (including its second-order p-value term) and the Greenhouse-Geisser and
+  Huynh-Feldt (Lecoutre) epsilons; a two-way mixed ANOVA, group between and time within
+  (``mixed_anova``, plus ``mixed_anova_gg`` / ``mixed_anova_hf`` for the time terms);
+* between groups at each timepoint: Kruskal-Wallis (``kruskal``) then, only where it is
+  significant, Nemenyi with the studentized-range (Tukey) distribution as
+  PMCMRplus::kwAllPairsNemenyiTest (``nemenyi_kruskal``) or Dunn with Holm
+  (``dunn_kruskal``); Mann-Whitney (``mann_whitney``) when exactly two groups have data;
+* the area under each animal's time course (trapezoid over study days) compared between
+  groups the same way (``auc_kruskal``, ``auc_nemenyi_kruskal``, ``auc_dunn_kruskal``,
+  ``auc_mann_whitney``);
+* a linear mixed model (statsmodels MixedLM, random intercept per animal) that keeps
+  animals with a missing timepoint (``mixed_model``).
+
+Friedman, the ANOVAs and the AUC need every timepoint of an animal: an animal with a hole
+is dropped from them, and the ``dropped`` column and the note say which.
+
+This module must not import Django, touch the database or read study settings itself:
+the significance level and the post-hoc choice arrive as arguments.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import scikit_posthocs as sp
+from scipy import stats
+
+CONTRACT_COLUMNS = ["test", "group", "timepoint", "a", "b", "statistic", "df", "p"]
+COLUMNS = [
+    *CONTRACT_COLUMNS,
+    "p_adj",
+    "n",
+    "note",
+    "sentence",
+    "df2",
+    "epsilon",
+    "role",
+    "dropped",
+]
+SUMMARY_COLUMNS = ["group", "timepoint", "day", "n", "mean", "sd", "sem", "median", "q1", "q3"]
+INPUT_COLUMNS = ["animal", "group", "timepoint", "day", "value"]
+POSTHOC_CHOICES = ("nemenyi", "dunn_holm")
+
+# Roles mark the comparisons a PI asks for; significance_marks() reads them.
+ROLE_VS_BASELINE = "vs baseline"
+ROLE_VS_FIRST_TREATED = "vs first treated"
+ROLE_CHOSEN_PAIR = "chosen pair"
+ROLE_VS_CONTROL = "vs control"
+
+ALL_EQUAL = "all values equal"
+SINGULAR_FIT = "singular fit: between-animal variance estimated at 0 (as lme4 would warn)"
+
+
+# ----------------------------------------------------------------------------- rows
+
+
+def _row(test: str, **values) -> dict:
+    row = dict.fromkeys(COLUMNS)
+    row.update(test=test, note="", sentence="", role="", dropped="")
+    row.update(values)
+    return row
+
+
+def _frame(rows: Iterable[dict]) -> pd.DataFrame:
+    frame = pd.DataFrame(list(rows), columns=COLUMNS)
+    for column in ("statistic", "df", "p", "p_adj", "df2", "epsilon"):
+        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
+    frame["n"] = pd.array(frame["n"], dtype="Int64")
+    return frame
+
+
+def format_p(p: float | None) -> str:
+    """p as a reader expects it: "p = 0.03", "p = 0.004", "p < 0.001"."""
+    if p is None or not np.isfinite(p):
+        return "p not computed"
+    if p < 0.001:
+        return "p < 0.001"
+    if p < 0.01:
+        return f"p = {p:.3f}"
+    # Two decimals, unless that would print a p just under or over 0.05 as "0.05".
+    for digits in (2, 3, 4):
+        text = f"{p:.{digits}f}"
+        if float(text) != 0.05:
+            break
+    return f"p = {text}"
+
+
+def _join_notes(*notes: str) -> str:
+    return "; ".join(note for note in notes if note)
+
+
+def _dropped_note(dropped: Sequence[str]) -> str:
+    if not dropped:
+        return ""
+    return f"dropped for a missing timepoint: {', '.join(map(str, dropped))}"
+
+
+# ----------------------------------------------------------------------------- input
+
+
+@dataclass(frozen=True)
+class Design:
+    """The ordered timepoints and groups of one analysis frame."""
+
+    timepoints: list[str]
+    days: dict[str, float]
+    groups: list[str]
+
+
+def _clean(frame: pd.DataFrame) -> pd.DataFrame:
+    missing = [c for c in INPUT_COLUMNS if c not in frame.columns]
+    if missing:
+        raise ValueError(f"frame lacks column(s): {', '.join(missing)}")
+    clean = frame[INPUT_COLUMNS].copy()
+    clean["value"] = pd.to_numeric(clean["value"], errors="coerce").astype(float)
+    clean["day"] = pd.to_numeric(clean["day"], errors="coerce").astype(float)
+    for column in ("animal", "group", "timepoint"):
+        clean[column] = clean[column].astype(str)
+    duplicated = clean.duplicated(["animal", "timepoint"], keep=False) & clean["value"].notna()
+    if duplicated.any():
+        first = clean.loc[duplicated].iloc[0]
+        raise ValueError(
+            f"animal {first['animal']} has more than one value at {first['timepoint']}"
+        )
+    return clean
+
+
+def _design(clean: pd.DataFrame, control_group: str | None = None) -> Design:
+    days = clean.groupby("timepoint", sort=False)["day"].min()
+    order = sorted(days.index, key=lambda tp: (days[tp], tp))
+    groups = list(dict.fromkeys(clean["group"]))
+    if control_group is not None and control_group in groups:
+        groups.remove(control_group)
+        groups.insert(0, control_group)
+    return Design(timepoints=order, days={tp: float(days[tp]) for tp in order}, groups=groups)
+
+
+def _wide(clean: pd.DataFrame, timepoints: Sequence[str]) -> pd.DataFrame:
+    """animal x timepoint table of values (NaN where missing), rows in input order."""
+    values = clean.dropna(subset=["value"])
+    wide = values.pivot(index="animal", columns="timepoint", values="value")
+    animals = list(dict.fromkeys(clean["animal"]))
+    return wide.reindex(index=animals, columns=list(timepoints))
+
+
+def _complete_cases(wide: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    complete = wide.dropna(axis=0, how="any")
+    dropped = [str(a) for a in wide.index if a not in complete.index]
+    return complete, dropped
+
+
+# ------------------------------------------------------------------ two-sample tests
+
+
+@dataclass(frozen=True)
+class TestResult:
+    statistic: float
+    p: float
+    method: str
+    note: str = ""
+
+
+def wilcoxon_signed_rank(x: Sequence[float], y: Sequence[float]) -> TestResult:
+    """Paired two-sided Wilcoxon signed-rank test as R's ``wilcox.test(x, y, paired=TRUE)``.
+
+    The statistic is R's V, the sum of the ranks of the positive differences x - y.
+    Zero differences are dropped; with ties or zeros R (and this) uses the normal
+    approximation with continuity correction, otherwise the exact distribution.
+    """
+    d = np.asarray(x, dtype=float) - np.asarray(y, dtype=float)
+    d = d[np.isfinite(d)]
+    nonzero = d[d != 0]
+    if nonzero.size == 0:
+        return TestResult(math.nan, math.nan, "Wilcoxon signed-rank", ALL_EQUAL)
+    ranks = stats.rankdata(np.abs(nonzero))
+    v = float(ranks[nonzero > 0].sum())
+    ties = np.unique(np.abs(nonzero)).size < nonzero.size
+    zeros = nonzero.size < d.size
+    exact = nonzero.size < 50 and not ties and not zeros
+    if exact:
+        result = stats.wilcoxon(nonzero, method="exact")
+        note = "exact"
+    else:
+        result = stats.wilcoxon(nonzero, method="approx", correction=True)
+        note = "normal approximation with continuity correction (ties or zero differences)"
+    return TestResult(v, float(result.pvalue), "Wilcoxon signed-rank", note)
+
+
+def mann_whitney(x: Sequence[float], y: Sequence[float]) -> TestResult:
+    """Two-sided Wilcoxon rank-sum (Mann-Whitney) test as R's ``wilcox.test(x, y)``.
+
+    The statistic is R's W (Mann-Whitney U of ``x``). Exact below 50 per sample without
+    ties, otherwise the normal approximation with continuity correction, as R.
+    """
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    x, y = x[np.isfinite(x)], y[np.isfinite(y)]
+    if x.size == 0 or y.size == 0:
+        return TestResult(math.nan, math.nan, "Mann-Whitney", "a sample is empty")
+    pooled = np.concatenate([x, y])
+    if np.unique(pooled).size == 1:
+        return TestResult(math.nan, math.nan, "Mann-Whitney", ALL_EQUAL)
+    ties = np.unique(pooled).size < pooled.size
+    exact = x.size < 50 and y.size < 50 and not ties
+    method = "exact" if exact else "asymptotic"
+    result = stats.mannwhitneyu(x, y, alternative="two-sided", method=method, use_continuity=True)
+    note = "exact" if exact else "normal approximation with continuity correction (ties)"
+    return TestResult(float(result.statistic), float(result.pvalue), "Mann-Whitney", note)
+
+
+def kruskal_wallis(samples: Sequence[Sequence[float]]) -> TestResult:
+    """Kruskal-Wallis H with R's tie correction (``kruskal.test``); df = groups - 1."""
+    cleaned = [np.asarray(s, dtype=float) for s in samples]
+    cleaned = [s[np.isfinite(s)] for s in cleaned]
+    cleaned = [s for s in cleaned if s.size]
+    if len(cleaned) < 2:
+        return TestResult(math.nan, math.nan, "Kruskal-Wallis", "fewer than two groups with data")
+    if np.unique(np.concatenate(cleaned)).size == 1:
+        return TestResult(math.nan, math.nan, "Kruskal-Wallis", ALL_EQUAL)
+    result = stats.kruskal(*cleaned)
+    return TestResult(float(result.statistic), float(result.pvalue), "Kruskal-Wallis")
+
+
+def friedman(matrix: np.ndarray) -> TestResult:
+    """Friedman chi-squared with R's tie correction; rows are animals, columns timepoints."""
+    matrix = np.asarray(matrix, dtype=float)
+    n, k = matrix.shape
+    if k < 3:
+        raise ValueError("Friedman needs at least three timepoints; use wilcoxon_signed_rank")
+    if n < 2:
+        return TestResult(math.nan, math.nan, "Friedman", f"needs at least 2 animals (n = {n})")
+    if np.all(matrix == matrix[:, :1]):
+        # Every animal has the same value at every timepoint (e.g. all at cut-off): the
+        # tie-corrected statistic is 0/0 and scipy returns nan with a warning.
+        return TestResult(math.nan, math.nan, "Friedman", ALL_EQUAL)
+    result = stats.friedmanchisquare(*matrix.T)
+    return TestResult(float(result.statistic), float(result.pvalue), "Friedman")
+
+
+# ------------------------------------------------------------------------ post-hocs
+
+
+@dataclass(frozen=True)
+class PairResult:
+    a: str
+    b: str
+    statistic: float
+    p: float
+    p_adj: float
+
+
+def nemenyi_friedman_pairs(matrix: pd.DataFrame) -> list[PairResult]:
+    """All pairs of columns, PMCMRplus::frdAllPairsNemenyiTest.
+
+    statistic = |mean rank i - mean rank j| / sqrt(k(k+1) / 6n) * sqrt(2) (the studentized
+    range q that PMCMRplus prints); p = P(Q > q) for k means and infinite df. The p is
+    already single-step adjusted for all k(k-1)/2 pairs, so p_adj = p.
+    """
+    values = matrix.to_numpy(dtype=float)
+    n, k = values.shape
+    p = sp.posthoc_nemenyi_friedman(values)
+    mean_ranks = stats.rankdata(values, axis=1).mean(axis=0)
+    scale = math.sqrt(k * (k + 1) / (6.0 * n))
+    names = [str(c) for c in matrix.columns]
+    out = []
+    for i in range(k):
+        for j in range(i + 1, k):
+            q = abs(mean_ranks[i] - mean_ranks[j]) / scale * math.sqrt(2.0)
+            pij = float(p.iloc[i, j])
+            out.append(PairResult(names[j], names[i], q, pij, pij))
+    return out
+
+
+def nemenyi_kruskal_pairs(samples: dict[str, Sequence[float]]) -> tuple[list[PairResult], str]:
+    """All pairs, PMCMRplus::kwAllPairsNemenyiTest with its default ``dist = "Tukey"``.
+
+    scikit-posthocs defaults to the chi-square variant; the Tukey one is asked for here.
+    Like PMCMRplus, the Tukey p-values are not corrected for ties (the note says so).
+    """
+    long = pd.DataFrame(
+        [(str(g), float(v)) for g, vs in samples.items() for v in vs if np.isfinite(v)],
+        columns=["g", "v"],
+    )
+    names = list(samples)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        p = sp.posthoc_nemenyi(long, val_col="v", group_col="g", dist="tukey", sort=False)
+    ties_note = ""
+    if any("ties" in str(w.message).lower() for w in caught):
+        ties_note = "ties present: Tukey p-values not corrected for ties (as PMCMRplus)"
+    ranks = long["v"].rank()
+    n_total = len(long)
+    mean_rank = ranks.groupby(long["g"]).mean()
+    size = long.groupby("g")["v"].size()
+    out = []
+    for i, gi in enumerate(names):
+        for gj in names[i + 1 :]:
+            se = math.sqrt(n_total * (n_total + 1) / 12.0 * (1 / size[gi] + 1 / size[gj]))
+            q = abs(mean_rank[gi] - mean_rank[gj]) / se * math.sqrt(2.0)
+            pij = float(p.loc[gi, gj])
+            out.append(PairResult(gj, gi, q, pij, pij))
+    return out, ties_note
+
+
+def dunn_pairs(samples: dict[str, Sequence[float]], *, p_adjust: str = "holm") -> list[PairResult]:
+    """All pairs, Dunn's z test with Glantz's tie correction (PMCMRplus kwAllPairsDunnTest,
+    dunn.test), two-sided; p is unadjusted, p_adj uses ``p_adjust`` across all pairs."""
+    long = pd.DataFrame(
+        [(str(g), float(v)) for g, vs in samples.items() for v in vs if np.isfinite(v)],
+        columns=["g", "v"],
+    )
+    names = list(samples)
+    raw = sp.posthoc_dunn(long, val_col="v", group_col="g", sort=False)
+    adjusted = sp.posthoc_dunn(long, val_col="v", group_col="g", p_adjust=p_adjust, sort=False)
+    ranks = long["v"].rank()
+    n_total = len(long)
+    counts = ranks.value_counts().to_numpy()
+    tie_term = float(np.sum(counts**3 - counts)) / (12.0 * (n_total - 1))
+    mean_rank = ranks.groupby(long["g"]).mean()
+    size = long.groupby("g")["v"].size()
+    out = []
+    for i, gi in enumerate(names):
+        for gj in names[i + 1 :]:
+            var = (n_total * (n_total + 1) / 12.0 - tie_term) * (1 / size[gi] + 1 / size[gj])
+            z = abs(mean_rank[gi] - mean_rank[gj]) / math.sqrt(var)
+            out.append(PairResult(gj, gi, z, float(raw.loc[gi, gj]), float(adjusted.loc[gi, gj])))
+    return out
+
+
+# -------------------------------------------------------------------- ANOVA (by hand)
+
+
+@dataclass
+class WithinAnova:
+    """Univariate repeated-measures ANOVA of one within factor, optionally with one
+    between factor (split-plot). Names follow R's ``aov(y ~ g * t + Error(id/t))``."""
+
+    n: int
+    k: int
+    groups: int
+    terms: dict[str, tuple[float, float, float, float]] = field(default_factory=dict)
+    # term -> (F, df1, df2, p); terms: "group" (if groups > 1), "time", "group:time"
+    mauchly_w: float = math.nan
+    mauchly_chi2: float = math.nan
+    mauchly_df: float = math.nan
+    mauchly_p: float = math.nan
+    gg_epsilon: float = math.nan
+    hf_epsilon: float = math.nan
+    note: str = ""
+
+    def corrected(self, term: str, epsilon: float) -> tuple[float, float, float, float]:
+        f, df1, df2, _ = self.terms[term]
+        eps = min(1.0, epsilon)
+        if not np.isfinite(f) or not np.isfinite(eps):
+            return f, math.nan, math.nan, math.nan
+        return f, df1 * eps, df2 * eps, float(stats.f.sf(f, df1 * eps, df2 * eps))
+
+
+def _orthonormal_contrasts(k: int) -> np.ndarray:
+    """k x (k-1) matrix whose columns are orthonormal and orthogonal to the constant."""
+    basis = np.hstack([np.ones((k, 1)), np.eye(k)[:, : k - 1]])
+    q, _ = np.linalg.qr(basis)
+    return q[:, 1:]
+
+
+def _sphericity(ssd: np.ndarray, df_error: int, k: int) -> dict[str, float]:
+    """Mauchly's test and GG/HF epsilons from the within-subject SSD matrix.
+
+    Follows R's ``stats:::mauchly.test.SSD`` and ``stats:::sphericity`` exactly,
+    including the second-order term of the p-value (Anderson 1958) and its ``3 * p``
+    with p = number of levels; HF is the Lecoutre (1991) form R and car use.
+    """
+    pp = k - 1
+    contrasts = _orthonormal_contrasts(k)
+    u = contrasts.T @ ssd @ contrasts  # proportional to the contrast covariance
+    trace = float(np.trace(u))
+    out = dict.fromkeys(["w", "chi2", "df", "p", "gg", "hf"], math.nan)
+    if trace <= 0 or not np.isfinite(trace):
+        return out
+    eigen = np.linalg.eigvalsh(u)
+    gg = trace**2 / (pp * float(np.sum(eigen**2)))
+    n = df_error
+    hf = ((n + 1) * pp * gg - 2) / (pp * (n - pp * gg)) if n - pp * gg != 0 else math.nan
+    out.update(gg=gg, hf=hf)
+    if pp < 2:
+        out.update(w=1.0, df=0.0)
+        return out
+    det = float(np.linalg.det(u))
+    if n < pp or det <= 0:
+        return out
+    log_w = math.log(det) - pp * math.log(trace / pp)
+    rho = 1 - (2 * pp**2 + pp + 2) / (6 * pp * n)
+    w2 = (pp + 2) * (pp - 1) * (pp - 2) * (2 * pp**3 + 6 * pp**2 + 3 * k + 2)
+    w2 /= 288 * (n * pp * rho) ** 2
+    z = -n * rho * log_w
+    f = pp * (pp + 1) / 2 - 1
+    pr1 = stats.chi2.sf(z, f)
+    pr2 = stats.chi2.sf(z, f + 4)
+    out.update(w=math.exp(log_w), chi2=z, df=f, p=float(pr1 + w2 * (pr2 - pr1)))
+    return out
+
+
+def _f_test(ss: float, df1: float, ss_err: float, df2: float) -> tuple[float, float, float, float]:
+    if df1 <= 0 or df2 <= 0:
+        return math.nan, df1, df2, math.nan
+    ms_err = ss_err / df2
+    ms = ss / df1
+    if ms_err <= 1e-12 * max(1.0, abs(ms)):
+        if ms <= 0:
+            return math.nan, df1, df2, math.nan
+        return math.inf, df1, df2, 0.0
+    f = ms / ms_err
+    return f, df1, df2, float(stats.f.sf(f, df1, df2))
+
+
+def within_anova(matrix: np.ndarray, groups: Sequence[str] | None = None) -> WithinAnova:
+    """Repeated-measures ANOVA on a complete animals x timepoints matrix.
+
+    Without ``groups``: one-way RM-ANOVA (``aov(y ~ t + Error(id/t))``). With ``groups``:
+    the split-plot ANOVA (``aov(y ~ g * t + Error(id/t))``, sequential sums of squares,
+    which equal type II here because every animal has every timepoint). Sphericity
+    (Mauchly, GG, HF) uses the pooled within-group SSD with N - g degrees of freedom, as
+    R's ``anova.mlm`` on ``lm(Y ~ g)`` and car::Anova do.
+    """
+    y = np.asarray(matrix, dtype=float)
+    n, k = y.shape
+    labels = np.asarray(["all"] * n if groups is None else [str(g) for g in groups])
+    names = list(dict.fromkeys(labels))
+    g = len(names)
+    result = WithinAnova(n=n, k=k, groups=g)
+    grand = y.mean()
+    subject_means = y.mean(axis=1)
+    time_means = y.mean(axis=0)
+    ss_total = float(((y - grand) ** 2).sum())
+    ss_subjects = k * float(((subject_means - grand) ** 2).sum())
+    ss_time = n * float(((time_means - grand) ** 2).sum())
+    ss_group = 0.0
+    ss_cells = 0.0
+    ssd = np.zeros((k, k))
+    for name in names:
+        block = y[labels == name]
+        ng = block.shape[0]
+        ss_group += k * ng * (block.mean() - grand) ** 2
+        ss_cells += ng * float(((block.mean(axis=0) - grand) ** 2).sum())
+        centred = block - block.mean(axis=0)
+        ssd += centred.T @ centred
+    ss_interaction = ss_cells - ss_group - ss_time if g > 1 else 0.0
+    ss_subject_error = ss_subjects - ss_group
+    ss_error = ss_total - ss_subjects - ss_time - ss_interaction
+    df_subject_error = n - g
+    df_error = (n - g) * (k - 1)
+    if ss_total <= 1e-12 * max(1.0, grand**2):
+        result.note = ALL_EQUAL
+    if g > 1:
+        result.terms["group"] = _f_test(ss_group, g - 1, ss_subject_error, df_subject_error)
+    result.terms["time"] = _f_test(ss_time, k - 1, ss_error, df_error)
+    if g > 1:
+        result.terms["group:time"] = _f_test(ss_interaction, (g - 1) * (k - 1), ss_error, df_error)
+    if df_subject_error >= 1:
+        sph = _sphericity(ssd, df_subject_error, k)
+        result.mauchly_w, result.mauchly_chi2 = sph["w"], sph["chi2"]
+        result.mauchly_df, result.mauchly_p = sph["df"], sph["p"]
+        result.gg_epsilon, result.hf_epsilon = sph["gg"], sph["hf"]
+    return result
+
+
+# ------------------------------------------------------------------ within a group
+
+
+def _order_pair(a: str, b: str, timepoints: Sequence[str]) -> tuple[str, str]:
+    """Later timepoint first, so rows read "T3 vs T0"."""
+    return (a, b) if timepoints.index(a) > timepoints.index(b) else (b, a)
+
+
+def _roles_within(
+    a: str, b: str, *, baseline: str, first_treated: str | None, pairs: Sequence[tuple]
+) -> str:
+    roles = []
+    if baseline in (a, b):
+        roles.append(ROLE_VS_BASELINE)
+    if first_treated is not None and first_treated in (a, b) and baseline not in (a, b):
+        roles.append(ROLE_VS_FIRST_TREATED)
+    if any({a, b} == {str(x), str(y)} for x, y in pairs):
+        roles.append(ROLE_CHOSEN_PAIR)
+    return ", ".join(roles)
+
+
+def within_group_tests(
+    frame: pd.DataFrame,
+    *,
+    baseline: str,
+    first_treated: str | None = None,
+    pairs: Sequence[tuple[str, str]] = (),
+    alpha: float = 0.05,
+) -> pd.DataFrame:
+    """Friedman (or Wilcoxon for two timepoints) then Nemenyi, per group.
+
+    Animals missing a timepoint are dropped (``dropped``). Timepoints with no data at
+    all in a group are left out of that group's test, and the note says so.
+    """
+    clean = _clean(frame)
+    design = _design(clean)
+    rows = []
+    for group in design.groups:
+        sub = clean[clean["group"] == group]
+        rows.extend(
+            _within_one_group(
+                sub,
+                group=group,
+                design=design,
+                baseline=baseline,
+                first_treated=first_treated,
+                pairs=pairs,
+                alpha=alpha,
+            )
+        )
+    return _frame(rows)
+
+
+def _usable_timepoints(sub: pd.DataFrame, design: Design) -> tuple[list[str], str]:
+    present = set(sub.dropna(subset=["value"])["timepoint"])
+    usable = [tp for tp in design.timepoints if tp in present]
+    missing = [tp for tp in design.timepoints if tp not in present]
+    note = f"no data at {', '.join(missing)}: left out" if missing else ""
+    return usable, note
+
+
+def _within_one_group(
+    sub: pd.DataFrame,
+    *,
+    group: str,
+    design: Design,
+    baseline: str,
+    first_treated: str | None,
+    pairs: Sequence[tuple],
+    alpha: float,
+) -> list[dict]:
+    timepoints, gap_note = _usable_timepoints(sub, design)
+    complete, dropped = _complete_cases(_wide(sub, timepoints))
+    n = len(complete)
+    dropped_text = ", ".join(dropped)
+    base_note = _join_notes(gap_note, _dropped_note(dropped))
+    if len(timepoints) < 2:
+        note = _join_notes(base_note, "fewer than two timepoints with data")
+        return [
+            _row(
+                "friedman",
+                group=group,
+                n=n,
+                note=note,
+                dropped=dropped_text,
+                sentence=f"{group}: Friedman not computed ({note}).",
+            )
+        ]
+    if len(timepoints) == 2:
+        later, earlier = timepoints[1], timepoints[0]
+        if n < 1:
+            result = TestResult(math.nan, math.nan, "Wilcoxon signed-rank", "no complete pairs")
+        else:
+            result = wilcoxon_signed_rank(complete[later], complete[earlier])
+        note = _join_notes(
+            "two timepoints only: Wilcoxon signed-rank instead of Friedman",
+            result.note,
+            base_note,
+        )
+        role = _roles_within(
+            later, earlier, baseline=baseline, first_treated=first_treated, pairs=pairs
+        )
+        return [
+            _row(
+                "wilcoxon",
+                group=group,
+                a=later,
+                b=earlier,
+                statistic=result.statistic,
+                p=result.p,
+                p_adj=result.p,
+                n=n,
+                note=note,
+                role=role,
+                dropped=dropped_text,
+                sentence=f"{group}, {later} vs {earlier}: {format_p(result.p)}, "
+                "Wilcoxon signed-rank (two timepoints, so no Friedman).",
+            )
+        ]
+    omnibus = friedman(complete.to_numpy())
+    significant = np.isfinite(omnibus.p) and omnibus.p < alpha
+    gate_note = "" if significant or not np.isfinite(omnibus.p) else "Nemenyi not run (p >= alpha)"
+    rows = [
+        _row(
+            "friedman",
+            group=group,
+            statistic=omnibus.statistic,
+            df=len(timepoints) - 1,
+            p=omnibus.p,
+            p_adj=omnibus.p,
+            n=n,
+            note=_join_notes(omnibus.note, gate_note, base_note),
+            dropped=dropped_text,
+            sentence=f"{group} across {len(timepoints)} timepoints: {format_p(omnibus.p)}, "
+            f"Friedman (n = {n}).",
+        )
+    ]
+    if not significant:
+        return rows
+    for pair in nemenyi_friedman_pairs(complete):
+        a, b = _order_pair(pair.a, pair.b, timepoints)
+        rows.append(
+            _row(
+                "nemenyi_friedman",
+                group=group,
+                a=a,
+                b=b,
+                statistic=pair.statistic,
+                p=pair.p,
+                p_adj=pair.p_adj,
+                n=n,
+                note=base_note,
+                role=_roles_within(
+                    a, b, baseline=baseline, first_treated=first_treated, pairs=pairs
+                ),
+                dropped=dropped_text,
+                sentence=f"{group}, {a} vs {b}: {format_p(pair.p_adj)}, Nemenyi after Friedman.",
+            )
+        )
+    return rows
+
+
+def rm_anova(frame: pd.DataFrame) -> pd.DataFrame:
+    """Repeated-measures ANOVA over time within each group.
+
+    Rows per group: ``rm_anova`` (F, df = df1, df2, p assuming sphericity),
+    ``mauchly`` (statistic = W, df, p; chi-squared in the note), ``rm_anova_gg`` and
+    ``rm_anova_hf`` (same F, df multiplied by epsilon, corrected p; ``epsilon`` column
+    holds the estimate, HF uncapped as R prints it but capped at 1 for the p-value).
+    """
+    clean = _clean(frame)
+    design = _design(clean)
+    rows = []
+    for group in design.groups:
+        sub = clean[clean["group"] == group]
+        timepoints, gap_note = _usable_timepoints(sub, design)
+        complete, dropped = _complete_cases(_wide(sub, timepoints))
+        rows.extend(
+            _anova_rows(
+                complete,
+                None,
+                dropped,
+                gap_note,
+                prefix="rm_anova",
+                group=group,
+                label=group,
+            )
+        )
+    return _frame(rows)
+
+
+def mixed_anova(frame: pd.DataFrame, *, control_group: str | None = None) -> pd.DataFrame:
+    """Two-way mixed ANOVA: group between, time within (``aov(y ~ g*t + Error(id/t))``).
+
+    Rows ``mixed_anova`` with a = "group", "time", "group:time"; ``mauchly`` for the
+    pooled within-group covariance; ``mixed_anova_gg`` / ``mixed_anova_hf`` for the
+    within terms. Animals missing any timepoint are dropped.
+    """
+    clean = _clean(frame)
+    design = _design(clean, control_group)
+    timepoints, gap_note = _usable_timepoints(clean, design)
+    wide = _wide(clean, timepoints)
+    complete, dropped = _complete_cases(wide)
+    group_of = clean.drop_duplicates("animal").set_index("animal")["group"]
+    labels = [group_of[a] for a in complete.index]
+    return _frame(
+        _anova_rows(complete, labels, dropped, gap_note, prefix="mixed_anova", group=None)
+    )
+
+
+def _anova_rows(
+    complete: pd.DataFrame,
+    labels: Sequence[str] | None,
+    dropped: Sequence[str],
+    gap_note: str,
+    *,
+    prefix: str,
+    group: str | None,
+    label: str = "all groups",
+) -> list[dict]:
+    n, k = complete.shape
+    dropped_text = ", ".join(dropped)
+    base_note = _join_notes(gap_note, _dropped_note(dropped))
+    name = "repeated-measures ANOVA" if prefix == "rm_anova" else "mixed ANOVA"
+    distinct_groups = len(set(labels)) if labels is not None else 1
+    if k < 2 or n - distinct_groups < 1:
+        why = "fewer than two timepoints" if k < 2 else "too few animals with every timepoint"
+        return [
+            _row(
+                prefix,
+                group=group,
+                a="time",
+                n=n,
+                note=_join_notes(why, base_note),
+                dropped=dropped_text,
+                sentence=f"{label}: {name} not computed ({why}).",
+            )
+        ]
+    result = within_anova(complete.to_numpy(), labels)
+    rows = []
+    for term, (f, df1, df2, p) in result.terms.items():
+        undefined = "" if np.isfinite(f) or result.note else "F undefined: no variation to test"
+        note = _join_notes(result.note, undefined, base_note)
+        rows.append(
+            _row(
+                prefix,
+                group=group,
+                a=term,
+                statistic=f,
+                df=df1,
+                df2=df2,
+                p=p,
+                p_adj=p,
+                n=n,
+                note=note,
+                dropped=dropped_text,
+                sentence=f"{label}, {term}: F({_fmt_df(df1)}, {_fmt_df(df2)}) = {_fmt(f)}, "
+                f"{format_p(p)}, {name}.",
+            )
+        )
+    if k == 2:
+        sph_note = "two timepoints: sphericity holds by definition"
+    elif not np.isfinite(result.mauchly_p):
+        sph_note = "Mauchly's test needs more animals than timepoints (and varying values)"
+    else:
+        sph_note = f"chi2 = {result.mauchly_chi2:.4f}"
+    rows.append(
+        _row(
+            "mauchly",
+            group=group,
+            a="time",
+            statistic=result.mauchly_w,
+            df=result.mauchly_df,
+            p=result.mauchly_p,
+            p_adj=result.mauchly_p,
+            n=n,
+            note=_join_notes(sph_note, base_note),
+            dropped=dropped_text,
+            sentence=f"{label}: Mauchly's test of sphericity W = {_fmt(result.mauchly_w)}, "
+            f"{format_p(result.mauchly_p)}.",
+        )
+    )
+    for suffix, epsilon, title in (
+        ("gg", result.gg_epsilon, "Greenhouse-Geisser"),
+        ("hf", result.hf_epsilon, "Huynh-Feldt"),
+    ):
+        for term in ("time", "group:time"):
+            if term not in result.terms:
+                continue
+            f, df1, df2, p = result.corrected(term, epsilon)
+            cap = (
+                "epsilon > 1, capped at 1 for the correction"
+                if np.isfinite(epsilon) and epsilon > 1
+                else ""
+            )
+            rows.append(
+                _row(
+                    f"{prefix}_{suffix}",
+                    group=group,
+                    a=term,
+                    statistic=f,
+                    df=df1,
+                    df2=df2,
+                    p=p,
+                    p_adj=p,
+                    epsilon=epsilon,
+                    n=n,
+                    note=_join_notes(cap, base_note),
+                    dropped=dropped_text,
+                    sentence=f"{label}, {term}: {format_p(p)}, {name} with {title} "
+                    f"correction (epsilon = {_fmt(epsilon)}).",
+                )
+            )
+    return rows
+
+
+def _fmt(x: float | None) -> str:
+    if x is None or not np.isfinite(x):
+        return "NA"
+    return f"{x:.3g}" if abs(x) < 1000 else f"{x:.0f}"
+
+
+def _fmt_df(x: float) -> str:
+    return f"{x:.0f}" if float(x).is_integer() else f"{x:.2f}"
+
+
+# ------------------------------------------------------------------ between groups
+
+
+def between_group_tests(
+    frame: pd.DataFrame,
+    *,
+    control_group: str,
+    alpha: float = 0.05,
+    posthoc: str = "nemenyi",
+) -> pd.DataFrame:
+    """At each timepoint: Kruskal-Wallis then Nemenyi (Tukey) or Dunn-Holm where it is
+    significant; Mann-Whitney when exactly two groups have data there."""
+    _check_posthoc(posthoc)
+    clean = _clean(frame)
+    design = _design(clean, control_group)
+    rows = []
+    for tp in design.timepoints:
+        values = clean[(clean["timepoint"] == tp)].dropna(subset=["value"])
+        samples = {
+            g: values.loc[values["group"] == g, "value"].to_numpy()
+            for g in design.groups
+            if (values["group"] == g).any()
+        }
+        rows.extend(
+            _compare_groups(
+                samples,
+                prefix="",
+                timepoint=tp,
+                where=f"at {tp}",
+                control_group=control_group,
+                alpha=alpha,
+                posthoc=posthoc,
+                all_groups=design.groups,
+            )
+        )
+    return _frame(rows)
+
+
+def _check_posthoc(posthoc: str) -> None:
+    if posthoc not in POSTHOC_CHOICES:
+        raise ValueError(f"posthoc must be one of {POSTHOC_CHOICES}, not {posthoc!r}")
+
+
+def _compare_groups(
+    samples: dict[str, np.ndarray],
+    *,
+    prefix: str,
+    timepoint: str | None,
+    where: str,
+    control_group: str,
+    alpha: float,
+    posthoc: str,
+    all_groups: Sequence[str],
+    extra_note: str = "",
+    dropped: str = "",
+) -> list[dict]:
+    n = int(sum(len(v) for v in samples.values()))
+    absent = [g for g in all_groups if g not in samples]
+    absent_note = f"no data for {', '.join(absent)}" if absent else ""
+    note_common = _join_notes(absent_note, extra_note)
+    label = "AUC " if prefix else ""
+    if len(samples) < 2:
+        return [
+            _row(
+                f"{prefix}kruskal",
+                timepoint=timepoint,
+                n=n,
+                note=_join_notes("fewer than two groups with data", note_common),
+                dropped=dropped,
+                sentence=f"{label}{where}: no between-group test (fewer than two groups "
+                "with data).",
+            )
+        ]
+    if len(samples) == 2:
+        names = list(samples)
+        # "vs control" reads best with the control second.
+        if control_group in names:
+            names.remove(control_group)
+            names.append(control_group)
+        a, b = names
+        result = mann_whitney(samples[a], samples[b])
+        role = ROLE_VS_CONTROL if control_group in (a, b) else ""
+        return [
+            _row(
+                f"{prefix}mann_whitney",
+                timepoint=timepoint,
+                a=a,
+                b=b,
+                statistic=result.statistic,
+                p=result.p,
+                p_adj=result.p,
+                n=n,
+                note=_join_notes(result.note, note_common),
+                role=role,
+                dropped=dropped,
+                sentence=f"{label}{a} vs {b} {where}: {format_p(result.p)}, Mann-Whitney.",
+            )
+        ]
+    omnibus = kruskal_wallis(list(samples.values()))
+    significant = np.isfinite(omnibus.p) and omnibus.p < alpha
+    post_name = "Nemenyi" if posthoc == "nemenyi" else "Dunn (Holm)"
+    gate = "" if significant or not np.isfinite(omnibus.p) else f"{post_name} not run (p >= alpha)"
+    rows = [
+        _row(
+            f"{prefix}kruskal",
+            timepoint=timepoint,
+            statistic=omnibus.statistic,
+            df=len(samples) - 1,
+            p=omnibus.p,
+            p_adj=omnibus.p,
+            n=n,
+            note=_join_notes(omnibus.note, gate, note_common),
+            dropped=dropped,
+            sentence=f"{label}groups {where}: {format_p(omnibus.p)}, Kruskal-Wallis.",
+        )
+    ]
+    if not significant:
+        return rows
+    if posthoc == "nemenyi":
+        pairs, ties_note = nemenyi_kruskal_pairs(samples)
+        test, title = f"{prefix}nemenyi_kruskal", "Nemenyi after Kruskal-Wallis"
+    else:
+        pairs, ties_note = dunn_pairs(samples, p_adjust="holm"), ""
+        test, title = f"{prefix}dunn_kruskal", "Dunn (Holm) after Kruskal-Wallis"
+    order = list(samples)
+    for pair in pairs:
+        a, b = pair.a, pair.b
+        if b != control_group and (a == control_group or order.index(a) < order.index(b)):
+            a, b = b, a
+        rows.append(
+            _row(
+                test,
+                timepoint=timepoint,
+                a=a,
+                b=b,
+                statistic=pair.statistic,
+                p=pair.p,
+                p_adj=pair.p_adj,
+                n=int(len(samples[a]) + len(samples[b])),
+                note=_join_notes(ties_note, note_common),
+                role=ROLE_VS_CONTROL if b == control_group else "",
+                dropped=dropped,
+                sentence=f"{label}{a} vs {b} {where}: {format_p(pair.p_adj)}, {title}.",
+            )
+        )
+    return rows
+
+
+# ---------------------------------------------------------------------------- AUC
+
+
+def auc_per_animal(frame: pd.DataFrame) -> pd.DataFrame:
+    """Area under each animal's time course, trapezoid rule over study days (value x day).
+
+    Only animals with a value at every timepoint that has data in the study get an AUC:
+    a shorter span would not be comparable. Columns: animal, group, auc, complete.
+    """
+    clean = _clean(frame)
+    design = _design(clean)
+    timepoints, _ = _usable_timepoints(clean, design)
+    wide = _wide(clean, timepoints)
+    days = np.array([design.days[tp] for tp in timepoints])
+    group_of = clean.drop_duplicates("animal").set_index("animal")["group"]
+    rows = []
+    for animal, values in wide.iterrows():
+        y = values.to_numpy(dtype=float)
+        complete = bool(np.all(np.isfinite(y))) and len(y) >= 2
+        auc = float(np.trapezoid(y, days)) if complete else math.nan
+        rows.append({"animal": animal, "group": group_of[animal], "auc": auc, "complete": complete})
+    return pd.DataFrame(rows, columns=["animal", "group", "auc", "complete"])
+
+
+def auc_tests(
+    frame: pd.DataFrame,
+    *,
+    control_group: str,
+    alpha: float = 0.05,
+    posthoc: str = "nemenyi",
+) -> pd.DataFrame:
+    """AUCs compared between groups: ``auc_kruskal`` + post-hoc, or ``auc_mann_whitney``."""
+    _check_posthoc(posthoc)
+    clean = _clean(frame)
+    design = _design(clean, control_group)
+    aucs = auc_per_animal(clean)
+    dropped = aucs.loc[~aucs["complete"], "animal"].astype(str).tolist()
+    usable = aucs[aucs["complete"]]
+    samples = {
+        g: usable.loc[usable["group"] == g, "auc"].to_numpy()
+        for g in design.groups
+        if (usable["group"] == g).any()
+    }
+    return _frame(
+        _compare_groups(
+            samples,
+            prefix="auc_",
+            timepoint=None,
+            where="over the whole time course",
+            control_group=control_group,
+            alpha=alpha,
+            posthoc=posthoc,
+            all_groups=design.groups,
+            extra_note=_dropped_note(dropped),
+            dropped=", ".join(dropped),
+        )
+    )
+
+
+# -------------------------------------------------------------------- mixed models
+
+
+@dataclass
+class MixedFit:
+    fe_params: pd.Series
+    cov: pd.DataFrame
+    group_variance: float
+    residual_variance: float
+    converged: bool
+    note: str = ""
+
+
+def fit_random_intercept(data: pd.DataFrame, formula: str, *, subject: str) -> MixedFit:
+    """REML fit of ``formula`` with a random intercept per ``subject`` (lme4's
+    ``lmer(formula + (1 | subject), REML = TRUE)``) using statsmodels MixedLM."""
+    import statsmodels.formula.api as smf
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning
+
+    model = smf.mixedlm(formula, data, groups=data[subject])
+    failures = []
+    candidates = []  # (clean, llf, result, warning text)
+    for method in ("lbfgs", "bfgs", "powell", "nm"):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                result = model.fit(reml=True, method=method)
+            except (np.linalg.LinAlgError, ValueError) as error:
+                failures.append(f"{method} failed: {error}")
+                continue
+        trouble = [str(w.message) for w in caught if issubclass(w.category, ConvergenceWarning)]
+        # "on the boundary" is lme4's singular fit (animal variance 0): a valid answer,
+        # so no other optimiser is tried for it.
+        singular = [t for t in trouble if "boundary" in t]
+        if singular and len(singular) == len(trouble):
+            trouble = [SINGULAR_FIT]
+        clean = bool(result.converged) and trouble in ([], [SINGULAR_FIT])
+        candidates.append((clean, float(result.llf), result, "; ".join(dict.fromkeys(trouble))))
+        if clean:
+            break
+    if not candidates:
+        raise ValueError("; ".join(failures) or "mixed model could not be fitted")
+    # A clean fit wins; otherwise the highest REML likelihood, with its warnings noted.
+    _, _, result, trouble = max(candidates, key=lambda c: (c[0], np.nan_to_num(c[1], nan=-np.inf)))
+    fe = result.fe_params
+    cov = result.cov_params().loc[fe.index, fe.index]
+    group_var = float(np.asarray(result.cov_re)[0, 0])
+    return MixedFit(
+        fe_params=fe,
+        cov=cov,
+        group_variance=group_var,
+        residual_variance=float(result.scale),
+        converged=bool(result.converged),
+        note=trouble if trouble else ("" if result.converged else "did not converge"),
+    )
+
+
+def _wald(fit: MixedFit, contrast: np.ndarray) -> tuple[float, float, int]:
+    """Wald chi-squared (or z for one row) of contrast @ beta = 0."""
+    contrast = np.atleast_2d(contrast)
+    beta = fit.fe_params.to_numpy()
+    cov = fit.cov.to_numpy()
+    estimate = contrast @ beta
+    var = contrast @ cov @ contrast.T
+    df = contrast.shape[0]
+    try:
+        chi2 = float(estimate @ np.linalg.solve(var, estimate))
+    except np.linalg.LinAlgError:
+        return math.nan, math.nan, df
+    return chi2, float(stats.chi2.sf(chi2, df)), df
+
+
+def mixed_model(
+    frame: pd.DataFrame,
+    *,
+    baseline: str,
+    control_group: str | None = None,
+) -> pd.DataFrame:
+    """Linear mixed models that keep animals with missing timepoints.
+
+    Per group: ``value ~ C(timepoint)`` (treatment contrasts against ``baseline``) with a
+    random intercept per animal; rows ``mixed_model`` with group set: a = "time" (Wald
+    chi-squared of all timepoint terms, df = timepoints - 1) and one row per timepoint vs
+    baseline (statistic = Wald z, note = estimate and SE).
+
+    Across groups (when ``control_group`` is given and there are two or more groups):
+    ``value ~ C(group) * C(timepoint)``; rows with group empty: a = "group:time" (Wald
+    chi-squared of the interaction terms) and, per timepoint, each group vs control
+    (Wald z of the difference at that timepoint).
+
+    p-values are asymptotic Wald tests; lme4 prints no p and lmerTest would use
+    Satterthwaite df, so these are somewhat liberal with five animals per group.
+    """
+    clean = _clean(frame).dropna(subset=["value"])
+    design = _design(clean, control_group)
+    rows = []
+    for group in design.groups:
+        sub = clean[clean["group"] == group]
+        rows.extend(_mixed_within(sub, group=group, design=design, baseline=baseline))
+    if control_group is not None and len(design.groups) > 1:
+        rows.extend(_mixed_between(clean, design=design, baseline=baseline, control=control_group))
+    return _frame(rows)
+
+
+def _q(name: str) -> str:
+    return name.replace("'", "\\'")
+
+
+def _mixed_within(sub: pd.DataFrame, *, group: str, design: Design, baseline: str) -> list[dict]:
+    timepoints = [tp for tp in design.timepoints if (sub["timepoint"] == tp).any()]
+    n = sub["animal"].nunique()
+    if baseline not in timepoints or len(timepoints) < 2 or n < 2:
+        why = "needs the baseline, another timepoint and two animals"
+        return [
+            _row(
+                "mixed_model",
+                group=group,
+                a="time",
+                n=n,
+                note=why,
+                sentence=f"{group}: mixed model not fitted ({why}).",
+            )
+        ]
+    if sub["value"].nunique() == 1:
+        return [
+            _row(
+                "mixed_model",
+                group=group,
+                a="time",
+                n=n,
+                note=ALL_EQUAL,
+                sentence=f"{group}: mixed model not fitted ({ALL_EQUAL}).",
+            )
+        ]
+    formula = f"value ~ C(timepoint, Treatment(reference='{_q(baseline)}'))"
+    try:
+        fit = fit_random_intercept(sub, formula, subject="animal")
+    except ValueError as error:
+        return [
+            _row(
+                "mixed_model",
+                group=group,
+                a="time",
+                n=n,
+                note=str(error),
+                sentence=f"{group}: mixed model could not be fitted.",
+            )
+        ]
+    names = list(fit.fe_params.index)
+    terms = {tp: _term(names, tp) for tp in timepoints if tp != baseline}
+    terms = {tp: t for tp, t in terms.items() if t is not None}
+    kept = sub.groupby("animal")["timepoint"].nunique()
+    incomplete = kept[kept < len(timepoints)].index.astype(str).tolist()
+    keep_note = (
+        f"kept animals with missing timepoints: {', '.join(incomplete)}" if incomplete else ""
+    )
+    note = _join_notes(fit.note, keep_note)
+    contrast = np.zeros((len(terms), len(names)))
+    for i, term in enumerate(terms.values()):
+        contrast[i, names.index(term)] = 1.0
+    chi2, p, df = _wald(fit, contrast)
+    rows = [
+        _row(
+            "mixed_model",
+            group=group,
+            a="time",
+            statistic=chi2,
+            df=df,
+            p=p,
+            p_adj=p,
+            n=n,
+            note=note,
+            sentence=f"{group} across timepoints: {format_p(p)}, linear mixed model "
+            "(random intercept per animal).",
+        )
+    ]
+    for tp, term in terms.items():
+        c = np.zeros(len(names))
+        c[names.index(term)] = 1.0
+        z2, p_tp, _ = _wald(fit, c)
+        estimate = float(fit.fe_params[term])
+        se = math.sqrt(float(fit.cov.loc[term, term]))
+        rows.append(
+            _row(
+                "mixed_model",
+                group=group,
+                a=tp,
+                b=baseline,
+                statistic=math.copysign(math.sqrt(z2), estimate),
+                p=p_tp,
+                p_adj=p_tp,
+                n=n,
+                note=_join_notes(f"estimate = {estimate:.4g} (SE {se:.4g})", note),
+                role=ROLE_VS_BASELINE,
+                sentence=f"{group}, {tp} vs {baseline}: {format_p(p_tp)}, linear mixed model.",
+            )
+        )
+    return rows
+
+
+def _term(names: Sequence[str], level: str, factor: str = "timepoint") -> str | None:
+    suffix = f"[T.{level}]"
+    for name in names:
+        if name.startswith(f"C({factor}") and name.endswith(suffix) and ":" not in name:
+            return name
+    return None
+
+
+def _interaction_term(names: Sequence[str], group: str, tp: str) -> str | None:
+    for name in names:
+        if ":" not in name:
+            continue
+        left, right = name.split(":", 1)
+        if left.endswith(f"[T.{group}]") and right.endswith(f"[T.{tp}]"):
+            return name
+    return None
+
+
+def _mixed_between(
+    clean: pd.DataFrame, *, design: Design, baseline: str, control: str
+) -> list[dict]:
+    n = clean["animal"].nunique()
+    formula = (
+        f"value ~ C(group, Treatment(reference='{_q(control)}'))"
+        f" * C(timepoint, Treatment(reference='{_q(baseline)}'))"
+    )
+    if clean["value"].nunique() == 1 or control not in design.groups:
+        why = ALL_EQUAL if clean["value"].nunique() == 1 else "no control group data"
+        return [
+            _row(
+                "mixed_model",
+                a="group:time",
+                n=n,
+                note=why,
+                sentence=f"group x time mixed model not fitted ({why}).",
+            )
+        ]
+    try:
+        fit = fit_random_intercept(clean, formula, subject="animal")
+    except ValueError as error:
+        return [
+            _row(
+                "mixed_model",
+                a="group:time",
+                n=n,
+                note=str(error),
+                sentence="group x time mixed model could not be fitted.",
+            )
+        ]
+    names = list(fit.fe_params.index)
+    interaction = [i for i, name in enumerate(names) if ":" in name]
+    rows = []
+    if interaction:
+        contrast = np.zeros((len(interaction), len(names)))
+        for row, index in enumerate(interaction):
+            contrast[row, index] = 1.0
+        chi2, p, df = _wald(fit, contrast)
+        rows.append(
+            _row(
+                "mixed_model",
+                a="group:time",
+                statistic=chi2,
+                df=df,
+                p=p,
+                p_adj=p,
+                n=n,
+                note=fit.note,
+                sentence=f"group x time interaction: {format_p(p)}, linear mixed model.",
+            )
+        )
+    for tp in design.timepoints:
+        for group in design.groups:
+            if group == control:
+                continue
+            main = _term(names, group, factor="group")
+            if main is None:
+                continue
+            c = np.zeros(len(names))
+            c[names.index(main)] = 1.0
+            if tp != baseline:
+                inter = _interaction_term(names, group, tp)
+                if inter is None:
+                    continue
+                c[names.index(inter)] = 1.0
+            z2, p_tp, _ = _wald(fit, c)
+            estimate = float(c @ fit.fe_params.to_numpy())
+            rows.append(
+                _row(
+                    "mixed_model",
+                    timepoint=tp,
+                    a=group,
+                    b=control,
+                    statistic=math.copysign(math.sqrt(z2), estimate),
+                    p=p_tp,
+                    p_adj=p_tp,
+                    n=n,
+                    note=_join_notes(f"difference = {estimate:.4g}", fit.note),
+                    role=ROLE_VS_CONTROL,
+                    sentence=f"{group} vs {control} at {tp}: {format_p(p_tp)}, linear mixed model.",
+                )
+            )
+    return rows
+
+
+# ----------------------------------------------------------------------- summaries
+
+
+def group_summary(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per group and timepoint: n, mean, SD (n - 1), SEM, median and quartiles.
+
+    Quartiles use pandas' default linear interpolation, which is R's ``quantile`` type 7.
+    A timepoint without data in a group gives n = 0 and NaN statistics.
+    """
+    clean = _clean(frame)
+    design = _design(clean)
+    rows = []
+    for group in design.groups:
+        sub = clean[clean["group"] == group]
+        for tp in design.timepoints:
+            v = sub.loc[sub["timepoint"] == tp, "value"].dropna()
+            n = int(v.size)
+            sd = float(v.std(ddof=1)) if n > 1 else math.nan
+            rows.append(
+                {
+                    "group": group,
+                    "timepoint": tp,
+                    "day": design.days[tp],
+                    "n": n,
+                    "mean": float(v.mean()) if n else math.nan,
+                    "sd": sd,
+                    "sem": sd / math.sqrt(n) if n > 1 else math.nan,
+                    "median": float(v.median()) if n else math.nan,
+                    "q1": float(v.quantile(0.25)) if n else math.nan,
+                    "q3": float(v.quantile(0.75)) if n else math.nan,
+                }
+            )
+    return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+
+
+def study_statistics(
+    frame: pd.DataFrame,
+    *,
+    baseline: str,
+    control_group: str,
+    alpha: float = 0.05,
+    posthoc: str = "nemenyi",
+    pairs: Sequence[tuple[str, str]] = (),
+    first_treated: str | None = None,
+) -> pd.DataFrame:
+    """Everything above in one frame in the stats CSV shape (:data:`COLUMNS`).
+
+    ``baseline`` is the reference timepoint (T0), ``first_treated`` defaults to the
+    timepoint after it, ``pairs`` are extra within-group comparisons such as
+    ``[("T7", "T4")]``; ``posthoc`` is "nemenyi" or "dunn_holm" for between-group
+    comparisons; ``alpha`` gates every post-hoc.
+    """
+    _check_posthoc(posthoc)
+    if not 0 < alpha < 1:
+        raise ValueError("alpha must be between 0 and 1")
+    clean = _clean(frame)
+    design = _design(clean, control_group)
+    if baseline not in design.timepoints:
+        raise ValueError(f"baseline {baseline!r} is not a timepoint of this frame")
+    if control_group not in design.groups:
+        raise ValueError(f"control group {control_group!r} is not a group of this frame")
+    for a, b in pairs:
+        for tp in (a, b):
+            if str(tp) not in design.timepoints:
+                raise ValueError(f"pair timepoint {tp!r} is not a timepoint of this frame")
+    if first_treated is None:
+        later = design.timepoints[design.timepoints.index(baseline) + 1 :]
+        first_treated = later[0] if later else None
+    parts = [
+        within_group_tests(
+            clean, baseline=baseline, first_treated=first_treated, pairs=pairs, alpha=alpha
+        ),
+        rm_anova(clean),
+        mixed_anova(clean, control_group=control_group),
+        between_group_tests(clean, control_group=control_group, alpha=alpha, posthoc=posthoc),
+        auc_tests(clean, control_group=control_group, alpha=alpha, posthoc=posthoc),
+        mixed_model(clean, baseline=baseline, control_group=control_group),
+    ]
+    parts = [part for part in parts if not part.empty]
+    return _frame(pd.concat(parts, ignore_index=True).to_dict("records"))
+
+
+MARK_COLUMNS = [
+    "group",
+    "timepoint",
+    "vs_baseline_p",
+    "vs_baseline",
+    "vs_first_treated_p",
+    "vs_first_treated",
+    "vs_control_p",
+    "vs_control",
+]
+
+
+def significance_marks(
+    results: pd.DataFrame,
+    *,
+    alpha: float = 0.05,
+    within_tests: Sequence[str] = ("nemenyi_friedman", "wilcoxon"),
+    between_tests: Sequence[str] = (
+        "nemenyi_kruskal",
+        "dunn_kruskal",
+        "mann_whitney",
+    ),
+) -> pd.DataFrame:
+    """Per group and timepoint, the p-values that chart annotations need.
+
+    Reads the ``role`` rows of :func:`study_statistics` output. Columns
+    (:data:`MARK_COLUMNS`): ``vs_baseline_p`` / ``vs_first_treated_p`` from the
+    within-group post-hoc of that group (timepoint = the later one), ``vs_control_p``
+    from the between-group post-hoc at that timepoint (NaN for the control itself and
+    wherever the omnibus test was not significant, so no post-hoc ran), and a boolean
+    next to each: p_adj < ``alpha``. The mixed model rows are not used, so the marks
+    follow the paper's nonparametric analysis.
+    """
+    rows: dict[tuple[str, str], dict] = {}
+
+    def slot(group: str, tp: str) -> dict:
+        return rows.setdefault(
+            (group, tp),
+            {
+                "group": group,
+                "timepoint": tp,
+                "vs_baseline_p": math.nan,
+                "vs_first_treated_p": math.nan,
+                "vs_control_p": math.nan,
+            },
+        )
+
+    within = results[results["test"].isin(within_tests) & results["group"].notna()]
+    for r in within.itertuples():
+        roles = str(r.role or "")
+        if ROLE_VS_BASELINE in roles:
+            slot(r.group, r.a)["vs_baseline_p"] = r.p_adj
+        if ROLE_VS_FIRST_TREATED in roles:
+            slot(r.group, r.a)["vs_first_treated_p"] = r.p_adj
+    between = results[results["test"].isin(between_tests) & results["timepoint"].notna()]
+    for r in between.itertuples():
+        if ROLE_VS_CONTROL in str(r.role or ""):
+            slot(r.a, r.timepoint)["vs_control_p"] = r.p_adj
+    marks = pd.DataFrame(list(rows.values()))
+    if marks.empty:
+        return pd.DataFrame(columns=MARK_COLUMNS)
+    for name in ("vs_baseline", "vs_first_treated", "vs_control"):
+        marks[name] = marks[f"{name}_p"].lt(alpha)
+    return marks[MARK_COLUMNS]

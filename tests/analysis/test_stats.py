@@ -1,0 +1,556 @@
+"""analysis.stats against published R output.
+
+Every case quotes its data and the numbers R printed, with the source. Tolerances follow
+the printed precision. No expected value here comes from running our own code.
+"""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats as scipy_stats
+
+from analysis import stats
+
+# --------------------------------------------------------------------------- Friedman
+
+# R's ?friedman.test example: Hollander & Wolfe (1973), p. 140ff, "RoundingTimes": times to
+# round first base with three methods (round out, narrow angle, wide angle), 22 players.
+ROUNDING_TIMES = np.array(
+    [
+        [5.40, 5.50, 5.55],
+        [5.85, 5.70, 5.75],
+        [5.20, 5.60, 5.50],
+        [5.55, 5.50, 5.40],
+        [5.90, 5.85, 5.70],
+        [5.45, 5.55, 5.60],
+        [5.40, 5.40, 5.35],
+        [5.45, 5.50, 5.35],
+        [5.25, 5.15, 5.00],
+        [5.85, 5.80, 5.70],
+        [5.25, 5.20, 5.10],
+        [5.65, 5.55, 5.45],
+        [5.60, 5.35, 5.45],
+        [5.05, 5.00, 4.95],
+        [5.50, 5.50, 5.40],
+        [5.45, 5.55, 5.50],
+        [5.55, 5.55, 5.35],
+        [5.45, 5.50, 5.55],
+        [5.50, 5.45, 5.25],
+        [5.65, 5.60, 5.40],
+        [5.70, 5.65, 5.55],
+        [6.30, 6.30, 6.25],
+    ]
+)
+
+# Field, Discovering Statistics Using R (2012), ch. 13, "Bushtucker": 8 celebrities x 4
+# foods (stick insect, kangaroo testicle, fish eye, witchetty grub), time to retch (s).
+# R results as asserted in jasp-stats/jaspAnova tests/testthat/test-anovarepeatedmeasures.R
+# ("Field - Chapter 8 results match"), computed there by R (afex/car, stats).
+BUSHTUCKER = np.array(
+    [
+        [8, 7, 1, 6],
+        [9, 5, 2, 5],
+        [6, 2, 3, 8],
+        [5, 3, 1, 9],
+        [8, 4, 5, 8],
+        [7, 5, 6, 7],
+        [10, 2, 7, 2],
+        [12, 6, 8, 1],
+    ],
+    dtype=float,
+)
+
+
+def test_friedman_rounding_times_r_example():
+    # ?friedman.test: "Friedman chi-squared = 11.143, df = 2, p-value = 0.003805"
+    result = stats.friedman(ROUNDING_TIMES)
+    assert result.statistic == pytest.approx(11.143, abs=5e-4)
+    assert result.p == pytest.approx(0.003805, abs=5e-7)
+
+
+def test_friedman_hays_via_study_frame():
+    # Hays (1974) pp. 785-786, 11 matched groups x 4 treatments; R output published in the
+    # JASP verification project (jasp-stats/jasp-verification-project, friedman-test.html):
+    # "Friedman chi-squared = 11.945, df = 3, p-value = 0.007572".
+    treatments = {
+        "T1": [1, 2, 10, 12, 1, 10, 4, 10, 10, 14, 3],
+        "T2": [4, 3, 0, 11, 3, 3, 12, 4, 4, 4, 2],
+        "T3": [8, 13, 11, 13, 10, 11, 10, 5, 9, 7, 4],
+        "T4": [0, 1, 3, 10, 0, 9, 11, 3, 3, 2, 13],
+    }
+    frame = _long({"g": treatments})
+    rows = stats.within_group_tests(frame, baseline="T1", alpha=0.05)
+    row = rows[rows["test"] == "friedman"].iloc[0]
+    assert row["statistic"] == pytest.approx(11.945, abs=5e-4)
+    assert row["df"] == 3
+    assert row["p"] == pytest.approx(0.007572, abs=5e-7)
+    assert row["n"] == 11
+
+
+def test_friedman_bushtucker():
+    # jaspAnova test (R): Friedman chi2 11.5263157894737, df 3, p 0.00919516147593829
+    result = stats.friedman(BUSHTUCKER)
+    assert result.statistic == pytest.approx(11.5263157894737, rel=1e-9)
+    assert result.p == pytest.approx(0.00919516147593829, rel=1e-9)
+
+
+# ------------------------------------------------------------- Nemenyi after Friedman
+
+
+def test_nemenyi_friedman_matches_demsar_critical_difference():
+    # No printed frdAllPairsNemenyiTest output with its data could be found, so the test
+    # checks PMCMRplus's definition against a published table instead. PMCMRplus:
+    # q = |Rbar_i - Rbar_j| / sqrt(k(k+1)/(6n)) * sqrt(2), p = ptukey(q, k, Inf, upper).
+    # Demsar (2006), J Mach Learn Res 7:1-30, Table 5(a): the Nemenyi critical difference
+    # is CD = q_alpha sqrt(k(k+1)/(6N)) with q_0.05 = 2.343 for k = 3, so a pair is
+    # significant at 0.05 exactly when |Rbar_i - Rbar_j| > CD, i.e. when q > 2.343 * sqrt 2.
+    wide = pd.DataFrame(ROUNDING_TIMES, columns=["round out", "narrow", "wide"])
+    pairs = stats.nemenyi_friedman_pairs(wide)
+    n, k = ROUNDING_TIMES.shape
+    mean_ranks = dict(
+        zip(wide.columns, scipy_stats.rankdata(ROUNDING_TIMES, axis=1).mean(0), strict=True)
+    )
+    cd = 2.343 * math.sqrt(k * (k + 1) / (6 * n))
+    assert len(pairs) == 3
+    for pair in pairs:
+        diff = abs(mean_ranks[pair.a] - mean_ranks[pair.b])
+        assert pair.statistic == pytest.approx(diff / math.sqrt(k * (k + 1) / (6 * n)) * 2**0.5)
+        assert (pair.p < 0.05) == (diff > cd)
+        assert pair.p_adj == pair.p
+    # At the tabulated critical value itself p is 0.05 (to the table's 4 digits).
+    assert scipy_stats.studentized_range.sf(2.343 * 2**0.5, 3, np.inf) == pytest.approx(
+        0.05, abs=2e-4
+    )
+    # Rows are named after the columns, later one first.
+    assert {(p.a, p.b) for p in pairs} == {
+        ("narrow", "round out"),
+        ("wide", "round out"),
+        ("wide", "narrow"),
+    }
+
+
+# ---------------------------------------------------------------- Wilcoxon signed-rank
+
+
+def test_wilcoxon_signed_rank_hays_with_ties():
+    # Hays (1974) pp. 780-781; R output in the JASP verification project
+    # (wilcoxon-test.html): wilcox.test(Control, Treatment, paired = TRUE)
+    # "Wilcoxon signed rank test with continuity correction ... V = 15, p-value = 0.221"
+    treatment = [83, 80, 81, 74, 79, 78, 72, 84, 85, 88]
+    control = [75, 78, 66, 77, 80, 68, 75, 90, 81, 83]
+    result = stats.wilcoxon_signed_rank(control, treatment)
+    assert result.statistic == 15
+    assert result.p == pytest.approx(0.221, abs=5e-4)
+    assert "continuity correction" in result.note
+
+
+def test_two_timepoints_use_wilcoxon_not_friedman():
+    # Same Hays data as a two-timepoint study: scipy's Friedman refuses two conditions,
+    # so the group gets a Wilcoxon row (V = 15, p = 0.221 as above) and says so.
+    frame = _long(
+        {
+            "g": {
+                "T0": [83, 80, 81, 74, 79, 78, 72, 84, 85, 88],
+                "T1": [75, 78, 66, 77, 80, 68, 75, 90, 81, 83],
+            }
+        }
+    )
+    rows = stats.within_group_tests(frame, baseline="T0")
+    assert list(rows["test"]) == ["wilcoxon"]
+    row = rows.iloc[0]
+    assert (row["a"], row["b"]) == ("T1", "T0")
+    assert row["statistic"] == 15
+    assert row["p"] == pytest.approx(0.221, abs=5e-4)
+    assert "instead of Friedman" in row["note"]
+    assert row["role"] == stats.ROLE_VS_BASELINE
+
+
+# --------------------------------------------------------------------- Kruskal-Wallis
+
+# R's ?kruskal.test: Hollander & Wolfe (1973), p. 116, mucociliary efficiency.
+MUCOCILIARY = {
+    "normal": [2.9, 3.0, 2.5, 2.6, 3.2],
+    "obstructive airway disease": [3.8, 2.7, 4.0, 2.4],
+    "asbestosis": [2.8, 3.4, 3.7, 2.2, 2.0],
+}
+
+# R's InsectSprays (Beall 1942): insect counts after six sprays, 12 plots each.
+INSECT_SPRAYS = {
+    "A": [10, 7, 20, 14, 14, 12, 10, 23, 17, 20, 14, 13],
+    "B": [11, 17, 21, 11, 16, 14, 17, 17, 19, 21, 7, 13],
+    "C": [0, 1, 7, 2, 3, 1, 2, 1, 3, 0, 1, 4],
+    "D": [3, 5, 12, 6, 4, 3, 5, 5, 5, 5, 2, 4],
+    "E": [3, 5, 3, 5, 3, 6, 1, 1, 3, 2, 6, 4],
+    "F": [11, 9, 15, 22, 15, 16, 13, 10, 26, 26, 24, 13],
+}
+
+
+def test_kruskal_hollander_wolfe_r_example():
+    # ?kruskal.test: "Kruskal-Wallis chi-squared = 0.77143, df = 2, p-value = 0.68"
+    result = stats.kruskal_wallis(list(MUCOCILIARY.values()))
+    assert result.statistic == pytest.approx(0.77143, abs=5e-6)
+    assert result.p == pytest.approx(0.68, abs=5e-3)
+
+
+def test_kruskal_hays_with_ties_via_between_groups():
+    # Hays (1974) pp. 782-784, three treatments x 12 children; R output in the JASP
+    # verification project (kruskal-wallis-anova.html):
+    # "Kruskal-Wallis chi-squared = 13.844, df = 2, p-value = 0.0009857"
+    groups = {
+        "I": [6, 11, 12, 20, 24, 21, 18, 15, 14, 10, 8, 14],
+        "II": [31, 7, 9, 11, 16, 19, 17, 11, 22, 23, 27, 26],
+        "III": [13, 32, 31, 30, 28, 29, 25, 26, 26, 27, 26, 19],
+    }
+    frame = _long({g: {"T0": v} for g, v in groups.items()})
+    rows = stats.between_group_tests(frame, control_group="I")
+    row = rows[rows["test"] == "kruskal"].iloc[0]
+    assert row["statistic"] == pytest.approx(13.844, abs=5e-4)
+    assert row["df"] == 2
+    assert row["p"] == pytest.approx(0.0009857, abs=5e-8)
+    assert row["timepoint"] == "T0"
+    assert row["n"] == 36
+
+
+def test_kruskal_insect_sprays_pmcmr_vignette():
+    # Pohlert, PMCMR vignette (cran/PMCMR vignettes/PMCMR.Rnw): kruskal.test(count ~ spray,
+    # data = InsectSprays) is "highly significant (chi2(5) = 54.69, p < 0.01)".
+    result = stats.kruskal_wallis(list(INSECT_SPRAYS.values()))
+    assert result.statistic == pytest.approx(54.69, abs=5e-3)
+    assert result.p < 0.01
+
+
+# ------------------------------------------- Nemenyi (Tukey) and Dunn after Kruskal
+
+# seaborn-data exercise.csv = the UCLA "exer" data: pulse of 30 people (id 1-10 rest,
+# 11-20 walking, 21-30 running) at 1, 15 and 30 min. The R (PMCMR) p-values below are
+# the reference values in scikit-posthocs tests/test_posthocs.py (test_posthoc_nemenyi_tukey,
+# test_posthoc_dunn), obtained there from R.
+EXERCISE_PULSE = [
+    [85, 85, 88], [90, 92, 93], [97, 97, 94], [80, 82, 83], [91, 92, 91],
+    [83, 83, 84], [87, 88, 90], [92, 94, 95], [97, 99, 96], [100, 97, 100],
+    [86, 86, 84], [93, 103, 104], [90, 92, 93], [95, 96, 100], [89, 96, 95],
+    [84, 86, 89], [103, 109, 90], [92, 96, 101], [97, 98, 100], [102, 104, 103],
+    [93, 98, 110], [98, 104, 112], [98, 105, 99], [87, 132, 120], [94, 110, 116],
+    [95, 126, 143], [100, 126, 140], [103, 124, 140], [94, 135, 130], [99, 111, 150],
+]  # fmt: skip
+EXERCISE_KIND = ["rest"] * 10 + ["walking"] * 10 + ["running"] * 10
+
+
+def _exercise_samples():
+    samples = {"rest": [], "walking": [], "running": []}
+    for kind, pulses in zip(EXERCISE_KIND, EXERCISE_PULSE, strict=True):
+        samples[kind].extend(pulses)
+    return samples
+
+
+def _pair_p(pairs, a, b, attribute="p_adj"):
+    pair = next(p for p in pairs if {p.a, p.b} == {a, b})
+    return getattr(pair, attribute)
+
+
+def test_nemenyi_kruskal_tukey_matches_pmcmr():
+    # R: posthoc.kruskal.nemenyi.test(pulse ~ kind, dist = "Tukey")
+    # rest-running 9.793203e-09, rest-walking 1.088785e-01, running-walking 2.789016e-04
+    pairs, ties_note = stats.nemenyi_kruskal_pairs(_exercise_samples())
+    assert _pair_p(pairs, "rest", "running") == pytest.approx(9.793203e-09, rel=1e-5)
+    assert _pair_p(pairs, "rest", "walking") == pytest.approx(0.1088785, rel=1e-6)
+    assert _pair_p(pairs, "running", "walking") == pytest.approx(0.0002789016, rel=1e-6)
+    # Pulses repeat, and like PMCMRplus the Tukey p-values are not tie-corrected.
+    assert "not corrected for ties" in ties_note
+
+
+def test_nemenyi_kruskal_is_not_scikit_posthocs_chi_square_default():
+    # The chi-square variant (scikit-posthocs' default) gives R's dist = "Chisquare"
+    # numbers (same test suite: rest-running 2.431833e-08), which must not be used.
+    pairs, _ = stats.nemenyi_kruskal_pairs(_exercise_samples())
+    assert _pair_p(pairs, "rest", "running") != pytest.approx(2.431833e-08, rel=1e-3)
+
+
+def test_dunn_holm_matches_r():
+    # R (dunn.test / PMCMR, p.adjust = "holm"): rest-running 9.570998e-09,
+    # rest-walking 4.390066e-02, running-walking 1.873208e-04
+    pairs = stats.dunn_pairs(_exercise_samples(), p_adjust="holm")
+    assert _pair_p(pairs, "rest", "running") == pytest.approx(9.570998e-09, rel=1e-6)
+    assert _pair_p(pairs, "rest", "walking") == pytest.approx(0.04390066, rel=1e-6)
+    assert _pair_p(pairs, "running", "walking") == pytest.approx(0.0001873208, rel=1e-6)
+
+
+def test_dunn_zar_ponds_bonferroni_and_holm():
+    # Zar (2010) pH of four ponds (one value missing in pond 3). Bonferroni-adjusted
+    # two-sided Dunn p-values published by UniStat and asserted against R by FSA
+    # (fishR-Core-Team/FSA tests/testthat/EXS_dunnTest.R, test_dunnTest_VALIDATE.R):
+    # 2-1 0.1956, 3-1 0.0191, 3-2 1, 4-1 0.0166, 4-2 1, 4-3 1.
+    ponds = {
+        "1": [7.68, 7.69, 7.70, 7.70, 7.72, 7.73, 7.73, 7.76],
+        "2": [7.71, 7.73, 7.74, 7.74, 7.78, 7.78, 7.80, 7.81],
+        "3": [7.74, 7.75, 7.77, 7.78, 7.80, 7.81, 7.84],
+        "4": [7.71, 7.71, 7.74, 7.79, 7.81, 7.85, 7.87, 7.91],
+    }
+    bonferroni = stats.dunn_pairs(ponds, p_adjust="bonferroni")
+    published = {("2", "1"): 0.1956, ("3", "1"): 0.0191, ("3", "2"): 1, ("4", "1"): 0.0166,
+                 ("4", "2"): 1, ("4", "3"): 1}  # fmt: skip
+    for (a, b), p in published.items():
+        assert round(_pair_p(bonferroni, a, b), 4) == p
+    # Holm from the same unadjusted p (Bonferroni / 6), by hand: the two smallest,
+    # 0.0166/6 and 0.0191/6, both become 6 * 0.0166/6 = 0.0166 (step-down maximum);
+    # the third, 0.1956/6, becomes 4 * 0.1956/6 = 0.1304.
+    holm = stats.dunn_pairs(ponds, p_adjust="holm")
+    assert _pair_p(holm, "4", "1") == pytest.approx(0.0166, abs=5e-5)
+    assert _pair_p(holm, "3", "1") == pytest.approx(0.0166, abs=5e-5)
+    assert _pair_p(holm, "2", "1") == pytest.approx(0.1304, abs=5e-5)
+
+
+# ----------------------------------------------------------------------- Mann-Whitney
+
+
+def test_mann_whitney_hays_exact():
+    # Hays (1974) pp. 778-780; R output in the JASP verification project
+    # (mann-whitney-test.html): wilcox.test(Score ~ Group)
+    # "Wilcoxon rank sum exact test ... W = 5, p-value = 0.2857"
+    result = stats.mann_whitney([8, 3, 4, 6], [1, 7, 9, 10, 12])
+    assert result.statistic == 5
+    assert result.p == pytest.approx(0.2857, abs=5e-5)
+
+
+def test_two_groups_get_mann_whitney_with_control_as_reference():
+    frame = _long({"B": {"T0": [1, 7, 9, 10, 12]}, "A": {"T0": [8, 3, 4, 6]}})
+    rows = stats.between_group_tests(frame, control_group="B")
+    assert list(rows["test"]) == ["mann_whitney"]
+    row = rows.iloc[0]
+    assert (row["a"], row["b"]) == ("A", "B")
+    assert row["statistic"] == 5  # R's W for the first sample, A
+    assert row["p"] == pytest.approx(0.2857, abs=5e-5)
+    assert row["role"] == stats.ROLE_VS_CONTROL
+    assert row["sentence"] == "A vs B at T0: p = 0.29, Mann-Whitney."
+
+
+# ------------------------------------------------------------ repeated-measures ANOVA
+
+
+def test_rm_anova_bushtucker_with_sphericity_corrections():
+    # jaspAnova test "Field - Chapter 8 results match" (R): Mauchly W 0.136248029372535,
+    # chi2 11.4059814340564, df 5, p 0.0468458123067897; GG epsilon 0.532845552798473,
+    # HF epsilon 0.66576361409737; F 3.79380603096984 on 3 and 21 df, p 0.0255702968630395;
+    # GG: df 1.59853665839542 / 11.1897566087679, p 0.0625841206869634;
+    # HF: df 1.99729084229211 / 13.9810358960448, p 0.0483306135519432.
+    # (Field's book prints the same: F(3, 21) = 3.79, p = .026; GG .533, HF .666.)
+    frame = _long({"celebs": {f"T{j}": BUSHTUCKER[:, j] for j in range(4)}})
+    rows = stats.rm_anova(frame).set_index("test")
+    main = rows.loc["rm_anova"]
+    assert main["a"] == "time"
+    assert main["statistic"] == pytest.approx(3.79380603096984, rel=1e-9)
+    assert (main["df"], main["df2"]) == (3, 21)
+    assert main["p"] == pytest.approx(0.0255702968630395, rel=1e-9)
+    mauchly = rows.loc["mauchly"]
+    assert mauchly["statistic"] == pytest.approx(0.136248029372535, rel=1e-9)
+    assert mauchly["df"] == 5
+    assert mauchly["p"] == pytest.approx(0.0468458123067897, rel=1e-9)
+    assert "chi2 = 11.4060" in mauchly["note"]
+    gg = rows.loc["rm_anova_gg"]
+    assert gg["epsilon"] == pytest.approx(0.532845552798473, rel=1e-9)
+    assert gg["df"] == pytest.approx(1.59853665839542, rel=1e-9)
+    assert gg["df2"] == pytest.approx(11.1897566087679, rel=1e-9)
+    assert gg["p"] == pytest.approx(0.0625841206869634, rel=1e-9)
+    hf = rows.loc["rm_anova_hf"]
+    assert hf["epsilon"] == pytest.approx(0.66576361409737, rel=1e-9)
+    assert hf["df"] == pytest.approx(1.99729084229211, rel=1e-9)
+    assert hf["df2"] == pytest.approx(13.9810358960448, rel=1e-9)
+    assert hf["p"] == pytest.approx(0.0483306135519432, rel=1e-9)
+
+
+def test_mauchly_reacttime_r_example():
+    # R's example(SSD) reacttime data (Baron & Li; 10 subjects x 6 conditions) and
+    # mauchly.test(mlmfit, X = ~1): W = 0.03108446, p = 0.04765187 (values asserted in the
+    # tidystats package's test of mauchly.test). R adds a second-order term to the
+    # chi-squared p (0.0382 without it, as SPSS reports), which is reproduced here.
+    reacttime = np.array(
+        [
+            [420, 420, 480, 480, 600, 780],
+            [420, 480, 480, 360, 480, 600],
+            [480, 480, 540, 660, 780, 780],
+            [420, 540, 540, 480, 780, 900],
+            [540, 660, 540, 480, 660, 720],
+            [360, 420, 360, 360, 480, 540],
+            [480, 480, 600, 540, 720, 840],
+            [480, 600, 660, 540, 720, 900],
+            [540, 600, 540, 480, 720, 780],
+            [480, 420, 540, 540, 660, 780],
+        ]
+    )
+    result = stats.within_anova(reacttime)
+    assert result.mauchly_w == pytest.approx(0.03108446, rel=1e-6)
+    assert result.mauchly_p == pytest.approx(0.04765187, rel=1e-6)
+
+
+def test_rm_anova_two_levels_kerlinger():
+    # Kerlinger (1969) pp. 242-248, ten matched pairs, film + discussion vs film only;
+    # R output (aov with Error) in the JASP verification project: F = 22.50 on 1 and 9 df.
+    a1 = [8, 9, 5, 4, 2, 10, 3, 12, 6, 11]
+    a2 = [6, 8, 3, 2, 1, 7, 1, 7, 6, 9]
+    frame = _long({"pairs": {"T0": a1, "T1": a2}})
+    rows = stats.rm_anova(frame).set_index("test")
+    assert rows.loc["rm_anova", "statistic"] == pytest.approx(22.50, abs=5e-3)
+    assert (rows.loc["rm_anova", "df"], rows.loc["rm_anova", "df2"]) == (1, 9)
+    assert rows.loc["rm_anova_gg", "epsilon"] == pytest.approx(1.0)
+    assert "sphericity holds by definition" in rows.loc["mauchly", "note"]
+
+
+# --------------------------------------------------------------------- mixed ANOVA
+
+
+def test_mixed_anova_ucla_demo1():
+    # UCLA IDRE "Repeated Measures Analysis with R", demo1.csv (printed in full, e.g. on
+    # commres.net r/repeated_measures_anova): 8 subjects, group 1 (ids 1-4) and 2 (5-8),
+    # 3 times. summary(aov(pulse ~ group * time + Error(id))):
+    # group F = 3721 on 1 and 6 df, p = 1.305e-09; time F = 1 on 2 and 12 df, p = 0.3966;
+    # group:time F = 1, p = 0.3966.
+    pulse = {
+        "1": {"1": [10, 10, 10], "2": [10, 10, 10], "3": [10, 10, 10], "4": [10, 10, 10]},
+        "2": {"5": [15, 15, 15], "6": [15, 15, 15], "7": [16, 15, 15], "8": [15, 15, 15]},
+    }
+    rows = []
+    for group, animals in pulse.items():
+        for animal, values in animals.items():
+            for t, value in enumerate(values, start=1):
+                rows.append((animal, group, f"t{t}", t, value))
+    frame = pd.DataFrame(rows, columns=stats.INPUT_COLUMNS)
+    result = stats.mixed_anova(frame, control_group="1")
+    main = result[result["test"] == "mixed_anova"].set_index("a")
+    assert main.loc["group", "statistic"] == pytest.approx(3721, rel=1e-4)
+    assert (main.loc["group", "df"], main.loc["group", "df2"]) == (1, 6)
+    assert main.loc["group", "p"] == pytest.approx(1.305e-09, rel=5e-4)
+    assert main.loc["time", "statistic"] == pytest.approx(1.0, rel=1e-9)
+    assert (main.loc["time", "df"], main.loc["time", "df2"]) == (2, 12)
+    assert main.loc["time", "p"] == pytest.approx(0.3966, abs=5e-5)
+    assert main.loc["group:time", "statistic"] == pytest.approx(1.0, rel=1e-9)
+    assert main.loc["group:time", "p"] == pytest.approx(0.3966, abs=5e-5)
+    assert set(result["test"]) >= {"mixed_anova_gg", "mixed_anova_hf", "mauchly"}
+
+
+def test_mixed_anova_two_by_two_sourcebook():
+    # C. Wendorf, Sourcebook, "R annotated output: mixed" (cwendorf.github.io): 8 subjects,
+    # Factor Level1 = S1-S4, Level2 = S5-S8; Time1/Time2 scores as printed there.
+    # summary(aov(Outcome ~ Factor * Time + Error(Subject/Time))):
+    # Factor F = 2.885, p = 0.14; Time F = 7.5, p = 0.0338; Factor:Time F = 2.7, p = 0.1515
+    time1 = [0, 0, 3, 5, 4, 7, 4, 9]
+    time2 = [4, 7, 4, 9, 9, 6, 4, 9]
+    rows = []
+    for i, (x, y) in enumerate(zip(time1, time2, strict=True)):
+        group = "Level1" if i < 4 else "Level2"
+        rows += [(f"S{i + 1}", group, "Time1", 1, x), (f"S{i + 1}", group, "Time2", 2, y)]
+    frame = pd.DataFrame(rows, columns=stats.INPUT_COLUMNS)
+    main = stats.mixed_anova(frame).query("test == 'mixed_anova'").set_index("a")
+    assert main.loc["group", "statistic"] == pytest.approx(2.885, abs=5e-4)
+    assert main.loc["group", "p"] == pytest.approx(0.14, abs=5e-3)
+    assert main.loc["time", "statistic"] == pytest.approx(7.5, abs=5e-2)
+    assert main.loc["time", "p"] == pytest.approx(0.0338, abs=5e-5)
+    assert main.loc["group:time", "statistic"] == pytest.approx(2.7, abs=5e-2)
+    assert main.loc["group:time", "p"] == pytest.approx(0.1515, abs=5e-5)
+
+
+# ---------------------------------------------------------------------- mixed model
+
+# lme4's sleepstudy (Belenky et al. 2003): reaction time (ms), 18 subjects x days 0-9.
+SLEEPSTUDY = {
+    "308": [249.56, 258.7047, 250.8006, 321.4398, 356.8519, 414.6901, 382.2038, 290.1486,
+            430.5853, 466.3535],
+    "309": [222.7339, 205.2658, 202.9778, 204.707, 207.7161, 215.9618, 213.6303, 217.7272,
+            224.2957, 237.3142],
+    "310": [199.0539, 194.3322, 234.32, 232.8416, 229.3074, 220.4579, 235.4208, 255.7511,
+            261.0125, 247.5153],
+    "330": [321.5426, 300.4002, 283.8565, 285.133, 285.7973, 297.5855, 280.2396, 318.2613,
+            305.3495, 354.0487],
+    "331": [287.6079, 285.0, 301.8206, 320.1153, 316.2773, 293.3187, 290.075, 334.8177,
+            293.7469, 371.5811],
+    "332": [234.8606, 242.8118, 272.9613, 309.7688, 317.4629, 309.9976, 454.1619, 346.8311,
+            330.3003, 253.8644],
+    "333": [283.8424, 289.555, 276.7693, 299.8097, 297.171, 338.1665, 332.0265, 348.8399,
+            333.36, 362.0428],
+    "334": [265.4731, 276.2012, 243.3647, 254.6723, 279.0244, 284.1912, 305.5248, 331.5229,
+            335.7469, 377.299],
+    "335": [241.6083, 273.9472, 254.4907, 270.8021, 251.4519, 254.6362, 245.4523, 235.311,
+            235.7541, 237.2466],
+    "337": [312.3666, 313.8058, 291.6112, 346.1222, 365.7324, 391.8385, 404.2601, 416.6923,
+            455.8643, 458.9167],
+    "349": [236.1032, 230.3167, 238.9256, 254.922, 250.7103, 269.7744, 281.5648, 308.102,
+            336.2806, 351.6451],
+    "350": [256.2968, 243.4543, 256.2046, 255.5271, 268.9165, 329.7247, 379.4445, 362.9184,
+            394.4872, 389.0527],
+    "351": [250.5265, 300.0576, 269.8939, 280.5891, 271.8274, 304.6336, 287.7466, 266.5955,
+            321.5418, 347.5655],
+    "352": [221.6771, 298.1939, 326.8785, 346.8555, 348.7402, 352.8287, 354.4266, 360.4326,
+            375.6406, 388.5417],
+    "369": [271.9235, 268.4369, 257.2424, 277.6566, 314.8222, 317.2135, 298.1353, 348.1229,
+            340.28, 366.5131],
+    "370": [225.264, 234.5235, 238.9008, 240.473, 267.5373, 344.1937, 281.1481, 347.5855,
+            365.163, 372.2288],
+    "371": [269.8804, 272.4428, 277.8989, 281.7895, 279.1705, 284.512, 259.2658, 304.6306,
+            350.7807, 369.4692],
+    "372": [269.4117, 273.474, 297.5968, 310.6316, 287.1726, 329.6076, 334.4818, 343.2199,
+            369.1417, 364.1236],
+}  # fmt: skip
+
+
+def test_random_intercept_model_matches_lme4_sleepstudy():
+    # lmer(Reaction ~ Days + (1 | Subject), sleepstudy), REML. Variance components as
+    # printed by lme4's VarCorr (Ben Bolker's answer to "Extract random effect variances
+    # from lme4 mer model object", Stack Overflow): Subject (Intercept) 1378.1785,
+    # Residual 960.4566. Fixed effects: lme4's summary of lmer(Reaction ~ Days +
+    # (Days | Subject)) prints 251.405 and 10.467; in this balanced design every subject
+    # has the same design matrix, so GLS = OLS and the random-intercept model has the
+    # same fixed-effect estimates.
+    data = pd.DataFrame(
+        [
+            (subject, day, reaction)
+            for subject, reactions in SLEEPSTUDY.items()
+            for day, reaction in enumerate(reactions)
+        ],
+        columns=["Subject", "Days", "Reaction"],
+    )
+    fit = stats.fit_random_intercept(data, "Reaction ~ Days", subject="Subject")
+    # statsmodels stops its REML search a little before lme4 does: 4e-5 relative.
+    assert fit.group_variance == pytest.approx(1378.1785, rel=1e-4)
+    assert fit.residual_variance == pytest.approx(960.4566, rel=1e-4)
+    assert fit.fe_params["Intercept"] == pytest.approx(251.405, abs=5e-4)
+    assert fit.fe_params["Days"] == pytest.approx(10.467, abs=5e-4)
+
+
+# ----------------------------------------------------------------------------- AUC
+
+
+def test_auc_trapezoid_by_hand():
+    # Days 7, 14, 28 and values 10, 20, 40: 7 * (10 + 20) / 2 + 14 * (20 + 40) / 2 = 525.
+    frame = _long({"g": {"T0": [10], "T1": [20], "T2": [40]}}, days={"T0": 7, "T1": 14, "T2": 28})
+    aucs = stats.auc_per_animal(frame)
+    assert aucs["auc"].tolist() == [525.0]
+    assert aucs["complete"].tolist() == [True]
+
+
+def test_auc_groups_compared_with_kruskal_on_the_aucs():
+    # A check of the wiring: with two timepoints one day apart and equal values at both,
+    # each animal's AUC is its value, so the AUC test must reproduce the R Kruskal-Wallis
+    # result for those values (Hollander & Wolfe, 0.77143, p = 0.68).
+    groups = {name: {"T0": v, "T1": v} for name, v in MUCOCILIARY.items()}
+    frame = _long(groups, days={"T0": 0, "T1": 1})
+    rows = stats.auc_tests(frame, control_group="normal")
+    row = rows[rows["test"] == "auc_kruskal"].iloc[0]
+    assert row["statistic"] == pytest.approx(0.77143, abs=5e-6)
+    assert row["p"] == pytest.approx(0.68, abs=5e-3)
+    assert "not run" in row["note"]  # not significant, so no post-hoc
+    assert (rows["test"] == "auc_nemenyi_kruskal").sum() == 0
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _long(groups, days=None):
+    """{group: {timepoint: [values per animal]}} -> the tidy input frame."""
+    rows = []
+    for group, by_tp in groups.items():
+        for t_index, (tp, values) in enumerate(by_tp.items()):
+            day = days[tp] if days else 7 * (t_index + 1)
+            for i, value in enumerate(values):
+                rows.append((f"{group}-{i}", group, tp, day, float(value)))
+    return pd.DataFrame(rows, columns=stats.INPUT_COLUMNS)
