@@ -50,8 +50,8 @@ TRUE_THRESHOLD_G = {
 RESPONSE_SPREAD_LOG10 = 0.12
 ANIMAL_SPREAD_LOG10 = 0.10
 ANIMALS_PER_GROUP = 5
-MISSED_DOSE = ("R07", 20)  # (animal, study day): one missed dose
-HEMATURIA = ("R06", 31)  # a K5 rat, after 25 days of injections (paper: about day 31)
+MISSED_DOSE = ("K10", 20)  # (group, study day): the first K10 rat misses one dose
+HEMATURIA = ("K5", 31)  # the first K5 rat, after 25 days of injections (paper: about day 31)
 
 
 @dataclass(frozen=True)
@@ -187,9 +187,9 @@ def load_demo_study() -> DemoSummary:
     )
 
     weights = _weights(study, animals, rng, technician)
-    doses = _doses(study, animals, weights, technician)
+    _doses(study, animals, weights, technician)
     Observation.objects.create(
-        animal=next(a for a in animals if a.code == HEMATURIA[0]),
+        animal=next(a for a in animals if a.group.code == HEMATURIA[0]),
         date=study.date_of_day(HEMATURIA[1]),
         kind=Observation.Kind.ADVERSE_EVENT,
         term="hematuria",
@@ -221,6 +221,7 @@ def _weights(study, animals, rng, technician) -> dict[tuple[int, int], Decimal]:
 def _doses(study, animals, weights, technician) -> int:
     """Daily doses in the dosed phases for treated animals; one missed dose."""
     rows = []
+    missed_animal = next(a for a in animals if a.group.code == MISSED_DOSE[0])
     dosed_days = [
         d for p in study.phases.filter(dosed=True) for d in range(p.first_day, p.last_day + 1)
     ]
@@ -233,7 +234,7 @@ def _doses(study, animals, weights, technician) -> int:
             volume = _money(
                 float(group.dose_mg_kg) * float(weight_g) / 1000 / float(group.concentration_mg_ml)
             )
-            missed = (animal.code, day) == MISSED_DOSE
+            missed = animal == missed_animal and day == MISSED_DOSE[1]
             given_at = timezone.make_aware(
                 dt.datetime.combine(study.date_of_day(day), dt.time(10, 0))
             )

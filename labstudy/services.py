@@ -15,9 +15,7 @@ from django.db import transaction
 from animals.models import Animal
 from labstudy.models import Membership, Phase, Role, Study, Timepoint, TreatmentGroup
 from labstudy.study_templates import TEMPLATES
-from sessions.models import FilamentSet
-
-DEFAULT_FILAMENT_SET = "stoelting-20"
+from sessions.services import stoelting_set
 
 
 @transaction.atomic
@@ -39,7 +37,8 @@ def create_study(
     except KeyError:
         raise ValidationError({"template": f"Unknown study template '{template_key}'."}) from None
     values = {**template.study, **fields}
-    values.setdefault("filament_set", FilamentSet.objects.get(slug=DEFAULT_FILAMENT_SET))
+    if "filament_set" not in values:
+        values["filament_set"] = stoelting_set()
     study = Study(slug=slug, title=title, day0_date=day0_date, created_by=user, **values)
     study.full_clean()
     study.save()

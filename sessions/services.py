@@ -18,6 +18,22 @@ from animals.models import Animal
 from labstudy.models import Timepoint
 from sessions.models import Filament, FilamentSet, Stimulus, TestSession
 
+STOELTING_SLUG = "stoelting-20"
+
+
+def stoelting_set() -> FilamentSet:
+    """The Stoelting 20-filament set (made by a data migration; rebuilt after a flush)."""
+    fset, created = FilamentSet.objects.get_or_create(
+        slug=STOELTING_SLUG,
+        defaults={"name": "Stoelting 20-filament von Frey set", "manufacturer": "Stoelting"},
+    )
+    if created:
+        Filament.objects.bulk_create(
+            Filament(filament_set=fset, size=f.size, grams=f.grams, order=order)
+            for order, f in enumerate(thresholds.STOELTING_20, start=1)
+        )
+    return fset
+
 
 def filament_specs(filament_set: FilamentSet) -> tuple[thresholds.Filament, ...]:
     """The set as the pure threshold engine sees it, in order."""

@@ -3,9 +3,9 @@
 import statistics
 
 import pytest
-from analysis.thresholds import first_response_threshold, next_filament
 from django.core.management import call_command
 
+from analysis.thresholds import first_response_threshold, next_filament
 from animals.models import DoseAdministration, Observation
 from labstudy.demo import DEMO_SLUG, load_demo_study
 from labstudy.models import Membership, Study
@@ -57,7 +57,7 @@ def test_demo_has_the_k5_hematuria_after_25_days_of_injections(demo):
     assert event.kind == "adverse_event"
     assert event.animal.group.code == "K5"
     injections_before = DoseAdministration.objects.filter(
-        animal=event.animal, status="given", scheduled_date__lt=event.date
+        animal=event.animal, status="given", scheduled_date__lte=event.date
     ).count()
     assert injections_before == 25
     assert study.day_of_date(event.date) == 31

@@ -3,10 +3,10 @@
 import uuid
 
 import pytest
-from analysis.thresholds import STOELTING_20
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from analysis.thresholds import STOELTING_20
 from animals.models import Animal
 from sessions import services
 from sessions.models import Filament, FilamentSet, Stimulus, TestSession
