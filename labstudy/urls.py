@@ -14,6 +14,9 @@ urlpatterns = [
         views.study_setup_rows,
         name="study_setup_rows",
     ),
+    path("s/<slug:slug>/", include("sessions.urls")),
+    path("s/<slug:slug>/", include("animals.urls")),
+    path("s/<slug:slug>/", include("analysis.urls")),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
 ]
