@@ -1,0 +1,183 @@
+"""Tidy pandas frames of a study, read from the ORM in a fixed number of queries.
+
+Reads only: this module never writes. Every frame is derived from the raw stimuli on
+demand (thresholds are computed with `analysis.thresholds.batch_thresholds`), so the
+numbers on a page, in an export and in a test come from one place.
+
+The query count does not grow with the number of animals: one query each for the
+study's filaments, timepoints, animals and sessions, and one for all live stimuli.
+Frames include the treatment group; callers decide who may see it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from analysis import thresholds
+
+STIMULI_COLUMNS = [
+    "animal", "group", "timepoint", "day", "paw", "order", "filament_size", "filament_g",
+    "response", "tested_at", "tester", "cage", "sex", "session",
+]  # fmt: skip
+SESSION_COLUMNS = [
+    "session", "animal", "group", "timepoint", "day", "paw", "method", "threshold_g",
+    "status", "pattern", "pct_mpe", "n_stimuli", "session_status", "cage", "sex", "reason",
+]  # fmt: skip
+
+
+def filaments_of(study) -> tuple[thresholds.Filament, ...]:
+    return tuple(
+        thresholds.Filament(size=size, grams=grams)
+        for size, grams in study.filament_set.filaments.order_by("order").values_list(
+            "size", "grams"
+        )
+    )
+
+
+def _animals(study) -> pd.DataFrame:
+    from animals.models import Animal
+
+    rows = Animal.objects.filter(study=study).values_list(
+        "pk", "code", "group__code", "cage", "sex", "status"
+    )
+    return pd.DataFrame(
+        list(rows), columns=["animal_id", "animal", "group", "cage", "sex", "animal_status"]
+    )
+
+
+def _timepoints(study) -> pd.DataFrame:
+    rows = study.timepoints.order_by("day").values_list("pk", "label", "day", "is_baseline")
+    return pd.DataFrame(list(rows), columns=["timepoint_id", "timepoint", "day", "is_baseline"])
+
+
+def stimuli_frame(study) -> pd.DataFrame:
+    """One row per live filament application, in the stimuli CSV's column order.
+
+    Voided stimuli and stimuli of voided sessions are left out. `response` is 1 for a
+    withdrawal and 0 for none.
+    """
+    from sessions.models import Stimulus, TestSession
+
+    rows = (
+        Stimulus.objects.filter(session__animal__study=study, voided=False)
+        .exclude(session__status=TestSession.Status.VOIDED)
+        .order_by("session__timepoint__day", "session__animal__code", "session__paw", "order")
+        .values_list(
+            "session__animal__code",
+            "session__animal__group__code",
+            "session__timepoint__label",
+            "session__timepoint__day",
+            "session__paw",
+            "order",
+            "filament__size",
+            "filament__grams",
+            "withdrew",
+            "recorded_at",
+            "session__tester__username",
+            "session__animal__cage",
+            "session__animal__sex",
+            "session_id",
+        )  # fmt: skip
+    )
+    frame = pd.DataFrame(list(rows), columns=STIMULI_COLUMNS)
+    frame["response"] = frame["response"].astype(int)
+    frame["group"] = frame["group"].fillna("")
+    frame["tester"] = frame["tester"].fillna("")
+    return frame
+
+
+def session_frame(study, *, method: str | None = None) -> pd.DataFrame:
+    """One row per live test session with its threshold (g), status, pattern and %MPE.
+
+    `method` defaults to the study's; %MPE uses each animal's baseline-timepoint
+    threshold on the same paw and the study's cut-off, and is NaN where undefined
+    (no baseline, baseline at the cut-off, threshold incomplete).
+    """
+    from sessions.models import Stimulus, TestSession
+
+    method = method or study.threshold_method
+    filaments = filaments_of(study)
+    positions = {f.size: i for i, f in enumerate(filaments)}
+    sessions = pd.DataFrame(
+        list(
+            TestSession.objects.filter(animal__study=study)
+            .exclude(status=TestSession.Status.VOIDED)
+            .values_list("pk", "animal_id", "timepoint_id", "paw", "status")
+        ),
+        columns=["session", "animal_id", "timepoint_id", "paw", "session_status"],
+    )
+    stim = list(
+        Stimulus.objects.filter(session__animal__study=study, voided=False)
+        .exclude(session__status=TestSession.Status.VOIDED)
+        .order_by("session_id", "order")
+        .values_list("session_id", "filament__size", "withdrew")
+    )
+    result = pd.DataFrame(
+        {"session": pd.Series(dtype="int64"), "threshold_g": pd.Series(dtype=float)}
+    )
+    if stim:
+        sid = np.fromiter((r[0] for r in stim), dtype=np.int64, count=len(stim))
+        idx = np.fromiter((positions[r[1]] for r in stim), dtype=np.int64, count=len(stim))
+        withdrew = np.fromiter((r[2] for r in stim), dtype=bool, count=len(stim))
+        batch = thresholds.batch_thresholds(
+            idx, withdrew, sid, filaments, method=method, cutoff_g=study.cutoff_g
+        )
+        result = pd.DataFrame(
+            {
+                "session": batch.session_ids,
+                "threshold_g": batch.grams,
+                "status": batch.status,
+                "pattern": list(batch.patterns),
+                "n_stimuli": batch.n_stimuli,
+                "reason": [
+                    "" if s == "ok" else batch.threshold(i).reason
+                    for i, s in enumerate(batch.status)
+                ],
+            }
+        )
+    frame = sessions.merge(result, on="session", how="left")
+    frame["status"] = frame.get("status", pd.Series(dtype=object)).fillna("incomplete")
+    frame["pattern"] = frame.get("pattern", pd.Series(dtype=object)).fillna("")
+    frame["n_stimuli"] = frame.get("n_stimuli", pd.Series(dtype=float)).fillna(0).astype(int)
+    frame["reason"] = frame.get("reason", pd.Series(dtype=object)).fillna("no stimuli recorded")
+    frame["method"] = method
+    frame = frame.merge(_animals(study), on="animal_id").merge(
+        _timepoints(study), on="timepoint_id"
+    )
+    frame["pct_mpe"] = _pct_mpe(frame, study.cutoff_g)
+    frame["group"] = frame["group"].fillna("")
+    frame = frame.sort_values(["day", "animal", "paw"]).reset_index(drop=True)
+    return frame[SESSION_COLUMNS + ["is_baseline", "animal_status"]]
+
+
+def _pct_mpe(frame: pd.DataFrame, cutoff_g: float) -> pd.Series:
+    base = frame.loc[frame["is_baseline"], ["animal", "paw", "threshold_g"]].rename(
+        columns={"threshold_g": "baseline_g"}
+    )
+    base = base.drop_duplicates(["animal", "paw"])
+    merged = frame[["animal", "paw", "threshold_g"]].merge(base, on=["animal", "paw"], how="left")
+    baseline = merged["baseline_g"].to_numpy(dtype=float)
+    post = merged["threshold_g"].to_numpy(dtype=float)
+    room = cutoff_g - baseline
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mpe = np.where(room > 0, (post - baseline) / room * 100.0, np.nan)
+    return pd.Series(mpe, index=frame.index)
+
+
+def analysis_frame(sessions: pd.DataFrame, value: str = "threshold_g") -> pd.DataFrame:
+    """The long frame `analysis.stats` expects: animal, group, timepoint, day, value.
+
+    Only allocated animals with a computed value; one paw (the first tested) per animal.
+    """
+    usable = sessions[(sessions["group"] != "") & sessions[value].notna()]
+    usable = usable.sort_values(["animal", "day", "paw"]).drop_duplicates(["animal", "timepoint"])
+    return usable[["animal", "group", "timepoint", "day", value]].rename(columns={value: "value"})
+
+
+def wide_frame(sessions: pd.DataFrame, value: str = "threshold_g") -> pd.DataFrame:
+    """Animal x timepoint table of `value`, timepoints in study-day order."""
+    long = analysis_frame(sessions, value)
+    order = long.drop_duplicates("timepoint").sort_values("day")["timepoint"].tolist()
+    table = long.pivot_table(index=["group", "animal"], columns="timepoint", values="value")
+    return table.reindex(columns=order)
