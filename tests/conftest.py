@@ -57,6 +57,9 @@ def client_for(client, people):
 
 
 @pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
+def test_settings(settings):
     # PBKDF2's deliberate slowness protects real accounts, not test fixtures.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Login throttling needs the request, which Client.login() does not pass;
+    # tests/labstudy/test_security.py switches it back on to test it.
+    settings.AXES_ENABLED = False

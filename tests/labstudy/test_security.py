@@ -1,0 +1,108 @@
+"""Hardening: deploy checks, required production settings, login throttling, CSP, CSRF."""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+ROOT = Path(__file__).resolve().parents[2]
+PRODUCTION_ENV = {
+    "LABSTUDY_ENV": "production",
+    "LABSTUDY_SECRET_KEY": "k3@x!9vQz#Lm2Rt7Yp$Wn5Bc8Hd4Jf6Gs1Ka0Ue-Ti_Ro+Pl=Mq%Nv^Xw&Zy*",
+    "LABSTUDY_ALLOWED_HOSTS": "labstudy.example.org",
+}
+
+
+def _manage(*args: str, env: dict) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("LABSTUDY_")}
+    clean.pop("DJANGO_SETTINGS_MODULE", None)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_deploy_check_with_production_settings_reports_nothing():
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION_ENV)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+@pytest.mark.parametrize("missing", ["LABSTUDY_SECRET_KEY", "LABSTUDY_ALLOWED_HOSTS"])
+def test_production_refuses_to_start_without_required_settings(missing):
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != missing}
+    result = _manage("check", env=env)
+    assert result.returncode != 0
+    assert f"{missing} must be set when LABSTUDY_ENV=production" in result.stderr
+
+
+@pytest.mark.django_db
+def test_repeated_failed_logins_lock_the_account_for_that_address(settings, make_user):
+    settings.AXES_ENABLED = True
+    make_user("tess")
+    client = Client()
+    url = reverse("login")
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        response = client.post(url, {"username": "tess", "password": "wrong"})
+        assert response.status_code == 200  # the form again, with its error
+    response = client.post(url, {"username": "tess", "password": "wrong"})
+    assert response.status_code == 429  # the limit-th failure locks
+    response = client.post(url, {"username": "tess", "password": "correct-horse-battery"})
+    assert response.status_code == 429
+    assert "Too many failed sign-in attempts" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+@pytest.mark.django_db
+def test_a_correct_login_still_works_below_the_limit(settings, make_user):
+    settings.AXES_ENABLED = True
+    make_user("tess")
+    client = Client()
+    client.post(reverse("login"), {"username": "tess", "password": "wrong"})
+    response = client.post(
+        reverse("login"), {"username": "tess", "password": "correct-horse-battery"}
+    )
+    assert response.status_code == 302
+    assert "_auth_user_id" in client.session
+
+
+@pytest.mark.django_db
+def test_pages_carry_a_content_security_policy_without_inline_scripts(client_for, study):
+    response = client_for("investigator").get(reverse("study_overview", args=[study.slug]))
+    policy = response["Content-Security-Policy"]
+    assert "script-src 'self'" in policy
+    assert "unsafe-inline" not in policy.split("script-src")[1].split(";")[0]
+    assert "unsafe-eval" not in policy
+
+
+INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)(?![^>]*application/json)[^>]*>", re.I)
+EVENT_HANDLER = re.compile(r"\son[a-z]+\s*=\s*[\"']", re.I)
+HX_ON = re.compile(r"\shx-on[:-]", re.I)
+
+
+@pytest.mark.parametrize(
+    "template", sorted(ROOT.glob("templates/**/*.html")), ids=lambda p: str(p.relative_to(ROOT))
+)
+def test_templates_have_no_inline_scripts_or_event_handlers(template):
+    html = template.read_text()
+    assert not INLINE_SCRIPT.search(html), "inline <script>: the CSP blocks it; use a static file"
+    assert not EVENT_HANDLER.search(html), "inline on*= handler: the CSP blocks it"
+    assert not HX_ON.search(html), "hx-on evaluates code: the CSP blocks it"
+
+
+@pytest.mark.django_db
+def test_posts_without_a_csrf_token_are_refused(people, study):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(people["data_manager"])
+    response = client.post(reverse("study_add_animals", args=[study.slug]), {"codes": "R01"})
+    assert response.status_code == 403
+    assert not study.animals.exists()
