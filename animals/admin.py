@@ -3,7 +3,15 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from animals.models import Animal, BodyWeight, DoseAdministration, Observation, Surgery
+from animals.models import (
+    Allocation,
+    AllocationEntry,
+    Animal,
+    BodyWeight,
+    DoseAdministration,
+    Observation,
+    Surgery,
+)
 
 
 class NoDeleteAdmin(SimpleHistoryAdmin):
@@ -63,3 +71,23 @@ class ObservationAdmin(NoDeleteAdmin):
     list_filter = ("animal__study", "kind", "severity", "voided")
     search_fields = ("animal__code", "term", "notes")
     list_select_related = ("animal",)
+
+
+class AllocationEntryInline(admin.TabularInline):
+    model = AllocationEntry
+    extra = 0
+    readonly_fields = ("animal", "group", "stratum", "baseline_g")
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Allocation)
+class AllocationAdmin(NoDeleteAdmin):
+    list_display = ("study", "method", "seed", "block_size", "created_at", "created_by")
+    list_filter = ("study", "method")
+    readonly_fields = ("group_codes", "animal_codes", "baselines_g")
+    inlines = [AllocationEntryInline]

@@ -215,3 +215,56 @@ class Observation(TimeStamped):
 
     def __str__(self) -> str:
         return f"{self.animal} {self.date}: {self.term}"
+
+
+class Allocation(TimeStamped):
+    """One recorded randomisation of animals to groups: method, seed and the table.
+
+    `animals.allocation.derive` re-derives the table from the method, the seed, the
+    animal codes in order and (for stratified allocation) the baseline thresholds, so
+    anyone can check the allocation was not tampered with.
+    """
+
+    class Method(models.TextChoices):
+        SIMPLE = "simple", "Simple (shuffled, equal group sizes)"
+        BLOCK = "block", "Permuted blocks"
+        STRATIFIED = "stratified", "Stratified by baseline threshold"
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="allocations")
+    method = models.CharField(max_length=12, choices=Method.choices)
+    seed = models.BigIntegerField()
+    block_size = models.PositiveSmallIntegerField(null=True, blank=True)
+    baseline_timepoint = models.CharField(max_length=20, blank=True)
+    group_codes = models.JSONField(help_text="Group codes in the order used by the procedure.")
+    animal_codes = models.JSONField(help_text="Animal codes in the order used by the procedure.")
+    baselines_g = models.JSONField(
+        default=dict, blank=True, help_text="Baseline threshold per animal (stratified only)."
+    )
+    notes = models.CharField(max_length=300, blank=True)
+    created_by = _person()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["study", "-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.study.slug}: {self.method} seed {self.seed}"
+
+
+class AllocationEntry(models.Model):
+    allocation = models.ForeignKey(Allocation, on_delete=models.CASCADE, related_name="entries")
+    animal = models.ForeignKey(Animal, on_delete=models.PROTECT, related_name="allocations")
+    group = models.ForeignKey(TreatmentGroup, on_delete=models.PROTECT, related_name="+")
+    stratum = models.CharField(max_length=30, blank=True)
+    baseline_g = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["allocation", "animal__code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["allocation", "animal"], name="one_entry_per_animal_per_allocation"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.animal} -> {self.group}"

@@ -125,3 +125,25 @@ class AddAnimalsForm(forms.Form):
             "or tabs (paste straight from a spreadsheet)."
         ),
     )
+
+
+class AllocationForm(forms.Form):
+    method = forms.ChoiceField(
+        choices=[
+            ("stratified", "Stratified by baseline threshold (balances T0 across groups)"),
+            ("block", "Permuted blocks"),
+            ("simple", "Simple (shuffled, equal group sizes)"),
+        ]
+    )
+    seed = forms.IntegerField(
+        min_value=0,
+        max_value=2**62,
+        help_text="Recorded with the allocation so the table can be re-derived. "
+        "A random one is suggested; keep it.",
+    )
+    block_size = forms.IntegerField(
+        min_value=2,
+        max_value=60,
+        required=False,
+        help_text="Permuted blocks only: a multiple of the number of groups.",
+    )

@@ -254,6 +254,12 @@ class Timepoint(TimeStamped):
     is_baseline = models.BooleanField(default=False)
     order = models.PositiveSmallIntegerField(default=0)
     description = models.CharField(max_length=200, blank=True)
+    locked_at = models.DateTimeField(
+        null=True, blank=True, help_text="Signed off: its sessions and stimuli are read-only."
+    )
+    locked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     history = HistoricalRecords()
 
     class Meta:
@@ -269,6 +275,10 @@ class Timepoint(TimeStamped):
     @property
     def date(self) -> dt.date:
         return self.study.date_of_day(self.day)
+
+    @property
+    def is_locked(self) -> bool:
+        return self.locked_at is not None
 
     def clean(self) -> None:
         if self.study_id and self.day is not None:

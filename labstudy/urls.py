@@ -9,6 +9,7 @@ urlpatterns = [
     path("s/<slug:slug>/", views.study_overview, name="study_overview"),
     path("s/<slug:slug>/setup/", views.study_setup, name="study_setup"),
     path("s/<slug:slug>/setup/animals/", views.study_add_animals, name="study_add_animals"),
+    path("s/<slug:slug>/setup/allocation/", views.study_allocation, name="study_allocation"),
     re_path(
         r"^s/(?P<slug>[-\w]+)/setup/(?P<section>groups|phases|timepoints)/$",
         views.study_setup_rows,

@@ -1,18 +1,22 @@
 """Home, study overview and study set-up pages. Thin: access, form, one service call."""
 
+import secrets
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from animals import allocation_service
 from labstudy import selectors, services
 from labstudy.access import can_create_studies, studies_for, study_access
 from labstudy.forms import (
     AddAnimalsForm,
+    AllocationForm,
     GroupFormSet,
     NewStudyForm,
     PhaseFormSet,
@@ -142,6 +146,58 @@ def study_add_animals(request: HttpRequest, slug: str) -> HttpResponse:
         request,
         "labstudy/study_add_animals.html",
         {"access": access, "study": study, "form": form, "section": "animals"},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def study_allocation(request: HttpRequest, slug: str) -> HttpResponse:
+    access = study_access(request.user, slug, roles=(Role.DATA_MANAGER, Role.INVESTIGATOR))
+    study = access.study
+    form = AllocationForm(
+        request.POST or None, initial={"seed": secrets.randbelow(10**9), "method": "stratified"}
+    )
+    if request.method == "POST":
+        if not access.can_setup:
+            raise Http404("Only data managers allocate animals.")
+        if form.is_valid():
+            try:
+                record = allocation_service.allocate(
+                    study=study,
+                    method=form.cleaned_data["method"],
+                    seed=form.cleaned_data["seed"],
+                    block_size=form.cleaned_data["block_size"],
+                    user=request.user,
+                )
+            except ValidationError as exc:
+                _attach(form, exc)
+            else:
+                messages.success(
+                    request,
+                    f"Allocated {record.entries.count()} animals ({record.method}, "
+                    f"seed {record.seed}).",
+                )
+                return redirect("study_allocation", slug=study.slug)
+    records = [
+        (
+            record,
+            allocation_service.verify(record),
+            record.entries.select_related("animal", "group"),
+        )
+        for record in study.allocations.select_related("created_by")
+    ]
+    unallocated = study.animals.filter(group__isnull=True, status="active").count()
+    return render(
+        request,
+        "labstudy/study_allocation.html",
+        {
+            "access": access,
+            "study": study,
+            "form": form,
+            "records": records,
+            "unallocated": unallocated,
+            "section": "allocation",
+        },
     )
 
 

@@ -21,6 +21,7 @@ PRODUCTION_ENV = {
 def _manage(*args: str, env: dict) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("LABSTUDY_")}
     clean.pop("DJANGO_SETTINGS_MODULE", None)
+    clean.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set by the browser tests; deploy check warns
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
