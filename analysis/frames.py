@@ -5,7 +5,8 @@ demand (thresholds are computed with `analysis.thresholds.batch_thresholds`), so
 numbers on a page, in an export and in a test come from one place.
 
 The query count does not grow with the number of animals: one query each for the
-study's filaments, timepoints, animals and sessions, and one for all live stimuli.
+study's filaments, timepoints, animals and sessions, one for all live stimuli and one for
+thresholds imported without stimuli (flagged `source` = "legacy_thresholds").
 Frames include the treatment group; callers decide who may see it.
 """
 
@@ -142,13 +143,50 @@ def session_frame(study, *, method: str | None = None) -> pd.DataFrame:
     frame["n_stimuli"] = frame.get("n_stimuli", pd.Series(dtype=float)).fillna(0).astype(int)
     frame["reason"] = frame.get("reason", pd.Series(dtype=object)).fillna("no stimuli recorded")
     frame["method"] = method
+    frame["source"] = "stimuli"
+    legacy = _legacy_thresholds(study)
+    if not legacy.empty:
+        frame = pd.concat([frame, legacy], ignore_index=True)
+        frame["session"] = frame["session"].astype("Int64")
     frame = frame.merge(_animals(study), on="animal_id").merge(
         _timepoints(study), on="timepoint_id"
     )
     frame["pct_mpe"] = _pct_mpe(frame, study.cutoff_g)
     frame["group"] = frame["group"].fillna("")
     frame = frame.sort_values(["day", "animal", "paw"]).reset_index(drop=True)
-    return frame[SESSION_COLUMNS + ["is_baseline", "animal_status"]]
+    return frame[SESSION_COLUMNS + ["is_baseline", "animal_status", "source"]]
+
+
+def _legacy_thresholds(study) -> pd.DataFrame:
+    """Thresholds imported without stimuli, as session rows with `source` = "legacy_thresholds".
+
+    They keep the method they were recorded with; `session` is empty (NA).
+    """
+    from sessions.models import LegacyThreshold
+
+    rows = LegacyThreshold.objects.filter(animal__study=study).values_list(
+        "animal_id", "timepoint_id", "paw", "threshold_g", "status", "pattern", "method",
+        "source_file", "source_line",
+    )  # fmt: skip
+    frame = pd.DataFrame(
+        list(rows),
+        columns=[
+            "animal_id", "timepoint_id", "paw", "threshold_g", "status", "pattern", "method",
+            "source_file", "source_line",
+        ],
+    )  # fmt: skip
+    if frame.empty:
+        return frame
+    frame["session"] = pd.NA
+    frame["session_status"] = "imported"
+    frame["n_stimuli"] = 0
+    frame["threshold_g"] = frame["threshold_g"].astype(float)
+    frame["reason"] = [
+        f"imported threshold without stimuli ({name} line {line})"
+        for name, line in zip(frame["source_file"], frame["source_line"], strict=True)
+    ]
+    frame["source"] = "legacy_thresholds"
+    return frame.drop(columns=["source_file", "source_line"])
 
 
 def _pct_mpe(frame: pd.DataFrame, cutoff_g: float) -> pd.Series:

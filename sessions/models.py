@@ -132,3 +132,50 @@ class Stimulus(models.Model):
                 raise ValidationError({"filament": message})
         if self.voided and not self.void_reason.strip():
             raise ValidationError({"void_reason": "Give the reason the stimulus was voided."})
+
+
+class LegacyThreshold(models.Model):
+    """A threshold imported from a spreadsheet that recorded no stimuli.
+
+    Read-only once imported: it keeps the file and line it came from, and every export
+    flags it (`source` = "legacy_thresholds") because it cannot be recomputed from raw
+    filament responses. Written only by `sessions.importing`.
+    """
+
+    class Status(models.TextChoices):
+        OK = "ok", "ok"
+        CUTOFF_HIGH = "cutoff_high", "At the cut-off (no withdrawal)"
+        CUTOFF_LOW = "cutoff_low", "Withdrew at the lowest filament"
+        INCOMPLETE = "incomplete", "Incomplete"
+
+    animal = models.ForeignKey(Animal, on_delete=models.CASCADE, related_name="legacy_thresholds")
+    timepoint = models.ForeignKey(
+        Timepoint, on_delete=models.PROTECT, related_name="legacy_thresholds"
+    )
+    paw = models.CharField(max_length=5, choices=TestSession.Paw.choices)
+    method = models.CharField(max_length=20, choices=ThresholdMethod.choices)
+    threshold_g = models.FloatField(null=True, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.OK)
+    pattern = models.CharField(max_length=100, blank=True)
+    source_file = models.CharField(max_length=255)
+    source_line = models.PositiveIntegerField()
+    imported_at = models.DateTimeField(auto_now_add=True)
+    imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["animal", "timepoint__day", "paw"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["animal", "timepoint", "paw"], name="one_legacy_threshold_per_slot"
+            ),
+            models.CheckConstraint(
+                condition=Q(threshold_g__isnull=True) | Q(threshold_g__gt=0),
+                name="legacy_threshold_positive",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.animal} {self.timepoint.label} {self.paw}: {self.threshold_g} g (imported)"
