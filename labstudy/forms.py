@@ -147,3 +147,17 @@ class AllocationForm(forms.Form):
         required=False,
         help_text="Permuted blocks only: a multiple of the number of groups.",
     )
+
+
+class PasswordConfirmForm(forms.Form):
+    password = forms.CharField(
+        label="Your password",
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        help_text="Re-enter your password to sign this action.",
+    )
+
+
+class ReasonedPasswordForm(PasswordConfirmForm):
+    reason = forms.CharField(max_length=300, widget=forms.TextInput)
+
+    field_order = ["reason", "password"]

@@ -11,6 +11,7 @@ from dataclasses import asdict
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from animals.models import Animal
 from labstudy.models import Membership, Phase, Role, Study, Timepoint, TreatmentGroup
@@ -143,3 +144,55 @@ def add_animals(*, study: Study, text: str, user: AbstractBaseUser | None) -> li
     for animal in animals:
         animal.save()
     return animals
+
+
+def _confirm_password(user: AbstractBaseUser, password: str) -> None:
+    if not user.check_password(password or ""):
+        raise ValidationError({"password": "That is not your password."})
+
+
+@transaction.atomic
+def sign_off_timepoint(*, timepoint: Timepoint, user: AbstractBaseUser, password: str) -> Timepoint:
+    """Lock a timepoint: its sessions and stimuli become read-only. Needs the password."""
+    _confirm_password(user, password)
+    if timepoint.is_locked:
+        raise ValidationError({"timepoint": f"{timepoint.label} is already signed off."})
+    timepoint.locked_at = timezone.now()
+    timepoint.locked_by = user
+    timepoint._change_reason = "signed off"
+    timepoint._history_user = user
+    timepoint.save(update_fields=["locked_at", "locked_by", "updated_at"])
+    return timepoint
+
+
+@transaction.atomic
+def unlock_timepoint(
+    *, timepoint: Timepoint, user: AbstractBaseUser, password: str, reason: str
+) -> Timepoint:
+    """Reopen a signed-off timepoint; the reason is kept in its history."""
+    _confirm_password(user, password)
+    if not (reason or "").strip():
+        raise ValidationError({"reason": "Give the reason for reopening this timepoint."})
+    if not timepoint.is_locked:
+        raise ValidationError({"timepoint": f"{timepoint.label} is not signed off."})
+    timepoint.locked_at = None
+    timepoint.locked_by = None
+    timepoint._change_reason = f"unlocked: {reason.strip()}"
+    timepoint._history_user = user
+    timepoint.save(update_fields=["locked_at", "locked_by", "updated_at"])
+    return timepoint
+
+
+@transaction.atomic
+def unblind_study(*, study: Study, user: AbstractBaseUser, password: str, reason: str) -> Study:
+    """Reveal the allocation to everyone on the study; audited with who, when and why."""
+    _confirm_password(user, password)
+    if not (reason or "").strip():
+        raise ValidationError({"reason": "Give the reason for unblinding."})
+    if not study.blinded:
+        raise ValidationError({"reason": "This study is not blinded."})
+    study.blinded = False
+    study._change_reason = f"unblinded: {reason.strip()}"
+    study._history_user = user
+    study.save(update_fields=["blinded", "updated_at"])
+    return study

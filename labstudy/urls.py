@@ -10,6 +10,12 @@ urlpatterns = [
     path("s/<slug:slug>/setup/", views.study_setup, name="study_setup"),
     path("s/<slug:slug>/setup/animals/", views.study_add_animals, name="study_add_animals"),
     path("s/<slug:slug>/setup/allocation/", views.study_allocation, name="study_allocation"),
+    path("s/<slug:slug>/unblind/", views.study_unblind, name="study_unblind"),
+    path(
+        "s/<slug:slug>/timepoints/<str:label>/sign-off/",
+        views.timepoint_signoff,
+        name="timepoint_signoff",
+    ),
     re_path(
         r"^s/(?P<slug>[-\w]+)/setup/(?P<section>groups|phases|timepoints)/$",
         views.study_setup_rows,

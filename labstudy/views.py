@@ -7,7 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
@@ -19,11 +19,13 @@ from labstudy.forms import (
     AllocationForm,
     GroupFormSet,
     NewStudyForm,
+    PasswordConfirmForm,
     PhaseFormSet,
+    ReasonedPasswordForm,
     StudyForm,
     TimepointFormSet,
 )
-from labstudy.models import Role
+from labstudy.models import Role, Timepoint
 
 SETUP = (Role.DATA_MANAGER,)
 
@@ -198,6 +200,67 @@ def study_allocation(request: HttpRequest, slug: str) -> HttpResponse:
             "unallocated": unallocated,
             "section": "allocation",
         },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def timepoint_signoff(request: HttpRequest, slug: str, label: str) -> HttpResponse:
+    """Investigators sign off a timepoint (password) or reopen it (password + reason)."""
+    access = study_access(request.user, slug, roles=(Role.INVESTIGATOR,))
+    study = access.study
+    timepoint = get_object_or_404(Timepoint, study=study, label=label)
+    form_class = ReasonedPasswordForm if timepoint.is_locked else PasswordConfirmForm
+    form = form_class(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            if timepoint.is_locked:
+                services.unlock_timepoint(
+                    timepoint=timepoint,
+                    user=request.user,
+                    password=form.cleaned_data["password"],
+                    reason=form.cleaned_data["reason"],
+                )
+                messages.success(request, f"{timepoint.label} reopened; the reason is recorded.")
+            else:
+                services.sign_off_timepoint(
+                    timepoint=timepoint, user=request.user, password=form.cleaned_data["password"]
+                )
+                messages.success(
+                    request, f"{timepoint.label} signed off: its sessions are now read-only."
+                )
+        except ValidationError as exc:
+            _attach(form, exc)
+        else:
+            return redirect("study_overview", slug=study.slug)
+    return render(
+        request,
+        "labstudy/timepoint_signoff.html",
+        {"access": access, "study": study, "timepoint": timepoint, "form": form},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def study_unblind(request: HttpRequest, slug: str) -> HttpResponse:
+    access = study_access(request.user, slug, roles=(Role.INVESTIGATOR,))
+    study = access.study
+    form = ReasonedPasswordForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.unblind_study(
+                study=study,
+                user=request.user,
+                password=form.cleaned_data["password"],
+                reason=form.cleaned_data["reason"],
+            )
+        except ValidationError as exc:
+            _attach(form, exc)
+        else:
+            messages.success(request, "The study is unblinded; everyone on it now sees the groups.")
+            return redirect("study_overview", slug=study.slug)
+    return render(
+        request, "labstudy/study_unblind.html", {"access": access, "study": study, "form": form}
     )
 
 
