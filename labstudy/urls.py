@@ -11,6 +11,8 @@ urlpatterns = [
     path("s/<slug:slug>/setup/animals/", views.study_add_animals, name="study_add_animals"),
     path("s/<slug:slug>/setup/allocation/", views.study_allocation, name="study_allocation"),
     path("s/<slug:slug>/unblind/", views.study_unblind, name="study_unblind"),
+    path("s/<slug:slug>/history/animal/<str:code>/", views.animal_history, name="animal_history"),
+    path("s/<slug:slug>/history/session/<int:pk>/", views.session_history, name="session_history"),
     path(
         "s/<slug:slug>/timepoints/<str:label>/sign-off/",
         views.timepoint_signoff,

@@ -12,7 +12,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from animals import allocation_service
-from labstudy import selectors, services
+from animals.models import Animal
+from labstudy import audit, selectors, services
 from labstudy.access import can_create_studies, studies_for, study_access
 from labstudy.forms import (
     AddAnimalsForm,
@@ -26,6 +27,7 @@ from labstudy.forms import (
     TimepointFormSet,
 )
 from labstudy.models import Role, Timepoint
+from sessions.models import TestSession
 
 SETUP = (Role.DATA_MANAGER,)
 
@@ -261,6 +263,49 @@ def study_unblind(request: HttpRequest, slug: str) -> HttpResponse:
             return redirect("study_overview", slug=study.slug)
     return render(
         request, "labstudy/study_unblind.html", {"access": access, "study": study, "form": form}
+    )
+
+
+def _audit_access(request: HttpRequest, slug: str):
+    access = study_access(request.user, slug)
+    if not access.sees_treatment:
+        # A blinded technician would read the allocation from an animal's history.
+        raise Http404("The audit trail is not available to blinded technicians.")
+    return access
+
+
+@login_required
+def animal_history(request: HttpRequest, slug: str, code: str) -> HttpResponse:
+    access = _audit_access(request, slug)
+    animal = get_object_or_404(Animal, study=access.study, code=code)
+    return render(
+        request,
+        "labstudy/history.html",
+        {
+            "access": access,
+            "study": access.study,
+            "subject": f"Animal {animal.code}",
+            "rows": audit.animal_trail(animal),
+        },
+    )
+
+
+@login_required
+def session_history(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    access = _audit_access(request, slug)
+    session = get_object_or_404(
+        TestSession.objects.select_related("animal", "timepoint"), pk=pk, animal__study=access.study
+    )
+    subject = f"Session {session.animal.code} {session.timepoint.label} {session.paw} paw"
+    return render(
+        request,
+        "labstudy/history.html",
+        {
+            "access": access,
+            "study": access.study,
+            "subject": subject,
+            "rows": audit.session_trail(session),
+        },
     )
 
 

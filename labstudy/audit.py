@@ -1,0 +1,130 @@
+"""The audit trail as people read it: who changed what, when, old value, new value, why.
+
+Built on django-simple-history: every recorded-data model keeps a historical table;
+this module turns consecutive historical records into one row per changed field.
+Reads only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+IGNORED_FIELDS = {"updated_at", "created_at"}
+ACTIONS = {"+": "created", "~": "changed", "-": "deleted"}
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    when: datetime
+    who: str
+    record: str
+    action: str
+    field: str
+    old: str
+    new: str
+    reason: str
+
+
+def _text(value) -> str:
+    if value is None:
+        return ""
+    return str(value)
+
+
+def rows_for(history_qs, describe) -> list[AuditRow]:
+    """Rows for every historical record in `history_qs` (one model's history manager qs).
+
+    `describe(record)` names the object in words, e.g. "R01 T3 stimulus #4".
+    """
+    rows: list[AuditRow] = []
+    records = list(
+        history_qs.select_related("history_user").order_by("id", "history_date", "history_id")
+    )
+    previous: dict = {}
+    for record in records:
+        key = record.id
+        who = record.history_user.get_username() if record.history_user else "system"
+        action = ACTIONS.get(record.history_type, record.history_type)
+        reason = record.history_change_reason or ""
+        prior = previous.get(key)
+        if prior is None or record.history_type != "~":
+            rows.append(
+                AuditRow(record.history_date, who, describe(record), action, "", "", "", reason)
+            )
+        else:
+            delta = record.diff_against(prior)
+            for change in delta.changes:
+                if change.field in IGNORED_FIELDS:
+                    continue
+                rows.append(
+                    AuditRow(
+                        record.history_date,
+                        who,
+                        describe(record),
+                        action,
+                        change.field,
+                        _text(change.old),
+                        _text(change.new),
+                        reason,
+                    )
+                )
+        previous[key] = record
+    return rows
+
+
+def merged(*groups: Iterable[AuditRow]) -> list[AuditRow]:
+    """All rows, newest first."""
+    return sorted((row for group in groups for row in group), key=lambda r: r.when, reverse=True)
+
+
+def animal_trail(animal) -> list[AuditRow]:
+    """The animal and everything recorded about it, newest first."""
+    from animals.models import BodyWeight, DoseAdministration, Observation, Surgery
+    from sessions.models import Stimulus, TestSession
+
+    code = animal.code
+    sessions = {
+        s.pk: s for s in TestSession.objects.filter(animal=animal).select_related("timepoint")
+    }
+
+    def session_name(session_id) -> str:
+        session = sessions.get(session_id)
+        return f"{code} {session.timepoint.label} {session.paw}" if session else f"{code} session"
+
+    return merged(
+        rows_for(animal.history.all(), lambda r: f"animal {code}"),
+        rows_for(Surgery.history.filter(animal_id=animal.pk), lambda r: f"{code} surgery {r.date}"),
+        rows_for(
+            BodyWeight.history.filter(animal_id=animal.pk), lambda r: f"{code} weight {r.date}"
+        ),
+        rows_for(
+            DoseAdministration.history.filter(animal_id=animal.pk),
+            lambda r: f"{code} dose day {r.study_day}",
+        ),
+        rows_for(
+            Observation.history.filter(animal_id=animal.pk),
+            lambda r: f"{code} observation {r.date}",
+        ),
+        rows_for(
+            TestSession.history.filter(animal_id=animal.pk),
+            lambda r: f"session {session_name(r.id)}",
+        ),
+        rows_for(
+            Stimulus.history.filter(session_id__in=list(sessions)),
+            lambda r: f"{session_name(r.session_id)} stimulus #{r.order}",
+        ),
+    )
+
+
+def session_trail(session) -> list[AuditRow]:
+    from sessions.models import Stimulus
+
+    name = f"{session.animal.code} {session.timepoint.label} {session.paw}"
+    return merged(
+        rows_for(session.history.all(), lambda r: f"session {name}"),
+        rows_for(
+            Stimulus.history.filter(session_id=session.pk), lambda r: f"{name} stimulus #{r.order}"
+        ),
+    )
