@@ -228,7 +228,12 @@ class StudyExport:
         return {code: i for i, code in enumerate(codes)}
 
     def long(self, value: str) -> pd.DataFrame:
-        return frames.analysis_frame(self.sessions, value)
+        """The stats input in study group order, then day and animal, as the dashboard
+        orders it, so the statistics rows come out in the same order on both."""
+        frame = frames.analysis_frame(self.sessions, value)
+        rank = frame["group"].map(self.group_order).fillna(len(self.group_order))
+        ordered = frame.assign(_rank=rank).sort_values(["_rank", "day", "animal"], kind="stable")
+        return ordered.drop(columns="_rank").reset_index(drop=True)
 
     @cached_property
     def design(self) -> tuple[str | None, str | None]:
@@ -461,7 +466,7 @@ class StudyExport:
         with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             for spec in TABLES:
                 name = self.file_name(spec.key)
-                with archive.open(f"{folder}/{name}", "w") as raw:
+                with archive.open(_entry(f"{folder}/{name}"), "w") as raw:
                     text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
                     self.write_csv(spec.key, text)
                     text.flush()
@@ -471,13 +476,13 @@ class StudyExport:
                 self.write_workbook(book)
                 book.seek(0)
                 name = self.file_name("tables", "xlsx")
-                with archive.open(f"{folder}/{name}", "w") as raw:
+                with archive.open(_entry(f"{folder}/{name}"), "w") as raw:
                     shutil.copyfileobj(book, raw)
                 names.append(name)
             methods = self.file_name("methods", "txt")
-            archive.writestr(f"{folder}/{methods}", self.methods_text())
+            archive.writestr(_entry(f"{folder}/{methods}"), self.methods_text())
             names.append(methods)
-            archive.writestr(f"{folder}/README.txt", self.readme_text(files=names))
+            archive.writestr(_entry(f"{folder}/README.txt"), self.readme_text(files=names))
             names.insert(0, "README.txt")
         return [f"{folder}/{name}" for name in names]
 
@@ -496,6 +501,12 @@ class StudyExport:
 
     def readme_text(self, files: list[str] | None = None) -> str:
         return readme(self, files or [])
+
+
+def _entry(name: str) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, date_time=timezone.localtime().timetuple()[:6])
+    info.compress_type = zipfile.ZIP_DEFLATED
+    return info
 
 
 # --------------------------------------------------------------------------- audit log

@@ -26,6 +26,7 @@ urlpatterns = [
     path("s/<slug:slug>/", include("sessions.urls")),
     path("s/<slug:slug>/", include("animals.urls")),
     path("s/<slug:slug>/", include("analysis.urls")),
+    path("s/<slug:slug>/", include("analysis.export_urls")),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
 ]

@@ -189,7 +189,7 @@ def read_table(*, data: bytes, max_bytes: int | None = None) -> tuple[Table | No
     column names and rows with more or fewer values than the header.
     """
     if max_bytes is not None and len(data) > max_bytes:
-        return None, [Problem(None, "", _too_big(len(data), max_bytes))]
+        return None, [size_problem(len(data), max_bytes)]
     text, encoding = _decode(data)
     if "\x00" in text:
         return None, [Problem(None, "", "this is not a text CSV file (it contains NUL bytes)")]
@@ -264,10 +264,13 @@ def _trim(values: list[str]) -> list[str]:
     return values
 
 
-def _too_big(size: int, limit: int) -> str:
-    return (
+def size_problem(size: int, limit: int) -> Problem:
+    """The error for a file over the upload limit (settings.LABSTUDY_MAX_UPLOAD_BYTES)."""
+    return Problem(
+        None,
+        "",
         f"the file is {_bytes(size)}, over the upload limit of {_bytes(limit)} "
-        "(LABSTUDY_MAX_UPLOAD_BYTES); split it, or use the import_study command"
+        "(LABSTUDY_MAX_UPLOAD_BYTES); split it, or use the import_study command",
     )
 
 
