@@ -1,0 +1,458 @@
+"""Exports against a small study built by hand: every value below was worked out on paper.
+
+The study: groups control (A1, A2) and K10 (B1, B2); timepoints T0 (day 7, baseline),
+T1 (day 14), T2 (day 21); target-force thresholds (first_response), cut-off 300 g,
+Stoelting 20, start 4.31 (2 g). Each series is what the up-down stepping gives a rat
+that withdraws from every filament of at least `true_g` grams, so the target force is
+the lightest filament of at least `true_g`:
+
+    animal  group    T0   T1   T2
+    A1      control  26   15   26
+    A2      control  15   15   10
+    B1      K10      26  100  300 (never withdrew: cut-off)
+    B2      K10      15   60  180
+
+A1 at T0: 4.31 O, 4.56 O, 4.74 O, 4.93 O, 5.07 O, 5.18 O, 5.46 X, 5.18 O, 5.46 X,
+5.18 O, 5.46 X: the first change is at stimulus 7, so stimuli 6-11 are the six critical
+responses; the lowest withdrawal is 26 g (5.46), pattern OOOOOOXOXOX.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import math
+import zipfile
+
+import pytest
+from django.utils import timezone
+
+from analysis import exports, thresholds
+from animals.models import Animal, BodyWeight, DoseAdministration, Observation
+from labstudy import services
+from labstudy.models import Membership, Role, Timepoint, TreatmentGroup
+from sessions import services as session_services
+
+TRUE_G = {
+    "A1": ("control", (26, 15, 26)),
+    "A2": ("control", (15, 15, 10)),
+    "B1": ("K10", (26, 100, math.inf)),
+    "B2": ("K10", (15, 60, 180)),
+}
+TIMEPOINTS = (("T0", 7, True), ("T1", 14, False), ("T2", 21, False))
+DAY0 = dt.date(2026, 9, 1)
+
+
+def responder_series(true_g: float, *, start: str = "4.31") -> list[tuple[str, bool]]:
+    """The series the bench guidance produces for a rat with a sharp threshold."""
+    grams = {f.size: f.grams for f in thresholds.STOELTING_20}
+    series: list[tuple[str, bool]] = []
+    while size := thresholds.next_filament(series, method="first_response", start=start):
+        series.append((size, grams[size] >= true_g))
+    return series
+
+
+def build_small_study(people, *, slug: str = "small"):
+    """The hand-made study above, recorded through the same services as the bench."""
+    manager = people["data_manager"]
+    study = services.create_study(
+        template_key="blank",
+        slug=slug,
+        title="Small hand-made study",
+        day0_date=DAY0,
+        user=manager,
+        strain="Wistar",
+        first_day=0,
+        last_day=28,
+    )
+    for role in (Role.TECHNICIAN, Role.INVESTIGATOR):
+        Membership.objects.create(user=people[role], study=study, role=role)
+    groups = {
+        "control": TreatmentGroup.objects.create(
+            study=study, code="control", name="Control (PSNL only)", is_control=True, order=1,
+            coded_letter="A",
+        ),
+        "K10": TreatmentGroup.objects.create(
+            study=study, code="K10", name="Ketamine 10 mg/kg", drug="ketamine", dose_mg_kg=10,
+            order=2, coded_letter="B",
+        ),
+    }  # fmt: skip
+    tps = [
+        Timepoint.objects.create(study=study, label=label, day=day, is_baseline=base, order=i)
+        for i, (label, day, base) in enumerate(TIMEPOINTS, start=1)
+    ]
+    technician = people["technician"]
+    for number, (code, (group, values)) in enumerate(TRUE_G.items(), start=1):
+        animal = Animal.objects.create(
+            study=study, code=code, cage=f"C{number}", group=groups[group], sex="male"
+        )
+        for tp, true_g in zip(tps, values, strict=True):
+            session = session_services.start_session(
+                animal=animal, timepoint=tp, paw="right", user=technician
+            )
+            for size, withdrew in responder_series(true_g):
+                session_services.record_stimulus(
+                    session=session, filament_size=size, withdrew=withdrew, user=technician
+                )
+    b1 = Animal.objects.get(study=study, code="B1")
+    BodyWeight.objects.create(animal=b1, date=DAY0, grams="251.5")
+    DoseAdministration.objects.create(
+        animal=b1,
+        scheduled_date=DAY0 + dt.timedelta(days=7),
+        study_day=7,
+        dose_mg_kg=10,
+        volume_ml="0.25",
+        route="i.p.",
+        status="missed",
+        reason="escaped during restraint",
+    )
+    Observation.objects.create(
+        animal=b1,
+        date=DAY0 + dt.timedelta(days=15),
+        kind="adverse_event",
+        term="hematuria",
+        severity="mild",
+    )
+    return study
+
+
+@pytest.fixture
+def small(people):
+    return build_small_study(people)
+
+
+def read_csv(text: str) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(text)))
+
+
+def export_text(study, what: str, **kwargs) -> str:
+    out = io.StringIO()
+    exports.StudyExport(study, **kwargs).write_csv(what, out)
+    return out.getvalue()
+
+
+def as_dicts(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+# ----------------------------------------------------------------------------- series
+
+
+def test_hand_series_are_what_the_bench_would_record():
+    assert "".join("X" if x else "O" for _, x in responder_series(26)) == "OOOOOOXOXOX"
+    assert [s for s, _ in responder_series(26)][:7] == [
+        "4.31", "4.56", "4.74", "4.93", "5.07", "5.18", "5.46",
+    ]  # fmt: skip
+    assert len(responder_series(15)) == 10
+    assert len(responder_series(10)) == 9
+    assert len(responder_series(math.inf)) == 11  # 4.31 up to 6.65, all O
+
+
+# ----------------------------------------------------------------------------- names
+
+
+def test_file_names_carry_study_method_and_cutoff(small):
+    export = exports.StudyExport(small)
+    assert export.file_name("stimuli") == "small_stimuli_first_response_300g.csv"
+    assert export.stem == "small_publication_first_response_300g"
+    small.cutoff_g = 60.0
+    assert exports.StudyExport(small, method="up_down").file_name("thresholds") == (
+        "small_thresholds_up_down_60g.csv"
+    )
+
+
+# ----------------------------------------------------------------------------- stimuli
+
+
+def test_stimuli_export_header_and_first_series(small):
+    rows = read_csv(export_text(small, "stimuli"))
+    assert rows[0] == [
+        "animal", "group", "timepoint", "day", "paw", "order", "filament_size", "filament_g",
+        "response", "tested_at", "tester", "cage", "sex", "session",
+    ]  # fmt: skip
+    a1_t0 = [r for r in rows[1:] if r[0] == "A1" and r[2] == "T0"]
+    assert [r[:9] for r in a1_t0[:2]] == [
+        ["A1", "control", "T0", "7", "right", "1", "4.31", "2", "0"],
+        ["A1", "control", "T0", "7", "right", "2", "4.56", "4", "0"],
+    ]
+    assert [(r[6], r[7], r[8]) for r in a1_t0[5:]] == [
+        ("5.18", "15", "0"), ("5.46", "26", "1"), ("5.18", "15", "0"), ("5.46", "26", "1"),
+        ("5.18", "15", "0"), ("5.46", "26", "1"),
+    ]  # fmt: skip
+    assert {r[10] for r in rows[1:]} == {"tess"}
+    assert a1_t0[0][11:13] == ["C1", "male"]
+    dt.datetime.fromisoformat(a1_t0[0][9])  # ISO 8601
+    # rows by day, animal, paw, order; 4 animals x 3 timepoints
+    assert [r[0] for r in rows[1:] if r[5] == "1"] == ["A1", "A2", "B1", "B2"] * 3
+    total = sum(len(responder_series(g)) for _, values in TRUE_G.values() for g in values)
+    assert len(rows) == 1 + total
+
+
+def test_stimuli_export_leaves_out_voided_taps(small, people):
+    session = small.animals.get(code="A1").test_sessions.get(timepoint__label="T2")
+    session_services.undo_last_stimulus(session=session, user=people["technician"])
+    rows = read_csv(export_text(small, "stimuli"))
+    kept = [r for r in rows if r[0] == "A1" and r[2] == "T2"]
+    assert [r[5] for r in kept] == [str(n) for n in range(1, len(responder_series(26)))]
+
+
+# ----------------------------------------------------------------------------- thresholds
+
+
+def test_thresholds_export_values(small):
+    text = export_text(small, "thresholds")
+    assert text.splitlines()[0] == (
+        "animal,group,timepoint,day,method,threshold_g,status,pattern,pct_mpe,"
+        "paw,n_stimuli,source,reason"
+    )
+    rows = {(r["animal"], r["timepoint"]): r for r in as_dicts(text)}
+    assert len(rows) == 12
+    a1 = rows[("A1", "T0")]
+    assert (a1["group"], a1["day"], a1["method"], a1["threshold_g"], a1["status"]) == (
+        "control", "7", "first_response", "26", "ok",
+    )  # fmt: skip
+    assert a1["pattern"] == "OOOOOOXOXOX"
+    assert (a1["pct_mpe"], a1["paw"], a1["n_stimuli"], a1["source"]) == (
+        "0",
+        "right",
+        "11",
+        "stimuli",
+    )
+    expected_g = {
+        ("A1", "T1"): "15", ("A1", "T2"): "26", ("A2", "T0"): "15", ("A2", "T2"): "10",
+        ("B1", "T1"): "100", ("B1", "T2"): "300", ("B2", "T1"): "60", ("B2", "T2"): "180",
+    }  # fmt: skip
+    assert {key: rows[key]["threshold_g"] for key in expected_g} == expected_g
+    assert rows[("B1", "T2")]["status"] == "cutoff_high"
+    assert rows[("B1", "T2")]["reason"]  # says why
+    # %MPE = (post - baseline) / (300 - baseline) x 100
+    assert float(rows[("A1", "T1")]["pct_mpe"]) == pytest.approx((15 - 26) / 274 * 100)
+    assert float(rows[("A2", "T2")]["pct_mpe"]) == pytest.approx(-5 / 285 * 100)
+    assert float(rows[("B1", "T1")]["pct_mpe"]) == pytest.approx(74 / 274 * 100)
+    assert float(rows[("B1", "T2")]["pct_mpe"]) == pytest.approx(100.0)
+    assert float(rows[("B2", "T2")]["pct_mpe"]) == pytest.approx(165 / 285 * 100)
+
+
+def test_thresholds_export_with_another_method_says_so(small):
+    text = export_text(small, "thresholds", method="up_down")
+    rows = as_dicts(text)
+    assert {r["method"] for r in rows} == {"up_down"}
+    a1 = next(r for r in rows if r["animal"] == "A1" and r["timepoint"] == "T0")
+    # OXOXOX after five O: Xf = 5.46, last six OXOXOX... computed by the engine, not 26
+    expected = thresholds.up_down_threshold(responder_series(26)).grams
+    assert float(a1["threshold_g"]) == pytest.approx(expected)
+
+
+# ----------------------------------------------------------------------------- summary
+
+
+def test_summary_export_values(small):
+    text = export_text(small, "summary")
+    assert text.splitlines()[0] == "group,timepoint,day,n,mean,sd,sem,median,q1,q3,mpe_mean,mpe_sem"
+    rows = as_dicts(text)
+    assert [(r["group"], r["timepoint"]) for r in rows] == [
+        ("control", "T0"), ("control", "T1"), ("control", "T2"),
+        ("K10", "T0"), ("K10", "T1"), ("K10", "T2"),
+    ]  # fmt: skip
+    c0, c1, c2, k0, k1, k2 = rows
+    # control T0: 26 and 15
+    assert (c0["n"], c0["mean"], c0["sem"], c0["median"], c0["q1"], c0["q3"]) == (
+        "2", "20.5", "5.5", "20.5", "17.75", "23.25",
+    )  # fmt: skip
+    assert float(c0["sd"]) == pytest.approx(11 / math.sqrt(2))
+    assert (c0["mpe_mean"], c0["mpe_sem"]) == ("0", "0")
+    # control T1: 15 and 15; %MPE -4.01 and 0
+    assert (c1["mean"], c1["sd"], c1["sem"]) == ("15", "0", "0")
+    assert float(c1["mpe_mean"]) == pytest.approx(-11 / 274 * 100 / 2)
+    assert float(c1["mpe_sem"]) == pytest.approx(11 / 274 * 100 / 2)
+    # control T2: 26 and 10
+    assert (c2["mean"], c2["sem"], c2["q1"], c2["q3"]) == ("18", "8", "14", "22")
+    # K10: T1 100 and 60, T2 300 and 180
+    assert (k0["mean"], k0["sem"]) == ("20.5", "5.5")
+    assert (k1["mean"], k1["sem"], k1["median"], k1["q1"], k1["q3"]) == (
+        "80", "20", "80", "70", "90",
+    )  # fmt: skip
+    assert (k2["mean"], k2["sem"]) == ("240", "60")
+    assert float(k1["mpe_mean"]) == pytest.approx((74 / 274 + 45 / 285) * 100 / 2)
+    assert float(k2["mpe_mean"]) == pytest.approx((1 + 165 / 285) * 100 / 2)
+    assert float(k2["mpe_sem"]) == pytest.approx((1 - 165 / 285) * 100 / 2)
+
+
+# ----------------------------------------------------------------------------- stats
+
+
+def test_stats_export_contract_and_hand_values(small):
+    text = export_text(small, "stats")
+    header = text.splitlines()[0].split(",")
+    assert header[:8] == ["test", "group", "timepoint", "a", "b", "statistic", "df", "p"]
+    assert header[-1] == "outcome"
+    rows = as_dicts(text)
+    assert {r["outcome"] for r in rows} == {"threshold_g", "pct_mpe"}
+    thr = [r for r in rows if r["outcome"] == "threshold_g"]
+    # K10 rises at every step in both rats: ranks 1, 2, 3 twice, so
+    # chi2 = 12 / (2*3*4) * (2^2 + 4^2 + 6^2) - 3*2*4 = 4, df 2, p = exp(-2)
+    friedman = next(r for r in thr if r["test"] == "friedman" and r["group"] == "K10")
+    assert float(friedman["statistic"]) == pytest.approx(4.0)
+    assert friedman["df"] == "2"
+    assert float(friedman["p"]) == pytest.approx(math.exp(-2))
+    assert friedman["timepoint"] == "" and friedman["a"] == ""
+    # two groups: Mann-Whitney at each timepoint; at T2 the groups separate completely,
+    # exact two-sided p = 2 / C(4, 2) = 1/3
+    mw = next(r for r in thr if r["test"] == "mann_whitney" and r["timepoint"] == "T2")
+    assert float(mw["p"]) == pytest.approx(1 / 3)
+    assert mw["group"] == ""
+    assert {r["test"] for r in thr} >= {"friedman", "rm_anova", "mann_whitney", "mixed_model"}
+
+
+# ----------------------------------------------------------------------------- prism
+
+
+def test_prism_export_blocks(small):
+    rows = read_csv(export_text(small, "prism"))
+    assert rows[0] == ["threshold (g), method first_response, cut-off 300 g"]
+    assert rows[1] == ["timepoint", "day", "control", "control", "K10", "K10"]
+    assert rows[2] == ["", "", "A1", "A2", "B1", "B2"]
+    assert rows[3] == ["T0", "7", "26", "15", "26", "15"]
+    assert rows[4] == ["T1", "14", "15", "15", "100", "60"]
+    assert rows[5] == ["T2", "21", "26", "10", "300", "180"]
+    assert rows[6] == []
+    assert rows[7] == ["%MPE, method first_response, cut-off 300 g"]
+    assert rows[10][:6] == ["T0", "7", "0", "0", "0", "0"]
+
+
+# ----------------------------------------------------------------------------- others
+
+
+def test_dictionary_describes_every_column_of_every_table(small):
+    rows = as_dicts(export_text(small, "dictionary"))
+    described = {(r["table"], r["column"]) for r in rows}
+    export = exports.StudyExport(small)
+    for spec in exports.TABLES:
+        header = export.header(spec.key)
+        if header is None:
+            assert (spec.key, "(block)") in described
+            continue
+        for column in header:
+            assert (spec.key, column) in described, (spec.key, column)
+    units = {(r["table"], r["column"]): r["unit"] for r in rows}
+    assert units[("thresholds", "threshold_g")] == "g"
+    assert units[("summary", "mpe_mean")] == "%"
+
+
+def test_doses_weights_observations_exports(small):
+    doses = as_dicts(export_text(small, "doses"))
+    assert doses == [
+        {
+            "animal": "B1", "group": "K10", "study_day": "7", "scheduled_date": "2026-09-08",
+            "planned_dose_mg_kg": "10", "dose_mg_kg": "10", "volume_ml": "0.25", "route": "i.p.",
+            "status": "missed", "given_at": "", "given_by": "",
+            "reason": "escaped during restraint",
+        }
+    ]  # fmt: skip
+    assert as_dicts(export_text(small, "weights")) == [
+        {"animal": "B1", "group": "K10", "date": "2026-09-01", "day": "0", "grams": "251.5"}
+    ]
+    obs = as_dicts(export_text(small, "observations"))
+    assert [(o["animal"], o["day"], o["kind"], o["term"], o["severity"]) for o in obs] == [
+        ("B1", "15", "adverse_event", "hematuria", "mild")
+    ]
+
+
+def test_audit_log_lists_changes_with_user_and_reason(small, people):
+    session = small.animals.get(code="A1").test_sessions.get(timepoint__label="T1")
+    session_services.void_session(session=session, user=people["data_manager"], reason="wrong rat")
+    rows = as_dicts(export_text(small, "audit_log"))
+    assert list(rows[0]) == ["when", "model", "object_id", "action", "user", "reason", "record"]
+    when = [dt.datetime.fromisoformat(r["when"]) for r in rows]
+    assert when == sorted(when)
+    models = {r["model"] for r in rows}
+    assert {"Study", "TreatmentGroup", "Timepoint", "Animal", "TestSession", "Stimulus"} <= models
+    voided = [r for r in rows if r["model"] == "TestSession" and r["reason"] == "wrong rat"]
+    assert len(voided) == 1 and voided[0]["action"] == "changed"
+    assert "status=voided" in voided[0]["record"]
+    # a voided session leaves every derived export
+    assert ("A1", "T1") not in {
+        (r["animal"], r["timepoint"]) for r in as_dicts(export_text(small, "thresholds"))
+    }
+
+
+def test_methods_paragraph_has_the_studys_numbers(small):
+    text = exports.StudyExport(small).methods_text()
+    flat = " ".join(text.split())
+    assert "Stoelting 20-filament von Frey set" in flat
+    assert "target force" in flat and "cut-off of 300 g" in flat
+    assert "%MPE = (post-treatment threshold − baseline threshold) / (300 g" in flat
+    assert "4 male Wistar rats were studied in 2 groups" in flat
+    assert "Control (PSNL only) (control, n = 2) and Ketamine 10 mg/kg (K10, n = 2)" in flat
+    assert "12 test sessions with" in flat
+    assert "Friedman" in flat and "Kruskal–Wallis" in flat and "p < 0.05" in flat
+    assert "scikit-posthocs" in flat and "SciPy" in flat
+
+
+# ----------------------------------------------------------------------------- package
+
+
+def test_publication_package_opens_and_holds_every_file(small):
+    target = io.BytesIO()
+    names = exports.StudyExport(small).write_package(target)
+    target.seek(0)
+    with zipfile.ZipFile(target) as archive:
+        assert archive.testzip() is None
+        listed = archive.namelist()
+        folder = "small_publication_first_response_300g/"
+        expected = {f"{folder}small_{key}_first_response_300g.csv" for key in exports.TABLE_KEYS}
+        expected |= {
+            f"{folder}README.txt",
+            f"{folder}small_tables_first_response_300g.xlsx",
+            f"{folder}small_methods_first_response_300g.txt",
+        }
+        assert set(listed) == expected == set(names)
+        readme = archive.read(f"{folder}README.txt").decode()
+        assert "Small hand-made study (small)" in readme
+        assert "Threshold method: first_response" in readme
+        assert "Cut-off:          300 g" in readme
+        for name in listed:
+            assert name.split("/")[-1] in readme or name.endswith("README.txt")
+        thresholds_csv = archive.read(f"{folder}small_thresholds_first_response_300g.csv")
+        assert thresholds_csv.decode() == export_text(small, "thresholds")
+        book_bytes = archive.read(f"{folder}small_tables_first_response_300g.xlsx")
+        assert archive.getinfo(f"{folder}README.txt").date_time[0] >= 2026
+    from openpyxl import load_workbook
+
+    book = load_workbook(io.BytesIO(book_bytes), read_only=True)
+    assert book.sheetnames == ["README", "methods", *exports.TABLE_KEYS]
+    sheet = book["thresholds"]
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][:9] == (
+        "animal", "group", "timepoint", "day", "method", "threshold_g", "status", "pattern",
+        "pct_mpe",
+    )  # fmt: skip
+    a1 = next(r for r in rows if r[0] == "A1" and r[2] == "T0")
+    assert a1[5] == 26 and isinstance(a1[5], (int, float))  # numbers stay numbers
+    stimuli = list(book["stimuli"].iter_rows(values_only=True))
+    assert len(stimuli) == len(read_csv(export_text(small, "stimuli")))
+    book.close()
+
+
+def test_csv_stream_yields_before_reading_everything():
+    def endless():
+        n = 0
+        while True:
+            n += 1
+            yield (n, 0.5, None)
+
+    chunks = exports.csv_chunks(["n", "x", "y"], endless())
+    first = next(chunks)
+    assert first.startswith("n,x,y\n1,0.5,\n")
+    assert first.count("\n") == exports.CHUNK_ROWS + 1
+
+
+def test_cells_are_tidy():
+    assert exports.csv_cell(26.0) == "26"
+    assert exports.csv_cell(float("nan")) == ""
+    assert exports.csv_cell(None) == ""
+    assert exports.csv_cell(0.1 + 0.2) == "0.3"
+    assert exports.csv_cell(-0.0) == "0"
+    aware = timezone.make_aware(dt.datetime(2026, 9, 8, 9, 0))
+    assert exports.csv_cell(aware) == "2026-09-08T09:00:00+01:00"
