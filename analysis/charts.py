@@ -1,0 +1,415 @@
+"""Plotly figures for the results pages, as JSON for plotly.js in the browser.
+
+Pure: tidy frames in (from `analysis.selectors` / `analysis.stats`), a figure dict out,
+no ORM. The browser draws them with plotly.js served from the installed plotly package
+(`static/js/dashboard.js` reads the JSON from a `<script type="application/json">` block,
+so no inline script is needed).
+
+A time-course figure has, per group, three traces told apart by ``meta``:
+``"mean"`` (mean ± SEM, hover with n and the p-values), ``"animals"`` (one line per
+animal, hidden until asked for) and ``"marks"`` (significance symbols above the mean).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.io.json import to_json_plotly
+
+from analysis.stats import format_p
+
+# One symbol per comparison; doubled and tripled for p < 0.01 and p < 0.001.
+SYMBOL_VS_BASELINE = "*"
+SYMBOL_VS_FIRST_TREATED = "#"
+SYMBOL_VS_CONTROL = "†"
+PUBLICATION_SYMBOLS = ("circle", "square", "triangle-up", "diamond", "triangle-down", "x")
+PUBLICATION_SIZE = {"width": 760, "height": 500}
+FONT = "Arial, Helvetica, sans-serif"
+
+
+@dataclass(frozen=True)
+class GroupStyle:
+    code: str
+    name: str
+    colour: str
+
+
+@dataclass(frozen=True)
+class PhaseBand:
+    code: str
+    name: str
+    first_day: int
+    last_day: int
+
+
+@dataclass(frozen=True)
+class MarkKey:
+    """What the significance symbols mean on one chart."""
+
+    alpha: float
+    baseline: str | None
+    first_treated: str | None
+    control: str | None
+    within_test: str = "Nemenyi after Friedman"
+    between_test: str = "Nemenyi after Kruskal-Wallis"
+
+    def levels(self) -> list[float]:
+        return [self.alpha] + [level for level in (0.01, 0.001) if level < self.alpha]
+
+    def legend(self) -> list[str]:
+        """One line per symbol, e.g. "* p < 0.05, ** p < 0.01, *** p < 0.001 vs T0 (…)"."""
+        lines = []
+        for symbol, reference, test in (
+            (SYMBOL_VS_BASELINE, self.baseline, self.within_test),
+            (SYMBOL_VS_FIRST_TREATED, self.first_treated, self.within_test),
+            (SYMBOL_VS_CONTROL, self.control, self.between_test),
+        ):
+            if reference is None:
+                continue
+            steps = ", ".join(
+                f"{symbol * (i + 1)} p < {level:g}" for i, level in enumerate(self.levels())
+            )
+            lines.append(f"{steps} vs {reference} ({test})")
+        return lines
+
+
+def mark_text(p: float, symbol: str, key: MarkKey) -> str:
+    """The symbol once for p < alpha, twice for p < 0.01, three times for p < 0.001."""
+    if p is None or not np.isfinite(p):
+        return ""
+    return symbol * sum(p < level for level in key.levels())
+
+
+def _plain(values) -> list[float | None]:
+    """Numbers as a plain JSON list (NaN -> null). plotly.py would otherwise ship numpy
+    arrays base64-encoded, which a reader of the page source or a test cannot check."""
+    array = np.asarray(values, dtype=float)
+    return [None if math.isnan(v) else v for v in array.tolist()]
+
+
+def format_value(value: float | None) -> str:
+    """Grams, %MPE, means as the pages print them: one decimal from 1 up (21.6, 300.0),
+    two significant digits below (0.16, 0.008), so thin filaments do not print as 0.0."""
+    if value is None or not np.isfinite(value):
+        return "–"
+    if value == 0 or abs(value) >= 1:
+        return f"{value:.1f}"
+    return f"{value:.2g}"
+
+
+def _fmt(value: float, unit: str = "") -> str:
+    text = format_value(value)
+    return f"{text} {unit}" if unit and text != "–" else text
+
+
+def _marks_frame(summary: pd.DataFrame, marks: pd.DataFrame, key: MarkKey) -> pd.DataFrame:
+    merged = summary.merge(marks, on=["group", "timepoint"], how="left")
+    for column in ("vs_baseline_p", "vs_first_treated_p", "vs_control_p"):
+        if column not in merged:
+            merged[column] = math.nan
+        merged[column] = pd.to_numeric(merged[column], errors="coerce")
+    merged["marks"] = [
+        mark_text(b, SYMBOL_VS_BASELINE, key)
+        + mark_text(f, SYMBOL_VS_FIRST_TREATED, key)
+        + mark_text(c, SYMBOL_VS_CONTROL, key)
+        for b, f, c in zip(
+            merged["vs_baseline_p"],
+            merged["vs_first_treated_p"],
+            merged["vs_control_p"],
+            strict=True,
+        )
+    ]
+    return merged
+
+
+def _hover(row, group: GroupStyle, unit: str, key: MarkKey) -> str:
+    lines = [
+        f"<b>{group.code}</b> {row.timepoint} (day {row.day:g})",
+        f"mean {_fmt(row.mean, unit)} ± {_fmt(row.sem)} SEM",
+        f"n = {int(row.n)}; median {_fmt(row.median)} (IQR {_fmt(row.q1)}–{_fmt(row.q3)})",
+    ]
+    for column, reference, test in (
+        ("vs_baseline_p", key.baseline, key.within_test),
+        ("vs_first_treated_p", key.first_treated, key.within_test),
+        ("vs_control_p", key.control, key.between_test),
+    ):
+        p = getattr(row, column)
+        if reference is not None and np.isfinite(p):
+            lines.append(f"vs {reference}: {format_p(p)} ({test})")
+    return "<br>".join(lines)
+
+
+def _animal_lines(
+    animals: pd.DataFrame, days: Sequence[float]
+) -> tuple[np.ndarray, np.ndarray, list]:
+    """x, y and hover text of every animal of one group as one line with gaps."""
+    wide = animals.pivot_table(index="animal", columns="day", values="value", aggfunc="first")
+    wide = wide.reindex(columns=list(days))
+    n, k = wide.shape
+    # A NaN after each animal's last point breaks the line between animals.
+    y = np.hstack([wide.to_numpy(dtype=float), np.full((n, 1), np.nan)]).ravel()
+    x = np.tile(np.append(np.asarray(days, dtype=float), np.nan), n)
+    text = np.repeat(wide.index.astype(str).to_numpy(), k + 1)
+    return x, y, text.tolist()
+
+
+def time_course(
+    *,
+    summary: pd.DataFrame,
+    animals: pd.DataFrame,
+    marks: pd.DataFrame,
+    groups: Sequence[GroupStyle],
+    phases: Sequence[PhaseBand],
+    timepoints: Sequence[tuple[str, float]],
+    key: MarkKey,
+    y_title: str,
+    unit: str = "",
+    cutoff: float | None = None,
+    publication: bool = False,
+    filename: str = "figure",
+) -> dict:
+    """Mean ± SEM per group over study days, with phase bands and significance marks.
+
+    ``summary`` is `stats.group_summary` output, ``animals`` the long frame
+    (animal, group, timepoint, day, value), ``marks`` `stats.significance_marks`,
+    ``timepoints`` (label, day) pairs in order.
+    """
+    labels = [label for label, _ in timepoints]
+    days = [float(day) for _, day in timepoints]
+    merged = _marks_frame(summary, marks, key) if not summary.empty else summary
+    fig = go.Figure()
+    for index, group in enumerate(groups):
+        points = merged[merged["group"] == group.code] if not merged.empty else merged
+        if points.empty:
+            continue
+        points = points.sort_values("day")
+        mine = animals[animals["group"] == group.code]
+        x, y, text = _animal_lines(mine, days)
+        fig.add_trace(
+            go.Scatter(
+                x=_plain(x),
+                y=_plain(y),
+                text=text,
+                mode="lines",
+                name=f"{group.code} animals",
+                legendgroup=group.code,
+                showlegend=False,
+                visible=False,
+                meta="animals",
+                line={"color": group.colour, "width": 1},
+                opacity=0.45,
+                connectgaps=False,
+                hovertemplate=f"%{{text}} ({group.code}): %{{y:.4g}} {unit}<extra></extra>",
+            )
+        )
+        sem = points["sem"].fillna(0.0).to_numpy(dtype=float)
+        mean_trace = {
+            "x": _plain(points["day"]),
+            "y": _plain(points["mean"]),
+            "error_y": {"type": "data", "array": _plain(sem), "visible": True},
+            "mode": "lines+markers",
+            "name": group.code
+            if publication or group.name == group.code
+            else f"{group.code} · {group.name}",
+            "legendgroup": group.code,
+            "meta": "mean",
+            "customdata": points["n"].astype(int).tolist(),
+            "text": [_hover(row, group, unit, key) for row in points.itertuples()],
+            "hovertemplate": "%{text}<extra></extra>",
+            "line": {"color": group.colour, "width": 2},
+            "marker": {"color": group.colour, "size": 8},
+        }
+        if publication:
+            mean_trace["marker"] = {
+                "color": group.colour,
+                "size": 10,
+                "symbol": PUBLICATION_SYMBOLS[index % len(PUBLICATION_SYMBOLS)],
+                "line": {"color": "black", "width": 1},
+            }
+            mean_trace["error_y"].update(color=group.colour, thickness=1.5, width=5)
+        fig.add_trace(go.Scatter(**mean_trace))
+        top = points["mean"].to_numpy(dtype=float) + sem
+        fig.add_trace(
+            go.Scatter(
+                x=_plain(points["day"]),
+                y=_plain(top),
+                text=points["marks"].tolist(),
+                mode="text",
+                textposition="top center",
+                textfont={"color": group.colour, "size": 15 if publication else 14},
+                name=f"{group.code} marks",
+                legendgroup=group.code,
+                showlegend=False,
+                hoverinfo="skip",
+                meta="marks",
+                cliponaxis=False,
+            )
+        )
+    _layout(
+        fig,
+        phases=phases,
+        labels=labels,
+        days=days,
+        y_title=y_title,
+        cutoff=cutoff,
+        publication=publication,
+    )
+    config = {
+        "displaylogo": False,
+        "responsive": not publication,
+        "toImageButtonOptions": {"format": "png", "filename": filename, "scale": 2},
+        "modeBarButtonsToRemove": ["select2d", "lasso2d"],
+    }
+    if publication:
+        config["displayModeBar"] = True
+        config["toImageButtonOptions"].update(scale=4, **PUBLICATION_SIZE)
+    out = fig.to_plotly_json()
+    out["config"] = config
+    out["download"] = {"filename": filename, "svg": publication, **PUBLICATION_SIZE}
+    return out
+
+
+def _layout(fig, *, phases, labels, days, y_title, cutoff, publication) -> None:
+    span = (max(days) - min(days)) if days else 1.0
+    pad = max(span * 0.04, 1.0)
+    x_range = [min(days) - pad, max(days) + pad] if days else None
+    ticktext = (
+        labels if publication else [f"{lab}<br>d{d:g}" for lab, d in zip(labels, days, strict=True)]
+    )
+    shapes, annotations = [], []
+    for i, phase in enumerate(phases):
+        shapes.append(
+            {
+                "type": "rect",
+                "xref": "x",
+                "yref": "paper",
+                "x0": phase.first_day,
+                "x1": phase.last_day + 1,
+                "y0": 0,
+                "y1": 1,
+                "fillcolor": "rgba(0,0,0,0.06)" if i % 2 == 0 else "rgba(0,0,0,0.12)",
+                "line": {"width": 0},
+                "layer": "below",
+            }
+        )
+        annotations.append(
+            {
+                "xref": "x",
+                "yref": "paper",
+                "x": (phase.first_day + phase.last_day + 1) / 2,
+                "y": 1.0,
+                "yanchor": "bottom",
+                "showarrow": False,
+                "text": f"<b>{phase.code}</b>"
+                if publication
+                else f"<b>{phase.code}</b> {phase.name}",
+                "font": {"size": 14 if publication else 12},
+            }
+        )
+    if cutoff is not None:
+        shapes.append(
+            {
+                "type": "line",
+                "xref": "paper",
+                "yref": "y",
+                "x0": 0,
+                "x1": 1,
+                "y0": cutoff,
+                "y1": cutoff,
+                "line": {"color": "#888", "width": 1, "dash": "dot"},
+            }
+        )
+        annotations.append(
+            {
+                "xref": "paper",
+                "yref": "y",
+                "x": 1,
+                "y": cutoff,
+                "xanchor": "right",
+                "yanchor": "bottom",
+                "showarrow": False,
+                "text": f"cut-off {cutoff:g} g",
+                "font": {"size": 11, "color": "#666"},
+            }
+        )
+    axis = {
+        "showline": True,
+        "linecolor": "black",
+        "ticks": "outside",
+        "showgrid": not publication,
+        "gridcolor": "#e5e5e5",
+        "zeroline": False,
+    }
+    fig.update_layout(
+        template="none",
+        font={"family": FONT, "size": 14 if publication else 13, "color": "black"},
+        paper_bgcolor="white",
+        plot_bgcolor="white",
+        shapes=shapes,
+        annotations=annotations,
+        hovermode="closest",
+        xaxis={
+            **axis,
+            "title": {"text": "Timepoint" if publication else "Timepoint (study day)"},
+            "tickmode": "array",
+            "tickvals": days,
+            "ticktext": ticktext,
+            "range": x_range,
+        },
+        yaxis={**axis, "title": {"text": y_title}, "rangemode": "tozero" if cutoff else "normal"},
+        legend=(
+            {"x": 0.01, "y": 0.98, "bgcolor": "rgba(255,255,255,0.85)"}
+            if publication
+            else {"orientation": "h", "x": 0, "y": -0.22}
+        ),
+        margin={"l": 70, "r": 20, "t": 40, "b": 60 if publication else 90},
+    )
+    if publication:
+        fig.update_layout(autosize=False, **PUBLICATION_SIZE)
+
+
+def weight_chart(weights: pd.DataFrame, *, colour: str, filename: str) -> dict:
+    """Body weight (g) over study days: ``weights`` has day, date, grams."""
+    fig = go.Figure(
+        go.Scatter(
+            x=_plain(weights["day"]),
+            y=_plain(weights["grams"]),
+            text=[f"{d:%d %b %Y}" for d in weights["date"]],
+            mode="lines+markers",
+            name="Body weight",
+            line={"color": colour, "width": 2},
+            marker={"color": colour, "size": 7},
+            hovertemplate="day %{x}: %{y:.1f} g<br>%{text}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        template="none",
+        font={"family": FONT, "size": 13},
+        xaxis={"title": {"text": "Study day"}, "showline": True, "zeroline": False},
+        yaxis={"title": {"text": "Body weight (g)"}, "showline": True, "zeroline": False},
+        margin={"l": 60, "r": 20, "t": 20, "b": 50},
+        height=280,
+        showlegend=False,
+    )
+    out = fig.to_plotly_json()
+    out["config"] = {
+        "displaylogo": False,
+        "responsive": True,
+        "toImageButtonOptions": {"format": "png", "filename": filename, "scale": 2},
+    }
+    out["download"] = {"filename": filename, "svg": False}
+    return out
+
+
+_SCRIPT_ESCAPES = {ord("<"): "\\u003C", ord(">"): "\\u003E", ord("&"): "\\u0026"}
+
+
+def to_json(figure: dict) -> str:
+    """JSON for a ``<script type="application/json">`` block: numpy and NaN handled
+    (NaN becomes null), and <, > and & escaped so a group name cannot end the block."""
+    return to_json_plotly(figure).translate(_SCRIPT_ESCAPES)

@@ -1,0 +1,332 @@
+"""Results pages: dashboard, mixed model, completeness, publication figure, animal page.
+
+Thin: check that the user may see results (investigators and data managers; technicians
+only where the study is not blinded to them, others get 404), call the selectors, turn
+frames into chart JSON and table rows, render. Read-only.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from analysis import charts, frames, selectors
+from analysis.static_finders import PLOTLY_JS
+from labstudy.access import StudyAccess, study_access
+
+TEST_LABELS = {
+    "friedman": "Friedman",
+    "nemenyi_friedman": "Nemenyi after Friedman",
+    "wilcoxon": "Wilcoxon signed-rank",
+    "rm_anova": "Repeated-measures ANOVA",
+    "rm_anova_gg": "RM-ANOVA, Greenhouse-Geisser",
+    "rm_anova_hf": "RM-ANOVA, Huynh-Feldt",
+    "mauchly": "Mauchly's sphericity test",
+    "mixed_anova": "Mixed ANOVA (group × time)",
+    "mixed_anova_gg": "Mixed ANOVA, Greenhouse-Geisser",
+    "mixed_anova_hf": "Mixed ANOVA, Huynh-Feldt",
+    "kruskal": "Kruskal-Wallis",
+    "nemenyi_kruskal": "Nemenyi after Kruskal-Wallis",
+    "dunn_kruskal": "Dunn (Holm) after Kruskal-Wallis",
+    "mann_whitney": "Mann-Whitney",
+    "auc_kruskal": "AUC: Kruskal-Wallis",
+    "auc_nemenyi_kruskal": "AUC: Nemenyi after Kruskal-Wallis",
+    "auc_dunn_kruskal": "AUC: Dunn (Holm)",
+    "auc_mann_whitney": "AUC: Mann-Whitney",
+    "mixed_model": "Linear mixed model",
+}
+SECTIONS = (
+    ("within", "Within each group, over time"),
+    ("group_time", "Group × time"),
+    ("between", "Between groups, at each timepoint"),
+    ("auc", "Area under the curve (whole time course)"),
+    ("mixed_model", "Linear mixed model"),
+)
+
+
+def _results_access(request: HttpRequest, slug: str) -> StudyAccess:
+    access = study_access(request.user, slug)
+    if not access.can_view_results:
+        raise Http404("Results are not shown to technicians on a blinded study.")
+    return access
+
+
+# ----------------------------------------------------------------------------- charts
+
+
+def _mark_key(study, results: selectors.StudyResults, measure_results) -> charts.MarkKey:
+    reference = results.reference
+    groups_with_data = (
+        measure_results.long["group"].nunique() if not measure_results.long.empty else 0
+    )
+    if groups_with_data == 2:
+        between = "Mann-Whitney"
+    elif study.posthoc == "dunn_holm":
+        between = "Dunn (Holm) after Kruskal-Wallis"
+    else:
+        between = "Nemenyi after Kruskal-Wallis"
+    return charts.MarkKey(
+        alpha=study.alpha,
+        baseline=reference.baseline,
+        first_treated=reference.first_treated,
+        control=reference.control,
+        between_test=between,
+    )
+
+
+def _chart(study, results: selectors.StudyResults, key: str, *, publication=False) -> dict:
+    design = results.design
+    measured = results.measure(key)
+    measure = measured.measure
+    figure_name = {"threshold": "fig2-threshold", "mpe": "fig3-mpe"}[key]
+    return charts.time_course(
+        summary=measured.summary,
+        animals=measured.long,
+        marks=measured.marks,
+        groups=[charts.GroupStyle(g.code, g.name, g.colour) for g in design.groups],
+        phases=[charts.PhaseBand(p.code, p.name, p.first_day, p.last_day) for p in design.phases],
+        timepoints=[(t.label, t.day) for t in design.timepoints],
+        key=_mark_key(study, results, measured),
+        y_title=measure.axis_title,
+        unit=measure.unit,
+        cutoff=study.cutoff_g if key == "threshold" else None,
+        publication=publication,
+        filename=f"{study.slug}-{figure_name}",
+    )
+
+
+# ----------------------------------------------------------------------------- tables
+
+
+def _section(test: str, group) -> str:
+    if test.startswith("auc_"):
+        return "auc"
+    if test == "mixed_model":
+        return "mixed_model"
+    if test.startswith("mixed_anova") or (test == "mauchly" and not isinstance(group, str)):
+        return "group_time"
+    if test in ("kruskal", "nemenyi_kruskal", "dunn_kruskal", "mann_whitney"):
+        return "between"
+    return "within"
+
+
+def stat_sections(results: pd.DataFrame, alpha: float) -> list[dict]:
+    """The statistics frame as table sections, rows in the order `analysis.stats` gives."""
+    if results.empty:
+        return []
+    rows = results.astype(object).where(results.notna(), None).to_dict("records")
+    by_section: dict[str, list] = {}
+    for row in rows:
+        row["label"] = TEST_LABELS.get(row["test"], row["test"])
+        p = row["p_adj"] if row["p_adj"] is not None else row["p"]
+        row["significant"] = p is not None and p < alpha and row["test"] != "mauchly"
+        by_section.setdefault(_section(row["test"], row["group"]), []).append(row)
+    sections = []
+    for key, title in SECTIONS:
+        if key not in by_section:
+            continue
+        section = {"key": key, "title": title, "rows": by_section[key]}
+        section["n_significant"] = sum(row["significant"] for row in section["rows"])
+        # The long within-group post-hoc list starts folded; the chart marks summarise it.
+        section["open"] = key != "within" or len(section["rows"]) <= 12
+        section["as_list"] = [section]
+        sections.append(section)
+    return sections
+
+
+def _summary_rows(results: selectors.StudyResults) -> list[dict]:
+    threshold = results.threshold.summary
+    if threshold.empty:
+        return []
+    mpe = results.mpe.summary[["group", "timepoint", "n", "mean", "sem"]].rename(
+        columns={"n": "mpe_n", "mean": "mpe_mean", "sem": "mpe_sem"}
+    )
+    merged = threshold.merge(mpe, on=["group", "timepoint"], how="left")
+    colours = {g.code: g.colour for g in results.design.groups}
+    merged["colour"] = merged["group"].map(colours)
+    merged["first_of_group"] = merged["group"].ne(merged["group"].shift())
+    return merged.astype(object).where(merged.notna(), None).to_dict("records")
+
+
+def _common(access: StudyAccess, section: str) -> dict:
+    return {"access": access, "study": access.study, "section": section, "plotly_js": PLOTLY_JS}
+
+
+# ----------------------------------------------------------------------------- views
+
+
+@login_required
+@require_GET
+def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
+    access = _results_access(request, slug)
+    study = access.study
+    results = selectors.study_results(study)
+    threshold_chart = _chart(study, results, "threshold")
+    mpe_chart = _chart(study, results, "mpe")
+    return render(
+        request,
+        "analysis/dashboard.html",
+        {
+            **_common(access, "dashboard"),
+            "design": results.design,
+            "reference": results.reference,
+            "results": results,
+            "threshold_json": charts.to_json(threshold_chart),
+            "mpe_json": charts.to_json(mpe_chart),
+            "legend": _mark_key(study, results, results.threshold).legend(),
+            "summary_rows": _summary_rows(results),
+            "measures": [
+                {
+                    "key": m.measure.key,
+                    "title": m.measure.label,
+                    "results": m,
+                    "sections": stat_sections(m.statistics, study.alpha),
+                }
+                for m in (results.threshold, results.mpe)
+            ],
+            "n_sessions": int(results.sessions["session"].notna().sum()),
+            "n_imported": int(results.sessions["source"].eq("legacy_thresholds").sum()),
+        },
+    )
+
+
+@login_required
+@require_GET
+def mixed_model(request: HttpRequest, slug: str) -> HttpResponse:
+    access = _results_access(request, slug)
+    study = access.study
+    measure = selectors.MEASURES.get(request.GET.get("measure", "threshold"))
+    if measure is None:
+        raise Http404("Unknown measure.")
+    results = selectors.mixed_model_results(study, measure)
+    context = {
+        **_common(access, "dashboard"),
+        "measure": measure,
+        "sections": stat_sections(results, study.alpha),
+    }
+    template = "analysis/_mixed_model.html" if request.htmx else "analysis/mixed_model.html"
+    return render(request, template, context)
+
+
+def _animal_url_prefix(slug: str) -> str:
+    return reverse("dashboard_animal", args=[slug, 0])[: -len("0/")]
+
+
+@login_required
+@require_GET
+def completeness(request: HttpRequest, slug: str) -> HttpResponse:
+    access = _results_access(request, slug)
+    study = access.study
+    today = timezone.localdate()
+    design = selectors.study_design(study)
+    sessions = frames.session_frame(study)
+    animals, grid = selectors.completeness(study, design=design, sessions=sessions, today=today)
+    prefix = _animal_url_prefix(slug)
+    k = len(design.timepoints)
+    cells = grid[["animal_id", "state", "session", "value", "timepoint"]].to_dict("records")
+    rows = []
+    for i, animal in enumerate(animals.to_dict("records")):
+        url = f"{prefix}{animal['animal_id']}/"
+        mine = cells[i * k : (i + 1) * k]
+        for cell in mine:
+            session = cell["session"]
+            cell["href"] = url if pd.isna(session) else f"{url}#session-{session}"
+            cell["label"] = selectors.CELL_LABELS[cell["state"]]
+            if pd.isna(cell["value"]):
+                cell["value"] = None
+        rows.append({"animal": animal, "url": url, "cells": mine})
+    compliance = selectors.dosing_compliance(study, design=design, today=today)
+    compliance["url"] = prefix + compliance["animal_id"].astype(str) + "/"
+    compliance = compliance.astype(object).where(compliance.notna(), None)
+    not_given = selectors.doses_not_given(study)
+    not_given["url"] = prefix + not_given["animal_id"].astype(str) + "/"
+    events = selectors.adverse_events(study)
+    events["url"] = prefix + events["animal_id"].astype(str) + "/"
+    return render(
+        request,
+        "analysis/completeness.html",
+        {
+            **_common(access, "completeness"),
+            "today": today,
+            "study_day": study.day_of_date(today),
+            "timepoints": design.timepoints,
+            "rows": rows,
+            "legend": [
+                {"state": state, "label": selectors.CELL_LABELS[state], "count": count}
+                for state, count in selectors.completeness_counts(grid).items()
+            ],
+            "compliance": compliance.to_dict("records"),
+            "dosed_animals": int((compliance["due"].astype(float) > 0).sum()),
+            "not_given": not_given.to_dict("records"),
+            "events": events.to_dict("records"),
+        },
+    )
+
+
+@login_required
+@require_GET
+def figure(request: HttpRequest, slug: str) -> HttpResponse:
+    access = _results_access(request, slug)
+    study = access.study
+    results = selectors.study_results(study)
+    summary = results.threshold.summary
+    n_by_group = (
+        summary.groupby("group", sort=False)["n"].agg(["min", "max"]).reset_index()
+        if not summary.empty
+        else pd.DataFrame(columns=["group", "min", "max"])
+    )
+    return render(
+        request,
+        "analysis/figure.html",
+        {
+            **_common(access, "figure"),
+            "design": results.design,
+            "reference": results.reference,
+            "threshold_json": charts.to_json(_chart(study, results, "threshold", publication=True)),
+            "mpe_json": charts.to_json(_chart(study, results, "mpe", publication=True)),
+            "threshold_legend": _mark_key(study, results, results.threshold).legend(),
+            "mpe_legend": _mark_key(study, results, results.mpe).legend(),
+            "n_by_group": n_by_group.to_dict("records"),
+            "results": results,
+        },
+    )
+
+
+@login_required
+@require_GET
+def animal(request: HttpRequest, slug: str, animal_id: int) -> HttpResponse:
+    access = _results_access(request, slug)
+    study = access.study
+    from animals.models import Animal
+
+    subject = get_object_or_404(Animal.objects.select_related("group"), study=study, pk=animal_id)
+    record = selectors.animal_record(study, subject)
+    weights = pd.DataFrame(
+        [(w.date, w.day, float(w.grams)) for w in record.weights if not w.voided],
+        columns=["date", "day", "grams"],
+    )
+    colour = subject.group.colour if subject.group else "#1f77b4"
+    weight_json = (
+        charts.to_json(
+            charts.weight_chart(
+                weights, colour=colour, filename=f"{study.slug}-{subject.code}-weight"
+            )
+        )
+        if not weights.empty
+        else None
+    )
+    return render(
+        request,
+        "analysis/animal.html",
+        {
+            **_common(access, "animal"),
+            "animal": subject,
+            "record": record,
+            "weight_json": weight_json,
+        },
+    )

@@ -1,0 +1,75 @@
+/* Results pages: draw the plotly figures whose JSON sits in
+ * <script type="application/json"> blocks, and wire the chart switches.
+ * No inline script anywhere: the page names a block with data-figure="<id>". */
+(function () {
+  "use strict";
+
+  function readFigure(id) {
+    var block = document.getElementById(id);
+    return block ? JSON.parse(block.textContent) : null;
+  }
+
+  function svgButton(figure) {
+    var download = figure.download || {};
+    return {
+      name: "Download plot as SVG",
+      title: "Download plot as SVG",
+      icon: Plotly.Icons.disk,
+      click: function (gd) {
+        Plotly.downloadImage(gd, {
+          format: "svg",
+          filename: download.filename || "figure",
+          width: download.width,
+          height: download.height,
+        });
+      },
+    };
+  }
+
+  function draw(element) {
+    var figure = readFigure(element.dataset.figure);
+    if (!figure) return;
+    var config = Object.assign({}, figure.config || {});
+    if (figure.download && figure.download.svg) {
+      config.modeBarButtonsToAdd = [svgButton(figure)];
+    }
+    Plotly.newPlot(element, figure.data, figure.layout, config).then(function () {
+      element.dataset.rendered = "true";
+    });
+  }
+
+  function tracesWithMeta(element, meta) {
+    var indices = [];
+    (element.data || []).forEach(function (trace, index) {
+      if (trace.meta === meta) indices.push(index);
+    });
+    return indices;
+  }
+
+  function onSwitch(selector, attribute, apply) {
+    document.querySelectorAll(selector).forEach(function (input) {
+      var chart = document.getElementById(input.getAttribute(attribute));
+      if (!chart) return;
+      input.addEventListener("change", function () {
+        apply(chart, input.checked);
+      });
+    });
+  }
+
+  function ready() {
+    document.querySelectorAll("[data-figure]").forEach(draw);
+    onSwitch("[data-log-for]", "data-log-for", function (chart, on) {
+      Plotly.relayout(chart, { "yaxis.type": on ? "log" : "linear", "yaxis.autorange": true });
+    });
+    onSwitch("[data-animals-for]", "data-animals-for", function (chart, on) {
+      var indices = tracesWithMeta(chart, "animals");
+      if (indices.length) Plotly.restyle(chart, { visible: on }, indices);
+    });
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", ready);
+  } else {
+    ready();
+  }
+})();
