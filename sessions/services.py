@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Q
+from django.db.models.signals import post_migrate
 from django.utils import timezone
 
 from analysis import thresholds
 from animals.models import Animal
-from labstudy.models import Timepoint
+from labstudy.models import Study, Timepoint
 from sessions.models import Filament, FilamentSet, Stimulus, TestSession
 
 STOELTING_SLUG = "stoelting-20"
@@ -35,12 +36,60 @@ def stoelting_set() -> FilamentSet:
     return fset
 
 
+@dataclass(frozen=True)
+class FilamentTable:
+    """A filament set as the bench needs it: engine specs plus size <-> row id maps."""
+
+    specs: tuple[thresholds.Filament, ...]
+    id_by_size: dict[str, int]
+    size_by_id: dict[int, str]
+
+    def id_of(self, size: str) -> int | None:
+        """The row id of a size; "6.1" matches "6.10" as in the threshold engine."""
+        found = self.id_by_size.get(size)
+        if found is None:
+            try:
+                wanted = float(size)
+            except (TypeError, ValueError):
+                return None
+            found = next((i for s, i in self.id_by_size.items() if float(s) == wanted), None)
+        return found
+
+
+# Filament sets are immutable once made (by the data migration or `stoelting_set`), so
+# each process reads a set once. A flush (tests) empties the cache via post_migrate.
+_FILAMENT_TABLES: dict[int, FilamentTable] = {}
+
+
+def _clear_filament_cache(**_kwargs) -> None:
+    _FILAMENT_TABLES.clear()
+
+
+post_migrate.connect(_clear_filament_cache, dispatch_uid="vf_sessions_filament_cache")
+
+
+def filament_table(filament_set_id: int) -> FilamentTable:
+    """The cached table of one filament set (one query the first time in a process)."""
+    table = _FILAMENT_TABLES.get(filament_set_id)
+    if table is None:
+        rows = list(
+            Filament.objects.filter(filament_set_id=filament_set_id)
+            .order_by("order")
+            .values_list("pk", "size", "grams")
+        )
+        table = FilamentTable(
+            specs=tuple(thresholds.Filament(size=size, grams=grams) for _pk, size, grams in rows),
+            id_by_size={size: pk for pk, size, _grams in rows},
+            size_by_id={pk: size for pk, size, _grams in rows},
+        )
+        if rows:
+            _FILAMENT_TABLES[filament_set_id] = table
+    return table
+
+
 def filament_specs(filament_set: FilamentSet) -> tuple[thresholds.Filament, ...]:
     """The set as the pure threshold engine sees it, in order."""
-    return tuple(
-        thresholds.Filament(size=f.size, grams=f.grams)
-        for f in filament_set.filaments.order_by("order")
-    )
+    return filament_table(filament_set.pk).specs
 
 
 def live_series(session: TestSession) -> list[tuple[str, bool]]:
@@ -78,13 +127,116 @@ def start_session(
     return session
 
 
+class TapConflict(ValidationError):
+    """The session changed under the tablet: the tap or undo is refused, the server wins.
+
+    `code` is "voided" (the session was voided), "locked" (timepoint signed off or study
+    locked), "changed" (the series on the server is not the one the tablet extended) or
+    "complete" (the series had already ended). The message says so in the lab's words.
+    """
+
+    def __init__(self, code: str, message: str):
+        super().__init__({"session": [ValidationError(message, code=code)]})
+        self.code = code
+        self.message = message
+
+
+UNCHECKED = object()
+"""`expected_last` default: record without checking what the tablet last saw."""
+
+
+@dataclass(frozen=True)
+class SessionState:
+    """A session with its stimuli, read in one query (two when it has none yet)."""
+
+    session: TestSession
+    rows: list[Stimulus]  # every stimulus, voided ones too, in order
+
+    @property
+    def live(self) -> list[Stimulus]:
+        return [s for s in self.rows if not s.voided]
+
+    def series(self, table: FilamentTable) -> list[tuple[str, bool]]:
+        return [(table.size_by_id[s.filament_id], s.withdrew) for s in self.live]
+
+    @property
+    def last_order(self) -> int:
+        return self.rows[-1].order if self.rows else 0
+
+
+def session_state(session_pk: int, *, lock: bool = False) -> SessionState:
+    """The session (with animal, study and timepoint) and all its stimuli: two queries.
+
+    With `lock`, the session row is locked first, so the stimuli read next include every
+    tap committed before ours (on PostgreSQL a locking read that had to wait would still
+    see its old snapshot of the other tables, hence two statements).
+    """
+    state, _ = _session_state(session_pk, lock=lock)
+    return state
+
+
+def _session_state(
+    session_pk: int, *, lock: bool, tap_uuid: uuid.UUID | None = None
+) -> tuple[SessionState, Stimulus | None]:
+    """As session_state; also finds a stimulus of another session holding `tap_uuid`
+    (in the same query), so a UUID reused elsewhere is refused without an insert error."""
+    sessions = TestSession.objects.select_related("animal__study", "timepoint")
+    if lock:
+        sessions = sessions.select_for_update(of=("self",))
+    session = sessions.get(pk=session_pk)
+    where = Q(session_id=session_pk)
+    if tap_uuid is not None:
+        where |= Q(client_uuid=tap_uuid)
+    rows, elsewhere = [], None
+    for row in Stimulus.objects.filter(where).order_by("order"):
+        if row.session_id == session_pk:
+            row.session = session
+            rows.append(row)
+        else:
+            elsewhere = row
+    return SessionState(session, rows), elsewhere
+
+
+def _check_study(session: TestSession, study: Study | None) -> None:
+    if study is not None and session.animal.study_id != study.pk:
+        raise ValidationError({"session": "This session belongs to another study."})
+
+
+def check_writable(session: TestSession) -> None:
+    """Raise TapConflict when nothing more may be recorded in this session."""
+    if session.status == TestSession.Status.VOIDED:
+        why = f" ({session.void_reason})" if session.void_reason else ""
+        raise TapConflict(
+            "voided", f"This session was voided{why}; nothing more can be recorded in it."
+        )
+    if session.timepoint.locked_at is not None:
+        raise TapConflict(
+            "locked",
+            f"Timepoint {session.timepoint.label} has been signed off; its sessions are read-only.",
+        )
+    study = session.animal.study
+    if study.status in (study.Status.LOCKED, study.Status.ARCHIVED):
+        raise TapConflict("locked", f"The study is {study.get_status_display().lower()}.")
+
+
+def suggested_filament(session: TestSession, series: list[tuple[str, bool]]) -> str | None:
+    """What to apply next in this session (None when its series is complete)."""
+    study = session.animal.study
+    return thresholds.next_filament(
+        series,
+        filament_table(study.filament_set_id).specs,
+        method=session.method,
+        start=study.start_filament,
+    )
+
+
 @dataclass(frozen=True)
 class TapResult:
     stimulus: Stimulus
     created: bool
+    state: SessionState | None = None
 
 
-@transaction.atomic
 def record_stimulus(
     *,
     session: TestSession,
@@ -94,85 +246,191 @@ def record_stimulus(
     user: AbstractBaseUser | None,
     is_override: bool = False,
     note: str = "",
+    expected_last: uuid.UUID | str | None | object = UNCHECKED,
+    study: Study | None = None,
 ) -> TapResult:
-    """Record one filament application; a repeated client UUID returns the stored tap."""
+    """Record one filament application; a repeated client UUID returns the stored tap.
+
+    `expected_last` is the client UUID of the last live tap the tablet saw (None for
+    none): when the server's series ends differently the tap is refused with
+    TapConflict("changed") rather than appended to a series nobody looked at. A tap
+    with a filament other than the suggested one is stored as an override.
+
+    One transaction and at most five queries: the session with its study (locked), its
+    stimuli, the insert and its history row, and the session's status when the series
+    ends. With `study`, a session of another study is refused before anything is written.
+    """
     client_uuid = uuid.UUID(str(client_uuid)) if client_uuid else uuid.uuid4()
-    existing = Stimulus.objects.filter(client_uuid=client_uuid).first()
-    if existing is not None:
-        if existing.session_id != session.pk:
-            raise ValidationError({"client_uuid": "This tap belongs to another session."})
-        return TapResult(existing, created=False)
     if not isinstance(withdrew, bool):
         raise ValidationError({"withdrew": "The response must be withdrawal or no response."})
-    locked = (
-        TestSession.objects.select_for_update().select_related("animal__study").get(pk=session.pk)
-    )
-    if locked.status == TestSession.Status.VOIDED:
-        raise ValidationError({"session": "This session was voided; nothing more can be recorded."})
-    study = locked.animal.study
-    try:
-        filament = Filament.objects.get(filament_set_id=study.filament_set_id, size=filament_size)
-    except Filament.DoesNotExist:
-        raise ValidationError(
-            {"filament_size": f"Filament '{filament_size}' is not in the study's filament set."}
-        ) from None
-    last = locked.stimuli.aggregate(m=Max("order"))["m"] or 0
-    try:
-        with transaction.atomic():
-            stimulus = Stimulus.objects.create(
-                session=locked,
-                order=last + 1,
-                filament=filament,
+    if expected_last not in (UNCHECKED, None):
+        expected_last = uuid.UUID(str(expected_last))
+    for attempt in range(2):
+        try:
+            return _record(
+                session_pk=session.pk,
+                filament_size=filament_size,
                 withdrew=withdrew,
-                recorded_at=timezone.now(),
-                recorded_by=user,
                 client_uuid=client_uuid,
+                user=user,
                 is_override=is_override,
-                note=note[:200],
+                note=note,
+                expected_last=expected_last,
+                study=study,
             )
-    except IntegrityError:
-        # Another request stored the same UUID between our check and insert.
-        existing = Stimulus.objects.get(client_uuid=client_uuid)
-        return TapResult(existing, created=False)
-    _update_status(locked)
-    return TapResult(stimulus, created=True)
-
-
-def _update_status(session: TestSession) -> None:
-    study = session.animal.study
-    series = live_series(session)
-    done = bool(series) and (
-        thresholds.next_filament(
-            series,
-            filament_specs(study.filament_set),
-            method=session.method,
-            start=study.start_filament,
-        )
-        is None
-    )
-    status = TestSession.Status.COMPLETE if done else TestSession.Status.IN_PROGRESS
-    if session.status != status:
-        session.status = status
-        session.save(update_fields=["status", "updated_at"])
+        except IntegrityError:
+            # A concurrent request stored the same UUID (or, on a database without row
+            # locks, took this order number) between our read and our insert: look again.
+            existing = Stimulus.objects.filter(client_uuid=client_uuid).first()
+            if existing is not None:
+                if existing.session_id != session.pk:
+                    raise ValidationError(
+                        {"client_uuid": "This tap belongs to another session."}
+                    ) from None
+                return TapResult(existing, created=False, state=session_state(session.pk))
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
 
 
 @transaction.atomic
-def undo_last_stimulus(
-    *, session: TestSession, user: AbstractBaseUser | None, reason: str = "undo"
-) -> Stimulus | None:
-    """Void the last live stimulus of a session (kept, with its reason, in the audit trail)."""
-    locked = (
-        TestSession.objects.select_for_update().select_related("animal__study").get(pk=session.pk)
+def _record(
+    *,
+    session_pk: int,
+    filament_size: str,
+    withdrew: bool,
+    client_uuid: uuid.UUID,
+    user: AbstractBaseUser | None,
+    is_override: bool,
+    note: str,
+    expected_last,
+    study: Study | None,
+) -> TapResult:
+    state, elsewhere = _session_state(session_pk, lock=True, tap_uuid=client_uuid)
+    _check_study(state.session, study)
+    if elsewhere is not None:
+        raise ValidationError({"client_uuid": "This tap belongs to another session."})
+    for row in state.rows:
+        if row.client_uuid == client_uuid:
+            return TapResult(row, created=False, state=state)
+    locked = state.session
+    check_writable(locked)
+    live = state.live
+    if expected_last is not UNCHECKED:
+        seen = live[-1].client_uuid if live else None
+        if seen != expected_last:
+            raise TapConflict(
+                "changed",
+                "The series on the server changed since this tablet last saw it "
+                "(another device tapped or undid a tap); this tap was not recorded.",
+            )
+    study = locked.animal.study
+    table = filament_table(study.filament_set_id)
+    filament_id = table.id_of(filament_size)
+    if filament_id is None:
+        raise ValidationError(
+            {"filament_size": f"Filament '{filament_size}' is not in the study's filament set."}
+        )
+    size = table.size_by_id[filament_id]
+    series = state.series(table)
+    suggested = suggested_filament(locked, series)
+    if series and suggested is None:
+        raise TapConflict("complete", "This series was already complete; the tap was not added.")
+    stimulus = Stimulus.objects.create(
+        session=locked,
+        order=state.last_order + 1,
+        filament_id=filament_id,
+        withdrew=withdrew,
+        recorded_at=timezone.now(),
+        recorded_by=user,
+        client_uuid=client_uuid,
+        is_override=is_override or size != suggested,
+        note=note[:200],
     )
-    last = locked.stimuli.filter(voided=False).order_by("-order").first()
-    if last is None:
-        return None
+    state.rows.append(stimulus)
+    _set_status(locked, state.series(table))
+    return TapResult(stimulus, created=True, state=state)
+
+
+def _set_status(session: TestSession, series: list[tuple[str, bool]]) -> None:
+    """Keep the session's status in step with its series.
+
+    The status is derived from the stimuli, whose every change is in their history, so
+    it is written with a plain UPDATE and no history row of its own (that keeps a tap at
+    five queries). Voiding a session is a decision and goes through save() and history.
+    """
+    done = bool(series) and suggested_filament(session, series) is None
+    status = TestSession.Status.COMPLETE if done else TestSession.Status.IN_PROGRESS
+    if session.status != status:
+        session.status = status
+        session.updated_at = timezone.now()
+        TestSession.objects.filter(pk=session.pk).update(
+            status=status, updated_at=session.updated_at
+        )
+
+
+def _update_status(session: TestSession) -> None:
+    _set_status(session, live_series(session))
+
+
+@dataclass(frozen=True)
+class UndoResult:
+    stimulus: Stimulus | None  # the tap voided (or already voided), None when none was live
+    state: SessionState
+
+
+@transaction.atomic
+def undo_tap(
+    *,
+    session: TestSession,
+    user: AbstractBaseUser | None,
+    reason: str = "undo",
+    client_uuid: uuid.UUID | str | None = None,
+    study: Study | None = None,
+) -> UndoResult:
+    """Void the last live stimulus of a session; the bench's Undo. At most five queries.
+
+    With `client_uuid` (the tap the tablet means to undo) the call is idempotent: an
+    already voided tap is returned as it is, and a tap that is no longer the last live
+    one raises TapConflict("changed"). The voided row stays, with its reason, in the
+    database and in its history.
+    """
+    state = session_state(session.pk, lock=True)
+    _check_study(state.session, study)
+    target = uuid.UUID(str(client_uuid)) if client_uuid else None
+    if target is not None:
+        row = next((s for s in state.rows if s.client_uuid == target), None)
+        if row is None:
+            raise TapConflict("changed", "That tap is not in this session; nothing was undone.")
+        if row.voided:
+            return UndoResult(row, state)
+    check_writable(state.session)
+    live = state.live
+    if not live:
+        return UndoResult(None, state)
+    last = live[-1]
+    if target is not None and last.client_uuid != target:
+        raise TapConflict(
+            "changed", "Other taps were recorded after that one on the server; nothing was undone."
+        )
     last.voided = True
     last.void_reason = reason
     last._change_reason = reason
     last.save(update_fields=["voided", "void_reason"])
-    _update_status(locked)
-    return last
+    table = filament_table(state.session.animal.study.filament_set_id)
+    _set_status(state.session, state.series(table))
+    return UndoResult(last, state)
+
+
+def undo_last_stimulus(
+    *,
+    session: TestSession,
+    user: AbstractBaseUser | None,
+    reason: str = "undo",
+    client_uuid: uuid.UUID | str | None = None,
+) -> Stimulus | None:
+    """Void the last live stimulus of a session (kept, with its reason, in the audit trail)."""
+    return undo_tap(session=session, user=user, reason=reason, client_uuid=client_uuid).stimulus
 
 
 @transaction.atomic
@@ -182,6 +440,10 @@ def void_session(
     """Void a whole session with a reason; its stimuli stay in the database."""
     if not reason.strip():
         raise ValidationError({"reason": "Give the reason the session is voided."})
+    if session.timepoint.locked_at is not None:
+        raise TapConflict(
+            "locked", f"Timepoint {session.timepoint.label} has been signed off; it is read-only."
+        )
     session.status = TestSession.Status.VOIDED
     session.void_reason = reason.strip()
     session._change_reason = reason.strip()
