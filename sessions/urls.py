@@ -1,5 +1,17 @@
-"""URLs under /s/<slug>/ owned by the sessions app."""
+"""URLs under /s/<slug>/ owned by the sessions app: the bench (day list, guided sessions)."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from sessions import views
+
+_KEY = "bench/vf/<int:animal_pk>/<int:timepoint_pk>/<str:paw>/"
+
+urlpatterns = [
+    path("bench/", views.bench_today, name="bench_today"),
+    path("bench/sw.js", views.bench_service_worker, name="bench_service_worker"),
+    path(_KEY, views.bench_session, name="bench_session"),
+    path(_KEY + "tap/", views.bench_tap, name="bench_tap"),
+    path(_KEY + "undo/", views.bench_undo, name="bench_undo"),
+    path(_KEY + "void/", views.bench_void, name="bench_void"),
+    path(_KEY + "next/", views.bench_next, name="bench_next"),
+]

@@ -1,0 +1,328 @@
+"""Reads that feed the bench screens: the day's von Frey list and one session's panel.
+
+Nothing here writes. Pages built from these reads never name a treatment group, drug or
+dose: the bench works with animal codes, cages, timepoints and filaments only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import re
+import time
+import uuid
+from dataclasses import dataclass, field
+
+from django.db.models import Count, Q
+from django.urls import reverse
+
+from analysis import thresholds
+from animals.models import Animal
+from labstudy.models import Study, ThresholdMethod, Timepoint
+from labstudy.selectors import paws_for
+from sessions.forms import NOTE_PICKS
+from sessions.models import TestSession
+from sessions.services import FilamentTable, SessionState, filament_table, suggested_filament
+
+_DIGITS = re.compile(r"(\d+)")
+
+
+def natural_key(text: str) -> tuple:
+    """Sort key that puts cage C2 before C10."""
+    return tuple(int(part) if part.isdigit() else part.lower() for part in _DIGITS.split(text))
+
+
+def bench_order(study: Study, animals: list[Animal], day: int) -> list[Animal]:
+    """Animals in cage order, or in the study's seeded random order for that study day.
+
+    The random order is reproducible: the same study, seed and day give the same list.
+    """
+    ordered = sorted(animals, key=lambda a: (natural_key(a.cage), natural_key(a.code)))
+    if study.randomise_test_order:
+        random.Random(f"{study.order_seed}:{day}").shuffle(ordered)
+    return ordered
+
+
+def paw_label(paw: str) -> str:
+    return TestSession.Paw(paw).label
+
+
+def session_url(study: Study, animal_pk: int, timepoint_pk: int, paw: str) -> str:
+    return reverse("bench_session", args=[study.slug, animal_pk, timepoint_pk, paw])
+
+
+@dataclass(frozen=True)
+class BenchSlot:
+    """One von Frey session due: animal x timepoint x paw, and how far it got."""
+
+    animal: Animal
+    timepoint: Timepoint
+    paw: str
+    session: TestSession | None
+    n_taps: int
+    url: str
+
+    @property
+    def status(self) -> str:
+        if self.session is None or (self.n_taps == 0 and self.session.status != "complete"):
+            return "todo"
+        return "done" if self.session.status == TestSession.Status.COMPLETE else "in_progress"
+
+    @property
+    def paw_label(self) -> str:
+        return paw_label(self.paw)
+
+    @property
+    def key(self) -> str:
+        return f"{self.animal.pk}/{self.timepoint.pk}/{self.paw}"
+
+
+@dataclass(frozen=True)
+class BenchDay:
+    date: dt.date
+    study_day: int
+    timepoints: list[Timepoint]
+    slots: list[BenchSlot]
+    next_timepoint: Timepoint | None
+
+    def count(self, status: str) -> int:
+        return sum(1 for s in self.slots if s.status == status)
+
+    @property
+    def done(self) -> int:
+        return self.count("done")
+
+    @property
+    def left(self) -> int:
+        return len(self.slots) - self.done
+
+    @property
+    def in_progress(self) -> int:
+        return self.count("in_progress")
+
+
+def bench_day(study: Study, date: dt.date) -> BenchDay:
+    """The von Frey sessions due on `date`, in bench order; four queries."""
+    day = study.day_of_date(date)
+    timepoints = list(study.timepoints.filter(day=day))
+    slots: list[BenchSlot] = []
+    if timepoints:
+        animals = bench_order(
+            study, list(Animal.objects.filter(study=study, status=Animal.Status.ACTIVE)), day
+        )
+        sessions = {
+            (s.animal_id, s.timepoint_id, s.paw): s
+            for s in TestSession.objects.filter(timepoint__in=timepoints)
+            .exclude(status=TestSession.Status.VOIDED)
+            .annotate(n_taps=Count("stimuli", filter=Q(stimuli__voided=False)))
+        }
+        for tp in timepoints:
+            for animal in animals:
+                for paw in paws_for(study):
+                    session = sessions.get((animal.pk, tp.pk, paw))
+                    slots.append(
+                        BenchSlot(
+                            animal=animal,
+                            timepoint=tp,
+                            paw=paw,
+                            session=session,
+                            n_taps=session.n_taps if session else 0,
+                            url=session_url(study, animal.pk, tp.pk, paw),
+                        )
+                    )
+    next_tp = study.timepoints.filter(day__gt=day).order_by("day").first()
+    return BenchDay(date, day, timepoints, slots, next_tp)
+
+
+def live_session(study: Study, animal_pk: int, timepoint_pk: int, paw: str) -> TestSession | None:
+    return (
+        TestSession.objects.filter(
+            animal_id=animal_pk, timepoint_id=timepoint_pk, paw=paw, animal__study=study
+        )
+        .exclude(status=TestSession.Status.VOIDED)
+        .first()
+    )
+
+
+def last_voided_session(
+    study: Study, animal_pk: int, timepoint_pk: int, paw: str
+) -> TestSession | None:
+    return (
+        TestSession.objects.filter(
+            animal_id=animal_pk,
+            timepoint_id=timepoint_pk,
+            paw=paw,
+            animal__study=study,
+            status=TestSession.Status.VOIDED,
+        )
+        .order_by("-updated_at")
+        .first()
+    )
+
+
+# ---------------------------------------------------------------------------
+# One session's panel
+
+
+RESULT_STATUS = {
+    "ok": "OK",
+    "cutoff_high": "at the cut-off (no withdrawal low enough)",
+    "cutoff_low": "withdrew at the lowest filament",
+    "incomplete": "incomplete",
+}
+
+
+@dataclass(frozen=True)
+class Chip:
+    order: int
+    size: str
+    grams: float
+    withdrew: bool
+    is_override: bool
+    note: str
+    client_uuid: str
+
+
+@dataclass(frozen=True)
+class Panel:
+    """Everything the guided session screen shows, from one session state."""
+
+    study: Study
+    animal: Animal
+    timepoint: Timepoint
+    paw: str
+    session: TestSession | None
+    method: str
+    chips: list[Chip]
+    next_size: str | None
+    next_grams: float | None
+    result: thresholds.Threshold | None
+    table: FilamentTable
+    conflict: dict | None = None
+    voided_notice: str = ""
+    urls: dict = field(default_factory=dict)
+
+    @property
+    def complete(self) -> bool:
+        return bool(self.chips) and self.next_size is None
+
+    @property
+    def paw_label(self) -> str:
+        return paw_label(self.paw)
+
+    @property
+    def method_label(self) -> str:
+        return ThresholdMethod(self.method).label
+
+    @property
+    def result_status_label(self) -> str:
+        return RESULT_STATUS.get(self.result.status, self.result.status) if self.result else ""
+
+    @property
+    def note_picks(self) -> tuple[str, ...]:
+        return NOTE_PICKS
+
+    @property
+    def fresh_uuid(self) -> str:
+        """A new tap UUID for the form (used when the page's script is not running)."""
+        return str(uuid.uuid4())
+
+    @property
+    def last_uuid(self) -> str:
+        return self.chips[-1].client_uuid if self.chips else ""
+
+    @property
+    def filaments(self) -> list[thresholds.Filament]:
+        return list(self.table.specs)
+
+    @property
+    def key(self) -> str:
+        return f"{self.study.slug}/{self.animal.pk}/{self.timepoint.pk}/{self.paw}"
+
+    def state(self) -> dict:
+        """What the tablet's script needs to keep guiding offline (no treatment data)."""
+        return {
+            "key": self.key,
+            "session": self.session.pk if self.session else None,
+            "status": self.session.status if self.session else "new",
+            "series": [
+                {
+                    "uuid": c.client_uuid,
+                    "size": c.size,
+                    "withdrew": c.withdrew,
+                    "override": c.is_override,
+                    "note": c.note,
+                }
+                for c in self.chips
+            ],
+            "conflict": self.conflict,
+            "rendered_at": time.time(),
+        }
+
+
+def panel(
+    study: Study,
+    *,
+    animal: Animal,
+    timepoint: Timepoint,
+    paw: str,
+    state: SessionState | None,
+    conflict: dict | None = None,
+    voided_notice: str = "",
+) -> Panel:
+    """The panel for a session state (or a session not started yet); no queries."""
+    table = filament_table(study.filament_set_id)
+    grams = {f.size: f.grams for f in table.specs}
+    session = state.session if state else None
+    method = session.method if session else study.threshold_method
+    chips = (
+        [
+            Chip(
+                order=s.order,
+                size=table.size_by_id[s.filament_id],
+                grams=grams[table.size_by_id[s.filament_id]],
+                withdrew=s.withdrew,
+                is_override=s.is_override,
+                note=s.note,
+                client_uuid=str(s.client_uuid),
+            )
+            for s in state.live
+        ]
+        if state
+        else []
+    )
+    series = [(c.size, c.withdrew) for c in chips]
+    if session is not None:
+        next_size = suggested_filament(session, series)
+    else:
+        next_size = thresholds.next_filament(
+            [], table.specs, method=method, start=study.start_filament
+        )
+    result = (
+        thresholds.compute_threshold(series, table.specs, method=method, cutoff_g=study.cutoff_g)
+        if series
+        else None
+    )
+    args = [study.slug, animal.pk, timepoint.pk, paw]
+    return Panel(
+        study=study,
+        animal=animal,
+        timepoint=timepoint,
+        paw=paw,
+        session=session,
+        method=method,
+        chips=chips,
+        next_size=next_size,
+        next_grams=grams.get(next_size) if next_size else None,
+        result=result,
+        table=table,
+        conflict=conflict,
+        voided_notice=voided_notice,
+        urls={
+            "tap": reverse("bench_tap", args=args),
+            "undo": reverse("bench_undo", args=args),
+            "void": reverse("bench_void", args=args),
+            "next": reverse("bench_next", args=args),
+            "page": reverse("bench_session", args=args),
+        },
+    )

@@ -1,0 +1,354 @@
+"""Bench screens for von Frey testing: the day's list and the guided session.
+
+Thin views: access, form, one service call, render. Taps come from the tablet's queue
+(static/js/bench-queue.js) as htmx POSTs and get the updated panel back. A tap the
+server refuses (session voided or locked meanwhile, series changed elsewhere) gets the
+server's panel with status 409, so the tablet shows the conflict and drops the tap.
+Blinded technicians see animal codes, cages and filaments here, never a group.
+"""
+
+import datetime as dt
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from animals import selectors as animal_selectors
+from animals.models import Animal
+from labstudy.access import study_access
+from labstudy.models import Role, Study, Timepoint
+from labstudy.selectors import paws_for
+from sessions import selectors
+from sessions.forms import TapForm, UndoForm, VoidSessionForm
+from sessions.models import TestSession
+from sessions.services import (
+    UNCHECKED,
+    TapConflict,
+    record_stimulus,
+    session_state,
+    start_session,
+    undo_tap,
+    void_session,
+)
+
+BENCH_ROLES = (Role.TECHNICIAN, Role.INVESTIGATOR, Role.DATA_MANAGER)
+SERVICE_WORKER = Path(settings.BASE_DIR) / "static" / "js" / "bench-sw.js"
+
+
+def bench_date(request: HttpRequest) -> dt.date:
+    """The day a bench page shows: `?date=YYYY-MM-DD`, or today."""
+    raw = request.GET.get("date", "").strip()
+    if raw:
+        try:
+            return dt.date.fromisoformat(raw)
+        except ValueError:
+            messages.warning(request, f"'{raw}' is not a date like 2026-11-25; showing today.")
+    return timezone.localdate()
+
+
+def day_links(study: Study, date: dt.date, url_name: str) -> dict:
+    """Previous/next day and today links for a bench page's date switcher."""
+    base = reverse(url_name, args=[study.slug])
+    today = timezone.localdate()
+    return {
+        "date": date,
+        "study_day": study.day_of_date(date),
+        "is_today": date == today,
+        "prev": f"{base}?date={(date - dt.timedelta(days=1)).isoformat()}",
+        "next": f"{base}?date={(date + dt.timedelta(days=1)).isoformat()}",
+        "today": base,
+        "base": base,
+    }
+
+
+@login_required
+@require_GET
+def bench_today(request: HttpRequest, slug: str) -> HttpResponse:
+    access = study_access(request.user, slug, roles=BENCH_ROLES)
+    study = access.study
+    date = bench_date(request)
+    day = selectors.bench_day(study, date)
+    doses = animal_selectors.dose_sheet(study, date)
+    weights = animal_selectors.weight_sheet(study, date)
+    return render(
+        request,
+        "sessions/bench_today.html",
+        {
+            "access": access,
+            "study": study,
+            "section": "bench",
+            "day": day,
+            "doses": doses,
+            "weights": weights,
+            "links": day_links(study, date, "bench_today"),
+            "precache": [s.url for s in day.slots],
+        },
+    )
+
+
+def _key_objects(study: Study, animal_pk: int, timepoint_pk: int, paw: str):
+    animal = get_object_or_404(Animal, pk=animal_pk, study=study)
+    timepoint = get_object_or_404(Timepoint, pk=timepoint_pk, study=study)
+    if paw not in paws_for(study):
+        raise Http404("This paw is not tested in this study.")
+    return animal, timepoint
+
+
+@login_required
+@require_GET
+def bench_session(
+    request: HttpRequest, slug: str, animal_pk: int, timepoint_pk: int, paw: str
+) -> HttpResponse:
+    access = study_access(request.user, slug, roles=BENCH_ROLES)
+    study = access.study
+    animal, timepoint = _key_objects(study, animal_pk, timepoint_pk, paw)
+    live = selectors.live_session(study, animal.pk, timepoint.pk, paw)
+    notice = ""
+    if live is None:
+        voided = selectors.last_voided_session(study, animal.pk, timepoint.pk, paw)
+        if voided is not None:
+            notice = (
+                f"An earlier session was voided ({voided.void_reason}). "
+                "The next tap starts a new one."
+            )
+    panel = selectors.panel(
+        study,
+        animal=animal,
+        timepoint=timepoint,
+        paw=paw,
+        state=session_state(live.pk) if live else None,
+        voided_notice=notice,
+    )
+    day = selectors.bench_day(study, timepoint.date)
+    keys = [s.key for s in day.slots]
+    here = f"{animal.pk}/{timepoint.pk}/{paw}"
+    position = keys.index(here) + 1 if here in keys else None
+    day_list = [{"key": s.key, "url": s.url, "animal": s.animal.code} for s in day.slots]
+    return render(
+        request,
+        "sessions/bench_session.html",
+        {
+            "access": access,
+            "study": study,
+            "section": "bench",
+            "panel": panel,
+            "position": position,
+            "day_size": len(keys),
+            "day_list": day_list,
+            "config": _config(request, panel),
+            "today_url": f"{reverse('bench_today', args=[study.slug])}?date={timepoint.date}",
+            "void_form": VoidSessionForm(),
+        },
+    )
+
+
+def _config(request: HttpRequest, panel: selectors.Panel) -> dict:
+    """What the session script needs besides the panel state: the set and the rule."""
+    return {
+        "key": panel.key,
+        "user": request.user.get_username(),
+        "method": panel.method,
+        "start": panel.study.start_filament,
+        "cutoff_g": panel.study.cutoff_g,
+        "filaments": [{"size": f.size, "grams": f.grams} for f in panel.table.specs],
+        "urls": panel.urls,
+        "label": f"{panel.animal.code} {panel.timepoint.label} {panel.paw_label.lower()}",
+    }
+
+
+def _panel_response(
+    request: HttpRequest, panel: selectors.Panel, *, result: str, status: int = 200
+) -> HttpResponse:
+    if not (request.htmx or request.headers.get("X-Bench-Client")):
+        if panel.conflict:
+            messages.error(request, panel.conflict["message"])
+        return redirect(panel.urls["page"], permanent=False)
+    response = render(request, "sessions/_bench_panel.html", {"panel": panel}, status=status)
+    response["X-Bench-Result"] = result
+    return response
+
+
+def _refused(
+    request: HttpRequest,
+    study: Study,
+    key: tuple[int, int, str],
+    *,
+    code: str,
+    message: str,
+    status: int,
+) -> HttpResponse:
+    """The server's current panel for this animal x timepoint x paw, with why we refused."""
+    animal, timepoint = _key_objects(study, *key)
+    live = selectors.live_session(study, animal.pk, timepoint.pk, key[2])
+    panel = selectors.panel(
+        study,
+        animal=animal,
+        timepoint=timepoint,
+        paw=key[2],
+        state=session_state(live.pk) if live else None,
+        conflict={"code": code, "message": message},
+    )
+    return _panel_response(request, panel, result=f"conflict:{code}", status=status)
+
+
+@login_required
+@require_POST
+def bench_tap(
+    request: HttpRequest, slug: str, animal_pk: int, timepoint_pk: int, paw: str
+) -> HttpResponse:
+    access = study_access(request.user, slug, roles=BENCH_ROLES)
+    study = access.study
+    key = (animal_pk, timepoint_pk, paw)
+    form = TapForm(request.POST)
+    if not form.is_valid():
+        errors = "; ".join(f"{f}: {' '.join(e)}" for f, e in form.errors.items())
+        return _refused(request, study, key, code="invalid", message=errors, status=400)
+    session_pk = form.cleaned_data["session"]
+    if session_pk is None:  # the tablet has not seen a session yet: first tap starts one
+        session = selectors.live_session(study, animal_pk, timepoint_pk, paw)
+        if session is None:
+            animal, timepoint = _key_objects(study, *key)
+            session = start_session(animal=animal, timepoint=timepoint, paw=paw, user=request.user)
+    else:
+        session = TestSession(pk=session_pk)
+    try:
+        tap = record_stimulus(
+            session=session,
+            filament_size=form.filament_size(),
+            withdrew=form.cleaned_data["withdrew"],
+            client_uuid=form.cleaned_data["client_uuid"],
+            user=request.user,
+            note=form.note_text(),
+            expected_last=form.cleaned_data["after"] if "after" in request.POST else UNCHECKED,
+            study=study,
+        )
+    except TestSession.DoesNotExist:
+        raise Http404("No such session.") from None
+    except TapConflict as conflict:
+        return _refused(
+            request, study, key, code=conflict.code, message=conflict.message, status=409
+        )
+    except ValidationError as exc:
+        message = " ".join(exc.messages)
+        return _refused(request, study, key, code="invalid", message=message, status=400)
+    state = tap.state
+    panel = selectors.panel(
+        study,
+        animal=state.session.animal,
+        timepoint=state.session.timepoint,
+        paw=state.session.paw,
+        state=state,
+    )
+    return _panel_response(request, panel, result="created" if tap.created else "duplicate")
+
+
+@login_required
+@require_POST
+def bench_undo(
+    request: HttpRequest, slug: str, animal_pk: int, timepoint_pk: int, paw: str
+) -> HttpResponse:
+    access = study_access(request.user, slug, roles=BENCH_ROLES)
+    study = access.study
+    key = (animal_pk, timepoint_pk, paw)
+    form = UndoForm(request.POST)
+    if not form.is_valid():
+        return _refused(request, study, key, code="invalid", message="Nothing to undo.", status=400)
+    session_pk = form.cleaned_data["session"]
+    if session_pk is None:
+        live = selectors.live_session(study, animal_pk, timepoint_pk, paw)
+        if live is None:
+            return _refused(
+                request, study, key, code="changed", message="Nothing to undo.", status=409
+            )
+        session_pk = live.pk
+    try:
+        undone = undo_tap(
+            session=TestSession(pk=session_pk),
+            user=request.user,
+            client_uuid=form.cleaned_data["target"],
+            study=study,
+        )
+    except TestSession.DoesNotExist:
+        raise Http404("No such session.") from None
+    except TapConflict as conflict:
+        return _refused(
+            request, study, key, code=conflict.code, message=conflict.message, status=409
+        )
+    except ValidationError as exc:
+        message = " ".join(exc.messages)
+        return _refused(request, study, key, code="invalid", message=message, status=400)
+    state = undone.state
+    panel = selectors.panel(
+        study,
+        animal=state.session.animal,
+        timepoint=state.session.timepoint,
+        paw=state.session.paw,
+        state=state,
+    )
+    return _panel_response(request, panel, result="undone" if undone.stimulus else "nothing")
+
+
+@login_required
+@require_POST
+def bench_void(
+    request: HttpRequest, slug: str, animal_pk: int, timepoint_pk: int, paw: str
+) -> HttpResponse:
+    access = study_access(request.user, slug, roles=BENCH_ROLES)
+    study = access.study
+    form = VoidSessionForm(request.POST)
+    page = reverse("bench_session", args=[study.slug, animal_pk, timepoint_pk, paw])
+    if not form.is_valid():
+        messages.error(request, "Give the reason the session is voided.")
+        return redirect(page)
+    session = get_object_or_404(
+        TestSession.objects.select_related("timepoint"),
+        pk=form.cleaned_data["session"],
+        animal_id=animal_pk,
+        animal__study=study,
+    )
+    try:
+        void_session(session=session, user=request.user, reason=form.cleaned_data["reason"])
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(
+            request,
+            f"Session voided ({session.void_reason}); its taps are kept. "
+            "The next tap starts a new session.",
+        )
+    return redirect(page)
+
+
+@login_required
+@require_GET
+def bench_next(
+    request: HttpRequest, slug: str, animal_pk: int, timepoint_pk: int, paw: str
+) -> HttpResponse:
+    """The next session of the day's list that is not complete, after this one."""
+    access = study_access(request.user, slug, roles=BENCH_ROLES)
+    study = access.study
+    timepoint = get_object_or_404(Timepoint, pk=timepoint_pk, study=study)
+    day = selectors.bench_day(study, timepoint.date)
+    keys = [s.key for s in day.slots]
+    here = f"{animal_pk}/{timepoint_pk}/{paw}"
+    start = keys.index(here) + 1 if here in keys else 0
+    for slot in day.slots[start:] + day.slots[:start]:
+        if slot.status != "done" and slot.key != here:
+            return redirect(slot.url)
+    messages.success(request, "Every von Frey session of the day is complete.")
+    return redirect(f"{reverse('bench_today', args=[study.slug])}?date={timepoint.date}")
+
+
+@never_cache
+@require_GET
+def bench_service_worker(request: HttpRequest, slug: str) -> HttpResponse:
+    """The offline service worker, served under /s/<slug>/bench/ so that is its scope."""
+    return HttpResponse(SERVICE_WORKER.read_bytes(), content_type="text/javascript")
