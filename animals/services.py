@@ -1,0 +1,293 @@
+"""Writes from the bench for animals: body weights, doses given/missed/refused, observations.
+
+Each function validates first and writes in one transaction. Nothing is deleted: a wrong
+entry is voided with a reason (django-simple-history keeps the reason with the change).
+"""
+
+import datetime as dt
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from animals.models import Animal, BodyWeight, DoseAdministration, Observation
+from labstudy.models import Study, TreatmentGroup
+
+WEIGHT_MIN_G = Decimal("50")
+WEIGHT_MAX_G = Decimal("1000")
+WEIGHT_CONFIRM_CHANGE = Decimal("0.10")  # a change above 10 % asks for confirmation
+WEIGHT_STALE_DAYS = 7  # a dose volume from an older weight carries a warning
+ML = Decimal("0.01")
+
+# Quick picks on the observations screen: term -> (kind, severity suggested).
+OBSERVATION_PICKS = {
+    "hematuria": Observation.Kind.ADVERSE_EVENT,
+    "weight loss > 15 %": Observation.Kind.ADVERSE_EVENT,
+    "wound dehiscence": Observation.Kind.ADVERSE_EVENT,
+    "autotomy": Observation.Kind.ADVERSE_EVENT,
+    "sedation": Observation.Kind.CLINICAL_SIGN,
+    "found dead": Observation.Kind.ADVERSE_EVENT,
+}
+FOUND_DEAD = "found dead"
+
+
+class NeedsConfirmation(ValidationError):
+    """The value is possible but unusual: save it only when the technician confirms."""
+
+
+def check_study_open(study: Study) -> None:
+    if study.status in (Study.Status.LOCKED, Study.Status.ARCHIVED):
+        raise ValidationError(
+            f"The study is {study.get_status_display().lower()}: nothing can be recorded."
+        )
+
+
+def _check_not_future(date: dt.date) -> None:
+    if date > timezone.localdate():
+        raise ValidationError({"date": f"{date:%d %b %Y} is in the future."})
+
+
+def parse_grams(text: str) -> Decimal:
+    """A weight typed on the tablet: '312', '312.5' or '312,5' grams."""
+    cleaned = (text or "").strip().replace(",", ".").removesuffix("g").strip()
+    try:
+        grams = Decimal(cleaned)
+    except InvalidOperation:
+        raise ValidationError({"grams": "Enter the weight in grams, e.g. 312.5."}) from None
+    if not grams.is_finite():
+        raise ValidationError({"grams": "Enter the weight in grams, e.g. 312.5."})
+    return grams.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
+def latest_weight(animal: Animal, on_or_before: dt.date) -> BodyWeight | None:
+    return (
+        BodyWeight.objects.filter(animal=animal, voided=False, date__lte=on_or_before)
+        .order_by("-date", "-created_at")
+        .first()
+    )
+
+
+@transaction.atomic
+def record_weight(
+    *,
+    animal: Animal,
+    grams: Decimal,
+    date: dt.date,
+    user: AbstractBaseUser | None,
+    confirmed: bool = False,
+) -> BodyWeight:
+    """Record a body weight; refuse the impossible, ask about the unusual.
+
+    Under 50 g or over 1,000 g is refused (a typo or the wrong unit for a rat). A change
+    of more than 10 % from the last weight raises NeedsConfirmation unless `confirmed`.
+    """
+    check_study_open(animal.study)
+    _check_not_future(date)
+    if grams < WEIGHT_MIN_G or grams > WEIGHT_MAX_G:
+        raise ValidationError(
+            {
+                "grams": f"{grams:f} g is not a plausible rat weight (50–1,000 g). "
+                "Check the scale and that it shows grams."
+            }
+        )
+    last = latest_weight(animal, date)
+    if last is not None and not confirmed:
+        change = (grams - last.grams) / last.grams
+        if abs(change) > WEIGHT_CONFIRM_CHANGE:
+            direction = "more" if change > 0 else "less"
+            raise NeedsConfirmation(
+                {
+                    "grams": f"{grams:f} g is {abs(change) * 100:.0f} % {direction} than the "
+                    f"last weight ({last.grams:f} g on {last.date:%d %b}). Save it anyway?"
+                }
+            )
+    weight = BodyWeight(animal=animal, date=date, grams=grams, created_by=user)
+    weight.full_clean()
+    weight.save()
+    return weight
+
+
+@transaction.atomic
+def void_weight(*, weight: BodyWeight, user: AbstractBaseUser | None, reason: str) -> BodyWeight:
+    if not reason.strip():
+        raise ValidationError({"reason": "Give the reason the weight is void."})
+    check_study_open(weight.animal.study)
+    weight.voided = True
+    weight.void_reason = reason.strip()
+    weight._change_reason = reason.strip()
+    weight.save(update_fields=["voided", "void_reason", "updated_at"])
+    return weight
+
+
+def is_dosed(group: TreatmentGroup | None) -> bool:
+    """Does this group get an injection (drug, or vehicle by volume)?"""
+    return bool(group and (group.dose_mg_kg or group.volume_ml_kg))
+
+
+def dose_volume_ml(group: TreatmentGroup, weight_g: Decimal) -> Decimal:
+    """Volume to inject: dose mg/kg x weight kg / concentration mg/ml, to 0.01 ml.
+
+    A vehicle-only group (no dose, a volume per kg) gets volume ml/kg x weight kg.
+    """
+    kg = Decimal(weight_g) / 1000
+    if group.dose_mg_kg:
+        if not group.concentration_mg_ml:
+            raise ValidationError(
+                f"Solution {group.coded_letter or group.pk} has no concentration: ask the "
+                "investigator to set it."
+            )
+        volume = Decimal(group.dose_mg_kg) * kg / Decimal(group.concentration_mg_ml)
+    elif group.volume_ml_kg:
+        volume = Decimal(group.volume_ml_kg) * kg
+    else:
+        raise ValidationError("This solution is not injected.")
+    return volume.quantize(ML, rounding=ROUND_HALF_UP)
+
+
+@transaction.atomic
+def record_dose(
+    *,
+    animal: Animal,
+    date: dt.date,
+    status: str,
+    user: AbstractBaseUser | None,
+    reason: str = "",
+) -> DoseAdministration:
+    """Mark the day's dose given (time and volume recorded), missed or refused (reason).
+
+    The volume comes from the latest weight on or before the day. A dose already marked
+    must be voided (with a reason) before it is marked again.
+    """
+    if status not in (
+        DoseAdministration.Status.GIVEN,
+        DoseAdministration.Status.MISSED,
+        DoseAdministration.Status.REFUSED,
+    ):
+        raise ValidationError({"status": "Mark the dose given, missed or refused."})
+    study = animal.study
+    check_study_open(study)
+    _check_not_future(date)
+    group = animal.group
+    if not is_dosed(group):
+        raise ValidationError(f"{animal.code} gets no injection in this study.")
+    if status != DoseAdministration.Status.GIVEN and not reason.strip():
+        raise ValidationError({"reason": f"Give the reason the dose was {status}."})
+    weight = latest_weight(animal, date)
+    volume = dose_volume_ml(group, weight.grams) if weight else None
+    if status == DoseAdministration.Status.GIVEN and volume is None:
+        raise ValidationError(f"{animal.code} has no weight yet: weigh the animal first.")
+    dose = (
+        DoseAdministration.objects.select_for_update()
+        .filter(animal=animal, scheduled_date=date)
+        .exclude(status=DoseAdministration.Status.VOIDED)
+        .first()
+    )
+    if dose is not None and dose.status != DoseAdministration.Status.SCHEDULED:
+        marked = dose.get_status_display().lower()
+        raise ValidationError(
+            f"{animal.code}'s dose for this day is already marked {marked}; "
+            "void it first to correct it."
+        )
+    if dose is None:
+        dose = DoseAdministration(animal=animal, scheduled_date=date, created_by=user)
+    given = status == DoseAdministration.Status.GIVEN
+    dose.study_day = study.day_of_date(date)
+    dose.dose_mg_kg = group.dose_mg_kg
+    dose.volume_ml = volume
+    dose.route = group.route
+    dose.status = status
+    dose.given_at = timezone.now() if given else None
+    dose.given_by = user if given else None
+    dose.reason = reason.strip()
+    dose.full_clean()
+    dose.save()
+    return dose
+
+
+@transaction.atomic
+def void_dose(
+    *, dose: DoseAdministration, user: AbstractBaseUser | None, reason: str
+) -> DoseAdministration:
+    if not reason.strip():
+        raise ValidationError({"reason": "Give the reason the dose record is void."})
+    check_study_open(dose.animal.study)
+    dose.status = DoseAdministration.Status.VOIDED
+    dose.reason = reason.strip()
+    dose._change_reason = reason.strip()
+    dose.save(update_fields=["status", "reason", "updated_at"])
+    return dose
+
+
+@transaction.atomic
+def record_observations(
+    *,
+    animal: Animal,
+    date: dt.date,
+    terms: list[str],
+    notes: str,
+    severity: str,
+    user: AbstractBaseUser | None,
+) -> list[Observation]:
+    """One observation per quick-picked term (free text as their notes), or one note.
+
+    "found dead" also marks the animal as died on that date, so it leaves the day lists.
+    """
+    check_study_open(animal.study)
+    _check_not_future(date)
+    notes = notes.strip()
+    unknown = [t for t in terms if t not in OBSERVATION_PICKS]
+    if unknown:
+        raise ValidationError({"terms": f"Unknown observation '{unknown[0]}'."})
+    if not terms and not notes:
+        raise ValidationError("Pick what you saw or write a note.")
+    if severity not in Observation.Severity.values:
+        raise ValidationError({"severity": "Pick mild, moderate or severe."})
+    rows = [
+        Observation(
+            animal=animal,
+            date=date,
+            kind=OBSERVATION_PICKS[term],
+            term=term,
+            severity=severity,
+            notes=notes,
+            created_by=user,
+        )
+        for term in terms
+    ] or [
+        Observation(
+            animal=animal,
+            date=date,
+            kind=Observation.Kind.NOTE,
+            term="note",
+            severity=severity,
+            notes=notes,
+            created_by=user,
+        )
+    ]
+    for row in rows:
+        row.full_clean()
+        row.save()
+    if FOUND_DEAD in terms and animal.status == Animal.Status.ACTIVE:
+        animal.status = Animal.Status.DIED
+        animal.status_date = date
+        animal.status_reason = "found dead" + (f": {notes}" if notes else "")
+        animal.status_reason = animal.status_reason[:300]
+        animal._change_reason = "found dead (observation)"
+        animal.save(update_fields=["status", "status_date", "status_reason", "updated_at"])
+    return rows
+
+
+@transaction.atomic
+def void_observation(
+    *, observation: Observation, user: AbstractBaseUser | None, reason: str
+) -> Observation:
+    if not reason.strip():
+        raise ValidationError({"reason": "Give the reason the observation is void."})
+    check_study_open(observation.animal.study)
+    observation.voided = True
+    observation.void_reason = reason.strip()
+    observation._change_reason = reason.strip()
+    observation.save(update_fields=["voided", "void_reason", "updated_at"])
+    return observation

@@ -1,0 +1,325 @@
+"""Bench screens for dosing, body weights and observations. Thin: access, form, service.
+
+Row forms post with htmx and get their row back (with the message); without htmx they
+redirect to the page. A blinded technician's rows show coded solution letters and
+volumes only (see animals.selectors.solution_label).
+"""
+
+import datetime as dt
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from animals import selectors, services
+from animals.forms import DoseForm, ObservationForm, VoidForm, WeightForm
+from animals.models import Animal, BodyWeight, DoseAdministration, Observation
+from labstudy.access import StudyAccess, study_access
+from sessions.views import BENCH_ROLES, bench_date, day_links
+
+
+def _page(name: str, study, date: dt.date) -> str:
+    return f"{reverse(name, args=[study.slug])}?date={date.isoformat()}"
+
+
+def _errors(exc: ValidationError) -> str:
+    return " ".join(exc.messages)
+
+
+def _form_errors(form) -> str:
+    return " ".join(str(e) for errors in form.errors.values() for e in errors)
+
+
+# ---------------------------------------------------------------------------
+# Dosing worksheet
+
+
+@login_required
+@require_GET
+def bench_doses(request: HttpRequest, slug: str) -> HttpResponse:
+    access = study_access(request.user, slug, roles=BENCH_ROLES)
+    study = access.study
+    date = bench_date(request)
+    return render(
+        request,
+        "animals/bench_doses.html",
+        {
+            "access": access,
+            "study": study,
+            "section": "doses",
+            "sheet": selectors.dose_sheet(study, date, sees_treatment=access.sees_treatment),
+            "links": day_links(study, date, "bench_doses"),
+        },
+    )
+
+
+def _dose_row_response(
+    request: HttpRequest, access: StudyAccess, animal: Animal, date: dt.date, message: tuple
+) -> HttpResponse:
+    if not request.htmx:
+        getattr(messages, message[0])(request, message[1])
+        return redirect(_page("bench_doses", access.study, date))
+    dose = (
+        DoseAdministration.objects.filter(animal=animal, scheduled_date=date)
+        .exclude(status=DoseAdministration.Status.VOIDED)
+        .select_related("given_by")
+        .first()
+    )
+    row = selectors.dose_row(
+        animal,
+        date,
+        dose=dose,
+        weight=services.latest_weight(animal, date),
+        sees_treatment=access.sees_treatment,
+    )
+    return render(
+        request,
+        "animals/_dose_row.html",
+        {"row": row, "study": access.study, "date": date, "message": message},
+    )
+
+
+@login_required
+@require_POST
+def bench_dose_record(request: HttpRequest, slug: str, animal_pk: int) -> HttpResponse:
+    access = study_access(request.user, slug, roles=BENCH_ROLES)
+    animal = get_object_or_404(
+        Animal.objects.select_related("group", "study"), pk=animal_pk, study=access.study
+    )
+    form = DoseForm(request.POST)
+    if not form.is_valid():
+        date = bench_date(request)
+        return _dose_row_response(request, access, animal, date, ("error", _form_errors(form)))
+    date = form.cleaned_data["date"]
+    try:
+        dose = services.record_dose(
+            animal=animal,
+            date=date,
+            status=form.cleaned_data["status"],
+            reason=form.cleaned_data["reason"],
+            user=request.user,
+        )
+    except ValidationError as exc:
+        message = ("error", _errors(exc))
+    else:
+        message = ("success", f"{animal.code}: dose {dose.get_status_display().lower()}.")
+    return _dose_row_response(request, access, animal, date, message)
+
+
+@login_required
+@require_POST
+def bench_dose_void(request: HttpRequest, slug: str, dose_pk: int) -> HttpResponse:
+    access = study_access(request.user, slug, roles=BENCH_ROLES)
+    dose = get_object_or_404(
+        DoseAdministration.objects.select_related("animal__group", "animal__study"),
+        pk=dose_pk,
+        animal__study=access.study,
+    )
+    form = VoidForm(request.POST)
+    date = dose.scheduled_date
+    if not form.is_valid():
+        message = ("error", "Give the reason the dose record is void.")
+    else:
+        try:
+            services.void_dose(dose=dose, user=request.user, reason=form.cleaned_data["reason"])
+        except ValidationError as exc:
+            message = ("error", _errors(exc))
+        else:
+            message = ("success", f"{dose.animal.code}: dose record voided; mark it again.")
+    return _dose_row_response(request, access, dose.animal, date, message)
+
+
+# ---------------------------------------------------------------------------
+# Weights
+
+
+@login_required
+@require_GET
+def bench_weights(request: HttpRequest, slug: str) -> HttpResponse:
+    access = study_access(request.user, slug, roles=BENCH_ROLES)
+    study = access.study
+    date = bench_date(request)
+    return render(
+        request,
+        "animals/bench_weights.html",
+        {
+            "access": access,
+            "study": study,
+            "section": "weights",
+            "sheet": selectors.weight_sheet(study, date),
+            "links": day_links(study, date, "bench_weights"),
+        },
+    )
+
+
+def _weight_row_response(
+    request: HttpRequest,
+    access: StudyAccess,
+    animal: Animal,
+    date: dt.date,
+    message: tuple,
+    *,
+    entered: str = "",
+    confirm: bool = False,
+) -> HttpResponse:
+    if not request.htmx:
+        getattr(messages, message[0])(request, message[1])
+        return redirect(_page("bench_weights", access.study, date))
+    row = selectors.weight_rows(access.study, [animal], date)[0]
+    return render(
+        request,
+        "animals/_weight_row.html",
+        {
+            "row": row,
+            "study": access.study,
+            "date": date,
+            "message": message,
+            "entered": entered,
+            "confirm": confirm,
+        },
+    )
+
+
+@login_required
+@require_POST
+def bench_weight_record(request: HttpRequest, slug: str, animal_pk: int) -> HttpResponse:
+    access = study_access(request.user, slug, roles=BENCH_ROLES)
+    animal = get_object_or_404(
+        Animal.objects.select_related("study"), pk=animal_pk, study=access.study
+    )
+    form = WeightForm(request.POST)
+    if not form.is_valid():
+        date = bench_date(request)
+        message = ("error", "Enter the weight in grams, e.g. 312.5.")
+        return _weight_row_response(request, access, animal, date, message)
+    date = form.cleaned_data["date"]
+    entered = form.cleaned_data["grams"]
+    try:
+        grams = services.parse_grams(entered)
+        weight = services.record_weight(
+            animal=animal,
+            grams=grams,
+            date=date,
+            user=request.user,
+            confirmed=form.cleaned_data["confirm"],
+        )
+    except services.NeedsConfirmation as exc:
+        return _weight_row_response(
+            request, access, animal, date, ("warning", _errors(exc)), entered=entered, confirm=True
+        )
+    except ValidationError as exc:
+        return _weight_row_response(
+            request, access, animal, date, ("error", _errors(exc)), entered=entered
+        )
+    message = ("success", f"{animal.code}: {weight.grams:f} g saved.")
+    return _weight_row_response(request, access, animal, date, message)
+
+
+@login_required
+@require_POST
+def bench_weight_void(request: HttpRequest, slug: str, weight_pk: int) -> HttpResponse:
+    access = study_access(request.user, slug, roles=BENCH_ROLES)
+    weight = get_object_or_404(
+        BodyWeight.objects.select_related("animal__study"),
+        pk=weight_pk,
+        animal__study=access.study,
+    )
+    form = VoidForm(request.POST)
+    if not form.is_valid():
+        message = ("error", "Give the reason the weight is void.")
+    else:
+        try:
+            services.void_weight(
+                weight=weight, user=request.user, reason=form.cleaned_data["reason"]
+            )
+        except ValidationError as exc:
+            message = ("error", _errors(exc))
+        else:
+            message = ("success", f"{weight.animal.code}: {weight.grams:f} g voided.")
+    return _weight_row_response(request, access, weight.animal, weight.date, message)
+
+
+# ---------------------------------------------------------------------------
+# Observations
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def bench_observations(request: HttpRequest, slug: str) -> HttpResponse:
+    access = study_access(request.user, slug, roles=BENCH_ROLES)
+    study = access.study
+    date = bench_date(request)
+    form = ObservationForm(request.POST or None, initial={"date": date})
+    if request.method == "POST":
+        if form.is_valid():
+            date = form.cleaned_data["date"]
+            animal = get_object_or_404(
+                Animal.objects.select_related("study"),
+                pk=form.cleaned_data["animal"],
+                study=study,
+            )
+            try:
+                rows = services.record_observations(
+                    animal=animal,
+                    date=date,
+                    terms=form.cleaned_data["terms"],
+                    notes=form.cleaned_data["notes"],
+                    severity=form.cleaned_data["severity"] or "",
+                    user=request.user,
+                )
+            except ValidationError as exc:
+                form.add_error(None, _errors(exc))
+            else:
+                terms = ", ".join(r.term for r in rows)
+                text = f"{animal.code}: recorded {terms}."
+                if services.FOUND_DEAD in form.cleaned_data["terms"]:
+                    text += f" {animal.code} is now marked as died and leaves the day lists."
+                messages.success(request, text)
+                return redirect(_page("bench_observations", study, date))
+        elif "animal" in form.errors:
+            form.errors["animal"] = form.error_class(["Pick the animal."])
+    return render(
+        request,
+        "animals/bench_observations.html",
+        {
+            "access": access,
+            "study": study,
+            "section": "observations",
+            "form": form,
+            "picked_animal": str(request.POST.get("animal", "")),
+            "picked_terms": request.POST.getlist("terms"),
+            "animals": selectors.active_animals(study, date),
+            "terms": list(services.OBSERVATION_PICKS),
+            "severities": [s for s in Observation.Severity.choices if s[0]],
+            "recent": selectors.recent_observations(study, date),
+            "links": day_links(study, date, "bench_observations"),
+        },
+    )
+
+
+@login_required
+@require_POST
+def bench_observation_void(request: HttpRequest, slug: str, observation_pk: int) -> HttpResponse:
+    access = study_access(request.user, slug, roles=BENCH_ROLES)
+    observation = get_object_or_404(
+        Observation.objects.select_related("animal__study"),
+        pk=observation_pk,
+        animal__study=access.study,
+    )
+    form = VoidForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Give the reason the observation is void.")
+    else:
+        try:
+            services.void_observation(
+                observation=observation, user=request.user, reason=form.cleaned_data["reason"]
+            )
+        except ValidationError as exc:
+            messages.error(request, _errors(exc))
+        else:
+            messages.success(request, f"{observation.animal.code}: {observation.term} voided.")
+    return redirect(_page("bench_observations", access.study, observation.date))
