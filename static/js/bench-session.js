@@ -1,0 +1,315 @@
+/* The guided von Frey session screen: taps go through the queue (bench-queue.js), and
+ * the screen always shows the server's series plus the taps still waiting, guided by
+ * the same stepping rule as the server (bench-stepping.js).
+ *
+ * The server-rendered panel works on its own with htmx; this script takes over its
+ * forms so a tap is queued first and never waits for the network.
+ */
+(function (root) {
+  "use strict";
+
+  var Q = root.LabstudyBench;
+  var Stepping = root.LabstudyStepping;
+  var config = JSON.parse(document.getElementById("bench-config").textContent);
+  var dayList = JSON.parse(document.getElementById("bench-day").textContent);
+  var sizes = config.filaments.map(function (f) { return f.size; });
+  var gramsOf = {};
+  config.filaments.forEach(function (f) { gramsOf[f.size] = f.grams; });
+  var DOUBLE_TAP_MS = 400;
+  var lastTapAt = 0;
+  var server = null; // the newest server state for this session key
+  var domState = null; // the state the panel in the page was rendered with
+  var stateNode = null; // the element domState was read from (htmx swaps replace it)
+
+  function grams(size) {
+    var g = gramsOf[size];
+    return (Math.round(g * 1000) / 1000).toString() + " g";
+  }
+
+  function readPanelState() {
+    stateNode = document.getElementById("bench-state");
+    domState = stateNode ? JSON.parse(stateNode.textContent) : null;
+    server = Q.remember(domState);
+  }
+
+  /* The series as the technician sees it: the server's, then the waiting taps. */
+  function view() {
+    var series = server.series.map(function (s) {
+      return { uuid: s.uuid, size: s.size, withdrew: s.withdrew, override: s.override,
+        note: s.note, pending: false };
+    });
+    var pending = 0;
+    Q.mine().forEach(function (op) {
+      if (op.key !== config.key) {
+        return;
+      }
+      pending += 1;
+      if (op.kind === "tap") {
+        if (!series.some(function (s) { return s.uuid === op.uuid; })) {
+          series.push({ uuid: op.uuid, size: op.size, withdrew: op.withdrew,
+            override: op.override, note: op.note, pending: true });
+        }
+      } else {
+        var i = series.findIndex(function (s) { return s.uuid === op.target; });
+        if (i >= 0) {
+          series.splice(i, 1);
+        }
+      }
+    });
+    var pairs = series.map(function (s) { return [s.size, s.withdrew]; });
+    var next = Stepping.nextFilament(pairs, sizes, config.method, config.start);
+    return {
+      series: series,
+      pairs: pairs,
+      next: next,
+      complete: series.length > 0 && next === null,
+      pending: pending,
+      session: server.session,
+    };
+  }
+
+  function el(id) {
+    return document.getElementById(id);
+  }
+
+  function pickedSize() {
+    var picked = document.querySelector("#bench-tap input[name=pick]:checked");
+    return picked ? picked.value : "";
+  }
+
+  function chip(s) {
+    var li = document.createElement("li");
+    li.className = "bench-chip " + (s.withdrew ? "is-yes" : "is-no") + (s.pending ? " is-pending" : "");
+    var size = document.createElement("span");
+    size.className = "bench-chip-size";
+    size.textContent = s.size;
+    var mark = document.createElement("span");
+    mark.setAttribute("aria-hidden", "true");
+    mark.textContent = s.withdrew ? " ✓" : " ✗";
+    var said = document.createElement("span");
+    said.className = "visually-hidden";
+    said.textContent = s.withdrew ? " withdrawal" : " no response";
+    li.append(size, mark, said);
+    if (s.override) {
+      var flag = document.createElement("span");
+      flag.className = "bench-chip-flag";
+      flag.textContent = "override";
+      li.append(" ", flag);
+    }
+    if (s.pending) {
+      var wait = document.createElement("span");
+      wait.className = "bench-chip-flag";
+      wait.textContent = "not synced";
+      li.append(" ", wait);
+    }
+    if (s.note) {
+      var note = document.createElement("span");
+      note.className = "bench-chip-note";
+      note.textContent = s.note;
+      li.append(note);
+    }
+    return li;
+  }
+
+  function nextAnimalUrl() {
+    var i = dayList.findIndex(function (d) { return d.key === config.key.split("/").slice(1).join("/"); });
+    if (i < 0 || i + 1 >= dayList.length) {
+      return null;
+    }
+    return dayList[i + 1].url;
+  }
+
+  function render() {
+    if (!el("bench-panel")) {
+      return;
+    }
+    if (el("bench-state") !== stateNode) {
+      readPanelState(); // htmx swapped in the server's panel
+    }
+    // Refused taps are listed in #bench-conflicts (kept until dismissed), not twice.
+    document.querySelectorAll("#bench-panel .bench-conflict").forEach(function (a) {
+      a.hidden = true;
+    });
+    var v = view();
+    var fresh = v.pending === 0 && domState && server.rendered_at === domState.rendered_at;
+    var picked = pickedSize();
+
+    el("bench-next").hidden = v.complete;
+    if (!v.complete) {
+      var shown = picked || v.next;
+      el("bench-next-size").textContent = shown;
+      el("bench-next-grams").textContent = grams(shown);
+      var override = el("bench-override");
+      override.hidden = !picked || picked === v.next;
+      override.textContent = "You chose this filament instead of " + v.next + " (" + grams(v.next) +
+        "); it is recorded as an override.";
+    }
+
+    var chips = el("bench-chips");
+    chips.replaceChildren();
+    if (!v.series.length) {
+      var empty = document.createElement("li");
+      empty.className = "bench-chips-empty";
+      empty.textContent = "No taps yet.";
+      chips.append(empty);
+    }
+    v.series.forEach(function (s) { chips.append(chip(s)); });
+
+    var result = el("bench-result");
+    result.hidden = !v.complete;
+    var serverResult = el("bench-result-server");
+    var localResult = el("bench-result-local");
+    if (serverResult) {
+      serverResult.hidden = !fresh;
+    }
+    localResult.hidden = fresh || !v.complete;
+    if (v.complete && !fresh) {
+      var text = "Series complete. ";
+      if (config.method === "first_response") {
+        var g = Stepping.targetForce(v.pairs, config.filaments, config.method, config.cutoff_g);
+        text += "Target force " + (Math.round(g * 1000) / 1000) + " g; ";
+      }
+      text += "the server confirms the threshold when the taps reach it.";
+      localResult.textContent = text;
+    }
+    var progress = el("bench-progress");
+    if (progress) {
+      progress.hidden = !fresh;
+    }
+
+    el("bench-tap").hidden = v.complete;
+    var form = el("bench-tap");
+    form.elements.filament.value = v.next || "";
+    form.elements.session.value = v.session || "";
+    form.elements.after.value = v.series.length ? v.series[v.series.length - 1].uuid : "";
+    el("bench-undo-button").disabled = !v.series.length;
+
+    var nextAnimal = el("bench-next-animal");
+    nextAnimal.hidden = !v.complete;
+    if (!root.navigator.onLine) {
+      var url = nextAnimalUrl();
+      if (url) {
+        nextAnimal.href = url;
+      }
+    }
+  }
+
+  function resetChoices() {
+    var form = el("bench-tap");
+    form.querySelectorAll("input[type=radio], input[type=checkbox]").forEach(function (i) {
+      i.checked = false;
+    });
+    if (form.elements.note) {
+      form.elements.note.value = "";
+    }
+    form.querySelectorAll("details").forEach(function (d) { d.open = false; });
+  }
+
+  function tap(withdrew) {
+    var now = Date.now();
+    if (now - lastTapAt < DOUBLE_TAP_MS) {
+      return; // a gloved finger bouncing, not a second filament application
+    }
+    lastTapAt = now;
+    var v = view();
+    if (v.complete) {
+      return;
+    }
+    var form = el("bench-tap");
+    var picked = pickedSize();
+    var size = picked || v.next;
+    var notes = [];
+    form.querySelectorAll("input[name=note_pick]:checked").forEach(function (i) { notes.push(i.value); });
+    if (form.elements.note && form.elements.note.value.trim()) {
+      notes.push(form.elements.note.value.trim());
+    }
+    var note = notes.join("; ").slice(0, 200);
+    var id = Q.uuid4();
+    var last = v.series.length ? v.series[v.series.length - 1].uuid : "";
+    Q.enqueue({
+      kind: "tap",
+      uuid: id,
+      key: config.key,
+      user: config.user,
+      label: config.label,
+      url: config.urls.tap,
+      size: size,
+      withdrew: withdrew,
+      override: size !== v.next,
+      note: note,
+      at: now,
+      params: {
+        client_uuid: id,
+        withdrew: withdrew ? "1" : "0",
+        filament: v.next,
+        pick: picked,
+        session: v.session || "",
+        after: last,
+        note: note,
+      },
+    });
+    resetChoices();
+    render();
+    Q.flush();
+  }
+
+  function undo() {
+    var v = view();
+    if (!v.series.length) {
+      return;
+    }
+    var last = v.series[v.series.length - 1];
+    if (last.pending && !Q.isInFlight(last.uuid)) {
+      Q.drop(last.uuid); // never reached the server: nothing to record
+      render();
+      return;
+    }
+    var id = Q.uuid4();
+    Q.enqueue({
+      kind: "undo",
+      uuid: id,
+      key: config.key,
+      user: config.user,
+      label: config.label,
+      url: config.urls.undo,
+      target: last.uuid,
+      at: Date.now(),
+      params: { session: v.session || "", target: last.uuid },
+    });
+    render();
+    Q.flush();
+  }
+
+  // Capture phase: runs before htmx's own submit handler, which never sees these forms.
+  document.addEventListener("submit", function (evt) {
+    var form = evt.target;
+    if (form.id === "bench-tap") {
+      evt.preventDefault();
+      evt.stopPropagation();
+      var button = evt.submitter;
+      if (button && button.name === "withdrew") {
+        tap(button.value === "1");
+      }
+    } else if (form.id === "bench-undo") {
+      evt.preventDefault();
+      evt.stopPropagation();
+      undo();
+    }
+  }, true);
+
+  document.addEventListener("change", function (evt) {
+    if (evt.target.name === "pick") {
+      render();
+      var details = evt.target.closest("details");
+      if (details) {
+        details.open = false;
+      }
+    }
+  });
+
+  document.body.addEventListener("htmx:afterSettle", render);
+
+  readPanelState();
+  Q.onChange(render);
+  render();
+})(this);
