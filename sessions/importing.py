@@ -63,7 +63,7 @@ IGNORED_KNOWN = {
 CONTROL_NAMES = re.compile(r"^(control|ctrl|vehicle|saline|sham)\b", re.IGNORECASE)
 PAWS = {"right": "right", "r": "right", "left": "left", "l": "left"}
 SEXES = {"male": "male", "m": "male", "female": "female", "f": "female"}
-STATUSES = {s.value for s in LegacyThreshold.Status}
+STATUSES = tuple(s.value for s in LegacyThreshold.Status)
 METHODS = {m.value for m in ThresholdMethod}
 BATCH_SIZE = 2000
 
@@ -544,9 +544,7 @@ def _parse_threshold(row: _Row, raw: dict, table: Table, bad: list, default_meth
     status = raw.get("status", "").strip().lower() or "ok"
     if status not in STATUSES:
         bad.append(
-            Problem(
-                line, "status", f"'{raw['status']}' is not one of {', '.join(sorted(STATUSES))}"
-            )
+            Problem(line, "status", f"'{raw['status']}' is not one of {', '.join(STATUSES)}")
         )
     text = raw.get("threshold_g", "")
     grams = None

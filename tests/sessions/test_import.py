@@ -1,0 +1,503 @@
+"""The import service: every bad-input case names its line and column and writes nothing;
+every spreadsheet dialect the issue lists is read. Files are written out by hand here.
+
+The base file has two rats at T0: A1 (control; withdraws from 26 g, 11 stimuli on lines
+2-12) and A2 (K10; withdraws from 15 g, 10 stimuli on lines 13-22).
+"""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from animals.models import Animal
+from labstudy.models import Study, Timepoint, TreatmentGroup
+from sessions.importing import import_study_csv
+from sessions.models import LegacyThreshold, Stimulus, TestSession
+from tests.analysis.test_exports import as_dicts, build_small_study, export_text, responder_series
+
+HEADER = "animal,group,timepoint,day,paw,order,filament_size,response"
+GRAMS = {"4.31": "2", "4.56": "4", "4.74": "6", "4.93": "8", "5.07": "10", "5.18": "15",
+         "5.46": "26", "4.17": "1.4", "4.08": "1", "3.84": "0.6"}  # fmt: skip
+
+
+def rows_for(animal: str, group: str, true_g: float, *, tp="T0", day=7) -> list[list[str]]:
+    return [
+        [animal, group, tp, str(day), "right", str(order), size, "1" if withdrew else "0"]
+        for order, (size, withdrew) in enumerate(responder_series(true_g), start=1)
+    ]
+
+
+def base_rows() -> list[list[str]]:
+    return rows_for("A1", "control", 26) + rows_for("A2", "K10", 15)
+
+
+def to_csv(rows: list[list[str]], header: str = HEADER, sep: str = ",") -> bytes:
+    lines = [header.replace(",", sep)] + [sep.join(r) for r in rows]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def counts() -> dict[str, int]:
+    models = (Study, TreatmentGroup, Timepoint, Animal, TestSession, Stimulus, LegacyThreshold)
+    out = {m.__name__: m.objects.count() for m in models}
+    out["history"] = Stimulus.history.count() + TestSession.history.count()
+    return out
+
+
+def run(data: bytes, **kwargs):
+    kwargs.setdefault("slug", "imported")
+    kwargs.setdefault("source_name", "rats.csv")
+    return import_study_csv(data=data, **kwargs)
+
+
+# ----------------------------------------------------------------------------- good files
+
+
+@pytest.mark.django_db
+def test_good_file_creates_study_groups_animals_sessions_and_stimuli():
+    before = counts()
+    result = run(to_csv(base_rows()), title="Old rats")
+    assert result.ok and result.written, result.error_lines()
+    assert (result.kind, result.data_rows, result.sessions, result.stimuli) == (
+        "stimuli",
+        21,
+        2,
+        21,
+    )
+    assert result.new_groups == ["control", "K10"]
+    assert result.new_animals == ["A1", "A2"]
+    after = counts()
+    assert after["Stimulus"] - before["Stimulus"] == 21
+    assert after["TestSession"] - before["TestSession"] == 2
+    study = Study.objects.get(slug="imported")
+    assert (study.title, study.threshold_method, study.cutoff_g) == (
+        "Old rats",
+        "first_response",
+        300,
+    )
+    assert study.groups.get(code="control").is_control
+    assert study.timepoints.get(label="T0").is_baseline
+    rows = {r["animal"]: r for r in as_dicts(export_text(study, "thresholds"))}
+    assert (rows["A1"]["threshold_g"], rows["A2"]["threshold_g"]) == ("26", "15")
+    assert set(
+        TestSession.objects.filter(animal__study=study).values_list("status", flat=True)
+    ) == {"complete"}
+    stimulus = Stimulus.objects.get(
+        session__animal__code="A2", order=1, session__animal__study=study
+    )
+    assert stimulus.note == "imported: rats.csv line 13"
+    assert stimulus.history.first().history_change_reason == "imported from rats.csv"
+
+
+@pytest.mark.django_db
+def test_dry_run_reports_and_writes_nothing():
+    before = counts()
+    result = run(to_csv(base_rows()), dry_run=True)
+    assert result.ok and not result.written
+    assert (result.sessions, result.stimuli) == (2, 21)
+    assert counts() == before
+    assert "Would create: 2 new groups (control, K10)" in result.summary_lines()[2]
+
+
+@pytest.mark.django_db
+def test_filament_g_alone_is_enough():
+    rows = [r[:6] + [GRAMS[r[6]]] + r[7:] for r in base_rows()]
+    header = HEADER.replace("filament_size", "filament_g")
+    result = run(to_csv(rows, header))
+    assert result.ok, result.error_lines()
+    study = Study.objects.get(slug="imported")
+    assert {r["threshold_g"] for r in as_dicts(export_text(study, "thresholds"))} == {"26", "15"}
+
+
+@pytest.mark.django_db
+def test_utf8_byte_order_mark_is_read():
+    result = run(b"\xef\xbb\xbf" + to_csv(base_rows()))
+    assert result.ok, result.error_lines()
+    assert result.encoding == "UTF-8 with byte-order mark"
+    assert result.stimuli == 21
+
+
+@pytest.mark.django_db
+def test_semicolons_and_decimal_commas_from_european_excel():
+    # A rat withdrawing from 1.4 g: 4.31 X, 4.17 X, 4.08 O, ... forces with decimal commas.
+    rows = rows_for("A1", "control", 1.2)
+    rows = [r[:6] + [GRAMS[r[6]].replace(".", ",")] + r[7:] for r in rows]
+    header = HEADER.replace("filament_size", "filament_g")
+    data = to_csv(rows, header, sep=";")
+    assert b"1,4" in data
+    result = run(data)
+    assert result.ok, result.error_lines()
+    assert result.delimiter == ";"
+    assert "decimal commas read as decimal points" in result.notes
+    study = Study.objects.get(slug="imported")
+    assert as_dicts(export_text(study, "thresholds"))[0]["threshold_g"] == "1.4"
+
+
+@pytest.mark.django_db
+def test_excel_separator_hint_line():
+    data = b"sep=;\n" + to_csv(base_rows(), sep=";")
+    result = run(data)
+    assert result.ok, result.error_lines()
+    bad = b"sep=;\n" + to_csv([*base_rows()[:2], ["A1", "control", "T0", "7", "right", "3",
+                                                  "4.32", "0"]], sep=";")  # fmt: skip
+    assert run(bad, slug="other").error_lines() == [
+        "line 5, filament_size: unknown filament '4.32' (not in Stoelting 20)"
+    ]
+
+
+@pytest.mark.django_db
+def test_latin1_file_keeps_accented_ids():
+    rows = [["Rä1", *r[1:]] for r in rows_for("A1", "contrôle", 26)]
+    data = to_csv(rows).decode().encode("latin-1")
+    result = run(data)
+    assert result.ok, result.error_lines()
+    assert "text encoding: Windows-1252 (Latin-1), not UTF-8" in result.notes
+    study = Study.objects.get(slug="imported")
+    assert list(study.animals.values_list("code", "group__code")) == [("Rä1", "contrôle")]
+
+
+@pytest.mark.django_db
+def test_stray_blank_lines_are_skipped_and_lines_stay_physical():
+    text = to_csv(base_rows()).decode().splitlines()
+    # physical lines: 1 header, 2 blank, 3 ",,,," (Excel), 4.. data
+    text = [text[0], "", ",,,,,,,", *text[1:4], "", *text[4:], "", ""]
+    result = run("\n".join(text).encode())
+    assert result.ok, result.error_lines()
+    assert result.stimuli == 21
+    text[5] = text[5].replace(",0", ",7").replace("right,3,4.74,7", "right,3,4.74,7")
+    assert text[5].endswith(",7")
+    assert run("\n".join(text).encode(), slug="other").error_lines() == [
+        "line 6, response: '7' is not 0 or 1 (1 = withdrawal, 0 = no withdrawal)"
+    ]
+
+
+@pytest.mark.django_db
+def test_windows_line_endings():
+    result = run(to_csv(base_rows()).replace(b"\n", b"\r\n"))
+    assert result.ok, result.error_lines()
+    assert result.stimuli == 21
+
+
+# ----------------------------------------------------------------------------- bad files
+
+
+def _drop_column(name: str):
+    def change(rows, header):
+        columns = header.split(",")
+        i = columns.index(name)
+        return [r[:i] + r[i + 1 :] for r in rows], ",".join(columns[:i] + columns[i + 1 :])
+
+    return change
+
+
+def _set(line: int, column: str, value: str):
+    def change(rows, header):
+        i = header.split(",").index(column)
+        rows = [list(r) for r in rows]
+        rows[line - 2][i] = value
+        return rows, header
+
+    return change
+
+
+BAD = {
+    "missing paw column": (_drop_column("paw"), ["line 1: missing required column 'paw'"]),
+    "missing response column": (
+        _drop_column("response"),
+        [
+            "line 1: missing required column 'response'",
+            "line 1: a stimuli file needs a 'response' column; a thresholds-only file needs "
+            "'threshold_g'",
+        ],
+    ),
+    "no filament column": (
+        _drop_column("filament_size"),
+        ["line 1: missing required column 'filament_size' or 'filament_g'"],
+    ),
+    "unknown filament": (
+        _set(14, "filament_size", "4.32"),
+        ["line 14, filament_size: unknown filament '4.32' (not in Stoelting 20)"],
+    ),
+    "response 2": (
+        _set(3, "response", "2"),
+        ["line 3, response: '2' is not 0 or 1 (1 = withdrawal, 0 = no withdrawal)"],
+    ),
+    "response yes": (
+        _set(20, "response", "yes"),
+        ["line 20, response: 'yes' is not 0 or 1 (1 = withdrawal, 0 = no withdrawal)"],
+    ),
+    "response empty": (
+        _set(4, "response", ""),
+        ["line 4, response: empty; 0 or 1 is required (1 = withdrawal, 0 = no withdrawal)"],
+    ),
+    "duplicate order": (
+        _set(5, "order", "3"),
+        ["line 5, order: duplicate of line 4 (animal A1, T0, right paw, order 3)"],
+    ),
+    "animal in two groups": (
+        _set(8, "group", "K10"),
+        ["line 8, group: animal A1 is in group K10 here but in group control on line 2"],
+    ),
+    "timepoint day disagrees": (
+        _set(15, "day", "8"),
+        ["line 15, day: timepoint T0 is day 8 here but day 7 on line 2"],
+    ),
+    "day not a number": (_set(6, "day", "seven"), ["line 6, day: 'seven' is not a whole number"]),
+    "bad paw": (_set(7, "paw", "front"), ["line 7, paw: 'front' is not right or left"]),
+    "empty animal": (_set(9, "animal", ""), ["line 9, animal: empty; a value is required"]),
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("case", list(BAD))
+def test_bad_input_names_line_and_column_and_writes_nothing(case):
+    change, expected = BAD[case]
+    rows, header = change(base_rows(), HEADER)
+    before = counts()
+    result = run(to_csv(rows, header))
+    assert result.error_lines() == expected
+    assert not result.written
+    assert counts() == before
+
+
+@pytest.mark.django_db
+def test_every_error_of_a_file_is_listed_in_line_order():
+    rows = base_rows()
+    rows[12][6] = "4.32"  # line 14
+    rows[1][7] = "2"  # line 3
+    before = counts()
+    result = run(to_csv(rows))
+    assert result.error_lines() == [
+        "line 3, response: '2' is not 0 or 1 (1 = withdrawal, 0 = no withdrawal)",
+        "line 14, filament_size: unknown filament '4.32' (not in Stoelting 20)",
+    ]
+    assert counts() == before
+
+
+@pytest.mark.django_db
+def test_filament_g_that_is_no_filament_or_disagrees_with_the_size():
+    header = HEADER.replace("filament_size", "filament_size,filament_g")
+    rows = [r[:7] + [GRAMS[r[6]]] + r[7:] for r in base_rows()]
+    rows[0][7] = "2.5"
+    rows[1][7] = "6"  # line 3 is 4.56 (4 g)
+    before = counts()
+    assert run(to_csv(rows, header)).error_lines() == [
+        "line 2, filament_g: unknown filament force '2.5' g (not in Stoelting 20)",
+        "line 3, filament_g: 6 g does not match filament 4.56 (4 g)",
+    ]
+    assert counts() == before
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (b"", "line 1: the file is empty"),
+        (b"\n\n  \n", "line 1: the file is empty"),
+        (b";;;\n", "line 1: the file is empty"),
+        ((HEADER + "\n").encode(), "line 1: the file has a header row but no data rows"),
+        ((HEADER + "\n\n\n").encode(), "line 1: the file has a header row but no data rows"),
+    ],
+)
+def test_empty_file_and_header_only(data, message):
+    before = counts()
+    assert run(data).error_lines() == [message]
+    assert counts() == before
+
+
+@pytest.mark.django_db
+def test_row_with_the_wrong_number_of_values():
+    data = to_csv(base_rows()).replace(b"A1,control,T0,7,right,2,4.56,0", b"A1,control,T0,7,2")
+    assert run(data).error_lines() == ["line 3: 5 values but the header has 8 columns"]
+
+
+@pytest.mark.django_db
+def test_file_over_the_size_limit():
+    data = to_csv(base_rows())
+    before = counts()
+    result = run(data, max_bytes=512)
+    assert result.error_lines() == [
+        f"file: the file is {len(data)} bytes, over the upload limit of 512 bytes "
+        "(LABSTUDY_MAX_UPLOAD_BYTES); split it, or use the import_study command"
+    ]
+    assert counts() == before
+
+
+@pytest.mark.django_db
+def test_invalid_slug_for_a_new_study():
+    assert run(to_csv(base_rows()), slug="not a slug").error_lines() == [
+        "file: 'not a slug' is not a valid short name (letters, digits, - and _)"
+    ]
+
+
+# ----------------------------------------------------------------------------- existing study
+
+
+@pytest.fixture
+def small(people):
+    return build_small_study(people)
+
+
+@pytest.mark.django_db
+def test_into_an_existing_study_refuses_sessions_it_already_has(small):
+    before = counts()
+    result = run(to_csv(rows_for("A1", "control", 26)), slug="small")
+    assert (
+        result.error_lines()[0]
+        == "line 2, animal: A1 already has a T0 session (right paw) in this study"
+    )
+    assert len(result.error_lines()) == 1
+    assert counts() == before
+
+
+@pytest.mark.django_db
+def test_into_an_existing_study_refuses_a_moved_animal_and_a_moved_timepoint(small):
+    rows = rows_for("A1", "K10", 26, tp="T3", day=28) + rows_for(
+        "N1", "control", 15, tp="T1", day=15
+    )
+    before = counts()
+    assert run(to_csv(rows), slug="small").error_lines() == [
+        "line 2, group: animal A1 is in group K10 here but in group control in this study",
+        "line 13, day: timepoint T1 is day 15 here but day 14 in this study",
+    ]
+    assert counts() == before
+
+
+@pytest.mark.django_db
+def test_into_an_existing_study_adds_a_timepoint_and_an_animal(small):
+    rows = rows_for("A1", "control", 26, tp="T3", day=28) + rows_for(
+        "N1", "K10", 15, tp="T3", day=28
+    )
+    result = run(to_csv(rows), slug="small")
+    assert result.ok, result.error_lines()
+    assert (result.new_timepoints, result.new_animals, result.new_groups) == (["T3"], ["N1"], [])
+    assert small.animals.get(code="N1").group.code == "K10"
+    rows = as_dicts(export_text(small, "thresholds"))
+    t3 = {(r["animal"], r["threshold_g"]) for r in rows if r["timepoint"] == "T3"}
+    assert t3 == {("A1", "26"), ("N1", "15")}
+
+
+@pytest.mark.django_db
+def test_a_signed_off_timepoint_is_refused(small):
+    Timepoint.objects.filter(study=small, label="T2").update(locked_at=timezone.now())
+    rows = rows_for("N1", "control", 26, tp="T2", day=21)
+    assert run(to_csv(rows), slug="small").error_lines() == [
+        "line 2, timepoint: T2 is signed off (locked); reopen it before importing"
+    ]
+
+
+@pytest.mark.django_db
+def test_method_or_cutoff_that_differ_from_an_existing_study(small):
+    result = run(to_csv(rows_for("N1", "control", 26)), slug="small", method="up_down", cutoff_g=60)
+    assert result.error_lines() == [
+        "file: study 'small' uses the first_response method, not up_down; change it in the "
+        "study settings first",
+        "file: study 'small' has a cut-off of 300 g, not 60 g",
+    ]
+
+
+# ----------------------------------------------------------------------------- legacy thresholds
+
+LEGACY = """animal,group,timepoint,day,threshold_g,status
+L1,vehicle,T0,7,15,ok
+L1,vehicle,T1,14,15,
+L2,drug,T0,7,26,
+L2,drug,T1,14,300,cutoff_high
+"""
+
+
+@pytest.mark.django_db
+def test_thresholds_only_file_is_stored_and_flagged_in_every_export():
+    result = run(LEGACY.encode(), slug="legacy", title="Old spreadsheet")
+    assert result.ok and result.written, result.error_lines()
+    assert (result.kind, result.legacy_thresholds, result.stimuli) == ("thresholds", 4, 0)
+    assert any("flagged 'legacy_thresholds'" in note for note in result.notes)
+    assert "control group: vehicle (from its name)" in result.notes
+    assert "no paw column: every row is taken as the right hind paw" in result.notes
+    study = Study.objects.get(slug="legacy")
+    stored = LegacyThreshold.objects.get(animal__code="L2", timepoint__label="T1")
+    assert (stored.threshold_g, stored.status, stored.source_file, stored.source_line) == (
+        300.0, "cutoff_high", "rats.csv", 5,
+    )  # fmt: skip
+    rows = {(r["animal"], r["timepoint"]): r for r in as_dicts(export_text(study, "thresholds"))}
+    assert {r["source"] for r in rows.values()} == {"legacy_thresholds"}
+    assert rows[("L2", "T1")]["threshold_g"] == "300"
+    assert float(rows[("L2", "T1")]["pct_mpe"]) == pytest.approx(100.0)
+    assert rows[("L1", "T0")]["reason"] == "imported threshold without stimuli (rats.csv line 2)"
+    summary = {(r["group"], r["timepoint"]): r for r in as_dicts(export_text(study, "summary"))}
+    assert summary[("drug", "T1")]["mean"] == "300"
+    from analysis.exports import StudyExport
+
+    assert "4 imported thresholds without stimuli" in StudyExport(study).readme_text()
+    assert "legacy_thresholds" in " ".join(StudyExport(study).methods_text().split())
+
+
+@pytest.mark.django_db
+def test_thresholds_only_bad_rows():
+    text = LEGACY.replace("L1,vehicle,T1,14,15,", "L1,vehicle,T0,7,16,")
+    text = text.replace("L2,drug,T0,7,26,", "L2,drug,T0,7,-3,")
+    text = text.replace("cutoff_high", "maximal")
+    before = counts()
+    assert run(text.encode()).error_lines() == [
+        "line 3, timepoint: duplicate of line 2 (animal L1, T0, right paw)",
+        "line 4, threshold_g: '-3' must be more than 0 g",
+        "line 5, status: 'maximal' is not one of ok, cutoff_high, cutoff_low, incomplete",
+    ]
+    assert counts() == before
+
+
+# ----------------------------------------------------------------------------- speed and command
+
+
+@pytest.mark.django_db
+def test_query_count_does_not_grow_with_rows(django_assert_max_num_queries):
+    rows = []
+    for n in range(60):
+        for tp, day in (("T0", 7), ("T1", 14), ("T2", 21)):
+            rows += rows_for(f"R{n:03d}", "control" if n % 2 else "K10", 26, tp=tp, day=day)
+    assert len(rows) == 1980
+    # No query per row or per session (180 sessions): only batched inserts, whose batch
+    # size SQLite's 999-parameter limit keeps near 90 rows (2000 on PostgreSQL).
+    with django_assert_max_num_queries(100):
+        result = run(to_csv(rows))
+    assert result.ok and result.stimuli == 1980
+
+
+@pytest.mark.django_db
+def test_import_study_command(tmp_path):
+    path = tmp_path / "rats.csv"
+    path.write_bytes(to_csv(base_rows()))
+    out = io.StringIO()
+    call_command("import_study", str(path), "--slug", "cmd", "--dry-run", stdout=out)
+    assert "Would create: 2 new groups (control, K10)" in out.getvalue()
+    assert "Dry run: nothing was written." in out.getvalue()
+    assert not Study.objects.filter(slug="cmd").exists()
+    out = io.StringIO()
+    call_command(
+        "import_study", str(path), "--slug", "cmd", "--method", "up_down", "--cutoff-g", "60",
+        "--baseline", "T0", "--title", "From the command", stdout=out,
+    )  # fmt: skip
+    study = Study.objects.get(slug="cmd")
+    assert (study.title, study.threshold_method, study.cutoff_g) == (
+        "From the command",
+        "up_down",
+        60,
+    )
+    assert "Imported into study 'cmd'." in out.getvalue()
+
+
+@pytest.mark.django_db
+def test_import_study_command_lists_errors_and_fails(tmp_path):
+    rows = base_rows()
+    rows[12][6] = "4.32"
+    path = tmp_path / "rats.csv"
+    path.write_bytes(to_csv(rows))
+    err = io.StringIO()
+    before = counts()
+    with pytest.raises(CommandError, match="1 problem"):
+        call_command("import_study", str(path), "--slug", "cmd", stderr=err, stdout=io.StringIO())
+    assert "line 14, filament_size: unknown filament '4.32' (not in Stoelting 20)" in err.getvalue()
+    assert counts() == before
