@@ -27,6 +27,15 @@ from sessions.services import FilamentTable, SessionState, filament_table, sugge
 _DIGITS = re.compile(r"(\d+)")
 
 
+def grams_label(grams: float | None) -> str:
+    """Grams the way the bench reads them: 0.008, 2, 4.32, 21.6, 300."""
+    if grams is None:
+        return ""
+    if grams >= 10:
+        return f"{grams:.1f}".rstrip("0").rstrip(".")
+    return f"{grams:.3g}"
+
+
 def natural_key(text: str) -> tuple:
     """Sort key that puts cage C2 before C10."""
     return tuple(int(part) if part.isdigit() else part.lower() for part in _DIGITS.split(text))
@@ -232,8 +241,17 @@ class Panel:
         return self.chips[-1].client_uuid if self.chips else ""
 
     @property
-    def filaments(self) -> list[thresholds.Filament]:
-        return list(self.table.specs)
+    def filaments(self) -> list[tuple[str, str]]:
+        """(size, grams label) for the 'different filament' picker."""
+        return [(f.size, grams_label(f.grams)) for f in self.table.specs]
+
+    @property
+    def next_grams_label(self) -> str:
+        return grams_label(self.next_grams)
+
+    @property
+    def result_grams_label(self) -> str:
+        return grams_label(self.result.grams) if self.result else ""
 
     @property
     def key(self) -> str:

@@ -97,6 +97,7 @@ def bench_today(request: HttpRequest, slug: str) -> HttpResponse:
 def _key_objects(study: Study, animal_pk: int, timepoint_pk: int, paw: str):
     animal = get_object_or_404(Animal, pk=animal_pk, study=study)
     timepoint = get_object_or_404(Timepoint, pk=timepoint_pk, study=study)
+    animal.study = timepoint.study = study  # already read by study_access
     if paw not in paws_for(study):
         raise Http404("This paw is not tested in this study.")
     return animal, timepoint
