@@ -1,0 +1,245 @@
+"""Export, import and ARRIVE pages: who gets in, what they get, what changes."""
+
+import io
+import zipfile
+
+import pytest
+from django.http import StreamingHttpResponse
+from django.urls import reverse
+
+from animals.models import Animal
+from sessions.models import Stimulus, TestSession
+from tests.analysis.test_exports import build_small_study
+from tests.sessions.test_import import base_rows, counts, to_csv
+
+
+@pytest.fixture
+def small(people):
+    return build_small_study(people)
+
+
+def url(name: str, *args) -> str:
+    return reverse(name, args=("small", *args))
+
+
+PAGES = [
+    ("export_index", ()),
+    ("export_table", ("stimuli",)),
+    ("export_package", ()),
+    ("export_workbook", ()),
+    ("export_methods", ()),
+    ("arrive_report", ()),
+]
+
+
+@pytest.mark.parametrize("name, args", PAGES)
+@pytest.mark.parametrize(
+    "who, status",
+    [("technician", 404), ("outsider", 404), ("investigator", 200), ("data_manager", 200)],
+)
+def test_exports_for_investigators_and_data_managers_only(
+    small, client_for, name, args, who, status
+):
+    response = client_for(who).get(url(name, *args))
+    assert response.status_code == status
+
+
+def test_unblinded_technician_still_has_no_exports(small, client_for):
+    small.blinded = False
+    small.save()
+    assert client_for("technician").get(url("export_index")).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "who, status",
+    [("technician", 404), ("outsider", 404), ("investigator", 404), ("data_manager", 200)],
+)
+def test_import_for_data_managers_only(small, client_for, who, status):
+    assert client_for(who).get(url("import_upload")).status_code == status
+    response = client_for(who).post(url("import_confirm"), {"token": "x"})
+    assert response.status_code == (302 if status == 200 else 404)
+
+
+def test_anonymous_is_sent_to_login(small, client):
+    response = client.get(url("export_index"))
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_export_page_offers_the_package_and_every_table(small, client_for):
+    response = client_for("data_manager").get(url("export_index"))
+    html = response.content.decode()
+    assert "Download publication package" in html
+    assert "small_publication_first_response_300g.zip" in html
+    for key in ("stimuli", "thresholds", "summary", "stats", "prism", "dictionary", "doses",
+                "weights", "observations", "audit_log"):  # fmt: skip
+        assert f"small_{key}_first_response_300g.csv" in html
+        assert url("export_table", key) in html
+    assert "<script>" not in html  # the CSP forbids inline scripts
+    assert 'href="/s/small/import/"' in html  # data managers also see the import
+
+
+def test_export_nav_links(small, client_for):
+    html = client_for("investigator").get(reverse("study_overview", args=["small"])).content
+    assert b'href="/s/small/exports/"' in html and b'href="/s/small/arrive/"' in html
+    assert b'href="/s/small/import/"' not in html
+    html = client_for("technician").get(reverse("study_overview", args=["small"])).content
+    assert b"/exports/" not in html and b"/arrive/" not in html
+
+
+def test_csv_streams_with_a_named_file(small, client_for):
+    response = client_for("investigator").get(url("export_table", "thresholds"))
+    assert isinstance(response, StreamingHttpResponse)
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert response["Content-Disposition"] == (
+        'attachment; filename="small_thresholds_first_response_300g.csv"'
+    )
+    body = b"".join(response.streaming_content).decode()
+    assert body.startswith("animal,group,timepoint,day,method,threshold_g,status,pattern,pct_mpe")
+
+
+def test_method_choice_changes_values_and_file_name(small, client_for):
+    response = client_for("investigator").get(url("export_table", "thresholds") + "?method=up_down")
+    assert "small_thresholds_up_down_300g.csv" in response["Content-Disposition"]
+    body = b"".join(response.streaming_content).decode()
+    assert body.splitlines()[1].split(",")[4] == "up_down"
+    assert client_for("investigator").get(url("export_index") + "?method=nope").status_code == 404
+    assert client_for("investigator").get(url("export_table", "secrets")).status_code == 404
+
+
+def test_package_download_is_a_zip_with_every_file(small, client_for):
+    response = client_for("data_manager").get(url("export_package"))
+    assert response["Content-Disposition"] == (
+        'attachment; filename="small_publication_first_response_300g.zip"'
+    )
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+    names = {n.split("/")[-1] for n in archive.namelist()}
+    assert len(names) == 13
+    assert {"README.txt", "small_tables_first_response_300g.xlsx"} <= names
+
+
+def test_methods_download(small, client_for):
+    response = client_for("investigator").get(url("export_methods"))
+    assert "small_methods_first_response_300g.txt" in response["Content-Disposition"]
+    assert "Friedman" in response.content.decode()
+
+
+# ----------------------------------------------------------------------------- import
+
+
+def test_upload_preview_then_confirm(small, client_for):
+    client = client_for("data_manager")
+    # new animals at a new timepoint of the existing study
+    rows = [[f"N{r[0]}", *r[1:2], "T3", "28", *r[4:]] for r in base_rows()]
+    upload = io.BytesIO(to_csv(rows))
+    upload.name = "old-rats.csv"
+    before = counts()
+    preview = client.post(url("import_upload"), {"file": upload})
+    html = preview.content.decode()
+    assert preview.status_code == 200
+    assert "The file is valid. Nothing has been written yet." in html
+    assert '<td id="preview-stimuli">21</td>' in html
+    assert "NA1, NA2" in html and "T3" in html
+    assert counts() == before
+    token = preview.context["token"]
+    done = client.post(url("import_confirm"), {"token": token})
+    assert done.status_code == 302 and done["Location"] == url("export_index")
+    assert Stimulus.objects.filter(session__animal__code__in=["NA1", "NA2"]).count() == 21
+    assert Animal.objects.get(study=small, code="NA2").group.code == "K10"
+    # the same upload cannot be imported twice
+    again = client.post(url("import_confirm"), {"token": token}, follow=True)
+    assert "expired or was already imported" in again.content.decode()
+    assert Stimulus.objects.filter(session__animal__code__in=["NA1", "NA2"]).count() == 21
+
+
+def test_upload_with_errors_shows_them_and_offers_no_confirm(small, client_for):
+    rows = [[f"N{r[0]}", *r[1:2], "T3", "28", *r[4:]] for r in base_rows()]
+    rows[12][6] = "4.32"
+    upload = io.BytesIO(to_csv(rows))
+    upload.name = "old-rats.csv"
+    before = counts()
+    response = client_for("data_manager").post(url("import_upload"), {"file": upload})
+    html = response.content.decode()
+    assert "1 problem: nothing was imported." in html
+    assert "line 14, filament_size: unknown filament &#x27;4.32&#x27; (not in Stoelting 20)" in html
+    assert "Confirm import" not in html
+    assert counts() == before
+
+
+def test_upload_over_the_size_limit(small, client_for, settings):
+    settings.LABSTUDY_MAX_UPLOAD_BYTES = 300
+    upload = io.BytesIO(to_csv(base_rows()))
+    upload.name = "big.csv"
+    before = counts()
+    response = client_for("data_manager").post(url("import_upload"), {"file": upload})
+    html = response.content.decode()
+    assert "over the upload limit of 300 bytes" in html
+    assert "Confirm import" not in html
+    assert counts() == before
+
+
+def test_confirm_rechecks_the_study(small, client_for, people):
+    client = client_for("data_manager")
+    rows = [[f"N{r[0]}", *r[1:2], "T3", "28", *r[4:]] for r in base_rows()]
+    upload = io.BytesIO(to_csv(rows))
+    upload.name = "old-rats.csv"
+    token = client.post(url("import_upload"), {"file": upload}).context["token"]
+    # meanwhile someone records NA1 at T3 on the bench
+    from labstudy.models import Timepoint
+    from sessions import services
+
+    tp = Timepoint.objects.create(study=small, label="T3", day=28, order=4)
+    animal = Animal.objects.create(study=small, code="NA1", group=small.groups.get(code="control"))
+    services.start_session(animal=animal, timepoint=tp, paw="right", user=people["technician"])
+    before = counts()
+    response = client.post(url("import_confirm"), {"token": token})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "NA1 already has a T3 session (right paw) in this study" in html
+    assert counts() == before
+    assert TestSession.objects.filter(animal__code="NA2").count() == 0
+
+
+# ----------------------------------------------------------------------------- ARRIVE
+
+
+def test_arrive_report_fills_in_what_the_study_records(small, client_for):
+    response = client_for("investigator").get(url("arrive_report"))
+    html = response.content.decode()
+    for n, title in enumerate(
+        [
+            "Study design",
+            "Sample size",
+            "Inclusion and exclusion criteria",
+            "Randomisation",
+            "Blinding",
+            "Outcome measures",
+            "Statistical methods",
+            "Experimental animals",
+            "Experimental procedures",
+            "Results",
+        ],  # fmt: skip
+        start=1,
+    ):
+        assert f"{n}. {title}" in html
+    assert "4 in total; control n = 2, K10 n = 2" in html
+    assert "Still to write" in html
+    assert "How the sample size was decided" in html
+    assert "coded solution letters (A, B)" in html
+    assert "hematuria" in html
+    assert "20.5 ± 5.5" in html  # control T0 threshold mean ± SEM
+    assert "@media print" in html
+    assert "<script>" not in html
+    report = response.context["report"]
+    assert report.to_write_count >= 8
+
+
+def test_arrive_report_lists_exclusions_with_reasons(small, client_for):
+    import datetime as dt
+
+    animal = small.animals.get(code="B2")
+    animal.status = Animal.Status.EXCLUDED
+    animal.status_date = dt.date(2026, 9, 10)
+    animal.status_reason = "autotomy of the injured paw"
+    animal.save()
+    html = client_for("data_manager").get(url("arrive_report")).content.decode()
+    assert "autotomy of the injured paw" in html
