@@ -520,7 +520,7 @@ def arrive_report(study, *, method: str | None = None) -> ArriveReport:
             [
                 r.group,
                 r.timepoint,
-                str(r.day),
+                exports.csv_cell(r.day),
                 str(r.n),
                 f"{_n(r.mean)} ± {_n(r.sem)}",
                 f"{_n(low)} to {_n(high)}",

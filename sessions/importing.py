@@ -114,6 +114,10 @@ class ImportResult:
     def ok(self) -> bool:
         return not self.errors
 
+    @property
+    def separator(self) -> str:
+        return _delimiter_name(self.delimiter)
+
     def error_lines(self) -> list[str]:
         return [str(p) for p in self.errors]
 
