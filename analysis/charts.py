@@ -18,7 +18,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 from plotly.io.json import to_json_plotly
 
 from analysis.stats import format_p
@@ -182,7 +181,7 @@ def time_course(
     labels = [label for label, _ in timepoints]
     days = [float(day) for _, day in timepoints]
     merged = _marks_frame(summary, marks, key) if not summary.empty else summary
-    fig = go.Figure()
+    data: list[dict] = []
     for index, group in enumerate(groups):
         points = merged[merged["group"] == group.code] if not merged.empty else merged
         if points.empty:
@@ -190,8 +189,8 @@ def time_course(
         points = points.sort_values("day")
         mine = animals[animals["group"] == group.code]
         x, y, text = _animal_lines(mine, days)
-        fig.add_trace(
-            go.Scatter(
+        data.append(
+            _scatter(
                 x=_plain(x),
                 y=_plain(y),
                 text=text,
@@ -232,10 +231,10 @@ def time_course(
                 "line": {"color": "black", "width": 1},
             }
             mean_trace["error_y"].update(color=group.colour, thickness=1.5, width=5)
-        fig.add_trace(go.Scatter(**mean_trace))
+        data.append(_scatter(**mean_trace))
         top = points["mean"].to_numpy(dtype=float) + sem
-        fig.add_trace(
-            go.Scatter(
+        data.append(
+            _scatter(
                 x=_plain(points["day"]),
                 y=_plain(top),
                 text=points["marks"].tolist(),
@@ -250,8 +249,7 @@ def time_course(
                 cliponaxis=False,
             )
         )
-    _layout(
-        fig,
+    layout = _layout(
         phases=phases,
         labels=labels,
         days=days,
@@ -268,13 +266,22 @@ def time_course(
     if publication:
         config["displayModeBar"] = True
         config["toImageButtonOptions"].update(scale=4, **PUBLICATION_SIZE)
-    out = fig.to_plotly_json()
-    out["config"] = config
-    out["download"] = {"filename": filename, "svg": publication, **PUBLICATION_SIZE}
-    return out
+    return {
+        "data": data,
+        "layout": layout,
+        "config": config,
+        "download": {"filename": filename, "svg": publication, **PUBLICATION_SIZE},
+    }
 
 
-def _layout(fig, *, phases, labels, days, y_title, cutoff, publication) -> None:
+def _scatter(**properties) -> dict:
+    # Plain dicts, not plotly.graph_objects: validating thousands of points costs a
+    # noticeable share of a large dashboard; tests/analysis/test_charts.py validates
+    # every figure this module makes against plotly's schema instead.
+    return {"type": "scatter", **properties}
+
+
+def _layout(*, phases, labels, days, y_title, cutoff, publication) -> None:
     span = (max(days) - min(days)) if days else 1.0
     pad = max(span * 0.04, 1.0)
     x_range = [min(days) - pad, max(days) + pad] if days else None
@@ -345,15 +352,14 @@ def _layout(fig, *, phases, labels, days, y_title, cutoff, publication) -> None:
         "gridcolor": "#e5e5e5",
         "zeroline": False,
     }
-    fig.update_layout(
-        template="none",
-        font={"family": FONT, "size": 14 if publication else 13, "color": "black"},
-        paper_bgcolor="white",
-        plot_bgcolor="white",
-        shapes=shapes,
-        annotations=annotations,
-        hovermode="closest",
-        xaxis={
+    layout = {
+        "font": {"family": FONT, "size": 14 if publication else 13, "color": "black"},
+        "paper_bgcolor": "white",
+        "plot_bgcolor": "white",
+        "shapes": shapes,
+        "annotations": annotations,
+        "hovermode": "closest",
+        "xaxis": {
             **axis,
             "title": {"text": "Timepoint" if publication else "Timepoint (study day)"},
             "tickmode": "array",
@@ -361,49 +367,53 @@ def _layout(fig, *, phases, labels, days, y_title, cutoff, publication) -> None:
             "ticktext": ticktext,
             "range": x_range,
         },
-        yaxis={**axis, "title": {"text": y_title}, "rangemode": "tozero" if cutoff else "normal"},
-        legend=(
+        "yaxis": {
+            **axis,
+            "title": {"text": y_title},
+            "rangemode": "tozero" if cutoff else "normal",
+        },
+        "legend": (
             {"x": 0.01, "y": 0.98, "bgcolor": "rgba(255,255,255,0.85)"}
             if publication
             else {"orientation": "h", "x": 0, "y": -0.22}
         ),
-        margin={"l": 70, "r": 20, "t": 40, "b": 60 if publication else 90},
-    )
+        "margin": {"l": 70, "r": 20, "t": 40, "b": 60 if publication else 90},
+    }
     if publication:
-        fig.update_layout(autosize=False, **PUBLICATION_SIZE)
+        layout.update(autosize=False, **PUBLICATION_SIZE)
+    return layout
 
 
 def weight_chart(weights: pd.DataFrame, *, colour: str, filename: str) -> dict:
     """Body weight (g) over study days: ``weights`` has day, date, grams."""
-    fig = go.Figure(
-        go.Scatter(
-            x=_plain(weights["day"]),
-            y=_plain(weights["grams"]),
-            text=[f"{d:%d %b %Y}" for d in weights["date"]],
-            mode="lines+markers",
-            name="Body weight",
-            line={"color": colour, "width": 2},
-            marker={"color": colour, "size": 7},
-            hovertemplate="day %{x}: %{y:.1f} g<br>%{text}<extra></extra>",
-        )
+    trace = _scatter(
+        x=_plain(weights["day"]),
+        y=_plain(weights["grams"]),
+        text=[f"{d:%d %b %Y}" for d in weights["date"]],
+        mode="lines+markers",
+        name="Body weight",
+        line={"color": colour, "width": 2},
+        marker={"color": colour, "size": 7},
+        hovertemplate="day %{x}: %{y:.1f} g<br>%{text}<extra></extra>",
     )
-    fig.update_layout(
-        template="none",
-        font={"family": FONT, "size": 13},
-        xaxis={"title": {"text": "Study day"}, "showline": True, "zeroline": False},
-        yaxis={"title": {"text": "Body weight (g)"}, "showline": True, "zeroline": False},
-        margin={"l": 60, "r": 20, "t": 20, "b": 50},
-        height=280,
-        showlegend=False,
-    )
-    out = fig.to_plotly_json()
-    out["config"] = {
-        "displaylogo": False,
-        "responsive": True,
-        "toImageButtonOptions": {"format": "png", "filename": filename, "scale": 2},
+    layout = {
+        "font": {"family": FONT, "size": 13},
+        "xaxis": {"title": {"text": "Study day"}, "showline": True, "zeroline": False},
+        "yaxis": {"title": {"text": "Body weight (g)"}, "showline": True, "zeroline": False},
+        "margin": {"l": 60, "r": 20, "t": 20, "b": 50},
+        "height": 280,
+        "showlegend": False,
     }
-    out["download"] = {"filename": filename, "svg": False}
-    return out
+    return {
+        "data": [trace],
+        "layout": layout,
+        "config": {
+            "displaylogo": False,
+            "responsive": True,
+            "toImageButtonOptions": {"format": "png", "filename": filename, "scale": 2},
+        },
+        "download": {"filename": filename, "svg": False},
+    }
 
 
 _SCRIPT_ESCAPES = {ord("<"): "\\u003C", ord(">"): "\\u003E", ord("&"): "\\u0026"}

@@ -42,8 +42,8 @@ TEST_LABELS = {
 }
 SECTIONS = (
     ("within", "Within each group, over time"),
-    ("group_time", "Group × time"),
     ("between", "Between groups, at each timepoint"),
+    ("group_time", "Group × time"),
     ("auc", "Area under the curve (whole time course)"),
     ("mixed_model", "Linear mixed model"),
 )

@@ -4,6 +4,8 @@
 (function () {
   "use strict";
 
+  var LOG_TICKS = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 300];
+
   function readFigure(id) {
     var block = document.getElementById(id);
     return block ? JSON.parse(block.textContent) : null;
@@ -59,7 +61,14 @@
   function ready() {
     document.querySelectorAll("[data-figure]").forEach(draw);
     onSwitch("[data-log-for]", "data-log-for", function (chart, on) {
-      Plotly.relayout(chart, { "yaxis.type": on ? "log" : "linear", "yaxis.autorange": true });
+      // Thresholds span 0.008-300 g: label 1-2-5 steps, not every digit of each decade.
+      Plotly.relayout(chart, {
+        "yaxis.type": on ? "log" : "linear",
+        "yaxis.autorange": true,
+        "yaxis.tickmode": on ? "array" : "auto",
+        "yaxis.tickvals": on ? LOG_TICKS : null,
+        "yaxis.ticktext": on ? LOG_TICKS.map(String) : null,
+      });
     });
     onSwitch("[data-animals-for]", "data-animals-for", function (chart, on) {
       var indices = tracesWithMeta(chart, "animals");
