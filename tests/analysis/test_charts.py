@@ -158,6 +158,29 @@ def test_publication_style_is_fixed_size_with_symbols_and_svg():
     assert not [s for s in layout["shapes"] if s["type"] == "line"]  # no cut-off on %MPE
 
 
+def test_every_figure_is_valid_for_plotly(figure):
+    """charts.py builds plain dicts for speed; plotly's own schema checks them here."""
+    import plotly.graph_objects as go
+
+    go.Figure(data=figure["data"], layout=figure["layout"])
+    long = long_frame()
+    publication = charts.time_course(
+        summary=stats.group_summary(long),
+        animals=long,
+        marks=marks_frame(),
+        groups=GROUPS,
+        phases=PHASES,
+        timepoints=TIMEPOINTS,
+        key=KEY,
+        y_title="%MPE",
+        publication=True,
+    )
+    go.Figure(data=publication["data"], layout=publication["layout"])
+    weights = pd.DataFrame({"day": [0], "date": [pd.Timestamp("2026-09-01")], "grams": [250.0]})
+    weight = charts.weight_chart(weights, colour="#123456", filename="w")
+    go.Figure(data=weight["data"], layout=weight["layout"])
+
+
 def test_groups_without_data_get_no_traces():
     long = long_frame()
     long = long[long["group"] == "control"]
