@@ -270,20 +270,28 @@
   }
 
   function registerServiceWorker() {
-    if (!bench || !bench.dataset.sw || !("serviceWorker" in root.navigator)) {
+    var sw = root.navigator.serviceWorker;
+    if (!bench || !bench.dataset.sw || !sw) {
       return;
     }
-    root.navigator.serviceWorker.register(bench.dataset.sw).then(function () {
-      var listEl = document.getElementById("bench-precache");
-      if (!listEl || !root.navigator.onLine) {
-        return null;
+    var firstVisit = !sw.controller; // this page did not come through the worker
+    sw.register(bench.dataset.sw).then(function () {
+      return sw.ready;
+    }).then(function (reg) {
+      if (!reg.active || !root.navigator.onLine) {
+        return;
       }
-      var urls = JSON.parse(listEl.textContent);
-      return root.navigator.serviceWorker.ready.then(function (reg) {
-        if (reg.active) {
-          reg.active.postMessage({ type: "precache", urls: urls });
-        }
-      });
+      var listEl = document.getElementById("bench-precache");
+      var urls = listEl ? JSON.parse(listEl.textContent) : [];
+      if (firstVisit) {
+        urls.push(root.location.pathname + root.location.search);
+        document.querySelectorAll("script[src], link[rel=stylesheet]").forEach(function (el) {
+          urls.push(el.getAttribute("src") || el.getAttribute("href"));
+        });
+      }
+      if (urls.length) {
+        reg.active.postMessage({ type: "precache", urls: urls });
+      }
     }).catch(function () { /* pages still work online without it */ });
   }
 
@@ -311,6 +319,25 @@
       }
     });
   }
+  // Dosing, weights and observations save online only: say so when a save cannot reach
+  // the server instead of failing silently (the queue's own requests are handled above).
+  function notSent(evt) {
+    var elt = evt.detail.elt;
+    if (!elt || elt === bench || elt === document.body) {
+      return;
+    }
+    var item = elt.closest(".bench-item") || elt.parentNode;
+    var note = item.querySelector(".bench-net-error");
+    if (!note) {
+      note = document.createElement("div");
+      note.className = "alert alert-danger bench-net-error";
+      note.setAttribute("role", "alert");
+      item.prepend(note);
+    }
+    note.textContent = "No connection: this was not saved. Try again when the Wi-Fi is back.";
+  }
+  document.body.addEventListener("htmx:sendError", notSent);
+  document.body.addEventListener("htmx:timeout", notSent);
   root.addEventListener("online", function () { changed(); flush(); });
   root.addEventListener("offline", changed);
   root.addEventListener("storage", function (evt) {

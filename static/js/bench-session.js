@@ -73,7 +73,7 @@
   }
 
   function pickedSize() {
-    var picked = document.querySelector("#bench-tap input[name=pick]:checked");
+    var picked = document.querySelector("#bench-panel input[name=pick]:checked");
     return picked ? picked.value : "";
   }
 
@@ -178,11 +178,18 @@
     }
 
     el("bench-tap").hidden = v.complete;
+    el("bench-pick").hidden = v.complete;
+    el("bench-notes").hidden = v.complete;
     var form = el("bench-tap");
     form.elements.filament.value = v.next || "";
     form.elements.session.value = v.session || "";
     form.elements.after.value = v.series.length ? v.series[v.series.length - 1].uuid : "";
     el("bench-undo-button").disabled = !v.series.length;
+
+    if (el("bench-void-submit")) {
+      el("bench-void-submit").disabled = !root.navigator.onLine;
+      el("bench-void-offline").hidden = root.navigator.onLine;
+    }
 
     var nextAnimal = el("bench-next-animal");
     nextAnimal.hidden = !v.complete;
@@ -195,14 +202,12 @@
   }
 
   function resetChoices() {
-    var form = el("bench-tap");
-    form.querySelectorAll("input[type=radio], input[type=checkbox]").forEach(function (i) {
+    var panel = el("bench-panel");
+    panel.querySelectorAll("input[name=pick], input[name=note_pick]").forEach(function (i) {
       i.checked = false;
     });
-    if (form.elements.note) {
-      form.elements.note.value = "";
-    }
-    form.querySelectorAll("details").forEach(function (d) { d.open = false; });
+    el("bench-note-text").value = "";
+    panel.querySelectorAll(".bench-tools details").forEach(function (d) { d.open = false; });
   }
 
   function tap(withdrew) {
@@ -215,13 +220,14 @@
     if (v.complete) {
       return;
     }
-    var form = el("bench-tap");
     var picked = pickedSize();
     var size = picked || v.next;
     var notes = [];
-    form.querySelectorAll("input[name=note_pick]:checked").forEach(function (i) { notes.push(i.value); });
-    if (form.elements.note && form.elements.note.value.trim()) {
-      notes.push(form.elements.note.value.trim());
+    el("bench-panel").querySelectorAll("input[name=note_pick]:checked").forEach(function (i) {
+      notes.push(i.value);
+    });
+    if (el("bench-note-text").value.trim()) {
+      notes.push(el("bench-note-text").value.trim());
     }
     var note = notes.join("; ").slice(0, 200);
     var id = Q.uuid4();
