@@ -1,0 +1,89 @@
+"""The stepping rule the tablet uses offline (static/js/bench-stepping.js) agrees with
+analysis.thresholds.next_filament on thousands of random series, for every method.
+
+Series are grown by the rule with random responses, with random overrides (a filament
+other than the suggested one), random start filaments, runs past the end of the series,
+and a short filament set whose ends are reached often. Every prefix is compared.
+"""
+
+import random
+from pathlib import Path
+
+from analysis import thresholds
+
+STEPPING_JS = Path(__file__).resolve().parents[2] / "static" / "js" / "bench-stepping.js"
+SHORT_SET = tuple(
+    thresholds.Filament(size, grams)
+    for size, grams in (("3.61", 0.4), ("3.84", 0.6), ("4.08", 1.0), ("4.17", 1.4), ("4.31", 2.0))
+)
+
+
+def random_cases(rng: random.Random, filaments, method: str, n_series: int) -> list[dict]:
+    sizes = [f.size for f in filaments]
+    cases = []
+    for _ in range(n_series):
+        start = rng.choice(sizes)
+        p_withdraw = rng.choice([0.2, 0.5, 0.8])
+        p_override = rng.choice([0.0, 0.0, 0.15])
+        series: list[tuple[str, bool]] = []
+        extra = rng.randint(0, 3)  # taps after the series ended (the engine ignores them)
+        for _ in range(60):
+            expected = thresholds.next_filament(series, filaments, method=method, start=start)
+            cases.append(
+                {
+                    "series": [[s, w] for s, w in series],
+                    "sizes": sizes,
+                    "method": method,
+                    "start": start,
+                    "expected": expected,
+                }
+            )
+            if expected is None:
+                if extra == 0:
+                    break
+                extra -= 1
+                expected = rng.choice(sizes)
+            size = rng.choice(sizes) if rng.random() < p_override else expected
+            series.append((size, rng.random() < p_withdraw))
+    return cases
+
+
+def test_js_stepping_rule_agrees_with_python_for_all_methods(browser):
+    rng = random.Random(20260311)
+    cases = []
+    for method in thresholds.METHODS:
+        cases += random_cases(rng, thresholds.STOELTING_20, method, 400)
+        cases += random_cases(rng, SHORT_SET, method, 200)
+    # Size spelling: "6.1" is the filament "6.10" for both.
+    cases.append(
+        {
+            "series": [["6.1", False]],
+            "sizes": [f.size for f in thresholds.STOELTING_20],
+            "method": "up_down",
+            "start": "6.10",
+            "expected": thresholds.next_filament([("6.1", False)], start="6.10"),
+        }
+    )
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.set_content("<!doctype html><title>stepping</title>")
+        page.add_script_tag(path=str(STEPPING_JS))
+        got = page.evaluate(
+            """cases => cases.map(c =>
+                 LabstudyStepping.nextFilament(c.series, c.sizes, c.method, c.start))""",
+            cases,
+        )
+    finally:
+        context.close()
+    assert len(got) == len(cases) > 10_000
+    mismatches = [
+        (c["method"], c["start"], c["series"], c["expected"], g)
+        for c, g in zip(cases, got, strict=True)
+        if c["expected"] != g
+    ]
+    assert mismatches == []
+    ended = sum(1 for c in cases if c["expected"] is None)
+    assert ended > 1000  # plenty of closed series, not just open ones
+    for method in thresholds.METHODS:
+        assert sum(1 for c in cases if c["method"] == method) > 2000
