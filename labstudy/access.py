@@ -49,17 +49,41 @@ def study_access(user: AbstractBaseUser, slug: str, *, roles: tuple[str, ...] = 
     `roles` limits the view to those roles; a member with another role gets 404 too,
     so a technician cannot probe set-up pages.
     """
-    study = get_object_or_404(Study.objects.select_related("filament_set"), slug=slug)
-    if user.is_superuser:
-        role = Role.DATA_MANAGER
-    else:
-        membership = Membership.objects.filter(user=user, study=study).only("role").first()
-        if membership is None:
-            raise Http404("No such study.")
-        role = membership.role
-    if roles and role not in roles:
+    access = _cached(user, slug)
+    if access is None:
+        study = get_object_or_404(Study.objects.select_related("filament_set"), slug=slug)
+        if user.is_superuser:
+            role = Role.DATA_MANAGER
+        else:
+            membership = Membership.objects.filter(user=user, study=study).only("role").first()
+            if membership is None:
+                raise Http404("No such study.")
+            role = membership.role
+        access = StudyAccess(study=study, role=role)
+        _remember(user, slug, access)
+    if roles and access.role not in roles:
         raise Http404("This page is not available to your role.")
-    return StudyAccess(study=study, role=role)
+    return access
+
+
+# The user object lives for one request (django.contrib.auth loads it per request), so
+# caching on it lets StudyMembershipMiddleware and the view share one lookup.
+_CACHE_ATTR = "_labstudy_study_access"
+
+
+def _cached(user, slug: str) -> "StudyAccess | None":
+    return getattr(user, _CACHE_ATTR, {}).get(slug)
+
+
+def _remember(user, slug: str, access: "StudyAccess") -> None:
+    cache = getattr(user, _CACHE_ATTR, None)
+    if cache is None:
+        cache = {}
+        try:
+            setattr(user, _CACHE_ATTR, cache)
+        except AttributeError:  # AnonymousUser and other immutable stand-ins
+            return
+    cache[slug] = access
 
 
 def studies_for(user: AbstractBaseUser):

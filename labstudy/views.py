@@ -9,7 +9,7 @@ from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
 from animals import allocation_service
 from animals.models import Animal
@@ -33,6 +33,7 @@ SETUP = (Role.DATA_MANAGER,)
 
 
 @login_required
+@require_GET
 def home(request: HttpRequest) -> HttpResponse:
     studies = list(studies_for(request.user).order_by("status", "-day0_date"))
     for study in studies:
@@ -45,6 +46,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@require_GET
 def study_overview(request: HttpRequest, slug: str) -> HttpResponse:
     access = study_access(request.user, slug)
     study = access.study
@@ -275,6 +277,7 @@ def _audit_access(request: HttpRequest, slug: str):
 
 
 @login_required
+@require_GET
 def animal_history(request: HttpRequest, slug: str, code: str) -> HttpResponse:
     access = _audit_access(request, slug)
     animal = get_object_or_404(Animal, study=access.study, code=code)
@@ -291,6 +294,7 @@ def animal_history(request: HttpRequest, slug: str, code: str) -> HttpResponse:
 
 
 @login_required
+@require_GET
 def session_history(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     access = _audit_access(request, slug)
     session = get_object_or_404(
