@@ -42,7 +42,7 @@ THRESHOLD_COLUMNS = [
     "animal", "group", "timepoint", "day", "method", "threshold_g", "status", "pattern",
     "pct_mpe", "paw", "n_stimuli", "source", "reason",
 ]  # fmt: skip
-SUMMARY_COLUMNS = [*stats.SUMMARY_COLUMNS, "mpe_mean", "mpe_sem"]
+SUMMARY_COLUMNS = [*stats.SUMMARY_COLUMNS, "mpe_mean", "mpe_sem", "n_legacy"]
 STATS_COLUMNS = [*stats.COLUMNS, "outcome"]
 DOSE_COLUMNS = [
     "animal", "group", "study_day", "scheduled_date", "planned_dose_mg_kg", "dose_mg_kg",
@@ -342,6 +342,15 @@ class StudyExport:
             columns={"mean": "mpe_mean", "sem": "mpe_sem"}
         )
         table = thr.merge(mpe, on=["group", "timepoint"], how="left")
+        sessions = self.sessions
+        legacy = sessions[
+            (sessions["source"] == SOURCE_LEGACY)
+            & (sessions["group"] != "")
+            & sessions["threshold_g"].notna()
+        ]
+        counts = legacy.groupby(["group", "timepoint"])["animal"].nunique()
+        keys = zip(table["group"], table["timepoint"], strict=True)
+        table["n_legacy"] = [int(counts.get(key, 0)) for key in keys]
         table["_order"] = table["group"].map(self.group_order).fillna(len(self.group_order))
         table = table.sort_values(["_order", "day"], kind="stable")
         return table[SUMMARY_COLUMNS].reset_index(drop=True)
@@ -360,7 +369,9 @@ class StudyExport:
             )
             wide = wide.loc[order]
             days = self.sessions.drop_duplicates("timepoint").set_index("timepoint")["day"]
-            yield (f"{label}, method {self.method}, cut-off {cut} g",)
+            legacy = int((self.sessions["source"] == SOURCE_LEGACY).sum())
+            flag = f", includes {legacy} imported thresholds (legacy_thresholds)" if legacy else ""
+            yield (f"{label}, method {self.method}, cut-off {cut} g{flag}",)
             yield ("timepoint", "day", *[group for group, _ in wide.index])
             yield ("", "", *[animal for _, animal in wide.index])
             for tp in wide.columns:
@@ -609,6 +620,8 @@ def dictionary_entries(study) -> list[tuple[str, str, str, str]]:
         ("summary", "q3", "g", "third quartile (R quantile type 7)"),
         ("summary", "mpe_mean", "%", "mean %MPE"),
         ("summary", "mpe_sem", "%", "SEM of %MPE"),
+        ("summary", "n_legacy", "animals", "of n, thresholds imported without stimuli "
+         "(legacy_thresholds)"),
         ("stats", "test", "", "friedman, nemenyi_friedman, wilcoxon, rm_anova(_gg/_hf), "
          "mauchly, mixed_anova(_gg/_hf), kruskal, nemenyi_kruskal, dunn_kruskal, "
          "mann_whitney, auc_*, mixed_model (docs/statistics.md)"),

@@ -249,7 +249,9 @@ def test_thresholds_export_with_another_method_says_so(small):
 
 def test_summary_export_values(small):
     text = export_text(small, "summary")
-    assert text.splitlines()[0] == "group,timepoint,day,n,mean,sd,sem,median,q1,q3,mpe_mean,mpe_sem"
+    assert text.splitlines()[0] == (
+        "group,timepoint,day,n,mean,sd,sem,median,q1,q3,mpe_mean,mpe_sem,n_legacy"
+    )
     rows = as_dicts(text)
     assert [(r["group"], r["timepoint"]) for r in rows] == [
         ("control", "T0"), ("control", "T1"), ("control", "T2"),
@@ -261,7 +263,7 @@ def test_summary_export_values(small):
         "2", "20.5", "5.5", "20.5", "17.75", "23.25",
     )  # fmt: skip
     assert float(c0["sd"]) == pytest.approx(11 / math.sqrt(2))
-    assert (c0["mpe_mean"], c0["mpe_sem"]) == ("0", "0")
+    assert (c0["mpe_mean"], c0["mpe_sem"], c0["n_legacy"]) == ("0", "0", "0")
     # control T1: 15 and 15; %MPE -4.01 and 0
     assert (c1["mean"], c1["sd"], c1["sem"]) == ("15", "0", "0")
     assert float(c1["mpe_mean"]) == pytest.approx(-11 / 274 * 100 / 2)

@@ -428,7 +428,9 @@ def test_thresholds_only_file_is_stored_and_flagged_in_every_export():
     assert float(rows[("L2", "T1")]["pct_mpe"]) == pytest.approx(100.0)
     assert rows[("L1", "T0")]["reason"] == "imported threshold without stimuli (rats.csv line 2)"
     summary = {(r["group"], r["timepoint"]): r for r in as_dicts(export_text(study, "summary"))}
-    assert summary[("drug", "T1")]["mean"] == "300"
+    assert (summary[("drug", "T1")]["mean"], summary[("drug", "T1")]["n_legacy"]) == ("300", "1")
+    prism = export_text(study, "prism").splitlines()[0]
+    assert "includes 4 imported thresholds (legacy_thresholds)" in prism
     from analysis.exports import StudyExport
 
     assert "4 imported thresholds without stimuli" in StudyExport(study).readme_text()
