@@ -21,6 +21,9 @@ def demo(transactional_db):
 @pytest.fixture
 def investigator(demo, new_page):
     page = new_page(DESKTOP)
+    # plotly.js is 4.6 MB and the statistics run on every page load: on a loaded CI
+    # machine the conftest's 10 s is too tight for these pages.
+    page.set_default_timeout(30_000)
     problems = []
     # Console errors (a CSP violation is one), script errors, and failed requests; the
     # browser's own favicon probe is the only 404 allowed.
