@@ -32,7 +32,7 @@ run: demo
 test: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n 2
 
 lint: install-dev
 	$(VENV)/bin/ruff check .

@@ -194,7 +194,8 @@ def import_upload(request: HttpRequest, slug: str) -> HttpResponse:
     access = study_access(request.user, slug, roles=IMPORT_ROLES)
     study = access.study
     limit = settings.LABSTUDY_MAX_UPLOAD_BYTES
-    form = UploadForm(request.POST or None, request.FILES or None)
+    posted = request.method == "POST"
+    form = UploadForm(request.POST if posted else None, request.FILES if posted else None)
     context = {"access": access, "study": study, "section": "import", "form": form}
     context["limit_mb"] = f"{limit / (1024 * 1024):g}"
     if request.method != "POST" or not form.is_valid():

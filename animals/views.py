@@ -253,7 +253,9 @@ def bench_observations(request: HttpRequest, slug: str) -> HttpResponse:
     access = study_access(request.user, slug, roles=BENCH_ROLES)
     study = access.study
     date = bench_date(request)
-    form = ObservationForm(request.POST or None, initial={"date": date})
+    form = ObservationForm(
+        request.POST if request.method == "POST" else None, initial={"date": date}
+    )
     if request.method == "POST":
         if form.is_valid():
             date = form.cleaned_data["date"]

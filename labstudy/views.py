@@ -71,7 +71,7 @@ def study_overview(request: HttpRequest, slug: str) -> HttpResponse:
 def study_new(request: HttpRequest) -> HttpResponse:
     if not can_create_studies(request.user):
         raise PermissionDenied("Only data managers can create studies.")
-    form = NewStudyForm(request.POST or None)
+    form = NewStudyForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             study = services.create_study(
@@ -94,7 +94,7 @@ def study_new(request: HttpRequest) -> HttpResponse:
 def study_setup(request: HttpRequest, slug: str) -> HttpResponse:
     access = study_access(request.user, slug, roles=SETUP)
     study = access.study
-    form = StudyForm(request.POST or None, instance=study, prefix="study")
+    form = StudyForm(_posted(request), instance=study, prefix="study")
     if request.method == "POST" and form.is_valid():
         form.save()
         messages.success(request, "Study settings saved.")
@@ -119,7 +119,7 @@ def study_setup_rows(request: HttpRequest, slug: str, section: str) -> HttpRespo
     access = study_access(request.user, slug, roles=SETUP)
     study = access.study
     formset_class, title = _FORMSETS[section]
-    formset = formset_class(request.POST or None, instance=study, prefix=section)
+    formset = formset_class(_posted(request), instance=study, prefix=section)
     if request.method == "POST" and formset.is_valid():
         with transaction.atomic():
             formset.save()
@@ -137,7 +137,7 @@ def study_setup_rows(request: HttpRequest, slug: str, section: str) -> HttpRespo
 def study_add_animals(request: HttpRequest, slug: str) -> HttpResponse:
     access = study_access(request.user, slug, roles=SETUP)
     study = access.study
-    form = AddAnimalsForm(request.POST or None)
+    form = AddAnimalsForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             animals = services.add_animals(
@@ -161,7 +161,7 @@ def study_allocation(request: HttpRequest, slug: str) -> HttpResponse:
     access = study_access(request.user, slug, roles=(Role.DATA_MANAGER, Role.INVESTIGATOR))
     study = access.study
     form = AllocationForm(
-        request.POST or None, initial={"seed": secrets.randbelow(10**9), "method": "stratified"}
+        _posted(request), initial={"seed": secrets.randbelow(10**9), "method": "stratified"}
     )
     if request.method == "POST":
         if not access.can_setup:
@@ -215,7 +215,7 @@ def timepoint_signoff(request: HttpRequest, slug: str, label: str) -> HttpRespon
     study = access.study
     timepoint = get_object_or_404(Timepoint, study=study, label=label)
     form_class = ReasonedPasswordForm if timepoint.is_locked else PasswordConfirmForm
-    form = form_class(request.POST or None)
+    form = form_class(_posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             if timepoint.is_locked:
@@ -249,7 +249,7 @@ def timepoint_signoff(request: HttpRequest, slug: str, label: str) -> HttpRespon
 def study_unblind(request: HttpRequest, slug: str) -> HttpResponse:
     access = study_access(request.user, slug, roles=(Role.INVESTIGATOR,))
     study = access.study
-    form = ReasonedPasswordForm(request.POST or None)
+    form = ReasonedPasswordForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             services.unblind_study(
@@ -320,3 +320,8 @@ def _attach(form, exc: ValidationError) -> None:
             form.add_error(field if field in form.fields else None, errors)
     else:
         form.add_error(None, exc.messages)
+
+
+def _posted(request: HttpRequest):
+    """The POST data for a bound form, even when empty (an empty submit must show errors)."""
+    return request.POST if request.method == "POST" else None

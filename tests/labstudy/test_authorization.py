@@ -14,11 +14,6 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from animals.models import BodyWeight, DoseAdministration, Observation
-from labstudy.demo import DEMO_SLUG, load_demo_study
-from labstudy.models import Membership, Role, Study
-from sessions.models import TestSession
-
 ROLES = ("anonymous", "outsider", "technician", "investigator", "data_manager")
 SKIP_PREFIXES = ("admin/", "accounts/")  # Django's own apps, covered by their tests
 
@@ -95,37 +90,6 @@ EXPECTED = {
     "study_unblind": (_row(A, 404, 404, 200, 404), _row(A, 404, 404, 200, 404)),
     "timepoint_signoff": (_row(A, 404, 404, 200, 404), _row(A, 404, 404, 200, 404)),
 }
-
-
-@pytest.fixture
-def world(db, django_user_model):
-    load_demo_study()
-    study = Study.objects.get(slug=DEMO_SLUG)
-    outsider = django_user_model.objects.create_user("olly", password="x")
-    users = {
-        "outsider": outsider,
-        **{
-            role: Membership.objects.get(study=study, role=role).user
-            for role in (Role.TECHNICIAN, Role.INVESTIGATOR, Role.DATA_MANAGER)
-        },
-    }
-    session = TestSession.objects.filter(animal__study=study).order_by("pk").first()
-    kwargs = {
-        "slug": study.slug,
-        "animal_id": session.animal_id,
-        "animal_pk": session.animal_id,
-        "timepoint_pk": session.timepoint_id,
-        "paw": session.paw,
-        "code": session.animal.code,
-        "pk": session.pk,
-        "label": session.timepoint.label,
-        "section": "groups",
-        "what": "stimuli",
-        "dose_pk": DoseAdministration.objects.filter(animal__study=study).first().pk,
-        "weight_pk": BodyWeight.objects.filter(animal__study=study).first().pk,
-        "observation_pk": Observation.objects.filter(animal__study=study).first().pk,
-    }
-    return study, users, kwargs
 
 
 def _url(name, route, kwargs):
