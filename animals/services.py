@@ -105,6 +105,7 @@ def record_weight(
             )
     weight = BodyWeight(animal=animal, date=date, grams=grams, created_by=user)
     weight.full_clean()
+    weight._history_user = user
     weight.save()
     return weight
 
@@ -117,6 +118,7 @@ def void_weight(*, weight: BodyWeight, user: AbstractBaseUser | None, reason: st
     weight.voided = True
     weight.void_reason = reason.strip()
     weight._change_reason = reason.strip()
+    weight._history_user = user
     weight.save(update_fields=["voided", "void_reason", "updated_at"])
     return weight
 
@@ -202,6 +204,7 @@ def record_dose(
     dose.given_by = user if given else None
     dose.reason = reason.strip()
     dose.full_clean()
+    dose._history_user = user
     dose.save()
     return dose
 
@@ -216,6 +219,7 @@ def void_dose(
     dose.status = DoseAdministration.Status.VOIDED
     dose.reason = reason.strip()
     dose._change_reason = reason.strip()
+    dose._history_user = user
     dose.save(update_fields=["status", "reason", "updated_at"])
     return dose
 
@@ -268,6 +272,7 @@ def record_observations(
     ]
     for row in rows:
         row.full_clean()
+        row._history_user = user
         row.save()
     if FOUND_DEAD in terms and animal.status == Animal.Status.ACTIVE:
         animal.status = Animal.Status.DIED
@@ -275,6 +280,7 @@ def record_observations(
         animal.status_reason = "found dead" + (f": {notes}" if notes else "")
         animal.status_reason = animal.status_reason[:300]
         animal._change_reason = "found dead (observation)"
+        animal._history_user = user
         animal.save(update_fields=["status", "status_date", "status_reason", "updated_at"])
     return rows
 
@@ -289,5 +295,6 @@ def void_observation(
     observation.voided = True
     observation.void_reason = reason.strip()
     observation._change_reason = reason.strip()
+    observation._history_user = user
     observation.save(update_fields=["voided", "void_reason", "updated_at"])
     return observation

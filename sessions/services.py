@@ -336,7 +336,7 @@ def _record(
     suggested = suggested_filament(locked, series)
     if series and suggested is None:
         raise TapConflict("complete", "This series was already complete; the tap was not added.")
-    stimulus = Stimulus.objects.create(
+    stimulus = Stimulus(
         session=locked,
         order=state.last_order + 1,
         filament_id=filament_id,
@@ -347,6 +347,8 @@ def _record(
         is_override=is_override or size != suggested,
         note=note[:200],
     )
+    stimulus._history_user = user  # the audit trail names them outside a request too
+    stimulus.save(force_insert=True)
     state.rows.append(stimulus)
     _set_status(locked, state.series(table))
     return TapResult(stimulus, created=True, state=state)
@@ -367,10 +369,6 @@ def _set_status(session: TestSession, series: list[tuple[str, bool]]) -> None:
         TestSession.objects.filter(pk=session.pk).update(
             status=status, updated_at=session.updated_at
         )
-
-
-def _update_status(session: TestSession) -> None:
-    _set_status(session, live_series(session))
 
 
 @dataclass(frozen=True)
@@ -416,6 +414,7 @@ def undo_tap(
     last.voided = True
     last.void_reason = reason
     last._change_reason = reason
+    last._history_user = user
     last.save(update_fields=["voided", "void_reason"])
     table = filament_table(state.session.animal.study.filament_set_id)
     _set_status(state.session, state.series(table))
@@ -447,5 +446,6 @@ def void_session(
     session.status = TestSession.Status.VOIDED
     session.void_reason = reason.strip()
     session._change_reason = reason.strip()
+    session._history_user = user
     session.save(update_fields=["status", "void_reason", "updated_at"])
     return session

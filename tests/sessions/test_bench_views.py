@@ -475,6 +475,8 @@ def test_each_tap_is_one_transaction_of_at_most_five_queries(
         last = result.stimulus.client_uuid
         series.append((size, withdrew))
     assert result.state.session.status == TestSession.Status.COMPLETE
+    # Called outside a request, the history still names who tapped.
+    assert Stimulus.history.filter(history_user=people["technician"]).count() == len(series)
     with django_assert_max_num_queries(5 + 2):
         services.undo_tap(session=TestSession(pk=session.pk), user=None, client_uuid=last)
     assert TestSession.objects.get(pk=session.pk).status == TestSession.Status.IN_PROGRESS
