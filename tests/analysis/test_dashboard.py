@@ -467,6 +467,8 @@ def test_animal_page(client_for, world):
     weights = figure(html, "weight-data")["data"][0]
     assert weights["x"] == [0.0, 7.0] and weights["y"] == [250.0, 260.5]  # voided left out
     assert "escaped during restraint" in html and "Doses (7)" in html
+    assert reverse("session_history", args=[study.slug, t2.pk]) in card
+    assert reverse("animal_history", args=[study.slug, "K1"]) in html
     other = add_animals(world["study"], {"X9": "K5"})["X9"]
     assert (
         client_for("investigator")
@@ -521,3 +523,41 @@ def test_a_group_name_cannot_break_out_of_the_chart_json(client_for, world):
     assert trace(figure(html, "threshold-data"), "mean", "K10")["name"] == (
         "K10 · </script><script>alert(1)</script>"
     )
+
+
+@pytest.mark.django_db
+def test_two_groups_compare_by_mann_whitney(client_for, world):
+    from animals.models import Animal
+
+    Animal.objects.filter(code__in=["F1", "F2", "F3"]).delete()
+    html = page(client_for("investigator"), "dashboard", world["study"])
+    # T1: control 1.0, 1.4, 2.0 vs K10 10, 15, 26: every K10 value is larger, W = 9, and
+    # the exact two-sided p is 2 / C(6, 3) = 2 / 20 = 0.1.
+    row = 'data-test="mann_whitney" data-group="" data-timepoint="T1" data-a="K10" data-b="control"'
+    threshold = html.split('id="statistics-threshold"')[1].split('id="statistics-mpe"')[0]
+    assert cell(threshold, row, "statistic") == "9"
+    assert cell(threshold, row, "p") == "0.1"
+    assert "K10 vs control at T1: p = 0.10, Mann-Whitney." in threshold
+    assert trace(figure(html, "threshold-data"), "marks", "K10")["text"][1] == ""
+    legend = unescape(re.search(r'id="marks-legend">(.*?)</p>', html, re.S).group(1))
+    assert "vs control (Mann-Whitney)" in legend
+
+
+@pytest.mark.django_db
+def test_a_blank_study_renders_every_page(client_for, people):
+    from labstudy import services
+    from labstudy.models import Membership, Role
+
+    blank = services.create_study(
+        template_key="blank",
+        slug="blank",
+        title="Blank",
+        day0_date=dt.date(2026, 1, 1),
+        user=people["data_manager"],
+    )
+    Membership.objects.create(user=people["investigator"], study=blank, role=Role.INVESTIGATOR)
+    client = client_for("investigator")
+    for name in PAGES:
+        page(client, name, blank)
+    url = reverse("dashboard_mixed_model", args=[blank.slug])
+    assert "No mixed model" in client.get(url, HTTP_HX_REQUEST="true").content.decode()
