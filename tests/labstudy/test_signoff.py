@@ -61,3 +61,41 @@ def test_unblinding_is_an_audited_investigator_action(client_for, study):
     assert last.history_user.username == "ivy"
     tech_page = client_for("technician").get(reverse("study_overview", args=[study.slug]))
     assert "K10" in tech_page.content.decode()
+
+
+@pytest.mark.django_db
+def test_signed_off_timepoint_refuses_taps_undo_and_void(client_for, study, people):
+    import uuid
+
+    from django.core.exceptions import ValidationError
+
+    from animals.models import Animal
+    from sessions import services
+    from sessions.models import Stimulus
+
+    animal = Animal.objects.create(study=study, code="R01")
+    session = services.start_session(
+        animal=animal, timepoint=study.timepoints.get(label="T0"), paw="right", user=None
+    )
+    services.record_stimulus(
+        session=session, filament_size="4.31", withdrew=False, client_uuid=uuid.uuid4(), user=None
+    )
+    url = reverse("timepoint_signoff", args=[study.slug, "T0"])
+    assert client_for("investigator").post(url, {"password": PASSWORD}).status_code == 302
+    session.refresh_from_db()
+    before = list(Stimulus.objects.values_list("pk", "voided"))
+    with pytest.raises(ValidationError, match="signed off"):
+        services.record_stimulus(
+            session=session,
+            filament_size="4.56",
+            withdrew=True,
+            client_uuid=uuid.uuid4(),
+            user=people["technician"],
+        )
+    with pytest.raises(ValidationError, match="signed off"):
+        services.undo_last_stimulus(session=session, user=people["technician"])
+    with pytest.raises(ValidationError, match="signed off"):
+        services.void_session(session=session, user=people["technician"], reason="redo")
+    assert list(Stimulus.objects.values_list("pk", "voided")) == before
+    session.refresh_from_db()
+    assert session.status != "voided"
