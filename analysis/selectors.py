@@ -182,8 +182,8 @@ class Reference:
 
 
 def reference_for(design: Design, long: pd.DataFrame) -> Reference:
-    labels = set(long["timepoint"]) if not long.empty else set()
-    codes = set(long["group"]) if not long.empty else set()
+    labels = set(long["timepoint"].tolist()) if not long.empty else set()
+    codes = set(long["group"].tolist()) if not long.empty else set()
     timepoints = [t.label for t in design.timepoints if t.label in labels]
     notes = []
     baseline = design.baseline if design.baseline in labels else None
@@ -261,9 +261,9 @@ def _statistics(
     large study and is offered on request (`mixed_model_results`); every other row is
     computed by the same functions, with the same arguments, as in the stats export."""
     empty = pd.DataFrame(columns=stats.COLUMNS)
-    if reference.baseline not in set(long["timepoint"]):
+    if reference.baseline not in set(long["timepoint"].tolist()):
         return empty, "Statistics start once the baseline timepoint has values."
-    if reference.control not in set(long["group"]):
+    if reference.control not in set(long["group"].tolist()):
         return empty, "Statistics start once the control group has values."
     baseline, control = reference.baseline, reference.control
     parts = [
