@@ -129,7 +129,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(os.environ.get("LABSTUDY_STATIC_ROOT", BASE_DIR / "staticfiles"))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 # plotly.min.js straight from the installed plotly package (only that one file).
 STATICFILES_FINDERS = [
@@ -140,12 +140,16 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
-            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            "labstudy.storage.StaticFilesStorage"  # WhiteNoise, compressed and hashed
             if PRODUCTION
             else "django.contrib.staticfiles.storage.StaticFilesStorage"
         )
     },
 }
+
+# Benchmark mode (bench/bench_tap.py starts gunicorn with LABSTUDY_BENCH=1): adds the
+# bare authenticated page /bench-baseline/ the tap is compared with. Off everywhere else.
+LABSTUDY_BENCH = os.environ.get("LABSTUDY_BENCH") == "1"
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
 
@@ -30,3 +31,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
 ]
+
+if settings.LABSTUDY_BENCH:  # benchmarks only; see bench/bench_tap.py
+    from labstudy.bench_baseline import bench_baseline
+
+    urlpatterns.append(path("bench-baseline/", bench_baseline, name="bench_baseline"))
