@@ -561,3 +561,34 @@ def test_a_blank_study_renders_every_page(client_for, people):
         page(client, name, blank)
     url = reverse("dashboard_mixed_model", args=[blank.slug])
     assert "No mixed model" in client.get(url, HTTP_HX_REQUEST="true").content.decode()
+
+
+@pytest.mark.django_db
+def test_every_number_can_be_reproduced_from_the_export(world):
+    """The dashboard's statistics and summary are the stats and summary exports' rows
+    (the export adds the mixed model, which the dashboard fits on request)."""
+    from analysis import selectors
+    from analysis.exports import StudyExport
+
+    study = world["study"]
+    results = selectors.study_results(study)
+    export = StudyExport(study)
+    keys = ["test", "group", "timepoint", "a", "b"]
+    numbers = ["statistic", "df", "p", "p_adj", "n"]
+    for outcome, mine in (("threshold_g", results.threshold), ("pct_mpe", results.mpe)):
+        exported = export.statistics
+        exported = exported[(exported["outcome"] == outcome) & (exported["test"] != "mixed_model")]
+        ours = mine.statistics
+        assert len(ours) == len(exported) > 30
+        left = ours[keys + numbers].astype(object).where(ours[keys + numbers].notna(), None)
+        right = (
+            exported[keys + numbers].astype(object).where(exported[keys + numbers].notna(), None)
+        )
+        assert left.to_dict("records") == right.reset_index(drop=True).to_dict("records")
+    summary = export.summary()
+    mine = results.threshold.summary.reset_index(drop=True)
+    assert summary[["group", "timepoint", "n"]].to_dict("records") == (
+        mine[["group", "timepoint", "n"]].to_dict("records")
+    )
+    assert summary["mean"].tolist() == pytest.approx(mine["mean"].tolist(), nan_ok=True)
+    assert summary["sem"].tolist() == pytest.approx(mine["sem"].tolist(), nan_ok=True)
