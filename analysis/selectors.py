@@ -453,11 +453,14 @@ def completeness_counts(grid: pd.DataFrame) -> dict[str, int]:
 # ----------------------------------------------------------------------------- dosing
 
 
-def dosing_compliance(study, *, design: Design, today: dt.date) -> pd.DataFrame:
+def dosing_compliance(
+    study, *, design: Design, today: dt.date, animals: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Per animal: doses given, missed, refused, not recorded (scheduled and past),
     still to come, and compliance = given / (given + missed + refused + not recorded).
 
-    One query (an aggregate grouped by animal) plus the animals query.
+    One query (an aggregate grouped by animal), plus the animals query unless `animals`
+    (`completeness`'s first result) is given.
     """
     from animals.models import DoseAdministration
 
@@ -472,7 +475,8 @@ def dosing_compliance(study, *, design: Design, today: dt.date) -> pd.DataFrame:
     )
     columns = ["given", "missed", "refused", "not_recorded", "to_come"]
     counts = pd.DataFrame(list(rows), columns=["animal_id", *columns])
-    animals = _ordered_animals(animals_frame(study), design)
+    if animals is None:
+        animals = _ordered_animals(animals_frame(study), design)
     frame = animals[["animal_id", "animal", "group", "status"]].merge(
         counts, on="animal_id", how="left"
     )

@@ -240,7 +240,7 @@ def completeness(request: HttpRequest, slug: str) -> HttpResponse:
             if pd.isna(cell["value"]):
                 cell["value"] = None
         rows.append({"animal": animal, "url": url, "cells": mine})
-    compliance = selectors.dosing_compliance(study, design=design, today=today)
+    compliance = selectors.dosing_compliance(study, design=design, today=today, animals=animals)
     compliance["url"] = prefix + compliance["animal_id"].astype(str) + "/"
     compliance = compliance.astype(object).where(compliance.notna(), None)
     not_given = selectors.doses_not_given(study)
