@@ -487,6 +487,10 @@ def _ignored_warning(n_ignored: int) -> str:
 # Reasons are shared by the scalar and batch paths so both say the same thing.
 
 
+def _stimuli(n: int) -> str:
+    return "1 stimulus" if n == 1 else f"{n} stimuli"
+
+
 def _reason_incomplete(method: str, n_used: int, change: int | None, first_withdrew: bool):
     if method == "sudo":
         more = SUDO_STIMULI - n_used
@@ -494,7 +498,7 @@ def _reason_incomplete(method: str, n_used: int, change: int | None, first_withd
     if change is None:
         response = "withdrawal" if first_withdrew else "no withdrawal"
         return (
-            f"no change in response yet ({n_used} stimuli, all {response}); the six "
+            f"no change in response yet ({_stimuli(n_used)}, all {response}); the six "
             "critical responses start at the first change"
         )
     have = n_used - change + 1

@@ -20,6 +20,7 @@ from simple_history.utils import bulk_create_with_history
 
 from analysis import thresholds
 from animals.models import Animal, BodyWeight, DoseAdministration, Observation, Surgery
+from animals.services import dose_volume_ml, is_dosed
 from labstudy import services
 from labstudy.models import Membership, Role, Study
 from sessions.models import Filament, Stimulus, TestSession
@@ -219,7 +220,8 @@ def _weights(study, animals, rng, technician) -> dict[tuple[int, int], Decimal]:
 
 
 def _doses(study, animals, weights, technician) -> int:
-    """Daily doses in the dosed phases for treated animals; one missed dose."""
+    """Daily injections in the dosed phases (controls get the saline vehicle, so a blinded
+    technician cannot tell them apart); one missed dose."""
     rows = []
     missed_animal = next(a for a in animals if a.group.code == MISSED_DOSE[0])
     dosed_days = [
@@ -227,13 +229,10 @@ def _doses(study, animals, weights, technician) -> int:
     ]
     for animal in animals:
         group = animal.group
-        if group.is_control or not group.dose_mg_kg:
+        if not is_dosed(group):
             continue
         for day in dosed_days:
-            weight_g = weights[(animal.pk, day - day % 7)]
-            volume = _money(
-                float(group.dose_mg_kg) * float(weight_g) / 1000 / float(group.concentration_mg_ml)
-            )
+            volume = dose_volume_ml(group, weights[(animal.pk, day - day % 7)])
             missed = animal == missed_animal and day == MISSED_DOSE[1]
             given_at = timezone.make_aware(
                 dt.datetime.combine(study.date_of_day(day), dt.time(10, 0))

@@ -5,7 +5,8 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Q
 
-from animals.models import Animal, DoseAdministration
+from animals.models import Animal
+from animals.selectors import dose_sheet
 from labstudy.models import Study, Timepoint
 from sessions.models import TestSession
 
@@ -49,14 +50,8 @@ def due_today(study: Study, today: dt.date) -> DueToday:
         done=Count("pk", filter=Q(status=TestSession.Status.COMPLETE)),
         progress=Count("pk", filter=Q(status=TestSession.Status.IN_PROGRESS)),
     )
-    doses = (
-        DoseAdministration.objects.filter(animal__study=study, scheduled_date=today)
-        .exclude(status=DoseAdministration.Status.VOIDED)
-        .aggregate(
-            due=Count("pk"),
-            done=Count("pk", filter=~Q(status=DoseAdministration.Status.SCHEDULED)),
-        )
-    )
+    # The bench's worksheet decides what is due (dosed phases x injected groups).
+    doses = dose_sheet(study, today)
     return DueToday(
         date=today,
         study_day=day,
@@ -64,8 +59,8 @@ def due_today(study: Study, today: dt.date) -> DueToday:
         sessions_due=sessions_due,
         sessions_done=counts["done"],
         sessions_in_progress=counts["progress"],
-        doses_due=doses["due"],
-        doses_done=doses["done"],
+        doses_due=doses.due,
+        doses_done=doses.done,
     )
 
 

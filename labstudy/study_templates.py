@@ -75,11 +75,12 @@ PSNL_KETAMINE = StudyTemplate(
     groups=(
         GroupSpec(
             "control",
-            "Control (PSNL only)",
+            "Control (PSNL + saline vehicle)",
             is_control=True,
             drug="",
             route="i.p.",
-            vehicle="",
+            vehicle="saline",
+            volume_ml_kg=1,
             colour="#4d4d4d",
             coded_letter="A",
         ),

@@ -52,13 +52,14 @@ def test_worksheet_shows_volume_and_solution_letter_to_a_blinded_technician(clie
         .get(reverse("bench_doses", args=[bench.study.slug]))
         .content.decode()
     )
-    assert html.count('class="bench-volume"') == 3  # K5 and two K10 rats; control not dosed
-    assert "Solution C" in html and "Solution B" in html
+    # every rat is injected (the control gets the saline vehicle), so none stands out
+    assert html.count('class="bench-volume"') == 4
+    assert "Solution C" in html and "Solution B" in html and "Solution A" in html
     assert '<span class="bench-volume">0.30 ml</span>' in html
     assert "from 300.0 g weighed" in html and "(7 days ago)" in html
     for secret in ("K10", "K5", "ketamine", "mg/kg"):
         assert secret not in html
-    assert "R01" not in html  # the control rat gets no injection
+    assert "R01" in html  # the control rat is on the worksheet like the others
 
 
 @pytest.mark.django_db

@@ -27,7 +27,7 @@ PHONE = {"width": 390, "height": 844}
 SLUG = "bench-today"
 QUEUE_KEY = "labstudy.bench.queue.v1"
 # Word-bounded: a random CSRF token may well contain "K5" inside it.
-SECRETS = re.compile(r"\bK5\b|\bK10\b|ketamine|mg/kg|Control \(PSNL only\)", re.I)
+SECRETS = re.compile(r"\bK5\b|\bK10\b|ketamine|mg/kg|Control \(PSNL \+ saline vehicle\)", re.I)
 # O O X O X X O: an up-down series that turns at 4.74 g and completes after 7 taps.
 UP_DOWN_RESPONSES = [False, False, True, False, True, True, False]
 

@@ -29,8 +29,10 @@ def test_demo_counts(demo):
     assert demo.sessions == 15 * 8
     assert TestSession.objects.filter(animal__study=study, status="complete").count() == 120
     assert demo.weights == 15 * 9  # weekly, days 0..56
-    # daily doses for 10 treated rats over phases A (28 days) and C (7 days)
-    assert demo.doses == 10 * 35
+    # daily injections (controls get the vehicle) over phases A (28 days) and C (7 days)
+    assert demo.doses == 15 * 35
+    vehicle = DoseAdministration.objects.filter(animal__group__code="control")
+    assert vehicle.count() == 5 * 35 and not vehicle.exclude(dose_mg_kg=None).exists()
     assert (
         study.animals.filter(surgeries__procedure="PSNL", surgeries__date=study.day0_date).count()
         == 15

@@ -70,7 +70,14 @@ def test_blinded_technician_sees_solution_letters_not_groups(client_for, study):
         client_for("technician").get(reverse("study_overview", args=[study.slug])).content.decode()
     )
     assert "Solution C" in html
-    for secret in ("K10", "K5", "ketamine", "Ketamine 10", "10 mg/kg", "Control (PSNL only)"):
+    for secret in (
+        "K10",
+        "K5",
+        "ketamine",
+        "Ketamine 10",
+        "10 mg/kg",
+        "Control (PSNL + saline vehicle)",
+    ):
         assert secret not in html, secret
 
 

@@ -21,7 +21,9 @@ from sessions.models import Stimulus, TestSession
 
 # What a blinded technician must never see on a bench page, partial or JSON block.
 # Word-bounded, because a random CSRF token may contain "K5" inside it.
-SECRETS = re.compile(r"\bK5\b|\bK10\b|ketamine|mg/kg|Control \(PSNL only\)|\bcontrol\b", re.I)
+SECRETS = re.compile(
+    r"\bK5\b|\bK10\b|ketamine|mg/kg|Control \(PSNL \+ saline vehicle\)|\bcontrol\b", re.I
+)
 
 
 def make_bench_study(study: Study, *, day: int = 28, method: str | None = None) -> SimpleNamespace:
@@ -125,7 +127,7 @@ def test_today_lists_the_day_in_cage_order_with_counts(client_for, bench):
     assert codes == ["R03", "R01", "R04", "R02"]  # C1, C2, C2, C10: natural cage order
     assert "T3" in html and "study day 28" in html
     assert "<strong>0</strong> of 4 done" in html  # von Frey
-    assert "<strong>0</strong> of 3 done" in html  # doses: the two K10 and the K5 rat
+    assert "<strong>0</strong> of 4 done" in html  # doses: every rat, controls get vehicle
     assert "4 left" in html
 
 
