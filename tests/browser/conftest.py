@@ -60,7 +60,7 @@ def new_page(browser, live_server):
 
     def make(viewport=TABLET):
         context = browser.new_context(viewport=viewport, base_url=live_server.url)
-        context.set_default_timeout(10_000)
+        context.set_default_timeout(30_000)  # a loaded 2-core CI machine
         contexts.append(context)
         return context.new_page()
 
