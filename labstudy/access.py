@@ -7,6 +7,7 @@ study is not disclosed to outsiders. Superusers are treated as data managers.
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import OuterRef, Subquery
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
@@ -51,14 +52,18 @@ def study_access(user: AbstractBaseUser, slug: str, *, roles: tuple[str, ...] = 
     """
     access = _cached(user, slug)
     if access is None:
-        study = get_object_or_404(Study.objects.select_related("filament_set"), slug=slug)
+        studies = Study.objects.select_related("filament_set")
+        if not user.is_superuser:
+            # The role in the same query as the study: one round trip on every study page.
+            role = Membership.objects.filter(user=user, study=OuterRef("pk")).order_by()
+            studies = studies.annotate(_member_role=Subquery(role.values("role")[:1]))
+        study = get_object_or_404(studies, slug=slug)
         if user.is_superuser:
             role = Role.DATA_MANAGER
         else:
-            membership = Membership.objects.filter(user=user, study=study).only("role").first()
-            if membership is None:
+            role = study._member_role
+            if role is None:
                 raise Http404("No such study.")
-            role = membership.role
         access = StudyAccess(study=study, role=role)
         _remember(user, slug, access)
     if roles and access.role not in roles:
@@ -88,7 +93,7 @@ def _remember(user, slug: str, access: "StudyAccess") -> None:
 
 def studies_for(user: AbstractBaseUser):
     """The studies a user works on, with their role annotated as `my_role`."""
-    from django.db.models import OuterRef, Subquery, Value
+    from django.db.models import Value
 
     if user.is_superuser:
         return Study.objects.annotate(my_role=Value(Role.DATA_MANAGER))
