@@ -257,7 +257,10 @@ def import_confirm(request: HttpRequest, slug: str) -> HttpResponse:
         max_bytes=settings.LABSTUDY_MAX_UPLOAD_BYTES,
     )
     if not result.ok:
-        # The study changed between preview and confirm; nothing was written.
+        # The study changed between preview and confirm; nothing was written, and this
+        # upload can no longer be confirmed.
+        path.unlink(missing_ok=True)
+        del request.session[_session_key(study.slug)]
         return render(
             request,
             "analysis/import_preview.html",

@@ -18,6 +18,13 @@ def small(people):
     return build_small_study(people)
 
 
+@pytest.fixture(autouse=True)
+def upload_dir(tmp_path, monkeypatch):
+    """Previewed uploads wait in a private folder; keep the tests' out of /tmp."""
+    monkeypatch.setattr("analysis.export_views.UPLOAD_DIR", tmp_path / "uploads")
+    return tmp_path / "uploads"
+
+
 def url(name: str, *args) -> str:
     return reverse(name, args=("small", *args))
 
@@ -126,7 +133,7 @@ def test_methods_download(small, client_for):
 # ----------------------------------------------------------------------------- import
 
 
-def test_upload_preview_then_confirm(small, client_for):
+def test_upload_preview_then_confirm(small, client_for, upload_dir):
     client = client_for("data_manager")
     # new animals at a new timepoint of the existing study
     rows = [[f"N{r[0]}", *r[1:2], "T3", "28", *r[4:]] for r in base_rows()]
@@ -145,6 +152,7 @@ def test_upload_preview_then_confirm(small, client_for):
     assert done.status_code == 302 and done["Location"] == url("export_index")
     assert Stimulus.objects.filter(session__animal__code__in=["NA1", "NA2"]).count() == 21
     assert Animal.objects.get(study=small, code="NA2").group.code == "K10"
+    assert not any(upload_dir.iterdir())  # the stored upload is gone
     # the same upload cannot be imported twice
     again = client.post(url("import_confirm"), {"token": token}, follow=True)
     assert "expired or was already imported" in again.content.decode()
@@ -177,7 +185,7 @@ def test_upload_over_the_size_limit(small, client_for, settings):
     assert counts() == before
 
 
-def test_confirm_rechecks_the_study(small, client_for, people):
+def test_confirm_rechecks_the_study(small, client_for, people, upload_dir):
     client = client_for("data_manager")
     rows = [[f"N{r[0]}", *r[1:2], "T3", "28", *r[4:]] for r in base_rows()]
     upload = io.BytesIO(to_csv(rows))
@@ -197,6 +205,8 @@ def test_confirm_rechecks_the_study(small, client_for, people):
     assert "NA1 already has a T3 session (right paw) in this study" in html
     assert counts() == before
     assert TestSession.objects.filter(animal__code="NA2").count() == 0
+    assert "Confirm import" not in html
+    assert not any(upload_dir.iterdir())
 
 
 # ----------------------------------------------------------------------------- ARRIVE

@@ -17,6 +17,11 @@ def demo(transactional_db):
     return load_demo_study()
 
 
+@pytest.fixture(autouse=True)
+def upload_dir(tmp_path, monkeypatch):
+    monkeypatch.setattr("analysis.export_views.UPLOAD_DIR", tmp_path / "uploads")
+
+
 def test_two_clicks_to_the_publication_package(demo, new_page):
     page = new_page(DESKTOP)
     login(page, "datamanager", DEMO_PASSWORD)
