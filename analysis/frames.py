@@ -206,9 +206,13 @@ def _pct_mpe(frame: pd.DataFrame, cutoff_g: float) -> pd.Series:
 def analysis_frame(sessions: pd.DataFrame, value: str = "threshold_g") -> pd.DataFrame:
     """The long frame `analysis.stats` expects: animal, group, timepoint, day, value.
 
-    Only allocated animals with a computed value; one paw (the first tested) per animal.
+    Only allocated animals with a computed value, excluded animals left out (animals that
+    died keep their data up to death); one paw (the first tested) per animal.
     """
-    usable = sessions[(sessions["group"] != "") & sessions[value].notna()]
+    keep = (sessions["group"] != "") & sessions[value].notna()
+    if "animal_status" in sessions:
+        keep &= sessions["animal_status"] != "excluded"
+    usable = sessions[keep]
     usable = usable.sort_values(["animal", "day", "paw"]).drop_duplicates(["animal", "timepoint"])
     return usable[["animal", "group", "timepoint", "day", value]].rename(columns={value: "value"})
 

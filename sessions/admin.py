@@ -3,7 +3,7 @@
 from django.contrib import admin
 
 from animals.admin import NoDeleteAdmin
-from sessions.models import Filament, FilamentSet, Stimulus, TestSession
+from sessions.models import Filament, FilamentSet, LegacyThreshold, Stimulus, TestSession
 
 
 class FilamentInline(admin.TabularInline):
@@ -70,3 +70,19 @@ class StimulusAdmin(NoDeleteAdmin):
 
 admin.site.site_header = "labstudy administration"
 admin.site.site_title = "labstudy admin"
+
+
+@admin.register(LegacyThreshold)
+class LegacyThresholdAdmin(NoDeleteAdmin):
+    list_display = (
+        "animal",
+        "timepoint",
+        "paw",
+        "threshold_g",
+        "status",
+        "source_file",
+        "source_line",
+    )
+    list_filter = ("animal__study", "status", "timepoint__label")
+    search_fields = ("animal__code", "source_file")
+    list_select_related = ("animal", "timepoint")
