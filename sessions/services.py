@@ -106,24 +106,34 @@ def live_series(session: TestSession) -> list[tuple[str, bool]]:
 def start_session(
     *, animal: Animal, timepoint: Timepoint, paw: str, user: AbstractBaseUser | None
 ) -> TestSession:
-    """The live session for animal × timepoint × paw, created when there is none."""
+    """The live session for animal × timepoint × paw, created when there is none.
+
+    Two requests may both find none and both create one (a tablet re-sending the first
+    tap of a series while the original is still in flight): the partial unique index
+    lets one win, and the other returns the winner's session instead of failing.
+    """
     if animal.study_id != timepoint.study_id:
         raise ValidationError({"timepoint": "The timepoint belongs to another study."})
-    session = (
-        TestSession.objects.filter(animal=animal, timepoint=timepoint, paw=paw)
-        .exclude(status=TestSession.Status.VOIDED)
-        .first()
+    live = TestSession.objects.filter(animal=animal, timepoint=timepoint, paw=paw).exclude(
+        status=TestSession.Status.VOIDED
     )
+    session = live.first()
     if session is None:
-        session = TestSession.objects.create(
-            animal=animal,
-            timepoint=timepoint,
-            paw=paw,
-            method=animal.study.threshold_method,
-            tester=user,
-            created_by=user,
-            tested_at=timezone.now(),
-        )
+        try:
+            with transaction.atomic():  # a savepoint, so the outer transaction survives
+                session = TestSession.objects.create(
+                    animal=animal,
+                    timepoint=timepoint,
+                    paw=paw,
+                    method=animal.study.threshold_method,
+                    tester=user,
+                    created_by=user,
+                    tested_at=timezone.now(),
+                )
+        except IntegrityError:
+            session = live.first()
+            if session is None:
+                raise
     return session
 
 
