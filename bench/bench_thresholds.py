@@ -13,7 +13,6 @@ under "## thresholds".
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import math
 import platform
 import sys
@@ -33,9 +32,12 @@ from analysis.thresholds import (  # noqa: E402
     compute_threshold,
     series_bound,
 )
+from bench import _results  # noqa: E402
+from bench._results import Row, fmt  # noqa: E402
 
-SECTION = "## thresholds"
-HEADER = "| metric | value | baseline | ratio | date |\n|---|---|---|---|---|"
+SECTION = "thresholds"
+TARGET_S = 1.0
+DATABASE = "none (in memory)"
 
 
 def simulate(n_sessions: int, seed: int = 2022):
@@ -82,10 +84,9 @@ def best_of(repeat: int, fn):
     return best, result
 
 
-def run(n_sessions: int, methods, repeat: int, seed: int):
+def run(n_sessions: int, methods, repeat: int, seed: int) -> list[Row]:
     idx, withdrew, sid = simulate(n_sessions, seed)
     sessions = per_session(idx, withdrew, sid)
-    today = dt.date.today().isoformat()
     rows = []
     for method in methods:
         batch_s, batch = best_of(
@@ -101,36 +102,25 @@ def run(n_sessions: int, methods, repeat: int, seed: int):
             and np.allclose(grams, batch.grams, rtol=1e-12, equal_nan=True)
         ):
             raise SystemExit(f"{method}: batch and per-session results differ")
-        metric = f"thresholds {method}, {n_sessions:,} sessions ({len(idx):,} stimuli), s"
-        ratio = loop_s / batch_s if batch_s > 0 else math.inf
-        rows.append(f"| {metric} | {batch_s:.4f} | {loop_s:.4f} | {ratio:.1f}x faster | {today} |")
+        metric = (
+            f"thresholds {method}, {n_sessions:,} sessions ({len(idx):,} stimuli), s "
+            f"(target ≤ {TARGET_S:g} s)"
+        )
+        ratio = _results.ratio(batch_s, loop_s) + (
+            f" ({loop_s / batch_s:.1f}× faster)" if batch_s > 0 else ""
+        )
+        ratio += " — " + _results.verdict(batch_s <= TARGET_S, f"≤ {TARGET_S:g} s")
+        rows.append(Row(metric, fmt(batch_s), fmt(loop_s), ratio, DATABASE))
     return rows
 
 
-def merge_results(path: Path, rows: list[str], n_sessions: int) -> None:
-    body = "\n".join(
-        [
-            SECTION,
-            "",
-            f"`python bench/bench_thresholds.py --size {n_sessions}`: value = `batch_thresholds` "
-            "(numpy, best of the repeats), baseline = a plain loop of `compute_threshold` "
-            "over the same simulated sessions in the same run; both must agree. "
-            f"Python {platform.python_version()}, numpy {np.__version__}, {platform.machine()}.",
-            "",
-            HEADER,
-            *rows,
-            "",
-        ]
-    )
-    text = path.read_text() if path.exists() else "# Benchmarks\n\n"
-    if SECTION in text:
-        head, _, rest = text.partition(SECTION)
-        nxt = rest.find("\n## ")
-        tail = rest[nxt + 1 :] if nxt >= 0 else ""
-        text = head + body + ("\n" + tail if tail else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + body
-    path.write_text(text)
+def notes(n_sessions: int) -> list[str]:
+    return [
+        f"`python bench/bench_thresholds.py --size {n_sessions}`: value = `batch_thresholds` "
+        "(numpy, best of the repeats), baseline = a plain loop of `compute_threshold` "
+        "over the same simulated sessions in the same run; both must agree. "
+        f"Python {platform.python_version()}, numpy {np.__version__}, {platform.machine()}.",
+    ]
 
 
 def main(argv=None) -> int:
@@ -141,16 +131,15 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--repeat", type=int, default=3, help="batch timing repeats (best of)")
     parser.add_argument("--seed", type=int, default=2022)
-    parser.add_argument("--results", type=Path, default=ROOT / "bench" / "RESULTS.md")
-    parser.add_argument("--no-write", action="store_true", help="print only")
+    parser.add_argument("--quick", action="store_true", help="tiny run for the smoke test")
+    _results.add_output_options(parser)
     args = parser.parse_args(argv)
+    if args.quick:
+        args.size, args.repeat = min(args.size, 200), 1
     if args.size < 1:
         parser.error("--size must be at least 1")
     rows = run(args.size, args.method or list(METHODS), max(1, args.repeat), args.seed)
-    print(HEADER)
-    print("\n".join(rows))
-    if not args.no_write:
-        merge_results(args.results, rows, args.size)
+    _results.report(args, SECTION, rows, notes(args.size))
     return 0
 
 

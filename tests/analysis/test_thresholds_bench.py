@@ -26,7 +26,7 @@ def test_bench_runs_tiny_and_reports(tmp_path):
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
-    assert "| metric | value | baseline | ratio | date |" in done.stdout
+    assert "| metric | value | baseline | ratio | database | date |" in done.stdout
     for method in ("up_down", "first_response", "sudo"):
         assert f"| thresholds {method}, 50 sessions" in done.stdout
     text = results.read_text()

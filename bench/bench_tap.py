@@ -1,0 +1,289 @@
+"""Benchmark: the tap (record a stimulus, get the next-filament panel) through a live
+gunicorn server on PostgreSQL, against a bare authenticated page in the same run.
+
+Builds a study on a fresh PostgreSQL database (plus a 1,000-animal study of finished
+sessions so the tables have a facility's worth of rows), starts gunicorn with the
+project's gunicorn.conf.py and production settings, signs in as a technician through the
+login form, then sends 2,000 taps following the stepping rule, each followed by a GET
+of /bench-baseline/ (a constant template behind the same middleware, routed only in
+benchmark mode) on the same keep-alive connection. Target: tap p95 <= 2x the baseline's
+p95. Queries per tap are counted in-process (CaptureQueriesContext) on the same request
+and in the tap's own transaction (target <= 5), and the queries are EXPLAINed.
+
+    python bench/bench_tap.py                 # 2,000 taps
+    python bench/bench_tap.py --quick --results /tmp/RESULTS.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import random
+import re
+import statistics
+import sys
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench import _db, _explain, _results, _server, _taps, _world  # noqa: E402
+from bench._results import Row, fmt  # noqa: E402
+
+SECTION = "tap"
+RATIO_TARGET = 2.0
+SERVICE_QUERIES = 5
+TRANSACTION_CONTROL = re.compile(r"^\s*(SAVEPOINT|RELEASE SAVEPOINT|BEGIN|COMMIT)", re.I)
+
+
+def run_http(server, world, n_taps: int, warmup: int, seed: int) -> dict:
+    rng = random.Random(seed)
+    browser = _server.Browser(server.port)
+    browser.login(world.technician.username, _world.PASSWORD)
+    # The first animal is left for counting queries in-process afterwards.
+    keys = [(a, t.pk) for a, _ in world.animals[1:] for t in world.timepoints]
+    pending = _taps.series_for(world, keys, rng)
+    taps, baselines, problems = [], [], []
+    results: dict[str, int] = {}
+    series = pending.pop(0)
+    wall0 = time.perf_counter()
+    for i in range(warmup + n_taps):
+        tap = series.make_tap(rng)
+        while tap is None:
+            series = pending.pop(0)
+            tap = series.make_tap(rng)
+        seconds, status, result, panel = _taps.send(browser, series, tap)
+        if status != 200 or result != "created":
+            problems.append(f"tap {i}: HTTP {status} {result}")
+        elif problem := series.accept(tap, panel):
+            problems.append(f"tap {i}: {problem}")
+        t0 = time.perf_counter()
+        status, _, _ = browser.request("GET", "/bench-baseline/")
+        baseline_s = time.perf_counter() - t0
+        if status != 200:
+            problems.append(f"baseline {i}: HTTP {status}")
+        if i >= warmup:
+            taps.append(seconds)
+            baselines.append(baseline_s)
+            results[result] = results.get(result, 0) + 1
+    browser.close()
+    return {
+        "taps": taps,
+        "baselines": baselines,
+        "problems": problems,
+        "wall_s": time.perf_counter() - wall0,
+        "reconnects": browser.reconnects,
+        "worker_rss": [_server.rss_mb(pid) for pid in server.worker_pids()],
+    }
+
+
+def count_queries(world) -> dict:
+    """Queries of a whole series of taps, in-process: per request and per tap service."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from sessions import services
+    from sessions.models import TestSession
+
+    client = Client()
+    client.force_login(world.technician)
+    rng = random.Random(7)
+    animal_pk = world.animals[0][0]
+    first, second = world.timepoints[0], world.timepoints[1]
+    request_counts, sample_sql = [], []
+    series = _taps.series_for(world, [(animal_pk, first.pk)], rng)[0]
+    while (tap := series.make_tap(rng)) is not None:
+        with CaptureQueriesContext(connection) as captured:
+            response = client.post(series.url, tap.fields, headers=_taps.HTMX)
+        if response.status_code != 200:
+            raise SystemExit(f"in-process tap: HTTP {response.status_code}")
+        series.accept(tap, response.content)
+        sql = [q["sql"] for q in captured if not TRANSACTION_CONTROL.match(q["sql"])]
+        request_counts.append(len(sql))
+        if len(series.stimuli) == 2:
+            sample_sql = sql  # a mid-series tap: the common case
+    with CaptureQueriesContext(connection) as captured:
+        client.get("/bench-baseline/")
+    baseline = len(captured)
+    animal = world.study.animals.get(pk=animal_pk)
+    session = services.start_session(animal=animal, timepoint=second, paw="right", user=None)
+    services.filament_table(world.study.filament_set_id)
+    service_counts, stimuli, last = [], [], None
+    while (size := _next(world, stimuli)) is not None:
+        withdrew = rng.random() < 0.5
+        with CaptureQueriesContext(connection) as captured:
+            result = services.record_stimulus(
+                session=TestSession(pk=session.pk),
+                filament_size=size,
+                withdrew=withdrew,
+                client_uuid=uuid.uuid4(),
+                user=world.technician,
+                expected_last=last,
+                study=world.study,
+            )
+        service_counts.append(sum(1 for q in captured if not TRANSACTION_CONTROL.match(q["sql"])))
+        stimuli.append((size, withdrew))
+        last = result.stimulus.client_uuid
+    return {
+        "request": request_counts,
+        "baseline": baseline,
+        "service": service_counts,
+        "sample_sql": sample_sql,
+        "session_url": series.url[: -len("tap/")],
+        "today_url": f"/s/{world.study.slug}/bench/?date={first.date}",
+        "client": client,
+    }
+
+
+def _next(world, stimuli):
+    from analysis import thresholds
+
+    study = world.study
+    return thresholds.next_filament(
+        stimuli, method=study.threshold_method, start=study.start_filament
+    )
+
+
+def explain_bench(counted: dict) -> list:
+    """EXPLAIN the SELECTs of a tap request, the session screen and the day list."""
+    plans = [
+        _explain.explain(sql, "tap: " + _explain.describe(sql))
+        for sql in counted["sample_sql"]
+        if sql.lstrip().upper().startswith("SELECT")
+    ]
+    client = counted["client"]
+    for name, url in (
+        ("session screen", counted["session_url"]),
+        ("day list", counted["today_url"]),
+    ):
+        with _explain.capture() as captured:
+            response = client.get(url)
+        if response.status_code != 200:
+            raise SystemExit(f"{url}: HTTP {response.status_code}")
+        plans += [
+            _explain.explain(sql, f"{name}: " + _explain.describe(sql))
+            for sql in _explain.selects(captured)
+        ]
+    return plans
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--taps", "--size", dest="taps", type=int, default=2000)
+    parser.add_argument("--warmup", type=int, default=50, help="taps not counted, first")
+    parser.add_argument(
+        "--background", type=int, default=1000, help="animals of finished sessions elsewhere"
+    )
+    parser.add_argument("--workers", type=int, help="gunicorn workers (default: the config's)")
+    parser.add_argument("--seed", type=int, default=2022)
+    parser.add_argument("--quick", action="store_true", help="tiny run for the smoke test")
+    _db.add_database_options(parser)
+    _results.add_output_options(parser)
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.taps, args.warmup, args.background = min(args.taps, 30), 5, 0
+        args.workers = args.workers or 1
+
+    with _db.database(args.database_url, "tap") as url:
+        _db.setup_django(url)
+        t0 = time.perf_counter()
+        if args.background:
+            background = _world.make_study("bench-tap-facility", n_animals=args.background)
+            _world.add_sessions(background, seed=3)
+        n_animals = math.ceil((args.taps + args.warmup) / 5 / 8) + 2
+        world = _world.make_study("bench-tap", n_animals=n_animals)
+        print(f"built in {time.perf_counter() - t0:.1f} s; starting gunicorn", flush=True)
+        with _server.Server(url, workers=args.workers) as server:
+            run = run_http(server, world, args.taps, args.warmup, args.seed)
+        if run["problems"]:
+            print("\n".join(run["problems"][:20]), file=sys.stderr)
+            raise SystemExit(f"{len(run['problems'])} taps went wrong")
+        counted = count_queries(world)
+        plans = explain_bench(counted) if _db.is_postgres() else []
+        database = _db.label()
+
+    taps, baselines = run["taps"], run["baselines"]
+    p50, b50 = _taps.percentile(taps, 50), _taps.percentile(baselines, 50)
+    p95, b95 = _taps.percentile(taps, 95), _taps.percentile(baselines, 95)
+    p99, b99 = _taps.percentile(taps, 99), _taps.percentile(baselines, 99)
+    service_max = max(counted["service"])
+    request_max = max(counted["request"])
+    ms = 1000.0
+    rows = [
+        Row(
+            f"tap p95, ms ({len(taps):,} taps; target ≤ {RATIO_TARGET:g}× baseline p95)",
+            fmt(p95 * ms),
+            fmt(b95 * ms),
+            _results.ratio(p95, b95, target=f"≤ {RATIO_TARGET:g}×", ok=p95 <= RATIO_TARGET * b95),
+            database,
+        ),
+        Row("tap p50, ms", fmt(p50 * ms), fmt(b50 * ms), _results.ratio(p50, b50), database),
+        Row("tap p99, ms", fmt(p99 * ms), fmt(b99 * ms), _results.ratio(p99, b99), database),
+        Row(
+            "queries per tap, the tap's transaction (record_stimulus, max over a series)",
+            str(service_max),
+            "—",
+            _results.verdict(service_max <= SERVICE_QUERIES, f"≤ {SERVICE_QUERIES}"),
+            database,
+        ),
+        Row(
+            "queries per tap request, whole (sign-in session, user, study access, tap, panel)",
+            f"{request_max} (mean {statistics.mean(counted['request']):.1f})",
+            f"{counted['baseline']} (baseline page)",
+            _results.ratio(request_max, counted["baseline"]),
+            database,
+        ),
+    ]
+    whole = _explain.seq_scan_report(plans)
+    if plans:
+        rows.append(
+            Row(
+                "whole-table reads of large tables in the tap and bench-screen plans",
+                str(len(whole)),
+                "0",
+                _results.verdict(not whole, "none"),
+                database,
+            )
+        )
+    rss = run["worker_rss"]
+    notes = [
+        f"`python bench/bench_tap.py --taps {args.taps}`: gunicorn with gunicorn.conf.py "
+        f"({len(rss)} workers) and the production settings behind a simulated HTTPS proxy, "
+        "signed in through the login form (CSRF token, session cookie) with http.client on "
+        f"one keep-alive connection; {args.warmup} warm-up taps, then {len(taps):,} taps "
+        "stepped by `next_filament` (the panel's suggested filament checked after each), "
+        "each followed by a GET of /bench-baseline/ (the constant template behind the "
+        "same middleware, routed only with LABSTUDY_BENCH=1). Percentiles are nearest-rank "
+        "over the counted requests. "
+        f"Run took {run['wall_s']:.0f} s; worker memory {min(rss, default=0):.0f}–"
+        f"{max(rss, default=0):.0f} MB RSS; {run['reconnects']} reconnects. "
+        + (
+            f"The database also holds a {args.background:,}-animal study of finished sessions. "
+            if args.background
+            else ""
+        )
+        + f"{_results.environment()}.",
+    ]
+    if plans:
+        notes += [
+            "",
+            f"Plans: {len(plans)} SELECTs of a mid-series tap, the session screen and the "
+            f"day list, {sum(p.execution_ms for p in plans):.1f} ms in total; "
+            + (
+                "every one reads through an index (session by primary key, locked; "
+                "stimuli by session or client UUID as a BitmapOr of the two unique "
+                "indexes; the live session by the partial unique index)."
+                if not whole
+                else "whole-table reads: " + "; ".join(whole) + "."
+            ),
+            "",
+            *_explain.details_block("EXPLAIN (ANALYZE, BUFFERS), tap and bench screens", plans),
+        ]
+    _results.report(args, SECTION, rows, notes)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
