@@ -252,12 +252,14 @@ class StudyExport:
                 self.notes.append(f"statistics on {label} not computed: no usable data")
                 continue
             try:
+                labels = set(long["timepoint"].tolist())
                 result = stats.study_statistics(
                     long,
                     baseline=baseline,
                     control_group=control,
                     alpha=self.study.alpha,
                     posthoc=self.study.posthoc,
+                    pairs=[p for p in self.study.chosen_pairs() if set(p) <= labels],
                 )
             except ValueError as error:
                 self.notes.append(f"statistics on {label} not computed: {error}")

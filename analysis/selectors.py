@@ -232,7 +232,9 @@ def measure_results(
             problem="No values yet: nothing has been recorded for an allocated animal.",
         )
     summary = _ordered(stats.group_summary(long), design)
-    results, problem = _statistics(long, reference, alpha=study.alpha, posthoc=study.posthoc)
+    results, problem = _statistics(
+        long, reference, alpha=study.alpha, posthoc=study.posthoc, pairs=study.chosen_pairs()
+    )
     marks = (
         stats.significance_marks(results, alpha=study.alpha)
         if not results.empty
@@ -254,8 +256,14 @@ def _ordered(frame: pd.DataFrame, design: Design) -> pd.DataFrame:
     return ordered.drop(columns="_rank").reset_index(drop=True)
 
 
+def usable_pairs(pairs, long: pd.DataFrame) -> list[tuple[str, str]]:
+    """The study's chosen pairs whose two timepoints both have values."""
+    labels = set(long["timepoint"].tolist())
+    return [(a, b) for a, b in pairs if a in labels and b in labels]
+
+
 def _statistics(
-    long: pd.DataFrame, reference: Reference, *, alpha: float, posthoc: str
+    long: pd.DataFrame, reference: Reference, *, alpha: float, posthoc: str, pairs=()
 ) -> tuple[pd.DataFrame, str]:
     """`stats.study_statistics` without the linear mixed model, which takes seconds on a
     large study and is offered on request (`mixed_model_results`); every other row is
@@ -268,7 +276,11 @@ def _statistics(
     baseline, control = reference.baseline, reference.control
     parts = [
         stats.within_group_tests(
-            long, baseline=baseline, first_treated=reference.first_treated, alpha=alpha
+            long,
+            baseline=baseline,
+            first_treated=reference.first_treated,
+            pairs=usable_pairs(pairs, long),
+            alpha=alpha,
         ),
         stats.rm_anova(long),
         stats.mixed_anova(long, control_group=control),

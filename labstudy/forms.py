@@ -26,6 +26,7 @@ STUDY_FIELDS = [
     "ethics_reference",
     "alpha",
     "posthoc",
+    "comparison_pairs",
     "description",
 ]
 

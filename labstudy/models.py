@@ -106,6 +106,13 @@ class Study(TimeStamped):
         choices=Posthoc.choices,
         default=Posthoc.NEMENYI,
     )
+    comparison_pairs = models.CharField(
+        "chosen timepoint comparisons",
+        max_length=200,
+        blank=True,
+        help_text="Pairs to pick out within each group besides 'vs baseline', "
+        "e.g. 'T7-T4' (the reference paper compares T7 with T4); separate pairs with commas.",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -122,6 +129,12 @@ class Study(TimeStamped):
         return self.title
 
     def clean(self) -> None:
+        for item in self.comparison_pairs.split(","):
+            a, dash, b = item.strip().partition("-")
+            if item.strip() and not (dash and a.strip() and b.strip() and a.strip() != b.strip()):
+                raise ValidationError(
+                    {"comparison_pairs": f"'{item.strip()}' is not a pair like T7-T4."}
+                )
         if self.first_day is not None and self.last_day is not None:
             if self.first_day > self.last_day:
                 raise ValidationError(
@@ -131,6 +144,15 @@ class Study(TimeStamped):
             if not self.filament_set.filaments.filter(size=self.start_filament).exists():
                 message = f"Filament '{self.start_filament}' is not in {self.filament_set}."
                 raise ValidationError({"start_filament": message})
+
+    def chosen_pairs(self) -> list[tuple[str, str]]:
+        """`comparison_pairs` as (later, earlier) label pairs, e.g. [("T7", "T4")]."""
+        pairs = []
+        for item in self.comparison_pairs.split(","):
+            if item.strip():
+                a, _, b = item.partition("-")
+                pairs.append((a.strip(), b.strip()))
+        return pairs
 
     def date_of_day(self, day: int) -> dt.date:
         return self.day0_date + dt.timedelta(days=day)

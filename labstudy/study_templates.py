@@ -71,6 +71,7 @@ PSNL_KETAMINE = StudyTemplate(
         "blinded": True,
         "first_day": -7,
         "last_day": 56,
+        "comparison_pairs": "T7-T4",
     },
     groups=(
         GroupSpec(
