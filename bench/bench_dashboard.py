@@ -94,6 +94,7 @@ def main(argv=None) -> int:
                 with _explain.capture() as captured:
                     client.get(page)
                 plans[name] = [_explain.explain(sql) for sql in _explain.selects(captured)]
+        whole = _explain.seq_scan_report(plans["small"]) if plans["small"] else []
         database = _db.label()
 
     shape = (
@@ -142,7 +143,6 @@ def main(argv=None) -> int:
     if plans["large"]:
         large_plans, small_plans = plans["large"], plans["small"]
         slowest = max(large_plans, key=lambda p: p.execution_ms)
-        whole = _explain.seq_scan_report(small_plans)
         rows.append(
             Row(
                 f"whole-table reads of large tables, {base} study's page (EXPLAIN ANALYZE)",

@@ -269,11 +269,13 @@ def main(argv=None) -> int:
         f"`python bench/bench_export.py --rows {args.rows}`: each path runs in a fresh "
         "process (its RSS sampled every 5 ms from just before the request); value = GET "
         "/s/<study>/exports/stimuli.csv in-process through the whole Django stack, "
-        "iterating the StreamingHttpResponse (StudyExport.csv_chunks: a server-side "
-        "cursor read in chunks of 5,000 rows, every cell through `csv_cell`, 500 rows "
-        "a chunk) into /dev/null; baseline = the same query through csv.writer over "
-        f"`values_list(...).iterator()`. File size {runs['view'][0]['bytes'] / 2**20:.0f} MB. "
-        f"{_results.environment()}.",
+        "iterating the StreamingHttpResponse into /dev/null (`StudyExport.csv_chunks`: on "
+        "PostgreSQL a COPY of the export query with every cell formatted in SQL as "
+        "`csv_cell` does, in 64 kB chunks; on other databases a server-side cursor and "
+        "`csv_cell` per cell); baseline = the same query through csv.writer over "
+        "`values_list(...).iterator()`, the way a plain Django export would do it. "
+        f"File size {runs['view'][0]['bytes'] / 2**20:.0f} MB; the streaming process "
+        f"starts at {runs['view'][0]['rss_start_mb']:.0f} MB RSS. {_results.environment()}.",
     ]
     if plan is not None:
         notes += [
@@ -281,7 +283,8 @@ def main(argv=None) -> int:
             f"Plan of the export query ({plan.execution_ms:.0f} ms to produce every row): "
             "the rows are sorted by day, animal, paw and order across four tables, so "
             "PostgreSQL sorts the whole result before the first row (no index can give "
-            "that order across joins); the client still reads it in chunks.",
+            "that order across joins; the sort spills to disk, not to the app's memory); "
+            "the app still receives it in chunks.",
             "",
             *_explain.details_block("EXPLAIN (ANALYZE, BUFFERS), stimuli export", [plan]),
         ]
