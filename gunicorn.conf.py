@@ -19,5 +19,7 @@ keepalive = 5
 max_requests = 2000
 max_requests_jitter = 200
 accesslog = os.environ.get("LABSTUDY_ACCESS_LOG", "-")
+# The usual combined format plus the time the request took (ms), so slow pages show.
+access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %(M)sms'
 errorlog = "-"
 forwarded_allow_ips = os.environ.get("LABSTUDY_FORWARDED_ALLOW_IPS", "127.0.0.1")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import os
 import platform
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,7 +70,12 @@ def table(rows: list[Row]) -> str:
 
 
 def environment() -> str:
-    return f"Python {platform.python_version()}, {platform.machine()}"
+    """The interpreter and how busy the shared machine was (other jobs included)."""
+    load = os.getloadavg()[0]
+    return (
+        f"Python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} cores, "
+        f"load average {load:.1f} when the section was written"
+    )
 
 
 def merge_section(path: Path, name: str, rows: list[Row], notes: list[str]) -> None:

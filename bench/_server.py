@@ -31,6 +31,7 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"
 _CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+_ACCESS = re.compile(r'"([A-Z]+ [^"]*)" \d{3} .* (\d+)ms$')
 
 
 def free_port() -> int:
@@ -113,6 +114,26 @@ class Server:
         path = self.log_dir / "gunicorn.log"
         return path.read_text()[-4000:] if path.exists() else ""
 
+    def request_ms(self) -> dict[str, list[float]]:
+        """Server-side time of every request so far, from the access log (gunicorn's %(M)s),
+        by kind: "tap" (POST .../tap/), "baseline" (/bench-baseline/), "other"."""
+        times: dict[str, list[float]] = {"tap": [], "baseline": [], "other": []}
+        path = self.log_dir / "access.log"
+        if not path.exists():
+            return times
+        for line in path.read_text().splitlines():
+            found = _ACCESS.search(line)
+            if not found:
+                continue
+            request, ms = found.group(1), float(found.group(2))
+            if request.startswith("POST ") and "/tap/" in request:
+                times["tap"].append(ms)
+            elif "/bench-baseline/" in request:
+                times["baseline"].append(ms)
+            else:
+                times["other"].append(ms)
+        return times
+
     def worker_pids(self) -> list[int]:
         """The worker processes (children of the gunicorn master)."""
         path = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
@@ -133,6 +154,15 @@ class Server:
         shutil.rmtree(self.tmp / "static", ignore_errors=True)
         if self.log_dir == self.tmp:
             shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds a process has used so far."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
 
 
 def rss_mb(pid: int) -> float:

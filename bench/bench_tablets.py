@@ -224,6 +224,8 @@ def main(argv=None) -> int:
                         rng=random.Random(rng.random()),
                     )
                 )
+            workers = server.worker_pids()
+            cpu_before = {pid: _server.cpu_s(pid) for pid in workers}
             sessions_before = pg_sessions()
             start = time.monotonic() + 1.0
             threads = [
@@ -241,7 +243,12 @@ def main(argv=None) -> int:
             elapsed = time.monotonic() - start
             if any(thread.is_alive() for thread in threads):
                 raise SystemExit("a tablet did not finish in time")
+            server_ms = server.request_ms()
             rss = [_server.rss_mb(pid) for pid in server.worker_pids()]
+            worker_cpu = sorted(
+                (_server.cpu_s(pid) - cpu_before[pid] for pid in workers if pid in cpu_before),
+                reverse=True,
+            )
             for t in tablets:
                 t.browser.close()
                 t.spare.close()
@@ -279,7 +286,17 @@ def main(argv=None) -> int:
             fmt(b50 * ms),
             _results.ratio(p50, b50),
             database,
-        ),  # fmt: skip
+        ),
+        Row(
+            "tap p95 inside gunicorn (access log: request read to response written), ms",
+            fmt(_taps.percentile(server_ms["tap"], 95)),
+            fmt(_taps.percentile(server_ms["baseline"], 95)),
+            _results.ratio(
+                _taps.percentile(server_ms["tap"], 95),
+                _taps.percentile(server_ms["baseline"], 95),
+            ),
+            database,
+        ),
         Row(
             "errors (HTTP, connection, panel disagreeing with the stepping rule)",
             str(len(errors)),
@@ -324,7 +341,8 @@ def main(argv=None) -> int:
         f"again after their answer and {args.both:.0%} twice at the same moment over a "
         "second connection; every re-send must be answered 'duplicate' and stored once. "
         f"Run: {elapsed:.0f} s; {backends_mid} PostgreSQL backends open mid-run; worker "
-        f"memory {min(rss, default=0):.0f}–{max(rss, default=0):.0f} MB RSS. "
+        f"memory {min(rss, default=0):.0f}–{max(rss, default=0):.0f} MB RSS; CPU s used by "
+        f"each worker during the run: {', '.join(f'{c:.1f}' for c in worker_cpu)}. "
         + (
             f"The database also holds a {args.background:,}-animal study of finished sessions. "
             if args.background
