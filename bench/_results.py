@@ -109,3 +109,43 @@ def add_output_options(parser) -> None:
         "--results", type=Path, default=RESULTS, help="results file (default bench/RESULTS.md)"
     )
     parser.add_argument("--no-write", action="store_true", help="print the table only")
+
+
+SUMMARY = "## Summary"
+
+
+def write_summary(path: Path) -> None:
+    """Put "## Summary" (every row with a target, from every section) after the preamble."""
+    text = path.read_text()
+    lines = text.split("\n")
+    start = next((i for i, line in enumerate(lines) if line == SUMMARY), None)
+    if start is not None:
+        end = next(
+            (i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines)
+        )
+        lines = lines[:start] + lines[end:]
+    section, found = "", []
+    for line in lines:
+        if line.startswith("## "):
+            section = line[3:]
+        elif line.startswith("| ") and (": pass" in line or ": MISS" in line):
+            cells = [c.strip() for c in line.strip("|").split(" | ")]
+            found.append(f"| {section} | " + " | ".join(cells[:4]) + " |")
+    if not found:
+        return
+    block = [
+        SUMMARY,
+        "",
+        "Every target of issue 9, from the sections below (value, baseline and ratio as "
+        "measured in that section's run).",
+        "",
+        "| benchmark | metric | value | baseline | ratio and verdict |",
+        "|---|---|---|---|---|",
+        *found,
+        "",
+    ]
+    if PREAMBLE not in "\n".join(lines):
+        lines = [TITLE, "", PREAMBLE, ""] + [line for line in lines if line != TITLE]
+    first = next((i for i, line in enumerate(lines) if line.startswith("## ")), len(lines))
+    lines = lines[:first] + block + lines[first:]
+    path.write_text("\n".join(lines).rstrip("\n") + "\n")

@@ -12,6 +12,9 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from bench._results import write_summary  # noqa: E402
 
 
 def main(argv: list[str]) -> int:
@@ -23,7 +26,12 @@ def main(argv: list[str]) -> int:
         print(f"== {script.name}: exit {result.returncode}, {time.monotonic() - t0:.0f} s")
         if result.returncode != 0:
             failed.append(script.name)
-    print(f"Results: {HERE / 'RESULTS.md'}" + (f"; failed: {', '.join(failed)}" if failed else ""))
+    results = HERE / "RESULTS.md"
+    if "--results" in argv:
+        results = Path(argv[argv.index("--results") + 1])
+    if results.exists() and "--no-write" not in argv:
+        write_summary(results)
+    print(f"Results: {results}" + (f"; failed: {', '.join(failed)}" if failed else ""))
     return 1 if failed else 0
 
 
