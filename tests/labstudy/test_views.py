@@ -1,6 +1,7 @@
 """Study pages as each person sees them: what shows, what must not, what changes."""
 
 import datetime as dt
+import re
 
 import pytest
 from django.urls import reverse
@@ -78,7 +79,8 @@ def test_blinded_technician_sees_solution_letters_not_groups(client_for, study):
         "10 mg/kg",
         "Control (PSNL + saline vehicle)",
     ):
-        assert secret not in html, secret
+        # word-bounded: the random CSRF token in the page can contain "K5"
+        assert not re.search(rf"(?<![\w-]){re.escape(secret)}(?![\w-])", html), secret
 
 
 @pytest.mark.django_db
