@@ -376,8 +376,9 @@ def main(argv=None) -> int:
             f"day list, {sum(p.execution_ms for p in plans):.1f} ms in total; "
             + (
                 "every one reads through an index (session by primary key, locked; "
-                "stimuli by session or client UUID as a BitmapOr of the two unique "
-                "indexes; the live session by the partial unique index)."
+                "stimuli by session or client UUID as a BitmapOr of the session index "
+                "and the client UUID's unique index; the live session by the partial "
+                "unique index)."
                 if not whole
                 else "whole-table reads: " + "; ".join(whole) + "."
             ),
