@@ -17,12 +17,14 @@ def test_investigator_signs_in_and_opens_the_demo_study(demo, new_page):
     assert "/accounts/login/" in page.url
     screenshot(page, "login")
     login(page, "investigator", DEMO_PASSWORD)
-    assert page.get_by_role("heading", name="Your studies").is_visible()
+    page.get_by_role("heading", name="Your studies").wait_for()  # waits for the page after a click
     screenshot(page, "home")
     page.get_by_text("PSNL neuropathic pain, coded treatments (demo)").click()
     page.wait_for_url(f"**/s/{DEMO_SLUG}/")
-    assert page.get_by_role("heading", name="Treatment groups").is_visible()
-    assert page.get_by_text("K10 — Ketamine 10 mg/kg").is_visible()
+    page.get_by_role(
+        "heading", name="Treatment groups"
+    ).wait_for()  # waits for the page after a click
+    page.get_by_text("K10 — Ketamine 10 mg/kg").wait_for()  # waits for the page after a click
     assert page.locator("#animals-heading").inner_text() == "Animals (15)"
     screenshot(page, "study-overview")
 
@@ -45,11 +47,13 @@ def test_data_manager_adds_animals_by_pasting(demo, new_page):
     page.goto(f"/s/{DEMO_SLUG}/setup/animals/")
     page.get_by_label("Animal IDs").fill("R16, C9\nR17, C9\nR01, C1")
     page.get_by_role("button", name="Add animals").click()
-    assert page.get_by_text("line 3: animal code 'R01' already exists in this study").is_visible()
+    page.get_by_text(
+        "line 3: animal code 'R01' already exists in this study"
+    ).wait_for()  # waits for the page after a click
     screenshot(page, "setup-add-animals-error")
     page.get_by_label("Animal IDs").fill("R16, C9\nR17, C9")
     page.get_by_role("button", name="Add animals").click()
-    assert page.get_by_text("Added 2 animals.").is_visible()
+    page.get_by_text("Added 2 animals.").wait_for()  # waits for the page after a click
     assert page.locator("#animals-heading").inner_text() == "Animals (17)"
     assert too_small_targets(page) == []
 
@@ -58,7 +62,7 @@ def test_data_manager_setup_pages_render(demo, new_page):
     page = new_page(DESKTOP)
     login(page, "datamanager", DEMO_PASSWORD)
     page.goto(f"/s/{DEMO_SLUG}/setup/")
-    assert page.get_by_label("Threshold method").is_visible()
+    page.get_by_label("Threshold method").wait_for()  # waits for the page after a click
     screenshot(page, "setup-settings")
     page.goto(f"/s/{DEMO_SLUG}/setup/timepoints/")
     assert page.locator("input[name$='-label']").first.input_value() == "T0"
