@@ -43,8 +43,9 @@ def browser():
         if os.environ.get("CI") == "true":
             pytest.fail(f"CI=true and {message}")
         pytest.skip(f"BROWSER TESTS SKIPPED — {message}")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=30_000)  # expect() waits as long as the pages' default
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS

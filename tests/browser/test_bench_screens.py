@@ -13,6 +13,7 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from analysis import thresholds
 from animals.models import Animal, BodyWeight, DoseAdministration
@@ -139,7 +140,7 @@ def test_a_full_up_down_series_tapped_to_completion(bench, new_page):
     page.locator(".bench-list-item").first.click()
     page.wait_for_url("**/bench/vf/**")
     animal = bench["animals"][0]
-    assert page.get_by_role("heading", name="R01").is_visible()
+    expect(page.get_by_role("heading", name="R01")).to_be_visible()
     series: list[tuple[str, bool]] = []
     for withdrew in UP_DOWN_RESPONSES:
         expected = thresholds.next_filament(series, method="up_down")
@@ -162,7 +163,7 @@ def test_a_full_up_down_series_tapped_to_completion(bench, new_page):
     assert [c.split(" ")[:2] for c in chips(page)] == [
         [size, "✓" if withdrew else "✗"] for size, withdrew in series
     ]
-    assert not page.get_by_role("button", name="Withdrawal").is_visible()
+    expect(page.get_by_role("button", name="Withdrawal")).to_be_hidden()
     assert too_small_targets(page) == []
     screenshot(page, "bench-session-complete")
     session = TestSession.objects.get(animal=animal)
@@ -170,7 +171,7 @@ def test_a_full_up_down_series_tapped_to_completion(bench, new_page):
     assert session.tester.username == "technician"
     page.get_by_role("link", name="Next animal ›").click()
     page.wait_for_url("**" + session_path(bench, bench["animals"][1]))
-    assert page.get_by_role("heading", name="R02").is_visible()
+    expect(page.get_by_role("heading", name="R02")).to_be_visible()
 
 
 def test_undo_voids_exactly_one_tap_and_the_guidance_goes_back(bench, new_page):
@@ -214,7 +215,7 @@ def test_offline_taps_queue_survive_a_reload_and_sync_once(bench, new_page):
     for withdrew in (False, True, False):  # 4.56 O, 4.74 X, 4.56 O
         press(page, withdrew)
     badge = page.locator("#bench-sync")
-    assert badge.inner_text() == "3 taps waiting to sync"
+    expect(badge).to_have_text("3 taps waiting to sync")
     assert "Offline" in page.locator("#bench-offline").inner_text()
     assert shown_next(page) == "4.74"  # the JS rule keeps guiding
     assert [c.endswith("NOT SYNCED") for c in chips(page)] == [False, True, True, True]
@@ -225,7 +226,7 @@ def test_offline_taps_queue_survive_a_reload_and_sync_once(bench, new_page):
     assert len(waiting) == 3
 
     page.reload()  # served by the service worker; the taps come from the queue
-    assert badge.inner_text() == "3 taps waiting to sync"
+    expect(badge).to_have_text("3 taps waiting to sync")
     assert len(chips(page)) == 4 and shown_next(page) == "4.74"
 
     page.context.set_offline(False)
@@ -233,7 +234,7 @@ def test_offline_taps_queue_survive_a_reload_and_sync_once(bench, new_page):
     wait_synced(page)
     expected = [("4.31", False), ("4.56", False), ("4.74", True), ("4.56", False)]
     assert stored(animal) == expected
-    assert badge.is_hidden()
+    expect(badge).to_be_hidden()
     uuids = {op["uuid"] for op in waiting}
     rows = Stimulus.objects.filter(session__animal=animal)
     assert {str(u) for u in rows.values_list("client_uuid", flat=True)} >= uuids
@@ -247,7 +248,7 @@ def test_offline_taps_queue_survive_a_reload_and_sync_once(bench, new_page):
     wait_synced(page)
     assert stored(animal) == expected
     assert Stimulus.objects.filter(session__animal=animal).count() == 4
-    assert page.locator(".bench-conflict-note").count() == 0
+    expect(page.locator(".bench-conflict-note")).to_have_count(0)
 
 
 def test_a_session_voided_while_offline_is_a_plain_conflict(bench, new_page):
@@ -276,7 +277,7 @@ def test_a_session_voided_while_offline_is_a_plain_conflict(bench, new_page):
     assert TestSession.objects.filter(animal=animal).count() == 1
     screenshot(page, "bench-session-conflict")
     note.get_by_role("button", name="Noted").click()
-    assert page.locator(".bench-conflict-note").count() == 0
+    expect(page.locator(".bench-conflict-note")).to_have_count(0)
 
 
 def test_a_blinded_technician_sees_no_group_drug_or_dose(bench, new_page):

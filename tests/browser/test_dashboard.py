@@ -6,6 +6,7 @@ Screenshots go to docs/screenshots/dashboard-*.png.
 """
 
 import pytest
+from playwright.sync_api import expect
 
 from labstudy.demo import DEMO_PASSWORD, DEMO_SLUG, load_demo_study
 from tests.browser.conftest import DESKTOP, login, screenshot
@@ -120,7 +121,7 @@ def test_statistics_tabs_and_mixed_model_on_request(investigator):
     page = investigator
     page.goto(DASHBOARD + "#statistics")
     threshold = page.locator("#statistics-threshold")
-    assert threshold.is_visible()
+    expect(threshold).to_be_visible()
     assert threshold.locator("tr[data-test='kruskal']").count() == 8
     # Bootstrap scrolls smoothly; jump instead, so the screenshot is not mid-scroll.
     page.evaluate(
@@ -135,7 +136,7 @@ def test_statistics_tabs_and_mixed_model_on_request(investigator):
     page.get_by_role("tab", name="%MPE").click()
     page.wait_for_selector("#statistics-mpe.show")
     assert page.locator("#statistics-mpe tr[data-test='friedman']").count() == 3
-    assert not threshold.is_visible()
+    expect(threshold).to_be_hidden()
     assert no_csp_or_script_errors(page) == []
 
 
@@ -162,15 +163,15 @@ def test_publication_figure_downloads_png_and_svg(investigator):
 def test_completeness_grid_links_to_the_animal_session(investigator):
     page = investigator
     page.goto(f"/s/{DEMO_SLUG}/dashboard/completeness/")
-    assert page.locator("[data-count='done']").inner_text() == "120"
-    assert page.get_by_text("hematuria").is_visible()
+    expect(page.locator("[data-count='done']")).to_have_text("120")
+    expect(page.get_by_text("hematuria")).to_be_visible()
     screenshot(page, "dashboard-completeness")
     first = page.locator("tr[data-animal] a.cell[data-timepoint='T3']").first
     href = first.get_attribute("href")
     first.click()
     page.wait_for_url(f"**{href}")
     anchor = href.split("#")[1]
-    assert page.locator(f"#{anchor}").is_visible()
+    expect(page.locator(f"#{anchor}")).to_be_visible()
     wait_for_chart(page, "chart-weight")
     assert page.locator(f"#{anchor} .chip").count() >= 5
     screenshot(page, "dashboard-animal")

@@ -5,6 +5,7 @@ import io
 import zipfile
 
 import pytest
+from playwright.sync_api import expect
 
 from labstudy.demo import DEMO_PASSWORD, DEMO_SLUG, load_demo_study
 from sessions.models import Stimulus
@@ -28,8 +29,8 @@ def test_two_clicks_to_the_publication_package(demo, new_page):
     page.goto(f"/s/{DEMO_SLUG}/")
     page.get_by_role("link", name="Exports", exact=True).click()  # click 1
     page.wait_for_url(f"**/s/{DEMO_SLUG}/exports/")
-    assert page.get_by_role("heading", name="Publication package").is_visible()
-    assert page.get_by_text(f"{DEMO_SLUG}_stimuli_first_response_300g.csv").is_visible()
+    expect(page.get_by_role("heading", name="Publication package")).to_be_visible()
+    expect(page.get_by_text(f"{DEMO_SLUG}_stimuli_first_response_300g.csv")).to_be_visible()
     screenshot(page, "export-page")
     with page.expect_download() as info:
         page.get_by_role("link", name="Download publication package").click()  # click 2
@@ -61,13 +62,15 @@ def test_upload_preview_confirm(demo, new_page, tmp_path):
 
     page.get_by_label("CSV file").set_input_files(str(bad))
     page.get_by_role("button", name="Check file").click()
-    assert page.get_by_text("2 problems: nothing was imported.").is_visible()
-    assert page.get_by_text(
-        "line 5, response: 'yes' is not 0 or 1 (1 = withdrawal, 0 = no withdrawal)"
-    ).is_visible()
-    assert page.get_by_text(
-        "line 14, filament_size: unknown filament '4.32' (not in Stoelting 20)"
-    ).is_visible()
+    expect(page.get_by_text("2 problems: nothing was imported.")).to_be_visible()
+    expect(
+        page.get_by_text(
+            "line 5, response: 'yes' is not 0 or 1 (1 = withdrawal, 0 = no withdrawal)"
+        )
+    ).to_be_visible()
+    expect(
+        page.get_by_text("line 14, filament_size: unknown filament '4.32' (not in Stoelting 20)")
+    ).to_be_visible()
     assert page.get_by_role("button", name="Confirm import").count() == 0
     screenshot(page, "export-import-errors")
     assert Stimulus.objects.count() == before
@@ -75,18 +78,18 @@ def test_upload_preview_confirm(demo, new_page, tmp_path):
     page.get_by_role("link", name="Upload another file").click()
     page.get_by_label("CSV file").set_input_files(str(good))
     page.get_by_role("button", name="Check file").click()
-    assert page.get_by_text("The file is valid. Nothing has been written yet.").is_visible()
-    assert page.locator("#preview-stimuli").inner_text() == "21"
-    assert page.get_by_text("2 new: R16, R17").is_visible()
+    expect(page.get_by_text("The file is valid. Nothing has been written yet.")).to_be_visible()
+    expect(page.locator("#preview-stimuli")).to_have_text("21")
+    expect(page.get_by_text("2 new: R16, R17")).to_be_visible()
     assert too_small_targets(page) == []
     screenshot(page, "export-import-preview")
     assert Stimulus.objects.count() == before
 
     page.get_by_role("button", name="Confirm import").click()
     page.wait_for_url(f"**/s/{DEMO_SLUG}/exports/")
-    assert page.get_by_text(
-        "Imported old-rats.csv: 21 stimuli in 2 sessions, 2 new animals."
-    ).is_visible()
+    expect(
+        page.get_by_text("Imported old-rats.csv: 21 stimuli in 2 sessions, 2 new animals.")
+    ).to_be_visible()
     screenshot(page, "export-import-done")
     assert Stimulus.objects.count() == before + 21
 
@@ -97,9 +100,9 @@ def test_arrive_report_prints(demo, new_page):
     page.goto(f"/s/{DEMO_SLUG}/")
     page.get_by_role("link", name="ARRIVE", exact=True).click()
     page.wait_for_url(f"**/s/{DEMO_SLUG}/arrive/")
-    assert page.get_by_role("heading", name="10. Results").is_visible()
-    assert page.get_by_text("15 in total; control n = 5, K5 n = 5, K10 n = 5").is_visible()
+    expect(page.get_by_role("heading", name="10. Results")).to_be_visible()
+    expect(page.get_by_text("15 in total; control n = 5, K5 n = 5, K10 n = 5")).to_be_visible()
     screenshot(page, "export-arrive")
     page.emulate_media(media="print")
-    assert not page.locator(".study-nav").is_visible()
-    assert not page.locator("nav.navbar").is_visible()
+    expect(page.locator(".study-nav")).to_be_hidden()
+    expect(page.locator("nav.navbar")).to_be_hidden()

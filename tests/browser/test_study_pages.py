@@ -1,6 +1,7 @@
 """The study pages in a real browser: sign in, overview, set-up, at tablet size."""
 
 import pytest
+from playwright.sync_api import expect
 
 from labstudy.demo import DEMO_PASSWORD, DEMO_SLUG, load_demo_study
 from tests.browser.conftest import DESKTOP, TABLET, login, screenshot, too_small_targets
@@ -25,7 +26,7 @@ def test_investigator_signs_in_and_opens_the_demo_study(demo, new_page):
         "heading", name="Treatment groups"
     ).wait_for()  # waits for the page after a click
     page.get_by_text("K10 — Ketamine 10 mg/kg").wait_for()  # waits for the page after a click
-    assert page.locator("#animals-heading").inner_text() == "Animals (15)"
+    expect(page.locator("#animals-heading")).to_have_text("Animals (15)")
     screenshot(page, "study-overview")
 
 
@@ -54,7 +55,7 @@ def test_data_manager_adds_animals_by_pasting(demo, new_page):
     page.get_by_label("Animal IDs").fill("R16, C9\nR17, C9")
     page.get_by_role("button", name="Add animals").click()
     page.get_by_text("Added 2 animals.").wait_for()  # waits for the page after a click
-    assert page.locator("#animals-heading").inner_text() == "Animals (17)"
+    expect(page.locator("#animals-heading")).to_have_text("Animals (17)")
     assert too_small_targets(page) == []
 
 
