@@ -153,8 +153,31 @@ def session_frame(study, *, method: str | None = None) -> pd.DataFrame:
     )
     frame["pct_mpe"] = _pct_mpe(frame, study.cutoff_g)
     frame["group"] = frame["group"].fillna("")
+    frame["analysed_paw"] = _analysed_paws(study, frame["animal_id"])
     frame = frame.sort_values(["day", "animal", "paw"]).reset_index(drop=True)
-    return frame[SESSION_COLUMNS + ["is_baseline", "animal_status", "source"]]
+    return frame[SESSION_COLUMNS + ["is_baseline", "animal_status", "source", "analysed_paw"]]
+
+
+def _analysed_paws(study, animal_ids: pd.Series) -> pd.Series:
+    """The paw whose thresholds go into the statistics, for each row's animal.
+
+    A study testing one paw analyses that paw (a session recorded on the other paw stays
+    in the tables but not in the statistics). A study testing both hind paws analyses the
+    ipsilateral one: the side of the animal's first surgery, the right paw when none is
+    recorded.
+    """
+    from animals.models import Surgery
+
+    if study.paw_tested != study.Paw.BOTH:
+        return pd.Series(study.paw_tested, index=animal_ids.index, dtype=object)
+    sides: dict[int, str] = {}
+    for animal_id, side in (
+        Surgery.objects.filter(animal__study=study)
+        .order_by("animal_id", "date", "pk")
+        .values_list("animal_id", "side")
+    ):
+        sides.setdefault(animal_id, side)
+    return animal_ids.map(lambda pk: sides.get(pk, "right")).astype(object)
 
 
 def _legacy_thresholds(study) -> pd.DataFrame:
@@ -207,11 +230,14 @@ def analysis_frame(sessions: pd.DataFrame, value: str = "threshold_g") -> pd.Dat
     """The long frame `analysis.stats` expects: animal, group, timepoint, day, value.
 
     Only allocated animals with a computed value, excluded animals left out (animals that
-    died keep their data up to death); one paw (the first tested) per animal.
+    died keep their data up to death); one paw per animal: the study's analysed paw
+    (`analysed_paw`, see `_analysed_paws`), never a mix of the two.
     """
     keep = (sessions["group"] != "") & sessions[value].notna()
     if "animal_status" in sessions:
         keep &= sessions["animal_status"] != "excluded"
+    if "analysed_paw" in sessions:
+        keep &= sessions["paw"] == sessions["analysed_paw"]
     usable = sessions[keep]
     usable = usable.sort_values(["animal", "day", "paw"]).drop_duplicates(["animal", "timepoint"])
     return usable[["animal", "group", "timepoint", "day", value]].rename(columns={value: "value"})

@@ -136,10 +136,37 @@ def test_analysis_frame_is_the_stats_input(world):
 
 
 @pytest.mark.django_db
-def test_analysis_frame_keeps_one_paw_per_animal_and_timepoint(world):
+def test_a_one_paw_study_analyses_its_paw_even_when_the_other_was_tested(world):
+    # The study tests the right hind paw; a left-paw session (2 g) stays in the tables
+    # but the statistics keep A1's right-paw threshold at T1 (300 g, the cut-off).
+    assert world["study"].paw_tested == "right"
     record(world["animals"]["A1"], world["tp"]["T1"], series_to(2), paw="left")
-    long = frames.analysis_frame(frames.session_frame(world["study"]))
-    assert long.duplicated(["animal", "timepoint"]).sum() == 0
+    sessions = frames.session_frame(world["study"])
+    assert sorted(sessions.loc[sessions["timepoint"] == "T1", "paw"]) == ["left", "right", "right"]
+    long = frames.analysis_frame(sessions).set_index(["animal", "timepoint"])
+    assert not long.index.duplicated().any()
+    assert long.loc[("A1", "T1"), "value"] == 300.0
+
+
+@pytest.mark.django_db
+def test_a_both_paws_study_analyses_each_animals_ipsilateral_paw(world):
+    # PSNL on the left for A1: its left paw is the injured one; A2 has no surgery
+    # recorded and falls back to the right paw.
+    from animals.models import Surgery
+
+    study = world["study"]
+    study.paw_tested = study.Paw.BOTH
+    study.save()
+    a1, a2 = world["animals"]["A1"], world["animals"]["A2"]
+    Surgery.objects.create(animal=a1, date=study.day0_date, procedure="PSNL", side="left")
+    record(a1, world["tp"]["T0"], series_to(15), paw="left")
+    record(a1, world["tp"]["T1"], series_to(4), paw="left")
+    record(a2, world["tp"]["T1"], series_to(60), paw="left")
+    long = frames.analysis_frame(frames.session_frame(study)).set_index(["animal", "timepoint"])
+    assert long.loc[("A1", "T0"), "value"] == 15.0  # left, not the right paw's 26 g
+    assert long.loc[("A1", "T1"), "value"] == 4.0
+    assert ("A1", "T2") not in long.index  # only the right paw was tested at T2
+    assert long.loc[("A2", "T1"), "value"] == 10.0  # right, not the left paw's 60 g
 
 
 @pytest.mark.django_db
