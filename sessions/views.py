@@ -220,8 +220,11 @@ def bench_tap(
             session = start_session(animal=animal, timepoint=timepoint, paw=paw, user=request.user)
     else:
         session = TestSession(pk=session_pk)
-    try:
-        tap = record_stimulus(
+    return _answer(
+        request,
+        study,
+        key,
+        lambda: record_stimulus(
             session=session,
             filament_size=form.filament_size(),
             withdrew=form.cleaned_data["withdrew"],
@@ -230,7 +233,19 @@ def bench_tap(
             note=form.note_text(),
             expected_last=form.cleaned_data["after"] if "after" in request.POST else UNCHECKED,
             study=study,
-        )
+        ),
+        lambda tap: "created" if tap.created else "duplicate",
+    )
+
+
+def _answer(request, study, key, change, result) -> HttpResponse:
+    """Make a tap or undo (`change`) and answer with the server's panel after it.
+
+    A refusal (session voided or locked, series changed, bad input) answers with the
+    current panel and why; `result` names the outcome in the X-Bench-Result header.
+    """
+    try:
+        outcome = change()
     except TestSession.DoesNotExist:
         raise Http404("No such session.") from None
     except TapConflict as conflict:
@@ -240,7 +255,7 @@ def bench_tap(
     except ValidationError as exc:
         message = " ".join(exc.messages)
         return _refused(request, study, key, code="invalid", message=message, status=400)
-    state = tap.state
+    state = outcome.state
     panel = selectors.panel(
         study,
         animal=state.session.animal,
@@ -248,7 +263,7 @@ def bench_tap(
         paw=state.session.paw,
         state=state,
     )
-    return _panel_response(request, panel, result="created" if tap.created else "duplicate")
+    return _panel_response(request, panel, result=result(outcome))
 
 
 @login_required
@@ -270,31 +285,18 @@ def bench_undo(
                 request, study, key, code="changed", message="Nothing to undo.", status=409
             )
         session_pk = live.pk
-    try:
-        undone = undo_tap(
+    return _answer(
+        request,
+        study,
+        key,
+        lambda: undo_tap(
             session=TestSession(pk=session_pk),
             user=request.user,
             client_uuid=form.cleaned_data["target"],
             study=study,
-        )
-    except TestSession.DoesNotExist:
-        raise Http404("No such session.") from None
-    except TapConflict as conflict:
-        return _refused(
-            request, study, key, code=conflict.code, message=conflict.message, status=409
-        )
-    except ValidationError as exc:
-        message = " ".join(exc.messages)
-        return _refused(request, study, key, code="invalid", message=message, status=400)
-    state = undone.state
-    panel = selectors.panel(
-        study,
-        animal=state.session.animal,
-        timepoint=state.session.timepoint,
-        paw=state.session.paw,
-        state=state,
+        ),
+        lambda undone: "undone" if undone.stimulus else "nothing",
     )
-    return _panel_response(request, panel, result="undone" if undone.stimulus else "nothing")
 
 
 @login_required
