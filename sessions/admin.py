@@ -6,21 +6,49 @@ from animals.admin import NoDeleteAdmin
 from sessions.models import Filament, FilamentSet, LegacyThreshold, Stimulus, TestSession
 
 
+def _set_in_use(filament_set: FilamentSet | None) -> bool:
+    """A set some study uses: its filaments' sizes and forces are part of recorded data."""
+    return filament_set is not None and filament_set.studies.exists()
+
+
 class FilamentInline(admin.TabularInline):
     model = Filament
     extra = 0
 
+    def has_change_permission(self, request, obj=None) -> bool:
+        return not _set_in_use(obj) and super().has_change_permission(request, obj)
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return not _set_in_use(obj) and super().has_add_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return not _set_in_use(obj) and super().has_delete_permission(request, obj)
+
 
 @admin.register(FilamentSet)
 class FilamentSetAdmin(admin.ModelAdmin):
+    """A set in use is read-only: editing a filament would silently change every stored
+    stimulus that points to it (and every threshold computed from them)."""
+
     list_display = ("name", "slug", "manufacturer")
     inlines = [FilamentInline]
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return not _set_in_use(obj) and super().has_delete_permission(request, obj)
 
 
 @admin.register(Filament)
 class FilamentAdmin(admin.ModelAdmin):
     list_display = ("size", "grams", "order", "filament_set")
     list_filter = ("filament_set",)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        in_use = obj is not None and _set_in_use(obj.filament_set)
+        return not in_use and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        in_use = obj is not None and _set_in_use(obj.filament_set)
+        return not in_use and super().has_delete_permission(request, obj)
 
 
 class StimulusInline(admin.TabularInline):
