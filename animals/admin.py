@@ -1,5 +1,11 @@
-"""Admin for animals and their records. Recorded data cannot be deleted here: void it."""
+"""Admin for animals and their records.
 
+Recorded data cannot be deleted here (void it in the app); every change asks for a
+reason, kept in the record's history with the user's name; a locked or archived
+study's records are read-only.
+"""
+
+from django import forms
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -14,15 +20,66 @@ from animals.models import (
 )
 
 
-class NoDeleteAdmin(SimpleHistoryAdmin):
-    """Recorded observations are voided with a reason, never deleted."""
+class ReasonForm(forms.ModelForm):
+    change_reason = forms.CharField(
+        label="Reason for this change",
+        max_length=300,
+        help_text="Kept in the audit trail with your name and the time.",
+    )
+
+
+def study_of(obj):
+    """The study a record belongs to (records hang off an animal or a session)."""
+    for path in ("study", "animal.study", "session.animal.study"):
+        target = obj
+        try:
+            for name in path.split("."):
+                target = getattr(target, name)
+        except AttributeError:
+            continue
+        return target
+    return None
+
+
+def study_is_closed(obj) -> bool:
+    study = study_of(obj) if obj is not None else None
+    return study is not None and study.status in (study.Status.LOCKED, study.Status.ARCHIVED)
+
+
+class RecordAdmin(SimpleHistoryAdmin):
+    """Recorded data: never deleted; a change needs a reason; read-only in a closed study."""
+
+    form = ReasonForm
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return not study_is_closed(obj) and super().has_change_permission(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        obj._change_reason = form.cleaned_data["change_reason"].strip()
+        obj._history_user = request.user
+        super().save_model(request, obj, form, change)
+
+
+class ViewOnlyAdmin(SimpleHistoryAdmin):
+    """Records the app itself keeps consistent (taps, sessions, allocations, imports):
+    shown here for inspection; corrections go through the app, which voids with a
+    reason and respects signed-off timepoints."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
 
 @admin.register(Animal)
-class AnimalAdmin(NoDeleteAdmin):
+class AnimalAdmin(RecordAdmin):
     list_display = ("code", "study", "cage", "sex", "group", "status", "status_date")
     list_filter = ("study", "status", "sex", "group")
     search_fields = ("code", "cage", "notes")
@@ -30,7 +87,7 @@ class AnimalAdmin(NoDeleteAdmin):
 
 
 @admin.register(Surgery)
-class SurgeryAdmin(NoDeleteAdmin):
+class SurgeryAdmin(RecordAdmin):
     list_display = ("animal", "date", "procedure", "side", "surgeon")
     list_filter = ("procedure", "side", "animal__study")
     search_fields = ("animal__code", "surgeon")
@@ -38,7 +95,7 @@ class SurgeryAdmin(NoDeleteAdmin):
 
 
 @admin.register(BodyWeight)
-class BodyWeightAdmin(NoDeleteAdmin):
+class BodyWeightAdmin(RecordAdmin):
     list_display = ("animal", "date", "grams", "voided", "created_by")
     list_filter = ("animal__study", "voided", "date")
     search_fields = ("animal__code",)
@@ -47,7 +104,7 @@ class BodyWeightAdmin(NoDeleteAdmin):
 
 
 @admin.register(DoseAdministration)
-class DoseAdministrationAdmin(NoDeleteAdmin):
+class DoseAdministrationAdmin(RecordAdmin):
     list_display = (
         "animal",
         "scheduled_date",
@@ -66,7 +123,7 @@ class DoseAdministrationAdmin(NoDeleteAdmin):
 
 
 @admin.register(Observation)
-class ObservationAdmin(NoDeleteAdmin):
+class ObservationAdmin(RecordAdmin):
     list_display = ("animal", "date", "kind", "term", "severity", "voided")
     list_filter = ("animal__study", "kind", "severity", "voided")
     search_fields = ("animal__code", "term", "notes")
@@ -86,7 +143,7 @@ class AllocationEntryInline(admin.TabularInline):
 
 
 @admin.register(Allocation)
-class AllocationAdmin(NoDeleteAdmin):
+class AllocationAdmin(ViewOnlyAdmin):
     list_display = ("study", "method", "seed", "block_size", "created_at", "created_by")
     list_filter = ("study", "method")
     readonly_fields = ("group_codes", "animal_codes", "baselines_g")

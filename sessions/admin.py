@@ -1,8 +1,12 @@
-"""Admin for filament sets and sessions. Sessions and stimuli are voided, never deleted."""
+"""Admin for filament sets, sessions, stimuli and imported thresholds.
+
+Sessions, stimuli and imported thresholds are view-only here: the app voids with a
+reason and respects signed-off timepoints. A filament set in use is read-only.
+"""
 
 from django.contrib import admin
 
-from animals.admin import NoDeleteAdmin
+from animals.admin import ViewOnlyAdmin
 from sessions.models import Filament, FilamentSet, LegacyThreshold, Stimulus, TestSession
 
 
@@ -66,12 +70,18 @@ class StimulusInline(admin.TabularInline):
     )
     readonly_fields = ("recorded_at", "recorded_by")
 
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
 
 @admin.register(TestSession)
-class TestSessionAdmin(NoDeleteAdmin):
+class TestSessionAdmin(ViewOnlyAdmin):
     list_display = ("animal", "timepoint", "paw", "method", "status", "tested_at", "tester")
     list_filter = ("animal__study", "status", "method", "paw", "timepoint__label")
     search_fields = ("animal__code", "notes")
@@ -80,7 +90,7 @@ class TestSessionAdmin(NoDeleteAdmin):
 
 
 @admin.register(Stimulus)
-class StimulusAdmin(NoDeleteAdmin):
+class StimulusAdmin(ViewOnlyAdmin):
     list_display = (
         "session",
         "order",
@@ -101,7 +111,7 @@ admin.site.site_title = "labstudy admin"
 
 
 @admin.register(LegacyThreshold)
-class LegacyThresholdAdmin(NoDeleteAdmin):
+class LegacyThresholdAdmin(ViewOnlyAdmin):
     list_display = (
         "animal",
         "timepoint",

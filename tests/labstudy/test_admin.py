@@ -95,3 +95,71 @@ def test_a_filament_set_in_use_is_read_only_in_admin(admin_client_with_demo):
     )
     assert page.status_code == 200
     assert 'name="filaments-0-grams"' not in page.content.decode()
+
+
+def _change_form_data(admin_client, url):
+    """The change form's own initial values, as the browser would post them back."""
+    form = admin_client.get(url).context["adminform"].form
+    data = {}
+    for name in form.fields:
+        value = form[name].value()
+        if value is None:
+            continue
+        data[name] = value
+    return data
+
+
+@pytest.mark.django_db
+def test_changing_a_weight_in_admin_needs_a_reason_kept_in_its_history(admin_client_with_demo):
+    from animals.models import BodyWeight
+
+    weight = BodyWeight.objects.order_by("pk").first()
+    url = reverse("admin:animals_bodyweight_change", args=[weight.pk])
+    data = _change_form_data(admin_client_with_demo, url) | {"grams": "301.5"}
+    data.pop("change_reason", None)
+    response = admin_client_with_demo.post(url, data)
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["change_reason"]
+    weight.refresh_from_db()
+    assert str(weight.grams) != "301.5"
+
+    data["change_reason"] = "scale read 301.5, typed 310.5"
+    assert admin_client_with_demo.post(url, data).status_code == 302
+    weight.refresh_from_db()
+    assert str(weight.grams) == "301.5"
+    latest = weight.history.latest()
+    assert latest.history_change_reason == "scale read 301.5, typed 310.5"
+    assert latest.history_user.username == "admin"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("label", ["vf_sessions.stimulus", "vf_sessions.testsession"])
+def test_taps_and_sessions_are_view_only_in_admin(admin_client_with_demo, label):
+    model = next(m for m in admin.site._registry if m._meta.label_lower == label)
+    obj = model.objects.order_by("pk").first()
+    opts = model._meta
+    url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
+    page = admin_client_with_demo.get(url)
+    assert page.status_code == 200  # inspection stays possible
+    assert 'name="_save"' not in page.content.decode()
+    before = model.objects.filter(pk=obj.pk).values().get()
+    assert admin_client_with_demo.post(url, {"change_reason": "x"}).status_code == 403
+    assert model.objects.filter(pk=obj.pk).values().get() == before
+    add = reverse(f"admin:{opts.app_label}_{opts.model_name}_add")
+    assert admin_client_with_demo.get(add).status_code == 403
+
+
+@pytest.mark.django_db
+def test_a_locked_studys_records_are_read_only_in_admin(admin_client_with_demo):
+    from animals.models import Observation
+    from labstudy.models import Study
+
+    Study.objects.update(status=Study.Status.LOCKED)
+    observation = Observation.objects.order_by("pk").first()
+    url = reverse("admin:animals_observation_change", args=[observation.pk])
+    response = admin_client_with_demo.post(
+        url, {"term": "changed", "change_reason": "tidying up after lock"}
+    )
+    assert response.status_code == 403
+    observation.refresh_from_db()
+    assert observation.term != "changed"
