@@ -543,10 +543,13 @@ def test_percent_mpe_paper_shaped_values():
 
 
 def test_percent_mpe_can_be_negative():
-    # The paper reports a group mean of -4.91 %: a post value below baseline.
-    post = 21.6 - 0.0491 * (300 - 21.6)
-    assert percent_mpe(post, 21.6) == pytest.approx(-4.91)
-    assert percent_mpe(10.0, 26.0) < 0
+    # Worked by hand: baseline 21.6 g, post 10 g, cut-off 300 g:
+    # (10 - 21.6) / (300 - 21.6) * 100 = -11.6 / 278.4 * 100 = -4.16666... %
+    assert percent_mpe(10.0, 21.6) == pytest.approx(-4.1667, abs=5e-5)
+    # Baseline 26 g, post 10 g: (10 - 26) / (300 - 26) * 100 = -16 / 274 * 100 = -5.8394 %
+    assert percent_mpe(10.0, 26.0) == pytest.approx(-5.8394, abs=5e-5)
+    # A study cut-off of 180 g: (10 - 26) / (180 - 26) * 100 = -16 / 154 * 100 = -10.3896 %
+    assert percent_mpe(10.0, 26.0, cutoff_g=180.0) == pytest.approx(-10.3896, abs=5e-5)
 
 
 def test_percent_mpe_undefined_cases_give_none_with_a_reason():
