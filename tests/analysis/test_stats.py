@@ -100,8 +100,8 @@ def test_friedman_bushtucker():
 
 
 def test_nemenyi_friedman_matches_demsar_critical_difference():
-    # No printed frdAllPairsNemenyiTest output with its data could be found, so the test
-    # checks PMCMRplus's definition against a published table instead. PMCMRplus:
+    # PMCMRplus's definition against a published table (R's own p-values on other data are
+    # checked in test_nemenyi_friedman_matches_r_on_scikit_posthocs_df_bn). PMCMRplus:
     # q = |Rbar_i - Rbar_j| / sqrt(k(k+1)/(6n)) * sqrt(2), p = ptukey(q, k, Inf, upper).
     # Demsar (2006), J Mach Learn Res 7:1-30, Table 5(a): the Nemenyi critical difference
     # is CD = q_alpha sqrt(k(k+1)/(6N)) with q_0.05 = 2.343 for k = 3, so a pair is
@@ -129,6 +129,50 @@ def test_nemenyi_friedman_matches_demsar_critical_difference():
         ("wide", "round out"),
         ("wide", "narrow"),
     }
+
+
+# maximtrp/scikit-posthocs tests/test_posthocs.py: ``df_bn`` (3 blocks x 7 groups) and the
+# reference p-values of its test_posthoc_nemenyi_friedman (lower triangle, 7 decimals). The
+# test file does not name their origin; they are taken to be R PMCMR/PMCMRplus output
+# (frdAllPairsNemenyiTest), the package scikit-posthocs names as its reference. Our p comes
+# from scikit-posthocs itself, so for p this checks which pair gets which number; the q we
+# compute ourselves is checked through R's p (p = ptukey(q, k, Inf, lower.tail = FALSE)).
+DF_BN = np.array(
+    [
+        [4, 3, 4, 4, 5, 6, 3],
+        [1, 2, 3, 5, 6, 7, 7],
+        [1, 2, 6, 4, 1, 5, 1],
+    ]
+)
+DF_BN_NEMENYI_P = [  # row i lists the pairs (i, 0), (i, 1), ... (i, i - 1)
+    [],
+    [0.9999999],
+    [0.8414506, 0.8833015],
+    [0.9177741, 0.9449086, 0.9999962],
+    [0.9177741, 0.9449086, 0.9999962, 1.0000000],
+    [0.2147827, 0.2597539, 0.9449086, 0.8833015, 0.8833015],
+    [0.9976902, 0.9991770, 0.9888953, 0.9976902, 0.9976902, 0.5511935],
+]
+
+
+def test_nemenyi_friedman_matches_r_on_scikit_posthocs_df_bn():
+    # Rows are blocks (animals), columns the seven groups (timepoints); every one of the
+    # 21 pairs must carry R's p, printed to 7 decimals.
+    names = [f"t{j}" for j in range(7)]
+    pairs = stats.nemenyi_friedman_pairs(pd.DataFrame(DF_BN, columns=names))
+    assert len(pairs) == 21
+    by_pair = {frozenset((p.a, p.b)): p for p in pairs}
+    for i, row in enumerate(DF_BN_NEMENYI_P):
+        for j, r_p in enumerate(row):
+            pair = by_pair[frozenset((names[i], names[j]))]
+            assert (pair.a, pair.b) == (names[i], names[j])  # later column first
+            assert pair.p == pytest.approx(r_p, abs=5e-8)
+            assert pair.p_adj == pair.p
+            # PMCMRplus: p = ptukey(q, k, Inf, lower.tail = FALSE), so the q we print must
+            # be the one that gives R's p.
+            assert scipy_stats.studentized_range.sf(pair.statistic, 7, np.inf) == pytest.approx(
+                r_p, abs=5e-8
+            )
 
 
 # ---------------------------------------------------------------- Wilcoxon signed-rank
@@ -259,6 +303,21 @@ def test_nemenyi_kruskal_tukey_matches_pmcmr():
     assert _pair_p(pairs, "running", "walking") == pytest.approx(0.0002789016, rel=1e-6)
     # Pulses repeat, and like PMCMRplus the Tukey p-values are not tie-corrected.
     assert "not corrected for ties" in ties_note
+
+
+def test_nemenyi_kruskal_q_statistics_give_rs_p_values():
+    # No printed kwAllPairsNemenyiTest summary (with its q column) and its data could be
+    # found, so q is checked through the R p-values above: PMCMRplus computes
+    # p = ptukey(q, k = 3, Inf, lower.tail = FALSE), a one-to-one map, so only R's q gives
+    # R's p. (Our p comes from scikit-posthocs; q is computed by our own code.)
+    pairs, _ = stats.nemenyi_kruskal_pairs(_exercise_samples())
+    for a, b, r_p in (
+        ("rest", "running", 9.793203e-09),
+        ("rest", "walking", 0.1088785),
+        ("running", "walking", 0.0002789016),
+    ):
+        q = _pair_p(pairs, a, b, attribute="statistic")
+        assert scipy_stats.studentized_range.sf(q, 3, np.inf) == pytest.approx(r_p, rel=1e-5)
 
 
 def test_nemenyi_kruskal_is_not_scikit_posthocs_chi_square_default():
