@@ -15,8 +15,20 @@ from django.utils import timezone
 from animals.models import Animal, BodyWeight, DoseAdministration, Observation
 from labstudy.models import Study, TreatmentGroup
 
-WEIGHT_MIN_G = Decimal("50")
-WEIGHT_MAX_G = Decimal("1000")
+# Plausible body weights (g) per species: outside them a weight is refused as a typo or
+# the wrong unit. A species without its own range gets a wide one; the >10 % change
+# confirmation still catches a slip there.
+WEIGHT_RANGES_G = {
+    "rat": (Decimal("50"), Decimal("1000")),
+    "mouse": (Decimal("10"), Decimal("60")),
+}
+WEIGHT_RANGE_OTHER_G = (Decimal("1"), Decimal("100000"))
+_SPECIES_ALIASES = {
+    "rats": "rat",
+    "rattus norvegicus": "rat",
+    "mice": "mouse",
+    "mus musculus": "mouse",
+}
 WEIGHT_CONFIRM_CHANGE = Decimal("0.10")  # a change above 10 % asks for confirmation
 WEIGHT_STALE_DAYS = 7  # a dose volume from an older weight carries a warning
 ML = Decimal("0.01")
@@ -69,6 +81,21 @@ def latest_weight(animal: Animal, on_or_before: dt.date) -> BodyWeight | None:
     )
 
 
+def species_key(species: str) -> str:
+    """Study.species is free text: 'Rat', 'rats', 'mice' -> 'rat', 'mouse'."""
+    key = (species or "").strip().lower()
+    return _SPECIES_ALIASES.get(key, key)
+
+
+def weight_range_g(species: str) -> tuple[Decimal, Decimal]:
+    """The plausible body weight range (min, max) in grams for a study's species."""
+    return WEIGHT_RANGES_G.get(species_key(species), WEIGHT_RANGE_OTHER_G)
+
+
+def _grams_text(grams: Decimal) -> str:
+    return f"{grams:,f}"
+
+
 @transaction.atomic
 def record_weight(
     *,
@@ -80,15 +107,20 @@ def record_weight(
 ) -> BodyWeight:
     """Record a body weight; refuse the impossible, ask about the unusual.
 
-    Under 50 g or over 1,000 g is refused (a typo or the wrong unit for a rat). A change
-    of more than 10 % from the last weight raises NeedsConfirmation unless `confirmed`.
+    A weight outside the study species' range (weight_range_g: rat 50–1,000 g, mouse
+    10–60 g) is refused as a typo or the wrong unit. A change of more than 10 % from the
+    last weight raises NeedsConfirmation unless `confirmed`.
     """
-    check_study_open(animal.study)
+    study = animal.study
+    check_study_open(study)
     _check_not_future(date)
-    if grams < WEIGHT_MIN_G or grams > WEIGHT_MAX_G:
+    low, high = weight_range_g(study.species)
+    if grams < low or grams > high:
+        species = species_key(study.species) or "animal"
         raise ValidationError(
             {
-                "grams": f"{grams:f} g is not a plausible rat weight (50–1,000 g). "
+                "grams": f"{grams:f} g is not a plausible {species} weight "
+                f"({_grams_text(low)}–{_grams_text(high)} g). "
                 "Check the scale and that it shows grams."
             }
         )
