@@ -296,7 +296,12 @@ def bench_observations(request: HttpRequest, slug: str) -> HttpResponse:
             "picked_terms": request.POST.getlist("terms"),
             "animals": selectors.active_animals(study, date),
             "terms": list(services.OBSERVATION_PICKS),
-            "severities": [s for s in Observation.Severity.choices if s[0]],
+            # "Not graded" first and picked by default, so a mis-tapped grade can be cleared.
+            "severities": [
+                (value, label if value else "Not graded")
+                for value, label in Observation.Severity.choices
+            ],
+            "picked_severity": str(request.POST.get("severity", "")),
             "recent": selectors.recent_observations(study, date),
             "links": day_links(study, date, "bench_observations"),
         },

@@ -2,6 +2,7 @@
 picks, free text, found dead) from the bench."""
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 import pytest
@@ -179,3 +180,26 @@ def test_weights_in_the_future_are_refused(bench, people):
             date=bench.today + dt.timedelta(days=1),
             user=people["technician"],
         )
+
+
+@pytest.mark.django_db
+def test_severity_offers_not_graded_picked_by_default_and_stores_it_empty(client_for, bench):
+    client = client_for("technician")
+    url = reverse("bench_observations", args=[bench.study.slug])
+    page = client.get(url).content.decode()
+    assert re.search(r'<input[^>]*id="obs-sev-none"[^>]*value=""[^>]*checked', page)
+    assert 'for="obs-sev-none">Not graded</label>' in page
+    assert not re.search(r'<input[^>]*id="obs-sev-mild"[^>]*checked', page)
+    day = bench.today.isoformat()
+    # The "Not graded" radio sends an empty value; a form without the field sends nothing.
+    client.post(url, {"date": day, "animal": bench.animals["R01"].pk, "terms": ["sedation"],
+                      "severity": ""})  # fmt: skip
+    client.post(url, {"date": day, "animal": bench.animals["R02"].pk, "notes": "calm"})
+    assert sorted(Observation.objects.values_list("animal__code", "severity")) == [
+        ("R01", ""),
+        ("R02", ""),
+    ]
+    # A refused form keeps the grade the technician picked.
+    page = client.post(url, {"date": day, "severity": "moderate", "notes": "x"}).content.decode()
+    assert re.search(r'<input[^>]*id="obs-sev-moderate"[^>]*checked', page)
+    assert not re.search(r'<input[^>]*id="obs-sev-none"[^>]*checked', page)
