@@ -1,10 +1,12 @@
-"""The threshold engine against published tables, worked examples and properties.
+"""The threshold engine against the k table, the published rules, and properties.
 
-Expected values come from the literature (Dixon's k table, Chaplan's formula and delta,
-the reference paper's numbers), never from analysis/thresholds.py itself: where an
-expected threshold is a number, the test computes it from the published formula with
-the published k. Where the original publication could not be consulted, the comment
-says so.
+Expected values never come from analysis/thresholds.py itself. Where an expected
+threshold is a number, this file computes it from Chaplan's formula with k from a
+circulating code copy of Dixon's table (itself checked against a maximum-likelihood
+recomputation below), on series built here from the published rules. That checks the
+engine's bookkeeping (which pattern, which k, which Xf, which delta), not agreement with
+a printed worked example: numbers printed in publications are checked in
+test_thresholds_published.py, which also lists the sources that could not be reached.
 
 Sources
 - Chaplan SR, Bach FW, Pogrel JW, Chung JM, Yaksh TL (1994) Quantitative assessment of
@@ -30,10 +32,11 @@ Sources
   Stoelting 20-filament set, cut-off 300 g, target force, K10 T0 = 21.6 +/- 2.7 g from
   15, 15, 26, 26, 26 g, %MPE formula.
 
-Not available here: the full texts of Chaplan 1994, Dixon 1980, Up-Down Reader and
-Christensen 2020 could not be opened, so their own worked examples (animal-level
-series with printed thresholds) are not reproduced. The worked examples below are
-built from their published rules and constants instead, and say so.
+Not available here: the full texts of Chaplan 1994, Dixon 1965/1980, Up-Down Reader,
+Bonin 2014 and Christensen 2020 could not be opened, so their own worked examples
+(animal-level series with printed thresholds) are not reproduced, and the printed k
+table was not consulted. The series below are built from the published rules and
+constants instead, and say so.
 """
 
 import math
@@ -70,7 +73,8 @@ from analysis.thresholds import (
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
-# Dixon's k table exactly as distributed in raqueladaia/vf_updown_analysis
+# Dixon's k table as distributed in code, not as printed (the printed table in Dixon 1980
+# / Chaplan 1994 could not be consulted): raqueladaia/vf_updown_analysis
 # data/dixon_k.csv (commit df1d85c0), in that file's order and notation (X = response).
 # Cross-check, done entry by entry when this table was written: identical, 248 of 248,
 # to get-a-grep/VonFreyCalculator src/main/resources/application.properties (commit
@@ -79,7 +83,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # and XXXOXOOX printed as "--1.247". Every entry is also recomputed below from Dixon's
 # definition (maximum-likelihood estimate under a normal model with sigma = one step),
 # which does not depend on any copy.
-PUBLISHED_K_TABLE = """
+CIRCULATING_K_TABLE = """
     OX,-0.5  OOX,-0.388  OOOX,-0.378  OOOOX,-0.377
     OXO,0.842  OOXO,0.89  OOOXO,0.894  OOOOXO,0.894
     OXX,-0.178  OOXX,0.0  OOOXX,0.026  OOOOXX,0.028
@@ -145,15 +149,15 @@ PUBLISHED_K_TABLE = """
 """
 
 
-def _published_k() -> dict[str, float]:
+def _circulating_k() -> dict[str, float]:
     table = {}
-    for item in PUBLISHED_K_TABLE.split():
+    for item in CIRCULATING_K_TABLE.split():
         pattern, k = item.split(",")
         table[pattern] = float(k)
     return table
 
 
-PUBLISHED_K = _published_k()
+CIRCULATING_K = _circulating_k()
 
 # Chaplan's eight hairs (handle numbers as listed by the NIH PSPP protocol).
 CHAPLAN_8 = tuple(
@@ -165,9 +169,9 @@ CHAPLAN_DELTA = 0.224
 STOELTING_MEAN_DELTA = (6.65 - 1.65) / 19
 
 
-def published_50pct_g(xf: float, pattern: str, delta: float) -> float:
-    """Chaplan's formula with k taken from the published table, not from our code."""
-    return 10 ** (xf + PUBLISHED_K[pattern] * delta) / 10_000
+def chaplan_formula_g(xf: float, pattern: str, delta: float) -> float:
+    """Chaplan's formula with k from the circulating copy above, not from our code."""
+    return 10 ** (xf + CIRCULATING_K[pattern] * delta) / 10_000
 
 
 def walk(start: str, pattern: str, filaments=STOELTING_20):
@@ -219,15 +223,15 @@ def test_stoelting_20_matches_the_design():
 # Dixon's k table
 
 
-def test_published_table_is_complete():
-    assert len(PUBLISHED_K) == 248
-    assert set(PUBLISHED_K) == set(DIXON_K)
+def test_circulating_table_is_complete():
+    assert len(CIRCULATING_K) == 248
+    assert set(CIRCULATING_K) == set(DIXON_K)
 
 
-@pytest.mark.parametrize("pattern", sorted(PUBLISHED_K))
-def test_k_table_entry_matches_published(pattern):
-    assert DIXON_K[pattern] == pytest.approx(PUBLISHED_K[pattern], abs=1e-12)
-    assert dixon_k(pattern) == pytest.approx(PUBLISHED_K[pattern], abs=1e-12)
+@pytest.mark.parametrize("pattern", sorted(CIRCULATING_K))
+def test_k_table_entry_matches_circulating_copy(pattern):
+    assert DIXON_K[pattern] == pytest.approx(CIRCULATING_K[pattern], abs=1e-12)
+    assert dixon_k(pattern) == pytest.approx(CIRCULATING_K[pattern], abs=1e-12)
 
 
 def test_known_misprints_in_circulating_copies_are_not_ours():
@@ -268,13 +272,13 @@ def _dixon_mle_k(pattern: str) -> float:
 
 
 def test_every_table_entry_is_dixons_maximum_likelihood_estimate():
-    worst = max(abs(_dixon_mle_k(p) - k) for p, k in PUBLISHED_K.items())
+    worst = max(abs(_dixon_mle_k(p) - k) for p, k in CIRCULATING_K.items())
     assert worst < 0.0015  # printed to three decimals
 
 
 def test_opening_runs_longer_than_four_barely_move_k():
     # Dixon stops at four like responses; longer runs reuse that column.
-    for pattern, k in PUBLISHED_K.items():
+    for pattern, k in CIRCULATING_K.items():
         if pattern.startswith("OOOO"):
             for extra in (1, 3):
                 assert abs(_dixon_mle_k("O" * extra + pattern) - k) < 0.005
@@ -294,14 +298,15 @@ def test_dixon_k_refuses_patterns_outside_the_table(bad):
 
 
 # ---------------------------------------------------------------------------
-# Up-down: worked examples from Chaplan's rules, Dixon's table and the stepping
+# Up-down: series built here with Chaplan's rules, the k table copy and the stepping
+# (constructed, not printed examples; see test_thresholds_published.py)
 
 
 UP_DOWN_CASES = [
-    # Chaplan 1994: O-first series from the 4.31 start, delta fixed at 0.224.
-    pytest.param("4.31", "OXOXOO", CHAPLAN_DELTA, "OXOXOO", "4.56", id="chaplan-O-first"),
-    # Chaplan 1994 / Dixon table, X-first series (negated mirror of OXOOXO).
-    pytest.param("4.31", "XOXXOX", CHAPLAN_DELTA, "XOXXOX", "4.17", id="chaplan-X-first"),
+    # O-first series from the 4.31 start, delta fixed at Chaplan's 0.224.
+    pytest.param("4.31", "OXOXOO", CHAPLAN_DELTA, "OXOXOO", "4.56", id="O-first"),
+    # X-first series (negated mirror of OXOOXO), delta 0.224.
+    pytest.param("4.31", "XOXXOX", CHAPLAN_DELTA, "XOXXOX", "4.17", id="X-first"),
     # Long opening run of withdrawals (XXXX first part, Dixon's last column).
     pytest.param("4.31", "XXXXOOXOX", CHAPLAN_DELTA, "XXXXOOXOX", "4.08", id="XXXX-run"),
     # Long opening run of non-responses (OOOOX...).
@@ -317,16 +322,16 @@ UP_DOWN_CASES = [
 
 
 @pytest.mark.parametrize(("start", "responses", "delta", "lookup", "xf"), UP_DOWN_CASES)
-def test_up_down_worked_examples(start, responses, delta, lookup, xf):
+def test_up_down_constructed_series(start, responses, delta, lookup, xf):
     stimuli = walk(start, responses)
     result = up_down_threshold(stimuli, delta=delta)
     used_delta = STOELTING_MEAN_DELTA if delta is None else delta
     assert result.status == "ok", result.reason
     assert result.pattern == lookup
-    assert result.k == pytest.approx(PUBLISHED_K[lookup])
+    assert result.k == pytest.approx(CIRCULATING_K[lookup])
     assert result.last_filament == xf
     assert result.delta == pytest.approx(used_delta)
-    assert result.grams == pytest.approx(published_50pct_g(float(xf), lookup, used_delta))
+    assert result.grams == pytest.approx(chaplan_formula_g(float(xf), lookup, used_delta))
     assert result.n_stimuli == len(responses)
     assert result.reason == "" and result.warnings == ()
     assert compute_threshold(stimuli, method="up_down", delta=delta) == result
@@ -388,7 +393,7 @@ def test_estimate_above_the_cut_off_is_reported_as_the_cut_off():
     # OXOOXO from 6.10 ends at 6.45 with k = +0.372: above the 300 g cut-off.
     stimuli = walk("6.10", "OXOOXO")
     assert stimuli[-1][0] == "6.45"
-    assert published_50pct_g(6.45, "OXOOXO", CHAPLAN_DELTA) > 300
+    assert chaplan_formula_g(6.45, "OXOOXO", CHAPLAN_DELTA) > 300
     result = up_down_threshold(stimuli, delta=CHAPLAN_DELTA)
     assert (result.status, result.grams) == ("cutoff_high", 300.0)
     assert result.k == pytest.approx(0.372)
@@ -846,7 +851,7 @@ def test_batch_keeps_session_ids_and_order():
     batch = batch_thresholds(idx, withdrew.astype(int), ids, delta=CHAPLAN_DELTA)
     assert batch.session_ids.tolist() == ["rat-b", "rat-a", "rat-c"]
     assert batch.status.tolist() == ["ok", "incomplete", "cutoff_low"]
-    assert batch.grams[0] == pytest.approx(published_50pct_g(4.56, "OXOXOO", CHAPLAN_DELTA))
+    assert batch.grams[0] == pytest.approx(chaplan_formula_g(4.56, "OXOXOO", CHAPLAN_DELTA))
     assert math.isnan(batch.grams[1]) and math.isnan(batch.k[1])
     assert batch.patterns == ("OXOXOO", "OOO", "XXXXXXXXXX")
 
