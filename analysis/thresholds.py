@@ -187,12 +187,14 @@ class Threshold:
         return self.status == "ok"
 
 
-# Dixon's table of k for series that start with O (no withdrawal), as printed in
-# Dixon 1980 (Table 1) and reproduced in the appendix of Chaplan et al. 1994. Keys are
-# the second part of the series (from the first X on); the four values are for a first
-# part of O, OO, OOO and OOOO. Series that start with X use the mirror image with the
-# sign of k flipped. Verified against two published copies and by recomputing every
-# entry as Dixon's maximum-likelihood estimate (tests/analysis/test_thresholds.py).
+# Dixon's table of k for series that start with O (no withdrawal): the table of Dixon
+# 1980, reproduced in the appendix of Chaplan et al. 1994. Keys are the second part of
+# the series (from the first X on); the four values are for a first part of O, OO, OOO
+# and OOOO. Series that start with X use the mirror image with the sign of k flipped.
+# The printed table itself was not consulted: the values were checked entry by entry
+# against two code copies circulating on GitHub (raqueladaia/vf_updown_analysis,
+# get-a-grep/VonFreyCalculator), which agree with each other, and every entry is
+# recomputed as Dixon's maximum-likelihood estimate (tests/analysis/test_thresholds.py).
 _DIXON_O_FIRST: dict[str, tuple[float, float, float, float]] = {
     "X": (-0.500, -0.388, -0.378, -0.377),
     "XO": (+0.842, +0.890, +0.894, +0.894),
