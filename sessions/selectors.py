@@ -22,7 +22,13 @@ from labstudy.models import Study, ThresholdMethod, Timepoint
 from labstudy.selectors import paws_for
 from sessions.forms import NOTE_PICKS
 from sessions.models import TestSession
-from sessions.services import FilamentTable, SessionState, filament_table, suggested_filament
+from sessions.services import (
+    FilamentTable,
+    SessionState,
+    filament_table,
+    suggested_filament,
+    undo_allowed,
+)
 
 _DIGITS = re.compile(r"(\d+)")
 
@@ -210,6 +216,7 @@ class Panel:
     conflict: dict | None = None
     voided_notice: str = ""
     urls: dict = field(default_factory=dict)
+    can_undo: bool = False  # the last live tap is recent enough for Undo (UNDO_WINDOW)
 
     @property
     def complete(self) -> bool:
@@ -274,6 +281,7 @@ class Panel:
                 for c in self.chips
             ],
             "conflict": self.conflict,
+            "can_undo": self.can_undo,
             "rendered_at": time.time(),
         }
 
@@ -322,7 +330,9 @@ def panel(
         else None
     )
     args = [study.slug, animal.pk, timepoint.pk, paw]
+    live = state.live if state else []
     return Panel(
+        can_undo=bool(live) and undo_allowed(live[-1]),
         study=study,
         animal=animal,
         timepoint=timepoint,

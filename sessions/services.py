@@ -4,6 +4,7 @@ Every function runs in one transaction. `record_stimulus` is idempotent on the t
 client UUID so a tap re-sent after a dropped connection is stored once.
 """
 
+import datetime as dt
 import uuid
 from dataclasses import dataclass
 
@@ -114,6 +115,7 @@ def start_session(
     """
     if animal.study_id != timepoint.study_id:
         raise ValidationError({"timepoint": "The timepoint belongs to another study."})
+    _check_can_start(animal, timepoint)
     live = TestSession.objects.filter(animal=animal, timepoint=timepoint, paw=paw).exclude(
         status=TestSession.Status.VOIDED
     )
@@ -135,6 +137,26 @@ def start_session(
             if session is None:
                 raise
     return session
+
+
+def _check_can_start(animal: Animal, timepoint: Timepoint) -> None:
+    """Refuse a new session in a signed-off timepoint, a closed study, or before its day."""
+    study = animal.study
+    if timepoint.locked_at is not None:
+        raise TapConflict(
+            "locked",
+            f"Timepoint {timepoint.label} has been signed off; its sessions are read-only.",
+        )
+    if study.status in (study.Status.LOCKED, study.Status.ARCHIVED):
+        raise TapConflict("locked", f"The study is {study.get_status_display().lower()}.")
+    day = study.date_of_day(timepoint.day)
+    if day > timezone.localdate():
+        raise ValidationError(
+            {
+                "timepoint": f"{timepoint.label} is on {day:%-d %b %Y} (study day "
+                f"{timepoint.day}); its sessions cannot be recorded before that day."
+            }
+        )
 
 
 class TapConflict(ValidationError):
@@ -381,6 +403,16 @@ def _set_status(session: TestSession, series: list[tuple[str, bool]]) -> None:
         )
 
 
+UNDO_WINDOW = dt.timedelta(minutes=30)
+"""How long after a tap the bench's Undo may void it; later corrections are voids with a
+reason (the session's "Void session"), so a finished session cannot be unpicked tap by
+tap weeks later."""
+
+
+def undo_allowed(stimulus: Stimulus, now: dt.datetime | None = None) -> bool:
+    return (now or timezone.now()) - stimulus.recorded_at <= UNDO_WINDOW
+
+
 @dataclass(frozen=True)
 class UndoResult:
     stimulus: Stimulus | None  # the tap voided (or already voided), None when none was live
@@ -421,6 +453,13 @@ def undo_tap(
         raise TapConflict(
             "changed", "Other taps were recorded after that one on the server; nothing was undone."
         )
+    if not undo_allowed(last):
+        raise TapConflict(
+            "stale",
+            f"Undo is for a tap just made; this one was recorded at "
+            f"{timezone.localtime(last.recorded_at):%d %b %H:%M}. To correct an older "
+            "session, void it with a reason.",
+        )
     last.voided = True
     last.void_reason = reason
     last._change_reason = reason
@@ -453,6 +492,9 @@ def void_session(
         raise TapConflict(
             "locked", f"Timepoint {session.timepoint.label} has been signed off; it is read-only."
         )
+    study = session.animal.study
+    if study.status in (study.Status.LOCKED, study.Status.ARCHIVED):
+        raise TapConflict("locked", f"The study is {study.get_status_display().lower()}.")
     session.status = TestSession.Status.VOIDED
     session.void_reason = reason.strip()
     session._change_reason = reason.strip()

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -213,18 +214,19 @@ def bench_tap(
         errors = "; ".join(f"{f}: {' '.join(e)}" for f, e in form.errors.items())
         return _refused(request, study, key, code="invalid", message=errors, status=400)
     session_pk = form.cleaned_data["session"]
-    if session_pk is None:  # the tablet has not seen a session yet: first tap starts one
-        session = selectors.live_session(study, animal_pk, timepoint_pk, paw)
-        if session is None:
-            animal, timepoint = _key_objects(study, *key)
-            session = start_session(animal=animal, timepoint=timepoint, paw=paw, user=request.user)
-    else:
-        session = TestSession(pk=session_pk)
-    return _answer(
-        request,
-        study,
-        key,
-        lambda: record_stimulus(
+
+    @transaction.atomic  # a refused first tap leaves no empty session behind
+    def tap():
+        if session_pk is not None:
+            session = TestSession(pk=session_pk)
+        else:  # the tablet has not seen a session yet: the first tap starts one
+            session = selectors.live_session(study, animal_pk, timepoint_pk, paw)
+            if session is None:
+                animal, timepoint = _key_objects(study, *key)
+                session = start_session(
+                    animal=animal, timepoint=timepoint, paw=paw, user=request.user
+                )
+        return record_stimulus(
             session=session,
             filament_size=form.filament_size(),
             withdrew=form.cleaned_data["withdrew"],
@@ -233,9 +235,9 @@ def bench_tap(
             note=form.note_text(),
             expected_last=form.cleaned_data["after"] if "after" in request.POST else UNCHECKED,
             study=study,
-        ),
-        lambda tap: "created" if tap.created else "duplicate",
-    )
+        )
+
+    return _answer(request, study, key, tap, lambda t: "created" if t.created else "duplicate")
 
 
 def _answer(request, study, key, change, result) -> HttpResponse:

@@ -184,7 +184,12 @@
     form.elements.filament.value = v.next || "";
     form.elements.session.value = v.session || "";
     form.elements.after.value = v.series.length ? v.series[v.series.length - 1].uuid : "";
-    el("bench-undo-button").disabled = !v.series.length;
+    // A tap still waiting can always be undone; a stored one only shortly after it was
+    // made (the server says so in can_undo; older corrections are voids with a reason).
+    var last = v.series[v.series.length - 1];
+    var undoable = Boolean(last) && (last.pending || server.can_undo !== false);
+    el("bench-undo-button").disabled = !undoable;
+    el("bench-undo-stale").hidden = undoable || !last;
 
     if (el("bench-void-submit")) {
       el("bench-void-submit").disabled = !root.navigator.onLine;

@@ -169,7 +169,7 @@ def test_a_full_up_down_series_tapped_to_completion(bench, new_page):
     session = TestSession.objects.get(animal=animal)
     assert session.status == TestSession.Status.COMPLETE
     assert session.tester.username == "technician"
-    page.get_by_role("link", name="Next animal ›").click()
+    page.get_by_role("link", name="Next animal", exact=True).click()
     page.wait_for_url("**" + session_path(bench, bench["animals"][1]))
     expect(page.get_by_role("heading", name="R02")).to_be_visible()
 
@@ -316,7 +316,8 @@ def test_dosing_worksheet_shows_the_volume_for_a_known_weight(bench, new_page):
     page.goto(f"/s/{SLUG}/bench/doses/")
     # R03: K10 (10 mg/kg, 10 mg/ml), 312.0 g a week ago -> 0.31 ml.
     row = page.locator(f"#dose-{bench['animals'][2].pk}")
-    assert "0.31 ml" in row.inner_text() and "Solution C" in row.inner_text()
+    k10_letter = bench["study"].groups.get(code="K10").coded_letter
+    assert "0.31 ml" in row.inner_text() and f"Solution {k10_letter}" in row.inner_text()
     assert "312.0 g" in row.inner_text()
     stale = page.locator(f"#dose-{bench['animals'][4].pk}")  # R05: weighed 9 days ago
     assert "9 days old (more than 7)" in stale.inner_text()

@@ -1,0 +1,85 @@
+"""What the bench refuses, and that a refusal writes nothing: a first tap in a signed-off
+timepoint, a closed study or with a filament outside the set leaves no empty session; a
+timepoint whose day has not come cannot be tested; Undo is for the tap just made."""
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from labstudy.models import Study
+from sessions import services
+from sessions.models import Stimulus, TestSession
+from tests.sessions.test_bench_views import make_bench_study, session_url, state_of, tap
+
+
+@pytest.fixture
+def bench(study):
+    return make_bench_study(study)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("refusal", "size", "status", "words"),
+    [
+        ("signed_off", "4.31", 409, "Timepoint T3 has been signed off"),
+        ("study_locked", "4.31", 409, "The study is locked"),
+        ("unknown_filament", "4.32", 400, "Filament '4.32' is not in the study's filament set"),
+    ],
+)
+def test_a_refused_first_tap_leaves_no_session(client_for, bench, refusal, size, status, words):
+    if refusal == "signed_off":
+        bench.tp.locked_at = timezone.now()
+        bench.tp.save()
+    elif refusal == "study_locked":
+        Study.objects.filter(pk=bench.study.pk).update(status=Study.Status.LOCKED)
+    response = tap(client_for("technician"), bench, withdrew=False, size=size)
+    assert response.status_code == status
+    assert words in response.content.decode()
+    assert TestSession.objects.count() == 0
+    assert Stimulus.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_timepoint_before_its_day_cannot_be_tested(client_for, bench):
+    t4 = bench.study.timepoints.get(label="T4")  # study day 35; today is day 28
+    bench.tp = t4
+    response = tap(client_for("technician"), bench, withdrew=False, size="4.31")
+    assert response.status_code == 400
+    when = bench.today + dt.timedelta(days=7)
+    assert f"T4 is on {when:%-d %b %Y} (study day 35)" in response.content.decode()
+    assert TestSession.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_undo_is_refused_half_an_hour_after_the_tap(client_for, bench):
+    client = client_for("technician")
+    state = state_of(tap(client, bench, withdrew=False, size="4.31", after=""))
+    assert state["can_undo"] is True
+    Stimulus.objects.update(recorded_at=timezone.now() - dt.timedelta(minutes=31))
+    page = client.get(session_url(bench)).content.decode()
+    assert (
+        'id="bench-undo-button" class="btn btn-outline-danger bench-undo" type="submit" disabled'
+        in page
+    )
+    assert "Undo is only for a tap just made" in page
+    response = client.post(
+        session_url(bench, name="bench_undo"),
+        {"session": state["session"], "target": state["series"][0]["uuid"]},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 409 and response["X-Bench-Result"] == "conflict:stale"
+    assert "void it with a reason" in response.content.decode()
+    assert not Stimulus.objects.filter(voided=True).exists()
+
+
+@pytest.mark.django_db
+def test_a_session_of_a_locked_study_cannot_be_voided(bench, people):
+    session = services.start_session(
+        animal=bench.animals["R03"], timepoint=bench.tp, paw="right", user=None
+    )
+    Study.objects.filter(pk=bench.study.pk).update(status=Study.Status.LOCKED)
+    session = TestSession.objects.select_related("animal__study", "timepoint").get(pk=session.pk)
+    with pytest.raises(services.TapConflict, match="The study is locked"):
+        services.void_session(session=session, user=people["investigator"], reason="wrong rat")
+    assert TestSession.objects.get(pk=session.pk).status == TestSession.Status.IN_PROGRESS
