@@ -133,6 +133,7 @@ def load_demo_study() -> DemoSummary:
         day0_date=DEMO_DAY0,
         user=manager,
         status=Study.Status.RUNNING,
+        letter_seed=SEED,  # the demo's letters are reproducible, like its data
         ethics_reference="DEMO-2026-001",
         description=(
             "Demo study shaped like Kim et al. 2022 (Physiol Res, PMID 35275700). "

@@ -87,6 +87,14 @@ class Study(TimeStamped):
         default=False, help_text="List animals in a seeded random order on the bench screens."
     )
     order_seed = models.PositiveIntegerField(default=0)
+    # Drawn at random when the study is created and never shown to technicians: the
+    # solution letters follow from it (see labstudy.services.solution_letters), so the
+    # coding is recorded and can be re-derived, yet cannot be guessed from the slug.
+    letter_seed = models.PositiveIntegerField(
+        "solution letter seed",
+        default=0,
+        help_text="Seed of the random order in which groups were given solution letters.",
+    )
     day0_date = models.DateField(help_text="Calendar date of study day 0 (usually surgery).")
     first_day = models.IntegerField(
         default=-7, help_text="Earliest study day (negative for pre-surgery days)."

@@ -5,7 +5,10 @@ request leaves the database as it was.
 """
 
 import datetime as dt
+import random
 import re
+import secrets
+import string
 from dataclasses import asdict
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -31,7 +34,9 @@ def create_study(
 ) -> Study:
     """Create a study, its groups, phases and timepoints from a template.
 
-    The creating user becomes the study's data manager.
+    The creating user becomes the study's data manager. Groups get their solution letters
+    in a random order drawn from `letter_seed` (random unless given), so "A" is not the
+    control in every study.
     """
     try:
         template = TEMPLATES[template_key]
@@ -40,11 +45,13 @@ def create_study(
     values = {**template.study, **fields}
     if "filament_set" not in values:
         values["filament_set"] = stoelting_set()
+    values.setdefault("letter_seed", secrets.randbelow(2**31))
     study = Study(slug=slug, title=title, day0_date=day0_date, created_by=user, **values)
     study.full_clean()
     study.save()
-    for order, spec in enumerate(template.groups, start=1):
-        group = TreatmentGroup(study=study, order=order, **asdict(spec))
+    letters = solution_letters(seed=study.letter_seed, count=len(template.groups))
+    for order, (spec, letter) in enumerate(zip(template.groups, letters, strict=True), start=1):
+        group = TreatmentGroup(study=study, order=order, **{**asdict(spec), "coded_letter": letter})
         group.full_clean()
         group.save()
     for spec in template.phases:
@@ -58,6 +65,17 @@ def create_study(
     if user is not None and not user.is_superuser:
         Membership.objects.create(user=user, study=study, role=Role.DATA_MANAGER, created_by=user)
     return study
+
+
+def solution_letters(*, seed: int, count: int) -> list[str]:
+    """The coded letters for `count` groups in template order: a seeded shuffle of A, B, ...
+
+    The same seed always gives the same letters, so a study's coding can be re-derived
+    from its stored `letter_seed`.
+    """
+    letters = list(string.ascii_uppercase[:count])
+    random.Random(seed).shuffle(letters)
+    return letters
 
 
 _SPLIT = re.compile(r"\s*[\t,;]\s*")

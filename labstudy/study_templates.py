@@ -1,6 +1,8 @@
 """Ready-made study designs a data manager can start from.
 
-Each template is plain data; `labstudy.services.create_study` turns one into rows.
+Each template is plain data; `labstudy.services.create_study` turns one into rows. Groups
+carry no solution letters: create_study draws them per study (fixed letters in dose order
+would tell every technician which bottle is the control).
 """
 
 from dataclasses import dataclass, field
@@ -83,7 +85,6 @@ PSNL_KETAMINE = StudyTemplate(
             vehicle="saline",
             volume_ml_kg=1,
             colour="#4d4d4d",
-            coded_letter="A",
         ),
         GroupSpec(
             "K5",
@@ -93,7 +94,6 @@ PSNL_KETAMINE = StudyTemplate(
             concentration_mg_ml=5,
             volume_ml_kg=1,
             colour="#2b8cbe",
-            coded_letter="B",
         ),
         GroupSpec(
             "K10",
@@ -103,7 +103,6 @@ PSNL_KETAMINE = StudyTemplate(
             concentration_mg_ml=10,
             volume_ml_kg=1,
             colour="#d7301f",
-            coded_letter="C",
         ),
     ),
     phases=(

@@ -51,13 +51,17 @@ def study_overview(request: HttpRequest, slug: str) -> HttpResponse:
     access = study_access(request.user, slug)
     study = access.study
     today = timezone.localdate()
+    groups = study.groups.all()
+    if not access.sees_treatment:
+        # Group order is dose order; by letter, the list's order says nothing.
+        groups = groups.order_by("coded_letter", "pk")
     return render(
         request,
         "labstudy/study_overview.html",
         {
             "access": access,
             "study": study,
-            "groups": study.groups.all(),
+            "groups": groups,
             "phases": study.phases.all(),
             "timepoints": study.timepoints.all(),
             "animals": selectors.animals_with_groups(study),

@@ -174,7 +174,8 @@ def test_a_blinded_technician_never_sees_a_group_drug_or_dose(client_for, bench)
         text = re.sub(r'class="[^"]*"', "", html)  # "form-control" is a CSS class
         assert not SECRETS.findall(text), response.request["PATH_INFO"]
     doses = pages[3].content.decode()
-    assert "Solution C" in doses and "0.30 ml" in doses
+    k10_letter = bench.study.groups.get(code="K10").coded_letter
+    assert f"Solution {k10_letter}" in doses and "0.30 ml" in doses
     unblinded = client_for("investigator").get(reverse("bench_doses", args=[slug]))
     assert "K10 ketamine 10 mg/kg" in unblinded.content.decode()
 
