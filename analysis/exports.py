@@ -41,7 +41,7 @@ from analysis import frames, stats, thresholds
 STIMULI_COLUMNS = frames.STIMULI_COLUMNS
 THRESHOLD_COLUMNS = [
     "animal", "group", "timepoint", "day", "method", "threshold_g", "status", "pattern",
-    "pct_mpe", "paw", "n_stimuli", "source", "reason",
+    "pct_mpe", "paw", "n_stimuli", "source", "reason", "mpe_reason",
 ]  # fmt: skip
 SUMMARY_COLUMNS = [*stats.SUMMARY_COLUMNS, "mpe_mean", "mpe_sem", "n_legacy"]
 STATS_COLUMNS = [*stats.COLUMNS, "outcome"]
@@ -681,6 +681,8 @@ def dictionary_entries(study) -> list[tuple[str, str, str, str]]:
          "legacy_thresholds (imported from a spreadsheet without the responses)"),
         ("thresholds", "reason", "", "why the status is not ok, or where an imported value "
          "came from"),
+        ("thresholds", "mpe_reason", "", "why pct_mpe is empty (no baseline threshold, baseline "
+         f"at the {cut} g cut-off, no threshold at this timepoint); empty when it has a value"),
         ("summary", "group", "", "treatment group code"),
         ("summary", "timepoint", "", "timepoint label"),
         ("summary", "day", "study day", "days after day 0"),

@@ -24,6 +24,7 @@ STIMULI_COLUMNS = [
 SESSION_COLUMNS = [
     "session", "animal", "group", "timepoint", "day", "paw", "method", "threshold_g",
     "status", "pattern", "pct_mpe", "n_stimuli", "session_status", "cage", "sex", "reason",
+    "mpe_reason",
 ]  # fmt: skip
 
 
@@ -92,8 +93,9 @@ def session_frame(study, *, method: str | None = None) -> pd.DataFrame:
     """One row per live test session with its threshold (g), status, pattern and %MPE.
 
     `method` defaults to the study's; %MPE uses each animal's baseline-timepoint
-    threshold on the same paw and the study's cut-off, and is NaN where undefined
-    (no baseline, baseline at the cut-off, threshold incomplete).
+    threshold on the same paw and the study's cut-off, and is NaN where undefined;
+    `mpe_reason` then says why (no baseline threshold, baseline at the cut-off, no
+    threshold at this timepoint), in `thresholds.percent_mpe_reason`'s words.
     """
     from sessions.models import Stimulus, TestSession
 
@@ -151,7 +153,7 @@ def session_frame(study, *, method: str | None = None) -> pd.DataFrame:
     frame = frame.merge(_animals(study), on="animal_id").merge(
         _timepoints(study), on="timepoint_id"
     )
-    frame["pct_mpe"] = _pct_mpe(frame, study.cutoff_g)
+    frame["pct_mpe"], frame["mpe_reason"] = _pct_mpe(frame, study.cutoff_g)
     frame["group"] = frame["group"].fillna("")
     frame["analysed_paw"] = _analysed_paws(study, frame["animal_id"])
     frame = frame.sort_values(["day", "animal", "paw"]).reset_index(drop=True)
@@ -212,18 +214,62 @@ def _legacy_thresholds(study) -> pd.DataFrame:
     return frame.drop(columns=["source_file", "source_line"])
 
 
-def _pct_mpe(frame: pd.DataFrame, cutoff_g: float) -> pd.Series:
+def _pct_mpe(frame: pd.DataFrame, cutoff_g: float) -> tuple[pd.Series, pd.Series]:
+    """%MPE of every row against its animal's baseline on the same paw, and why it is
+    undefined where it is: `thresholds.percent_mpe` and `percent_mpe_reason` row by row,
+    so the formula and its reasons live in one place."""
     base = frame.loc[frame["is_baseline"], ["animal", "paw", "threshold_g"]].rename(
         columns={"threshold_g": "baseline_g"}
     )
     base = base.drop_duplicates(["animal", "paw"])
     merged = frame[["animal", "paw", "threshold_g"]].merge(base, on=["animal", "paw"], how="left")
-    baseline = merged["baseline_g"].to_numpy(dtype=float)
-    post = merged["threshold_g"].to_numpy(dtype=float)
-    room = cutoff_g - baseline
-    with np.errstate(divide="ignore", invalid="ignore"):
-        mpe = np.where(room > 0, (post - baseline) / room * 100.0, np.nan)
-    return pd.Series(mpe, index=frame.index)
+    mpe, reasons = [], []
+    for post, baseline in zip(
+        merged["threshold_g"].tolist(), merged["baseline_g"].tolist(), strict=True
+    ):
+        post = None if pd.isna(post) else float(post)
+        baseline = None if pd.isna(baseline) else float(baseline)
+        value = thresholds.percent_mpe(post, baseline, cutoff_g)
+        mpe.append(np.nan if value is None else value)
+        reasons.append(
+            "" if value is not None else thresholds.percent_mpe_reason(post, baseline, cutoff_g)
+        )
+    return (
+        pd.Series(mpe, index=frame.index, dtype=float),
+        pd.Series(reasons, index=frame.index, dtype=object),
+    )
+
+
+def mpe_left_out(sessions: pd.DataFrame) -> pd.DataFrame:
+    """Animals whose threshold is in the statistics at a timepoint where %MPE is not,
+    with the reason: one row per animal and reason, its timepoints in day order.
+
+    Columns: animal, group, reason, timepoints (list of labels).
+    """
+    columns = ["animal", "group", "reason", "timepoints"]
+    usable = _usable(sessions, "threshold_g")
+    missing = usable[usable["pct_mpe"].isna()]
+    if missing.empty:
+        return pd.DataFrame(columns=columns)
+    missing = missing.sort_values(["animal", "day"])
+    rows = [
+        {"animal": animal, "group": group, "reason": reason, "timepoints": list(part["timepoint"])}
+        for (animal, group, reason), part in missing.groupby(
+            ["animal", "group", "mpe_reason"], sort=True
+        )
+    ]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _usable(sessions: pd.DataFrame, value: str) -> pd.DataFrame:
+    """The session rows the statistics use for `value`, one per animal and timepoint."""
+    keep = (sessions["group"] != "") & sessions[value].notna()
+    if "animal_status" in sessions:
+        keep &= sessions["animal_status"] != "excluded"
+    if "analysed_paw" in sessions:
+        keep &= sessions["paw"] == sessions["analysed_paw"]
+    usable = sessions[keep]
+    return usable.sort_values(["animal", "day", "paw"]).drop_duplicates(["animal", "timepoint"])
 
 
 def analysis_frame(sessions: pd.DataFrame, value: str = "threshold_g") -> pd.DataFrame:
@@ -233,13 +279,7 @@ def analysis_frame(sessions: pd.DataFrame, value: str = "threshold_g") -> pd.Dat
     died keep their data up to death); one paw per animal: the study's analysed paw
     (`analysed_paw`, see `_analysed_paws`), never a mix of the two.
     """
-    keep = (sessions["group"] != "") & sessions[value].notna()
-    if "animal_status" in sessions:
-        keep &= sessions["animal_status"] != "excluded"
-    if "analysed_paw" in sessions:
-        keep &= sessions["paw"] == sessions["analysed_paw"]
-    usable = sessions[keep]
-    usable = usable.sort_values(["animal", "day", "paw"]).drop_duplicates(["animal", "timepoint"])
+    usable = _usable(sessions, value)
     return usable[["animal", "group", "timepoint", "day", value]].rename(columns={value: "value"})
 
 

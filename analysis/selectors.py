@@ -144,6 +144,8 @@ class MeasureResults:
     marks: pd.DataFrame
     dropped: list[dict] = field(default_factory=list)
     problem: str = ""
+    # %MPE only: animals with a threshold but no %MPE, and why (`frames.mpe_left_out`).
+    left_out: list[dict] = field(default_factory=list)
 
     @property
     def dropped_animals(self) -> list[str]:
@@ -210,13 +212,23 @@ def study_results(study, *, design: Design | None = None) -> StudyResults:
     threshold_long = _ordered(frames.analysis_frame(sessions, THRESHOLD.column), design)
     reference = reference_for(design, threshold_long)
     mpe_long = _ordered(frames.analysis_frame(sessions, MPE.column), design)
+    mpe = measure_results(mpe_long, MPE, design, reference, study)
+    mpe.left_out = mpe_left_out(sessions, design)
     return StudyResults(
         design=design,
         reference=reference,
         sessions=sessions,
         threshold=measure_results(threshold_long, THRESHOLD, design, reference, study),
-        mpe=measure_results(mpe_long, MPE, design, reference, study),
+        mpe=mpe,
     )
+
+
+def mpe_left_out(sessions: pd.DataFrame, design: Design) -> list[dict]:
+    """Animals left out of %MPE at some timepoint and why, in study group order."""
+    frame = frames.mpe_left_out(sessions)
+    if frame.empty:
+        return []
+    return _ordered_animals(frame, design).to_dict("records")
 
 
 def measure_results(

@@ -204,7 +204,7 @@ def test_thresholds_export_values(small):
     text = export_text(small, "thresholds")
     assert text.splitlines()[0] == (
         "animal,group,timepoint,day,method,threshold_g,status,pattern,pct_mpe,"
-        "paw,n_stimuli,source,reason"
+        "paw,n_stimuli,source,reason,mpe_reason"
     )
     rows = {(r["animal"], r["timepoint"]): r for r in as_dicts(text)}
     assert len(rows) == 12
