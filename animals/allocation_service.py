@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -86,8 +88,26 @@ def allocate(
     return record
 
 
-def verify(record: Allocation) -> bool:
-    """True when re-deriving the stored procedure gives the stored table."""
+@dataclass(frozen=True)
+class AllocationCheck:
+    """What re-deriving an allocation found.
+
+    `table_matches`: the stored table is what the method and seed give. `moved`: one
+    (animal code, allocated group code, current group code or None) per animal whose group
+    is no longer the one it was allocated to.
+    """
+
+    table_matches: bool
+    moved: tuple[tuple[str, str, str | None], ...]
+
+    @property
+    def ok(self) -> bool:
+        return self.table_matches and not self.moved
+
+
+def check(record: Allocation) -> AllocationCheck:
+    """Re-derive the table from the stored procedure; compare it with the stored entries and
+    every entry with its animal's group today (one query for the entries)."""
     table = allocation.derive(
         record.method,
         record.seed,
@@ -96,10 +116,15 @@ def verify(record: Allocation) -> bool:
         block_size=record.block_size,
         baselines_g=record.baselines_g or None,
     )
-    stored = {
-        code: (group, stratum)
-        for code, group, stratum in record.entries.values_list(
-            "animal__code", "group__code", "stratum"
-        )
-    }
-    return stored == table
+    rows = record.entries.values_list(
+        "animal__code", "group__code", "stratum", "animal__group__code"
+    ).order_by("animal__code")
+    stored = {code: (group, stratum) for code, group, stratum, _now in rows}
+    moved = tuple((code, group, now) for code, group, _stratum, now in rows if now != group)
+    return AllocationCheck(table_matches=stored == table, moved=moved)
+
+
+def verify(record: Allocation) -> bool:
+    """True when re-deriving the stored procedure gives the stored table and every animal is
+    still in the group it was allocated to."""
+    return check(record).ok

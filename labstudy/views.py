@@ -191,7 +191,7 @@ def study_allocation(request: HttpRequest, slug: str) -> HttpResponse:
     records = [
         (
             record,
-            allocation_service.verify(record),
+            allocation_service.check(record),
             record.entries.select_related("animal", "group"),
         )
         for record in study.allocations.select_related("created_by")
