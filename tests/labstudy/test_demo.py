@@ -97,10 +97,13 @@ def test_demo_k10_rises_to_cutoff_and_falls_back(demo):
 
 @pytest.mark.django_db
 def test_loading_twice_changes_nothing(demo, capsys):
+    call_command("load_demo_study")  # adds today's bench practice study
+    assert "Created bench practice study" in capsys.readouterr().out
     before = (Stimulus.objects.count(), DoseAdministration.objects.count(), Study.objects.count())
     call_command("load_demo_study")
     out = capsys.readouterr().out
-    assert "Already present" in out
+    assert "Already present: demo study" in out
+    assert "Already present: bench practice study" in out
     assert "technician    / labstudy-demo" in out and "investigator" in out and "datamanager" in out
     after = (Stimulus.objects.count(), DoseAdministration.objects.count(), Study.objects.count())
     assert before == after

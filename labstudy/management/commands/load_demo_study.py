@@ -1,10 +1,14 @@
 from django.core.management.base import BaseCommand
 
 from labstudy.demo import ADMIN_ACCOUNT, DEMO_ACCOUNTS, DEMO_PASSWORD, load_demo_study
+from labstudy.practice import load_practice_study
 
 
 class Command(BaseCommand):
-    help = "Create the PSNL/ketamine demo study and demo accounts (idempotent)."
+    help = (
+        "Create the PSNL/ketamine demo study, today's bench practice study and the demo "
+        "accounts (idempotent)."
+    )
 
     def handle(self, *args, **options) -> None:
         summary = load_demo_study()
@@ -13,6 +17,13 @@ class Command(BaseCommand):
             f"{verb} demo study '{summary.study.slug}' — {summary.animals} animals, "
             f"{summary.sessions} sessions, {summary.stimuli} stimuli, {summary.doses} doses, "
             f"{summary.weights} weights."
+        )
+        practice = load_practice_study()
+        verb = "Created" if practice.created else "Already present:"
+        self.stdout.write(
+            f"{verb} bench practice study '{practice.study.slug}' — today is study day 28 "
+            f"(T3): {practice.sessions_due} von Frey sessions and {practice.doses_due} doses "
+            "still to do at /s/" + practice.study.slug + "/bench/"
         )
         self.stdout.write("Demo accounts (username / password):")
         for username, role, _name in DEMO_ACCOUNTS:
