@@ -86,11 +86,12 @@ def screenshot(page, name: str) -> Path:
 
 
 def too_small_targets(page) -> list[str]:
-    """Visible buttons, links styled as buttons and form controls smaller than 48 px."""
+    """Visible buttons, links styled as buttons and form controls smaller than 48 px,
+    anywhere on the page (the navigation bar's Sign out and home link included)."""
     return page.evaluate(
         """() => [...document.querySelectorAll(
-              'main button, main .btn, main input:not([type=hidden]):not([type=checkbox]),'
-              + ' main select, main textarea, main .nav-link')]
+              'button, .btn, input:not([type=hidden]):not([type=checkbox]),'
+              + ' select, textarea, .nav-link, .navbar-brand')]
             .filter(el => el.offsetParent !== null)
             .filter(el => { const r = el.getBoundingClientRect();
                             return r.height < 48 || r.width < 48; })
