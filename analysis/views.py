@@ -147,10 +147,24 @@ def _summary_rows(results: selectors.StudyResults) -> list[dict]:
         columns={"n": "mpe_n", "mean": "mpe_mean", "sem": "mpe_sem"}
     )
     merged = threshold.merge(mpe, on=["group", "timepoint"], how="left")
-    colours = {g.code: g.colour for g in results.design.groups}
-    merged["colour"] = merged["group"].map(colours)
-    merged["first_of_group"] = merged["group"].ne(merged["group"].shift())
-    return merged.astype(object).where(merged.notna(), None).to_dict("records")
+    return _table_rows(merged, results.design)
+
+
+def _mpe_summary_rows(results: selectors.StudyResults) -> list[dict]:
+    """The %MPE summary with the same columns as the threshold one (n, mean, SD, SEM,
+    median, quartiles), from the same `stats.group_summary`."""
+    if results.mpe.summary.empty:
+        return []
+    return _table_rows(results.mpe.summary, results.design)
+
+
+def _table_rows(summary: pd.DataFrame, design: selectors.Design) -> list[dict]:
+    colours = {g.code: g.colour for g in design.groups}
+    summary = summary.assign(
+        colour=summary["group"].map(colours),
+        first_of_group=summary["group"].ne(summary["group"].shift()),
+    )
+    return summary.astype(object).where(summary.notna(), None).to_dict("records")
 
 
 def _common(access: StudyAccess, section: str) -> dict:
@@ -180,6 +194,7 @@ def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
             "mpe_json": charts.to_json(mpe_chart),
             "legend": _mark_key(study, results, results.threshold).legend(),
             "summary_rows": _summary_rows(results),
+            "mpe_summary_rows": _mpe_summary_rows(results),
             "measures": [
                 {
                     "key": m.measure.key,

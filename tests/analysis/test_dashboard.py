@@ -284,9 +284,38 @@ def test_group_summary_table_by_hand(client_for, world):
     assert cell(html, control_t0, "mean") == "1.4"  # (1 + 1.4 + 2 + 1) / 4 = 1.35
     assert cell(html, control_t0, "sd") == f"{mean_sd([1.0, 1.4, 2.0, 1.0])[1]:.2g}"
     # groups in the study's order, unallocated U1 nowhere
-    order = re.findall(r'<tr[^>]*data-group="([^"]+)" data-timepoint="T0"', html)
-    assert order == ["control", "K5", "K10"]
+    order = re.findall(r'<tr[^>]*\sdata-group="([^"]+)" data-timepoint="T0"', html)
+    assert order == ["control", "K5", "K10"] * 2  # the threshold table, then the %MPE one
     assert "U1" not in html
+
+
+@pytest.mark.django_db
+def test_mpe_summary_table_by_hand(client_for, world):
+    html = page(client_for("investigator"), "dashboard", world["study"])
+    tab = html.split('id="summary-mpe"')[1].split('id="statistics"')[0]
+    row = 'data-measure="mpe" data-group="K10" data-timepoint="T2"'
+    # %MPE per animal = (T2 - T0) / (300 - T0) x 100: K1 25/299, K2 58.6/298.6, K3 298/298
+    # by hand: deviations from 42.66 are -34.30, -23.04, 57.34: SD = sqrt(4994.9 / 2) = 50.0
+    k1, k2, k3 = 25 / 299 * 100, 58.6 / 298.6 * 100, 100.0
+    assert (round(k1, 3), round(k2, 3)) == (8.361, 19.625)
+    mean, sd, sem = mean_sd([k1, k2, k3])
+    assert cell(tab, row, "n") == "3"
+    assert cell(tab, row, "mean") == f"{mean:.1f}" == "42.7"
+    assert cell(tab, row, "sd") == f"{sd:.1f}" == "50.0"
+    assert cell(tab, row, "sem") == f"{sem:.1f}" == "28.9"
+    assert cell(tab, row, "median") == "19.6"
+    # R quantile type 7 with n = 3: Q1 halfway between the 1st and 2nd value, Q3 between
+    # the 2nd and 3rd
+    assert cell(tab, row, "iqr") == f"{(k1 + k2) / 2:.1f}–{(k2 + k3) / 2:.1f}" == "14.0–59.8"
+    # control at T1: C1-C3 unchanged from T0 (0 %), C4 not tested at T1
+    control = 'data-measure="mpe" data-group="control" data-timepoint="T1"'
+    assert [cell(tab, control, c) for c in ("n", "mean", "sd", "median")] == [
+        "3",
+        "0.0",
+        "0.0",
+        "0.0",
+    ]
+    assert 'data-col="mpe"' not in tab  # no mean ± SEM column: the table is %MPE itself
 
 
 @pytest.mark.django_db
