@@ -1066,6 +1066,20 @@ def _describe(result: ImportResult, table: Table, plan: _Plan, kind: str, study)
         result.notes.append(f"column '{name}' ignored ({why})")
     if kind == KIND_STIMULI and "tested_at" not in table.header:
         result.notes.append("no tested_at column: stimuli are stamped with the import time")
+    unsexed = [code for code in result.new_animals if not plan.animals[code].sex]
+    if unsexed:
+        sex = getattr(study, "sex", None)
+        recorded = sex if sex in ("male", "female") else "male"
+        why = (
+            "the study's sex" if sex in ("male", "female") else "the study is not single-sex: check"
+        )
+        shown = ", ".join(unsexed[:10]) + (
+            f" and {len(unsexed) - 10} more" if len(unsexed) > 10 else ""
+        )
+        result.notes.append(
+            f"no sex in the file for {len(unsexed)} new animal(s) ({shown}): recorded as "
+            f"{recorded} ({why}); correct it in the study's animals if that is wrong"
+        )
     if table.decimal_comma:
         result.notes.append("decimal commas read as decimal points")
     if not table.encoding.startswith("UTF-8"):

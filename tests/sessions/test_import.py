@@ -503,3 +503,12 @@ def test_import_study_command_lists_errors_and_fails(tmp_path):
         call_command("import_study", str(path), "--slug", "cmd", stderr=err, stdout=io.StringIO())
     assert "line 14, filament_size: unknown filament '4.32' (not in Stoelting 20)" in err.getvalue()
     assert counts() == before
+
+
+@pytest.mark.django_db
+def test_animals_without_a_sex_column_are_named_in_the_notes():
+    result = run(to_csv(base_rows()))  # no sex column
+    assert result.ok, result.error_lines()
+    note = next(n for n in result.notes if n.startswith("no sex in the file"))
+    assert "for 2 new animal(s) (A1, A2): recorded as male" in note
+    assert set(Study.objects.get(slug="imported").animals.values_list("sex", flat=True)) == {"male"}
