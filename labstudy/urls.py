@@ -2,7 +2,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
 
-from labstudy import views
+from labstudy import member_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -12,6 +12,7 @@ urlpatterns = [
     path("s/<slug:slug>/setup/animals/", views.study_add_animals, name="study_add_animals"),
     path("s/<slug:slug>/setup/allocation/", views.study_allocation, name="study_allocation"),
     path("s/<slug:slug>/unblind/", views.study_unblind, name="study_unblind"),
+    path("s/<slug:slug>/people/", member_views.study_members, name="study_members"),
     path("s/<slug:slug>/history/animal/<str:code>/", views.animal_history, name="animal_history"),
     path("s/<slug:slug>/history/session/<int:pk>/", views.session_history, name="session_history"),
     path(

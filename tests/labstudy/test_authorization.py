@@ -83,6 +83,7 @@ EXPECTED = {
     "session_history": (_row(A, 404, 404, 200, 200), _row(A, 404, 405, 405, 405)),
     "study_add_animals": (_row(A, 404, 404, 404, 200), _row(A, 404, 404, 404, 200)),
     "study_allocation": (_row(A, 404, 404, 200, 200), _row(A, 404, 404, 404, 200)),
+    "study_members": (_row(A, 404, 404, 404, 200), _row(A, 404, 404, 404, 200)),
     "study_new": (_row(A, 403, 403, 403, 200), _row(A, 403, 403, 403, 200)),
     "study_overview": (_row(A, 404, 200, 200, 200), _row(A, 404, 405, 405, 405)),
     "study_setup": (_row(A, 404, 404, 404, 200), _row(A, 404, 404, 404, 200)),

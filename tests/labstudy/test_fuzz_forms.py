@@ -47,6 +47,10 @@ ENDPOINTS = {
     "study_setup": ("data_manager", [f"study-{f}" for f in STUDY_FIELDS], False),
     "study_add_animals": ("data_manager", ["codes"], False),
     "study_allocation": ("data_manager", ["method", "seed", "block_size"], False),
+    "study_members": (
+        "data_manager", ["action", "add-username", "add-role", "membership", "role", "reason"],
+        False,
+    ),
     "timepoint_signoff": ("investigator", ["password", "reason"], False),
     "study_unblind": ("investigator", ["password", "reason"], False),
     "import_confirm": ("data_manager", ["token"], False),
@@ -94,7 +98,7 @@ def test_every_form_endpoint_is_fuzzed():
         "bench_weight_void", "bench_dose_record", "bench_dose_void", "bench_observations",
         "bench_observation_void", "study_new", "study_setup", "study_setup_rows",
         "study_add_animals", "study_allocation", "timepoint_signoff", "study_unblind",
-        "import_upload", "import_confirm",
+        "import_upload", "import_confirm", "study_members",
     }  # fmt: skip
     # import_upload and study_setup_rows have their own fuzz tests below.
     covered = set(ENDPOINTS) | {"import_upload", "study_setup_rows"}
