@@ -2,7 +2,7 @@
 
 from django import forms
 
-from animals.models import Observation
+from animals.models import Animal, Observation
 from animals.services import OBSERVATION_PICKS
 
 
@@ -29,3 +29,30 @@ class ObservationForm(DayForm):
     terms = forms.MultipleChoiceField(choices=[(t, t) for t in OBSERVATION_PICKS], required=False)
     severity = forms.ChoiceField(choices=Observation.Severity.choices, required=False)
     notes = forms.CharField(max_length=1000, required=False)
+
+
+class AnimalStatusForm(forms.Form):
+    """The status control for data managers and investigators; the service checks dates."""
+
+    status = forms.ChoiceField(
+        label="New status",
+        choices=[("", "— choose —"), *Animal.Status.choices],
+        error_messages={"required": "New status is required: choose one."},
+    )
+    date = forms.DateField(
+        label="Date",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text="The day it happened: not in the future, not before the study's first day.",
+        error_messages={
+            "required": "Date is required: give the day the change happened.",
+            "invalid": "Date: enter a date, e.g. 2026-09-14.",
+        },
+    )
+    reason = forms.CharField(
+        label="Reason",
+        max_length=300,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Why the status changes, e.g. 'autotomy of the injured paw, humane end "
+        "point'. Kept in the animal's audit trail.",
+        error_messages={"required": "Reason is required: say why the status changes."},
+    )

@@ -330,3 +330,61 @@ def void_observation(
     observation._history_user = user
     observation.save(update_fields=["voided", "void_reason", "updated_at"])
     return observation
+
+
+def _short_reason(text: str, limit: int = 100) -> str:
+    """The history's change-reason column holds 100 characters; the full text is kept in
+    the record's own field (status_reason, void_reason) and shows in the audit trail."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@transaction.atomic
+def change_animal_status(
+    *,
+    animal: Animal,
+    status: str,
+    date: dt.date | None,
+    reason: str,
+    user: AbstractBaseUser | None,
+) -> Animal:
+    """Mark an animal excluded, died or euthanised, or active again; date and reason required.
+
+    The date may not be in the future nor before the study's first day (animals can be
+    excluded before surgery, e.g. at the pre-surgery check). Who and why are kept in the
+    animal's history. Excluded animals leave the statistics (analysis.frames).
+    """
+    study = animal.study
+    check_study_open(study)
+    errors: dict[str, str] = {}
+    reason = (reason or "").strip()
+    if status not in Animal.Status.values:
+        errors["status"] = "Choose the new status: active, excluded, died or euthanised."
+    elif status == Animal.Status.ACTIVE and animal.status == Animal.Status.ACTIVE:
+        errors["status"] = f"{animal.code} is already active."
+    if date is None:
+        errors["date"] = "Date is required: give the day the change happened."
+    else:
+        first = study.date_of_day(study.first_day)
+        if date > timezone.localdate():
+            errors["date"] = f"Date {date:%d %b %Y} is in the future."
+        elif date < first:
+            errors["date"] = (
+                f"Date {date:%d %b %Y} is before the study's first day "
+                f"(day {study.first_day}, {first:%d %b %Y})."
+            )
+    if not reason:
+        errors["reason"] = "Reason is required: say why the status changes."
+    elif len(reason) > 300:
+        errors["reason"] = "Keep the reason under 300 characters."
+    if errors:
+        raise ValidationError(errors)
+    old = animal.get_status_display().lower()
+    animal.status = status
+    animal.status_date = date
+    animal.status_reason = reason
+    animal.full_clean()
+    new = animal.get_status_display().lower()
+    animal._change_reason = _short_reason(f"{old} → {new}: {reason}")
+    animal._history_user = user
+    animal.save(update_fields=["status", "status_date", "status_reason", "updated_at"])
+    return animal

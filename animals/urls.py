@@ -1,4 +1,5 @@
-"""URLs under /s/<slug>/ owned by the animals app: the bench's dosing, weights, observations."""
+"""URLs under /s/<slug>/ owned by the animals app: the bench's dosing, weights, observations,
+and an animal's status."""
 
 from django.urls import path
 
@@ -12,6 +13,7 @@ urlpatterns = [
     path("bench/weights/<int:animal_pk>/", views.bench_weight_record, name="bench_weight_record"),
     path("bench/weights/void/<int:weight_pk>/", views.bench_weight_void, name="bench_weight_void"),
     path("bench/observations/", views.bench_observations, name="bench_observations"),
+    path("animals/<str:code>/status/", views.animal_status, name="animal_status"),
     path(
         "bench/observations/void/<int:observation_pk>/",
         views.bench_observation_void,

@@ -1,4 +1,5 @@
-"""Bench screens for dosing, body weights and observations. Thin: access, form, service.
+"""Bench screens for dosing, body weights and observations, and the animal status page.
+Thin: access, form, service.
 
 Row forms post with htmx and get their row back (with the message); without htmx they
 redirect to the page. A blinded technician's rows show coded solution letters and
@@ -13,12 +14,14 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from animals import selectors, services
-from animals.forms import DoseForm, ObservationForm, VoidForm, WeightForm
+from animals.forms import AnimalStatusForm, DoseForm, ObservationForm, VoidForm, WeightForm
 from animals.models import Animal, BodyWeight, DoseAdministration, Observation
 from labstudy.access import StudyAccess, study_access
+from labstudy.models import Role
 from sessions.views import BENCH_ROLES, bench_date, day_links
 
 
@@ -330,3 +333,50 @@ def bench_observation_void(request: HttpRequest, slug: str, observation_pk: int)
         else:
             messages.success(request, f"{observation.animal.code}: {observation.term} voided.")
     return redirect(_page("bench_observations", access.study, observation.date))
+
+
+# ---------------------------------------------------------------------------
+# Animal status (excluded, died, euthanised, active again)
+
+STATUS_ROLES = (Role.DATA_MANAGER, Role.INVESTIGATOR)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def animal_status(request: HttpRequest, slug: str, code: str) -> HttpResponse:
+    access = study_access(request.user, slug, roles=STATUS_ROLES)
+    study = access.study
+    animal = get_object_or_404(Animal.objects.select_related("group"), study=study, code=code)
+    animal.study = study
+    form = AnimalStatusForm(
+        request.POST if request.method == "POST" else None,
+        initial={"date": timezone.localdate().isoformat()},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.change_animal_status(
+                animal=animal,
+                status=form.cleaned_data["status"],
+                date=form.cleaned_data["date"],
+                reason=form.cleaned_data["reason"],
+                user=request.user,
+            )
+        except ValidationError as exc:
+            animal.refresh_from_db()
+            if hasattr(exc, "error_dict"):
+                for field, errors in exc.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                form.add_error(None, exc.messages)
+        else:
+            messages.success(
+                request,
+                f"{animal.code} is now {animal.get_status_display().lower()} "
+                f"from {animal.status_date:%d %b %Y}; the reason is kept in its audit trail.",
+            )
+            return redirect(f"{reverse('study_overview', args=[study.slug])}#animals-heading")
+    return render(
+        request,
+        "animals/animal_status.html",
+        {"access": access, "study": study, "animal": animal, "form": form},
+    )

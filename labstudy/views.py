@@ -292,6 +292,7 @@ def animal_history(request: HttpRequest, slug: str, code: str) -> HttpResponse:
             "access": access,
             "study": access.study,
             "subject": f"Animal {animal.code}",
+            "animal": animal,
             "rows": audit.animal_trail(animal),
         },
     )

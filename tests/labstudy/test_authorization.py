@@ -51,6 +51,7 @@ A = 302  # anonymous: redirected to the login page
 # with the form and its errors (200/400/422) or a redirect, never 404/500.
 EXPECTED = {
     "animal_history": (_row(A, 404, 404, 200, 200), _row(A, 404, 405, 405, 405)),
+    "animal_status": (_row(A, 404, 404, 200, 200), _row(A, 404, 404, 200, 200)),
     "arrive_report": (_row(A, 404, 404, 200, 200), _row(A, 404, 405, 405, 405)),
     "bench_dose_record": (_row(A, 404, 405, 405, 405), _row(A, 404, 302, 302, 302)),
     "bench_dose_void": (_row(A, 404, 405, 405, 405), _row(A, 404, 302, 302, 302)),

@@ -54,6 +54,7 @@ ENDPOINTS = {
     "timepoint_signoff": ("investigator", ["password", "reason"], False),
     "study_unblind": ("investigator", ["password", "reason"], False),
     "import_confirm": ("data_manager", ["token"], False),
+    "animal_status": ("data_manager", ["status", "date", "reason"], False),
 }  # fmt: skip
 
 
@@ -98,7 +99,7 @@ def test_every_form_endpoint_is_fuzzed():
         "bench_weight_void", "bench_dose_record", "bench_dose_void", "bench_observations",
         "bench_observation_void", "study_new", "study_setup", "study_setup_rows",
         "study_add_animals", "study_allocation", "timepoint_signoff", "study_unblind",
-        "import_upload", "import_confirm", "study_members",
+        "import_upload", "import_confirm", "animal_status", "study_members",
     }  # fmt: skip
     # import_upload and study_setup_rows have their own fuzz tests below.
     covered = set(ENDPOINTS) | {"import_upload", "study_setup_rows"}
