@@ -5,6 +5,7 @@ from django.forms import BaseInlineFormSet, inlineformset_factory
 
 from labstudy.models import Phase, Study, Timepoint, TreatmentGroup
 from labstudy.study_templates import TEMPLATES
+from sessions.models import FilamentSet, Stimulus
 
 STUDY_FIELDS = [
     "title",
@@ -15,6 +16,7 @@ STUDY_FIELDS = [
     "paw_tested",
     "threshold_method",
     "cutoff_g",
+    "filament_set",
     "start_filament",
     "blinded",
     "randomise_test_order",
@@ -56,6 +58,30 @@ class StudyForm(forms.ModelForm):
         model = Study
         fields = STUDY_FIELDS
         widgets = {"day0_date": DateInput, "description": forms.Textarea(attrs={"rows": 3})}
+        help_texts = {
+            "filament_set": "The von Frey filaments used at the bench. It cannot be changed "
+            "once a filament has been applied in this study.",
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["filament_set"].queryset = FilamentSet.objects.order_by("name")
+        self.fields["filament_set"].empty_label = None
+
+    def clean_filament_set(self):
+        chosen = self.cleaned_data["filament_set"]
+        study = self.instance
+        if study.pk and chosen and chosen.pk != study.filament_set_id:
+            taps = Stimulus.objects.filter(session__animal__study=study).count()
+            if taps:
+                recorded = f"{taps:,} filament applications are"
+                if taps == 1:
+                    recorded = "1 filament application is"
+                raise forms.ValidationError(
+                    f"The filament set cannot be changed: {recorded} already recorded in this "
+                    f"study with {study.filament_set}. Start a new study to use another set."
+                )
+        return chosen
 
 
 class StyledRowsFormSet(BaseInlineFormSet):
