@@ -45,6 +45,11 @@ THRESHOLD_COLUMNS = [
 ]  # fmt: skip
 SUMMARY_COLUMNS = [*stats.SUMMARY_COLUMNS, "mpe_mean", "mpe_sem", "n_legacy"]
 STATS_COLUMNS = [*stats.COLUMNS, "outcome"]
+AUC_COLUMNS = [
+    "animal", "group", "outcome", "auc", "unit", "from_timepoint", "to_timepoint",
+    "from_day", "to_day", "complete",
+]  # fmt: skip
+AUC_UNITS = {"threshold_g": "g·day", "pct_mpe": "%·day"}
 DOSE_COLUMNS = [
     "animal", "group", "study_day", "scheduled_date", "planned_dose_mg_kg", "dose_mg_kg",
     "volume_ml", "route", "status", "given_at", "given_by", "reason",
@@ -82,6 +87,7 @@ TABLES: tuple[TableSpec, ...] = (
     TableSpec("thresholds", "Thresholds", "one threshold per animal, timepoint and paw"),
     TableSpec("summary", "Summary", "mean, SD, SEM, median and quartiles per group and timepoint"),
     TableSpec("stats", "Statistics", "every test run, one row per test or comparison"),
+    TableSpec("auc", "Per-animal AUC", "area under each animal's time course (trapezoids)"),
     TableSpec("prism", "Prism tables", "grouped tables (timepoints x groups x animals) to paste"),
     TableSpec("dictionary", "Data dictionary", "every column of every table, unit and meaning"),
     TableSpec("doses", "Doses", "planned and given doses, missed doses with reasons"),
@@ -292,6 +298,7 @@ class StudyExport:
             "thresholds": THRESHOLD_COLUMNS,
             "summary": SUMMARY_COLUMNS,
             "stats": STATS_COLUMNS,
+            "auc": AUC_COLUMNS,
             "prism": None,  # blocks carry their own header rows
             "dictionary": DICTIONARY_COLUMNS,
             "doses": DOSE_COLUMNS,
@@ -430,6 +437,38 @@ class StudyExport:
 
     def _rows_stats(self) -> Iterator[tuple]:
         yield from self.statistics.itertuples(index=False, name=None)
+
+    def _rows_auc(self) -> Iterator[tuple]:
+        yield from self.auc().itertuples(index=False, name=None)
+
+    def auc(self) -> pd.DataFrame:
+        """`stats.auc_per_animal` of thresholds, then of %MPE: the values the `auc_*` rows
+        of the stats export compare, in study group order, then animal."""
+        parts = []
+        for value, _label in OUTCOMES:
+            long = self.long(value)
+            if long.empty:
+                continue
+            aucs = stats.auc_per_animal(long)
+            labels = set(long["timepoint"])
+            days = long.drop_duplicates("timepoint").set_index("timepoint")["day"]
+            span = [tp for tp in days.sort_values().index if tp in labels]
+            complete = aucs["complete"].astype(bool)
+            aucs = aucs.assign(
+                outcome=value,
+                unit=AUC_UNITS[value],
+                from_timepoint=span[0],
+                to_timepoint=span[-1],
+                from_day=days[span[0]],
+                to_day=days[span[-1]],
+                auc=aucs["auc"].where(complete),
+                complete=complete,
+                _order=aucs["group"].map(self.group_order).fillna(len(self.group_order)),
+            )
+            parts.append(aucs.sort_values(["_order", "animal"], kind="stable")[AUC_COLUMNS])
+        if not parts:
+            return pd.DataFrame(columns=AUC_COLUMNS)
+        return pd.concat(parts, ignore_index=True)
 
     def _rows_prism(self) -> Iterator[tuple]:
         cut = f"{self.study.cutoff_g:g}"
@@ -716,6 +755,18 @@ def dictionary_entries(study) -> list[tuple[str, str, str, str]]:
         ("stats", "role", "", "vs baseline, vs first treated, chosen pair, vs control"),
         ("stats", "dropped", "", "animals left out for a missing timepoint"),
         ("stats", "outcome", "", "threshold_g or pct_mpe: which values were tested"),
+        ("auc", "animal", "", "animal ID"),
+        ("auc", "group", "", "treatment group code"),
+        ("auc", "outcome", "", "threshold_g or pct_mpe: the values under the curve"),
+        ("auc", "auc", "g·day or %·day", "area under the animal's time course, trapezoid rule "
+         "over study days from from_day to to_day; empty when the animal misses a timepoint"),
+        ("auc", "unit", "", "g·day (thresholds) or %·day (%MPE)"),
+        ("auc", "from_timepoint", "", "first timepoint with data in the study"),
+        ("auc", "to_timepoint", "", "last timepoint with data in the study"),
+        ("auc", "from_day", "study day", "day of from_timepoint"),
+        ("auc", "to_day", "study day", "day of to_timepoint"),
+        ("auc", "complete", "true/false", "the animal has a value at every timepoint of the "
+         "span, so it has an AUC and is in the auc_* tests of the stats table"),
         ("prism", "(block)", "", "one block per outcome (threshold g, %MPE): a title row, "
          "a row of group names, a row of animal IDs (one replicate column per animal), then "
          "one row per timepoint with its day; paste into a Prism grouped table"),

@@ -146,6 +146,8 @@ class MeasureResults:
     problem: str = ""
     # %MPE only: animals with a threshold but no %MPE, and why (`frames.mpe_left_out`).
     left_out: list[dict] = field(default_factory=list)
+    # Per-animal area under the curve (`stats.auc_per_animal`), one entry per group.
+    auc: list[dict] = field(default_factory=list)
 
     @property
     def dropped_animals(self) -> list[str]:
@@ -253,8 +255,47 @@ def measure_results(
         else pd.DataFrame(columns=stats.MARK_COLUMNS)
     )
     return MeasureResults(
-        measure, long, summary, results, marks, dropped=_dropped(results), problem=problem
+        measure,
+        long,
+        summary,
+        results,
+        marks,
+        dropped=_dropped(results),
+        problem=problem,
+        auc=auc_by_group(long, design),
     )
+
+
+def auc_by_group(long: pd.DataFrame, design: Design) -> list[dict]:
+    """`stats.auc_per_animal` per group in study order: each group's animals (AUC NaN
+    where an animal misses a timepoint), n, mean ± SEM of the complete ones, and the span
+    (first and last timepoint with data) the trapezoids run over."""
+    if long.empty:
+        return []
+    aucs = stats.auc_per_animal(long)
+    present = set(long["timepoint"])
+    span = [t for t in design.timepoints if t.label in present]
+    out = []
+    for group in design.groups:
+        mine = aucs[aucs["group"] == group.code].sort_values("animal")
+        if mine.empty:
+            continue
+        values = mine.loc[mine["complete"], "auc"].to_numpy(dtype=float)
+        n = len(values)
+        sd = float(np.std(values, ddof=1)) if n > 1 else float("nan")
+        out.append(
+            {
+                "group": group.code,
+                "colour": group.colour,
+                "animals": mine.astype(object).where(mine.notna(), None).to_dict("records"),
+                "n": n,
+                "mean": float(values.mean()) if n else None,
+                "sem": sd / np.sqrt(n) if n > 1 else None,
+                "first": span[0] if span else None,
+                "last": span[-1] if span else None,
+            }
+        )
+    return out
 
 
 def _ordered(frame: pd.DataFrame, design: Design) -> pd.DataFrame:

@@ -120,7 +120,7 @@ def test_package_download_is_a_zip_with_every_file(small, client_for):
     )
     archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
     names = {n.split("/")[-1] for n in archive.namelist()}
-    assert len(names) == 13
+    assert len(names) == 14
     assert {"README.txt", "small_tables_first_response_300g.xlsx"} <= names
 
 

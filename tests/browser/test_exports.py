@@ -40,7 +40,7 @@ def test_two_clicks_to_the_publication_package(demo, new_page):
         archive = zipfile.ZipFile(io.BytesIO(handle.read()))
     names = [n.split("/")[-1] for n in archive.namelist()]
     assert "README.txt" in names and f"{DEMO_SLUG}_tables_first_response_300g.xlsx" in names
-    assert len(names) == 13
+    assert len(names) == 14
 
 
 def test_upload_preview_confirm(demo, new_page, tmp_path):
