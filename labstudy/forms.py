@@ -145,11 +145,17 @@ class AddAnimalsForm(forms.Form):
     codes = forms.CharField(
         label="Animal IDs",
         widget=forms.Textarea(
-            attrs={"rows": 10, "placeholder": "R01, cage 1\nR02, cage 1\nR03, cage 2"}
+            attrs={
+                "rows": 10,
+                "placeholder": "R01, cage 1, male, 2026-06-15\nR02, cage 1, male, 8 wk\n"
+                "R03, cage 2",
+            }
         ),
         help_text=(
-            "One animal per line: the ID, then optionally the cage and sex, separated by commas "
-            "or tabs (paste straight from a spreadsheet)."
+            "One animal per line: the ID, then optionally the cage, the sex (male or female) "
+            "and the date of birth (YYYY-MM-DD, e.g. 2026-06-15) or the age on arrival in "
+            "weeks (e.g. 8 wk, or just 8), separated by commas or tabs (paste straight from a "
+            "spreadsheet). Leave a value empty to skip it, e.g. 'R04, cage 2, , 9 wk'."
         ),
     )
 

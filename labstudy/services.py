@@ -79,15 +79,48 @@ def solution_letters(*, seed: int, count: int) -> list[str]:
 
 
 _SPLIT = re.compile(r"\s*[\t,;]\s*")
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_AGE_WEEKS = re.compile(r"^(\d+)\s*(?:w|wk|wks|week|weeks)?\.?$", re.IGNORECASE)
+MAX_AGE_WEEKS = 200
+BORN_COLUMN = "column 4 (date of birth or age)"
+
+
+def parse_birth(text: str, *, today: dt.date) -> dict:
+    """The optional 4th column: a date of birth (YYYY-MM-DD) or an age at arrival in whole
+    weeks ('8', '8 wk', '8 weeks'). Returns the Animal fields to set; raises ValueError
+    with the reason, which the caller prefixes with the line and column."""
+    text = text.strip()
+    if not text:
+        return {}
+    if _ISO_DATE.match(text):
+        try:
+            born = dt.date.fromisoformat(text)
+        except ValueError:
+            raise ValueError(f"'{text}' is not a real date") from None
+        if born > today:
+            raise ValueError(f"date of birth {text} is in the future")
+        return {"date_of_birth": born}
+    age = _AGE_WEEKS.match(text)
+    if age is None:
+        raise ValueError(
+            f"'{text}' is neither a date of birth (YYYY-MM-DD, e.g. 2026-06-15) "
+            "nor an age in whole weeks (e.g. 8 wk)"
+        )
+    weeks = int(age.group(1))
+    if not 1 <= weeks <= MAX_AGE_WEEKS:
+        raise ValueError(f"age {weeks} weeks is outside 1–{MAX_AGE_WEEKS} weeks")
+    return {"age_at_arrival_weeks": weeks}
 
 
 def parse_animal_lines(text: str) -> list[dict]:
-    """Parse pasted lines 'code[, cage[, sex]]' (tab, comma or semicolon separated).
+    """Parse pasted lines 'code[, cage[, sex[, date of birth or age]]]' (tab, comma or
+    semicolon separated).
 
     Blank lines are skipped; every problem is reported with its line number.
     """
     rows, errors = [], []
     seen: dict[str, int] = {}
+    today = timezone.localdate()
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
         if not line:
@@ -96,9 +129,10 @@ def parse_animal_lines(text: str) -> list[dict]:
         code = parts[0].strip()
         cage = parts[1].strip() if len(parts) > 1 else ""
         sex = parts[2].strip().lower() if len(parts) > 2 else ""
-        if len(parts) > 3:
+        if len(parts) > 4:
             errors.append(
-                f"line {number}: expected 'code, cage, sex' but found {len(parts)} values"
+                f"line {number}: expected at most 4 values (code, cage, sex, date of birth "
+                f"or age) but found {len(parts)}"
             )
             continue
         if not code:
@@ -113,6 +147,11 @@ def parse_animal_lines(text: str) -> list[dict]:
         if sex and sex not in ("male", "female", "m", "f"):
             errors.append(f"line {number}: sex '{sex}' must be male or female")
             continue
+        try:
+            born = parse_birth(parts[3], today=today) if len(parts) > 3 else {}
+        except ValueError as exc:
+            errors.append(f"line {number}, {BORN_COLUMN}: {exc}")
+            continue
         if code in seen:
             errors.append(f"line {number}: animal code '{code}' repeats line {seen[code]}")
             continue
@@ -123,6 +162,7 @@ def parse_animal_lines(text: str) -> list[dict]:
                 "code": code,
                 "cage": cage,
                 "sex": {"m": "male", "f": "female"}.get(sex, sex),
+                **born,
             }
         )
     if errors:
@@ -155,6 +195,8 @@ def add_animals(*, study: Study, text: str, user: AbstractBaseUser | None) -> li
             code=r["code"],
             cage=r["cage"],
             sex=r["sex"] or default_sex,
+            date_of_birth=r.get("date_of_birth"),
+            age_at_arrival_weeks=r.get("age_at_arrival_weeks"),
             created_by=user,
         )
         for r in rows
