@@ -371,8 +371,8 @@ def animal_status(request: HttpRequest, slug: str, code: str) -> HttpResponse:
         else:
             messages.success(
                 request,
-                f"{animal.code} is now {animal.get_status_display().lower()} "
-                f"from {animal.status_date:%d %b %Y}; the reason is kept in its audit trail.",
+                f"{animal.code} is now marked {animal.get_status_display().lower()}, dated "
+                f"{animal.status_date:%d %b %Y}; the reason is kept in its audit trail.",
             )
             return redirect(f"{reverse('study_overview', args=[study.slug])}#animals-heading")
     return render(

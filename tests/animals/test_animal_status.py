@@ -35,7 +35,7 @@ def test_a_data_manager_excludes_an_animal_and_the_overview_shows_it(client_for,
         follow=True,
     )
     page = response.content.decode()
-    assert "R01 is now excluded from" in page
+    assert f"R01 is now marked excluded, dated {day:%d %b %Y};" in page
     animal = Animal.objects.get(pk=bench.animals["R01"].pk)
     assert (animal.status, animal.status_date, animal.status_reason) == (
         "excluded",
