@@ -37,6 +37,8 @@ SECRETS = re.compile(
 
 def leaks(html: str) -> list[str]:
     return SECRETS.findall(re.sub(r'class="[^"]*"', "", html))
+
+
 # O O X O X X O: an up-down series that turns at 4.74 g and completes after 7 taps.
 UP_DOWN_RESPONSES = [False, False, True, False, True, True, False]
 
