@@ -66,6 +66,7 @@ class Server:
             LABSTUDY_ENV="production",
             LABSTUDY_SECRET_KEY=secrets.token_urlsafe(50),
             LABSTUDY_ALLOWED_HOSTS=HOST,
+            LABSTUDY_CSRF_TRUSTED_ORIGINS=f"http://{HOST}:{self.port}",
             LABSTUDY_STATIC_ROOT=str(self.tmp / "static"),
             LABSTUDY_BIND=f"{HOST}:{self.port}",
             LABSTUDY_ACCESS_LOG=str(self.log_dir / "access.log"),

@@ -1,8 +1,10 @@
 """Settings for labstudy, read from LABSTUDY_* environment variables.
 
 Development defaults work with no configuration (SQLite in the project folder, DEBUG on).
-With LABSTUDY_ENV=production every setting a real deployment needs must be given, and a
-missing one stops the process with a message naming it.
+With LABSTUDY_ENV=production every setting a real deployment needs must be given
+(LABSTUDY_SECRET_KEY of 50+ characters, LABSTUDY_ALLOWED_HOSTS,
+LABSTUDY_CSRF_TRUSTED_ORIGINS, DATABASE_URL), and a missing or unusable one stops the
+process with a message naming it.
 """
 
 import os
@@ -25,9 +27,35 @@ def _required(name: str) -> str:
     return value
 
 
+def _secret_key() -> str:
+    key = _required("LABSTUDY_SECRET_KEY")
+    # Django's deploy check wants 50+ characters with 5+ distinct ones; stop here rather
+    # than run with a key that only a warning would flag.
+    if len(key) < 50 or len(set(key)) < 5:
+        raise ImproperlyConfigured(
+            f"LABSTUDY_SECRET_KEY must be at least 50 random characters (it has {len(key)}); "
+            "make one with: python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+        )
+    return key
+
+
+def _trusted_origins() -> list[str]:
+    origins = [o.strip() for o in _required("LABSTUDY_CSRF_TRUSTED_ORIGINS").split(",")]
+    for origin in origins:
+        if not origin.startswith(("https://", "http://")):
+            raise ImproperlyConfigured(
+                f"LABSTUDY_CSRF_TRUSTED_ORIGINS: '{origin}' needs its scheme, "
+                "e.g. https://labstudy.example.org"
+            )
+    return origins
+
+
 if PRODUCTION:
-    SECRET_KEY = _required("LABSTUDY_SECRET_KEY")
+    SECRET_KEY = _secret_key()
     ALLOWED_HOSTS = [h.strip() for h in _required("LABSTUDY_ALLOWED_HOSTS").split(",")]
+    CSRF_TRUSTED_ORIGINS = _trusted_origins()
+    # No silent SQLite in production: the data would land in the project folder.
+    _required("DATABASE_URL")
     DEBUG = False
 else:
     SECRET_KEY = os.environ.get(
@@ -85,6 +113,18 @@ AXES_COOLOFF_TIME = 1  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
+# Behind a reverse proxy every request comes from the proxy's address: count the client
+# from X-Forwarded-For instead, trusting only the entries our own proxies wrote.
+try:
+    LABSTUDY_PROXY_COUNT = int(os.environ.get("LABSTUDY_PROXY_COUNT", "0"))
+except ValueError:
+    LABSTUDY_PROXY_COUNT = -1
+if LABSTUDY_PROXY_COUNT < 0:
+    raise ImproperlyConfigured(
+        "LABSTUDY_PROXY_COUNT must be the number of reverse proxies in front of the app "
+        "(0 without one, 1 for a single nginx)"
+    )
+AXES_CLIENT_IP_CALLABLE = "labstudy.client_ip.client_ip"
 
 ROOT_URLCONF = "labstudy.urls"
 
@@ -173,9 +213,6 @@ if PRODUCTION:
     SECURE_CONTENT_TYPE_NOSNIFF = True
     SECURE_REFERRER_POLICY = "same-origin"
     X_FRAME_OPTIONS = "DENY"
-    CSRF_TRUSTED_ORIGINS = [
-        o.strip() for o in os.environ.get("LABSTUDY_CSRF_TRUSTED_ORIGINS", "").split(",") if o
-    ]
 
 # Content Security Policy, in every environment so development and the browser tests
 # see what production enforces: scripts only from our own static files (no inline

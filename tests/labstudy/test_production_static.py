@@ -13,6 +13,8 @@ PRODUCTION_ENV = {
     "LABSTUDY_ENV": "production",
     "LABSTUDY_SECRET_KEY": "k3@x!9vQz#Lm2Rt7Yp$Wn5Bc8Hd4Jf6Gs1Ka0Ue-Ti_Ro+Pl=Mq%Nv^Xw&Zy*",
     "LABSTUDY_ALLOWED_HOSTS": "labstudy.example.org",
+    "LABSTUDY_CSRF_TRUSTED_ORIGINS": "https://labstudy.example.org",
+    "DATABASE_URL": "postgres://labstudy:secret@127.0.0.1:5432/labstudy",  # not connected to
 }
 
 

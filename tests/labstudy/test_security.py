@@ -15,11 +15,14 @@ PRODUCTION_ENV = {
     "LABSTUDY_ENV": "production",
     "LABSTUDY_SECRET_KEY": "k3@x!9vQz#Lm2Rt7Yp$Wn5Bc8Hd4Jf6Gs1Ka0Ue-Ti_Ro+Pl=Mq%Nv^Xw&Zy*",
     "LABSTUDY_ALLOWED_HOSTS": "labstudy.example.org",
+    "LABSTUDY_CSRF_TRUSTED_ORIGINS": "https://labstudy.example.org",
+    "DATABASE_URL": "postgres://labstudy:secret@127.0.0.1:5432/labstudy",
 }
 
 
 def _manage(*args: str, env: dict) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("LABSTUDY_")}
+    clean.pop("DATABASE_URL", None)  # CI's PostgreSQL pass sets it; each test says its own
     clean.pop("DJANGO_SETTINGS_MODULE", None)
     clean.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set by the browser tests; deploy check warns
     return subprocess.run(
@@ -38,12 +41,45 @@ def test_deploy_check_with_production_settings_reports_nothing():
     assert "System check identified no issues" in result.stdout
 
 
-@pytest.mark.parametrize("missing", ["LABSTUDY_SECRET_KEY", "LABSTUDY_ALLOWED_HOSTS"])
+@pytest.mark.parametrize(
+    "missing",
+    [
+        "LABSTUDY_SECRET_KEY",
+        "LABSTUDY_ALLOWED_HOSTS",
+        "LABSTUDY_CSRF_TRUSTED_ORIGINS",
+        "DATABASE_URL",  # never a silent SQLite file in production
+    ],
+)
 def test_production_refuses_to_start_without_required_settings(missing):
     env = {k: v for k, v in PRODUCTION_ENV.items() if k != missing}
     result = _manage("check", env=env)
     assert result.returncode != 0
     assert f"{missing} must be set when LABSTUDY_ENV=production" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["change-me-to-50-random-characters", "a" * 60, "x1y2z3" * 8],  # 33, 1 distinct, 48
+)
+def test_production_refuses_a_short_or_repetitive_secret_key(key):
+    result = _manage("check", env={**PRODUCTION_ENV, "LABSTUDY_SECRET_KEY": key})
+    assert result.returncode != 0
+    assert "LABSTUDY_SECRET_KEY must be at least 50 random characters" in result.stderr
+    assert f"(it has {len(key)})" in result.stderr
+
+
+def test_production_refuses_a_trusted_origin_without_its_scheme():
+    env = {**PRODUCTION_ENV, "LABSTUDY_CSRF_TRUSTED_ORIGINS": "labstudy.example.org"}
+    result = _manage("check", env=env)
+    assert result.returncode != 0
+    assert "'labstudy.example.org' needs its scheme" in result.stderr
+
+
+@pytest.mark.parametrize("count", ["-1", "one"])
+def test_a_proxy_count_that_is_not_a_number_of_proxies_stops_the_process(count):
+    result = _manage("check", env={**PRODUCTION_ENV, "LABSTUDY_PROXY_COUNT": count})
+    assert result.returncode != 0
+    assert "LABSTUDY_PROXY_COUNT must be the number of reverse proxies" in result.stderr
 
 
 @pytest.mark.django_db
