@@ -26,6 +26,7 @@ from analysis.stats import format_p
 SYMBOL_VS_BASELINE = "*"
 SYMBOL_VS_FIRST_TREATED = "#"
 SYMBOL_VS_CONTROL = "†"
+SYMBOL_CHOSEN_PAIR = "‡"  # the study's chosen pairs, e.g. T7 vs T4, at the later timepoint
 PUBLICATION_SYMBOLS = ("circle", "square", "triangle-up", "diamond", "triangle-down", "x")
 PUBLICATION_SIZE = {"width": 760, "height": 500}
 FONT = "Arial, Helvetica, sans-serif"
@@ -56,12 +57,14 @@ class MarkKey:
     control: str | None
     within_test: str = "Nemenyi after Friedman"
     between_test: str = "Nemenyi after Kruskal-Wallis"
+    pairs: tuple[tuple[str, str], ...] = ()  # (later, earlier), e.g. (("T7", "T4"),)
 
     def levels(self) -> list[float]:
         return [self.alpha] + [level for level in (0.01, 0.001) if level < self.alpha]
 
     def legend(self) -> list[str]:
-        """One line per symbol, e.g. "* p < 0.05, ** p < 0.01, *** p < 0.001 vs T0 (…)"."""
+        """One line per symbol, e.g. "* p < 0.05, ** p < 0.01, *** p < 0.001 vs T0 (…)",
+        and "‡ p < 0.05, … T7 vs T4 (Nemenyi after Friedman)" for the chosen pairs."""
         lines = []
         for symbol, reference, test in (
             (SYMBOL_VS_BASELINE, self.baseline, self.within_test),
@@ -70,11 +73,16 @@ class MarkKey:
         ):
             if reference is None:
                 continue
-            steps = ", ".join(
-                f"{symbol * (i + 1)} p < {level:g}" for i, level in enumerate(self.levels())
-            )
-            lines.append(f"{steps} vs {reference} ({test})")
+            lines.append(f"{self._steps(symbol)} vs {reference} ({test})")
+        if self.pairs:
+            pairs = ", ".join(f"{a} vs {b}" for a, b in self.pairs)
+            lines.append(f"{self._steps(SYMBOL_CHOSEN_PAIR)} {pairs} ({self.within_test})")
         return lines
+
+    def _steps(self, symbol: str) -> str:
+        return ", ".join(
+            f"{symbol * (i + 1)} p < {level:g}" for i, level in enumerate(self.levels())
+        )
 
 
 def mark_text(p: float, symbol: str, key: MarkKey) -> str:
@@ -108,18 +116,21 @@ def _fmt(value: float, unit: str = "") -> str:
 
 def _marks_frame(summary: pd.DataFrame, marks: pd.DataFrame, key: MarkKey) -> pd.DataFrame:
     merged = summary.merge(marks, on=["group", "timepoint"], how="left")
-    for column in ("vs_baseline_p", "vs_first_treated_p", "vs_control_p"):
+    for column in ("vs_baseline_p", "vs_first_treated_p", "vs_control_p", "vs_pair_p"):
         if column not in merged:
             merged[column] = math.nan
         merged[column] = pd.to_numeric(merged[column], errors="coerce")
+    merged["pair"] = merged["pair"].fillna("") if "pair" in merged else ""
     merged["marks"] = [
         mark_text(b, SYMBOL_VS_BASELINE, key)
         + mark_text(f, SYMBOL_VS_FIRST_TREATED, key)
         + mark_text(c, SYMBOL_VS_CONTROL, key)
-        for b, f, c in zip(
+        + mark_text(p, SYMBOL_CHOSEN_PAIR, key)
+        for b, f, c, p in zip(
             merged["vs_baseline_p"],
             merged["vs_first_treated_p"],
             merged["vs_control_p"],
+            merged["vs_pair_p"],
             strict=True,
         )
     ]
@@ -140,6 +151,8 @@ def _hover(row, group: GroupStyle, unit: str, key: MarkKey) -> str:
         p = getattr(row, column)
         if reference is not None and np.isfinite(p):
             lines.append(f"vs {reference}: {format_p(p)} ({test})")
+    if row.pair and np.isfinite(row.vs_pair_p):
+        lines.append(f"{row.pair}: {format_p(row.vs_pair_p)} ({key.within_test})")
     return "<br>".join(lines)
 
 

@@ -1433,6 +1433,9 @@ MARK_COLUMNS = [
     "vs_first_treated",
     "vs_control_p",
     "vs_control",
+    "vs_pair_p",
+    "vs_pair",
+    "pair",
 ]
 
 
@@ -1451,7 +1454,8 @@ def significance_marks(
 
     Reads the ``role`` rows of :func:`study_statistics` output. Columns
     (:data:`MARK_COLUMNS`): ``vs_baseline_p`` / ``vs_first_treated_p`` from the
-    within-group post-hoc of that group (timepoint = the later one), ``vs_control_p``
+    within-group post-hoc of that group (timepoint = the later one), ``vs_pair_p`` and
+    ``pair`` ("T7 vs T4") likewise for the study's chosen pairs, ``vs_control_p``
     from the between-group post-hoc at that timepoint (NaN for the control itself and
     wherever the omnibus test was not significant, so no post-hoc ran), and a boolean
     next to each: p_adj < ``alpha``. The mixed model rows are not used, so the marks
@@ -1468,6 +1472,8 @@ def significance_marks(
                 "vs_baseline_p": math.nan,
                 "vs_first_treated_p": math.nan,
                 "vs_control_p": math.nan,
+                "vs_pair_p": math.nan,
+                "pair": "",
             },
         )
 
@@ -1478,6 +1484,11 @@ def significance_marks(
             slot(r.group, r.a)["vs_baseline_p"] = r.p_adj
         if ROLE_VS_FIRST_TREATED in roles:
             slot(r.group, r.a)["vs_first_treated_p"] = r.p_adj
+        if ROLE_CHOSEN_PAIR in roles:
+            cell = slot(r.group, r.a)
+            # Two chosen pairs ending at the same timepoint: the mark shows the smaller p.
+            if not cell["vs_pair_p"] <= r.p_adj:
+                cell["vs_pair_p"], cell["pair"] = r.p_adj, f"{r.a} vs {r.b}"
     between = results[results["test"].isin(between_tests) & results["timepoint"].notna()]
     for r in between.itertuples():
         if ROLE_VS_CONTROL in str(r.role or ""):
@@ -1485,6 +1496,6 @@ def significance_marks(
     marks = pd.DataFrame(list(rows.values()))
     if marks.empty:
         return pd.DataFrame(columns=MARK_COLUMNS)
-    for name in ("vs_baseline", "vs_first_treated", "vs_control"):
+    for name in ("vs_baseline", "vs_first_treated", "vs_control", "vs_pair"):
         marks[name] = marks[f"{name}_p"].lt(alpha)
     return marks[MARK_COLUMNS]

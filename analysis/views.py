@@ -76,6 +76,9 @@ def _mark_key(study, results: selectors.StudyResults, measure_results) -> charts
         first_treated=reference.first_treated,
         control=reference.control,
         between_test=between,
+        pairs=tuple(selectors.usable_pairs(study.chosen_pairs(), measure_results.long))
+        if not measure_results.long.empty
+        else (),
     )
 
 
