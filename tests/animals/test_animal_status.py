@@ -139,3 +139,20 @@ def test_a_locked_study_refuses_a_status_change(client_for, bench):
     page = client_for("data_manager").post(status_url(bench), data).content.decode()
     assert "The study is locked: nothing can be recorded." in page
     assert Animal.objects.get(pk=bench.animals["R01"].pk).status == "active"
+
+
+@pytest.mark.django_db
+def test_a_long_reason_is_kept_whole_on_the_animal(client_for, bench):
+    """The history's reason column holds 100 characters (PostgreSQL refuses more); the whole
+    reason stays on the animal and shows in the trail as the new status_reason."""
+    reason = "humane end point: " + "weight loss over 20 % and hunched posture; " * 6
+    client_for("data_manager").post(
+        status_url(bench),
+        {"status": "euthanised", "date": bench.today.isoformat(), "reason": reason},
+    )
+    animal = Animal.objects.get(pk=bench.animals["R01"].pk)
+    assert (animal.status, animal.status_reason) == ("euthanised", reason.strip())
+    rows = {r.field: r for r in audit.animal_trail(animal)}
+    assert rows["status_reason"].new == reason.strip()
+    assert rows["status"].reason.startswith("active → euthanised: humane end point: weight")
+    assert len(rows["status"].reason) == 100
