@@ -4,7 +4,9 @@
 (function () {
   "use strict";
 
-  var LOG_TICKS = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 300];
+  // From the lowest Stoelting filament (0.008 g) to the cut-off. 0.008 takes the place of
+  // 0.01: a tenth of a decade apart, their labels would print on top of each other.
+  var LOG_TICKS = [0.008, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 300];
 
   function readFigure(id) {
     var block = document.getElementById(id);

@@ -102,6 +102,9 @@ def test_log_scale_and_individual_animals_switches(investigator):
     assert trace_values(page, "chart-threshold", "animals", "K10", "visible") is False
     page.get_by_label("Log scale").check()
     page.wait_for_function("document.getElementById('chart-threshold').layout.yaxis.type === 'log'")
+    # labelled from the lowest Stoelting filament, 1.65 = 0.008 g (DESIGN.md), to the cut-off
+    ticks = page.evaluate("document.getElementById('chart-threshold').layout.yaxis.tickvals")
+    assert (ticks[0], ticks[-1]) == (0.008, 300)
     page.locator("#threshold-animals").check()
     page.wait_for_function(
         """document.getElementById('chart-threshold').data
@@ -133,10 +136,15 @@ def test_statistics_tabs_and_mixed_model_on_request(investigator):
     page.wait_for_selector("#mixed-model-threshold tr[data-test='mixed_model']")
     rows = page.locator("#mixed-model-threshold tr[data-test='mixed_model']").count()
     assert rows > 20
-    page.get_by_role("tab", name="%MPE").click()
+    page.locator("#statistics").get_by_role("tab", name="%MPE").click()
     page.wait_for_selector("#statistics-mpe.show")
     assert page.locator("#statistics-mpe tr[data-test='friedman']").count() == 3
     expect(threshold).to_be_hidden()
+    # the summary's %MPE tab: n, mean, SD, SEM, median, IQR per group and timepoint
+    page.locator("#summary").get_by_role("tab", name="%MPE").click()
+    page.wait_for_selector("#summary-mpe.show")
+    expect(page.locator("#summary-threshold")).to_be_hidden()
+    assert page.locator("#summary-mpe tr[data-measure='mpe']").count() == 3 * 8
     assert no_csp_or_script_errors(page) == []
 
 
