@@ -203,3 +203,23 @@ def test_severity_offers_not_graded_picked_by_default_and_stores_it_empty(client
     page = client.post(url, {"date": day, "severity": "moderate", "notes": "x"}).content.decode()
     assert re.search(r'<input[^>]*id="obs-sev-moderate"[^>]*checked', page)
     assert not re.search(r'<input[^>]*id="obs-sev-none"[^>]*checked', page)
+
+
+@pytest.mark.django_db
+def test_a_void_reason_longer_than_the_history_column_is_kept_whole(client_for, bench):
+    """The history's reason column holds 100 characters (PostgreSQL refuses more): the
+    void is saved, with the whole reason on the record."""
+    client = client_for("technician")
+    post_weight(client, bench, "305")
+    weight = BodyWeight.objects.get(date=bench.today)
+    reason = "scale not tared after cleaning; " * 8
+    client.post(
+        reverse("bench_weight_void", args=[bench.study.slug, weight.pk]),
+        {"date": bench.today.isoformat(), "reason": reason},
+        HTTP_HX_REQUEST="true",
+    )
+    weight.refresh_from_db()
+    assert (weight.voided, weight.void_reason) == (True, reason.strip())
+    history_reason = weight.history.first().history_change_reason
+    assert history_reason.startswith("scale not tared after cleaning;")
+    assert len(history_reason) == 100
