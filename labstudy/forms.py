@@ -63,10 +63,34 @@ class StudyForm(forms.ModelForm):
             "once a filament has been applied in this study.",
         }
 
+    change_reason = forms.CharField(
+        label="Reason for this change",
+        required=False,
+        max_length=300,
+        help_text="Kept in the study's history with your name. Needed once the study has "
+        "left planning, because a change can alter results already recorded.",
+    )
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["filament_set"].queryset = FilamentSet.objects.order_by("name")
         self.fields["filament_set"].empty_label = None
+        if needs_reason(self.instance):
+            blinded = self.fields["blinded"]
+            blinded.disabled = True
+            blinded.help_text = (
+                "Set while the study is being planned. Unblinding is an investigator's "
+                "action on the Unblind page, confirmed with their password and recorded."
+            )
+
+    def clean(self):
+        cleaned = super().clean()
+        changed = [name for name in self.changed_data if name != "change_reason"]
+        if changed and needs_reason(self.instance) and not cleaned.get("change_reason", ""):
+            labels = ", ".join(str(self.fields[name].label).lower() for name in changed)
+            status = self.instance.get_status_display().lower()
+            self.add_error("change_reason", f"Say why {labels} changed: the study is {status}.")
+        return cleaned
 
     def clean_filament_set(self):
         chosen = self.cleaned_data["filament_set"]
@@ -82,6 +106,11 @@ class StudyForm(forms.ModelForm):
                     f"study with {study.filament_set}. Start a new study to use another set."
                 )
         return chosen
+
+
+def needs_reason(study: Study) -> bool:
+    """Past planning, changes to a study's design are audited with a reason."""
+    return bool(study.pk) and study.status != Study.Status.PLANNING
 
 
 class StyledRowsFormSet(BaseInlineFormSet):
@@ -131,10 +160,27 @@ PhaseFormSet = inlineformset_factory(
     extra=1,
     can_delete=False,
 )
+
+
+class TimepointRowsFormSet(StyledRowsFormSet):
+    """A signed-off timepoint cannot change until an investigator unlocks it."""
+
+    def clean(self):
+        super().clean()
+        for form in self.forms:
+            timepoint = form.instance
+            if timepoint.pk and timepoint.locked_at is not None and form.has_changed():
+                form.add_error(
+                    None,
+                    f"{timepoint.label} is signed off, so it cannot change. An investigator "
+                    "must unlock it (with a reason) first.",
+                )
+
+
 TimepointFormSet = inlineformset_factory(
     Study,
     Timepoint,
-    formset=StyledRowsFormSet,
+    formset=TimepointRowsFormSet,
     fields=["order", "label", "day", "is_baseline", "description"],
     extra=1,
     can_delete=False,

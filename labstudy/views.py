@@ -25,6 +25,7 @@ from labstudy.forms import (
     ReasonedPasswordForm,
     StudyForm,
     TimepointFormSet,
+    needs_reason,
 )
 from labstudy.models import Role, Timepoint
 from sessions.models import TestSession
@@ -100,6 +101,7 @@ def study_setup(request: HttpRequest, slug: str) -> HttpResponse:
     study = access.study
     form = StudyForm(_posted(request), instance=study, prefix="study")
     if request.method == "POST" and form.is_valid():
+        study._change_reason = form.cleaned_data["change_reason"].strip() or None
         form.save()
         messages.success(request, "Study settings saved.")
         return redirect("study_setup", slug=study.slug)
@@ -124,15 +126,34 @@ def study_setup_rows(request: HttpRequest, slug: str, section: str) -> HttpRespo
     study = access.study
     formset_class, title = _FORMSETS[section]
     formset = formset_class(_posted(request), instance=study, prefix=section)
+    reason = request.POST.get("change_reason", "").strip()[:300]
+    reason_error = ""
     if request.method == "POST" and formset.is_valid():
-        with transaction.atomic():
-            formset.save()
-        messages.success(request, f"{title} saved.")
-        return redirect("study_setup_rows", slug=study.slug, section=section)
+        if formset.has_changed() and needs_reason(study) and not reason:
+            reason_error = (
+                f"Say why the {title.lower()} changed: the study is "
+                f"{study.get_status_display().lower()}."
+            )
+        else:
+            with transaction.atomic():
+                for row in formset.save(commit=False):
+                    row._change_reason = reason or None
+                    row.save()
+            messages.success(request, f"{title} saved.")
+            return redirect("study_setup_rows", slug=study.slug, section=section)
     return render(
         request,
         "labstudy/study_setup_rows.html",
-        {"access": access, "study": study, "formset": formset, "section": section, "title": title},
+        {
+            "access": access,
+            "study": study,
+            "formset": formset,
+            "section": section,
+            "title": title,
+            "needs_reason": needs_reason(study),
+            "reason": reason,
+            "reason_error": reason_error,
+        },
     )
 
 
