@@ -61,12 +61,6 @@ def _check_not_future(date: dt.date) -> None:
         raise ValidationError({"date": f"{date:%d %b %Y} is in the future."})
 
 
-def _short_reason(text: str, limit: int = 100) -> str:
-    """The history's change-reason column holds 100 characters; the full text is kept in
-    the record's own field (status_reason, void_reason) and shows in the audit trail."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def parse_grams(text: str) -> Decimal:
     """A weight typed on the tablet: '312', '312.5' or '312,5' grams."""
     cleaned = (text or "").strip().replace(",", ".").removesuffix("g").strip()
@@ -155,7 +149,7 @@ def void_weight(*, weight: BodyWeight, user: AbstractBaseUser | None, reason: st
     check_study_open(weight.animal.study)
     weight.voided = True
     weight.void_reason = reason.strip()
-    weight._change_reason = _short_reason(reason.strip())
+    weight._change_reason = reason.strip()
     weight._history_user = user
     weight.save(update_fields=["voided", "void_reason", "updated_at"])
     return weight
@@ -256,7 +250,7 @@ def void_dose(
     check_study_open(dose.animal.study)
     dose.status = DoseAdministration.Status.VOIDED
     dose.reason = reason.strip()
-    dose._change_reason = _short_reason(reason.strip())
+    dose._change_reason = reason.strip()
     dose._history_user = user
     dose.save(update_fields=["status", "reason", "updated_at"])
     return dose
@@ -332,7 +326,7 @@ def void_observation(
     check_study_open(observation.animal.study)
     observation.voided = True
     observation.void_reason = reason.strip()
-    observation._change_reason = _short_reason(reason.strip())
+    observation._change_reason = reason.strip()
     observation._history_user = user
     observation.save(update_fields=["voided", "void_reason", "updated_at"])
     return observation
@@ -384,7 +378,7 @@ def change_animal_status(
     animal.status_reason = reason
     animal.full_clean()
     new = animal.get_status_display().lower()
-    animal._change_reason = _short_reason(f"{old} → {new}: {reason}")
+    animal._change_reason = f"{old} → {new}: {reason}"
     animal._history_user = user
     animal.save(update_fields=["status", "status_date", "status_reason", "updated_at"])
     return animal

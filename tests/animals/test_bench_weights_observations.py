@@ -206,9 +206,10 @@ def test_severity_offers_not_graded_picked_by_default_and_stores_it_empty(client
 
 
 @pytest.mark.django_db
-def test_a_void_reason_longer_than_the_history_column_is_kept_whole(client_for, bench):
-    """The history's reason column holds 100 characters (PostgreSQL refuses more): the
-    void is saved, with the whole reason on the record."""
+def test_a_long_void_reason_is_kept_whole_in_the_record_and_its_history(client_for, bench):
+    """django-simple-history's default reason column holds 100 characters (PostgreSQL
+    refuses more); ours is a text column (SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD),
+    so a 256-character reason is kept whole in both. Runs on PostgreSQL in CI."""
     client = client_for("technician")
     post_weight(client, bench, "305")
     weight = BodyWeight.objects.get(date=bench.today)
@@ -220,6 +221,4 @@ def test_a_void_reason_longer_than_the_history_column_is_kept_whole(client_for, 
     )
     weight.refresh_from_db()
     assert (weight.voided, weight.void_reason) == (True, reason.strip())
-    history_reason = weight.history.first().history_change_reason
-    assert history_reason.startswith("scale not tared after cleaning;")
-    assert len(history_reason) == 100
+    assert weight.history.first().history_change_reason == reason.strip()
