@@ -14,6 +14,8 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from sessions.services import void_session
+
 ROLES = ("anonymous", "outsider", "technician", "investigator", "data_manager")
 SKIP_PREFIXES = ("admin/", "accounts/")  # Django's own apps, covered by their tests
 
@@ -169,42 +171,67 @@ def _leaks(content: str, patterns) -> list[str]:
 
 @pytest.mark.django_db
 def test_blinded_technician_never_sees_group_drug_or_dose(world):
+    """Every page a technician can open, on today's date and on a day of the demo when
+    there was testing, dosing and weighing (so the sheets are full, not empty), and every
+    htmx partial and JSON answer the bench returns for a valid change."""
     study, users, kwargs = world
     assert study.blinded
     patterns = _secrets(study)
     client = _client(users, "technician")
+    busy_day = study.date_of_day(28).isoformat()  # T3, dosed, weighed
     reached = []
+
+    def check(response, url):
+        body = b"".join(response.streaming_content) if response.streaming else response.content
+        assert response.status_code < 500, url
+        assert _leaks(body.decode("utf-8", "replace"), patterns) == [], url
+        return body.decode("utf-8", "replace")
+
     for name, route in sorted(project_urls().items()):
         if EXPECTED[name][0]["technician"] != 200:
             continue
         url = _url(name, route, kwargs)
-        response = client.get(url)
-        body = b"".join(response.streaming_content) if response.streaming else response.content
-        assert _leaks(body.decode("utf-8", "replace"), patterns) == [], url
+        check(client.get(url), url)
+        check(client.get(url, {"date": busy_day}), f"{url}?date={busy_day}")
         reached.append(name)
-    # htmx partials and JSON a technician triggers at the bench
-    session_url = _url("bench_session", project_urls()["bench_session"], kwargs)
+    doses = check(
+        client.get(_url("bench_doses", project_urls()["bench_doses"], kwargs), {"date": busy_day}),
+        "doses",
+    )
+    assert doses.count("Solution ") >= 15  # a full sheet was checked, not an empty one
+
     htmx = {"HTTP_HX_REQUEST": "true"}
-    for name, data in [
+    animal = study.animals.get(pk=kwargs["animal_pk"])
+    t3 = study.timepoints.get(day=28)
+    # Void one T3 session first, so the crawl's tap starts a new one (a real panel).
+    tested = animal.test_sessions.select_related("animal__study", "timepoint").get(timepoint=t3)
+    void_session(session=tested, user=users["investigator"], reason="crawl: retest")
+    left = dict(kwargs, timepoint_pk=t3.pk, paw=tested.paw)
+    first = "6f1c7a52-0000-4000-8000-000000000001"
+    posts = [
+        ("bench_tap", left, {"filament": "4.31", "withdrew": "1", "client_uuid": first}),
         (
             "bench_tap",
-            {
-                "filament": "4.31",
-                "withdrew": "1",
-                "client_uuid": "6f1c7a52-0000-4000-8000-000000000001",
-            },
+            kwargs,
+            {"filament": "4.31", "withdrew": "1", "client_uuid": first[:-1] + "2"},
         ),
-        ("bench_undo", {}),
-        ("bench_weight_record", {"grams": "300"}),
-        ("bench_dose_record", {"status": "given"}),
-    ]:
-        url = _url(name, project_urls()[name], kwargs)
-        response = client.post(url, data, **htmx)
-        assert response.status_code < 500, url
-        assert _leaks(response.content.decode(), patterns) == [], url
+        ("bench_undo", left, {"target": first}),
+        ("bench_weight_record", kwargs, {"grams": "330", "date": busy_day, "confirmed": "1"}),
+        ("bench_dose_record", kwargs, {"status": "given", "date": busy_day}),
+        ("bench_dose_void", kwargs, {"reason": "crawl", "date": busy_day}),
+        ("bench_weight_void", kwargs, {"reason": "crawl", "date": busy_day}),
+        ("bench_observation_void", kwargs, {"reason": "crawl", "date": busy_day}),
+    ]
+    for name, args, data in posts:
+        url = _url(name, project_urls()[name], args)
+        check(client.post(url, data, **htmx), url)
         reached.append(name)
-    page = client.get(session_url, HTTP_ACCEPT="application/json")
-    assert _leaks(page.content.decode(), patterns) == []
+    assert animal.test_sessions.filter(timepoint=t3, status="in_progress").exists()
+    page = client.get(
+        _url("bench_session", project_urls()["bench_session"], kwargs),
+        HTTP_ACCEPT="application/json",
+    )
+    check(page, "session json")
     assert {"study_overview", "bench_today", "bench_session", "bench_doses"} <= set(reached)
 
 
