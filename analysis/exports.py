@@ -38,7 +38,9 @@ from analysis import frames, stats, thresholds
 
 # --------------------------------------------------------------------------- contracts
 
-STIMULI_COLUMNS = frames.STIMULI_COLUMNS
+# animal_status is appended so that an excluded (died, euthanised) animal stays so after
+# the file is imported into another study, and its statistics come out the same.
+STIMULI_COLUMNS = [*frames.STIMULI_COLUMNS, "animal_status"]
 THRESHOLD_COLUMNS = [
     "animal", "group", "timepoint", "day", "method", "threshold_g", "status", "pattern",
     "pct_mpe", "paw", "n_stimuli", "source", "reason", "mpe_reason",
@@ -70,7 +72,7 @@ STIMULI_FIELDS = (
     "session__animal__code", "session__animal__group__code", "session__timepoint__label",
     "session__timepoint__day", "session__paw", "order", "filament__size", "filament__grams",
     "withdrew", "recorded_at", "session__tester__username", "session__animal__cage",
-    "session__animal__sex", "session_id",
+    "session__animal__sex", "session_id", "session__animal__status",
 )  # fmt: skip
 STIMULI_ORDER = ("session__timepoint__day", "session__animal__code", "session__paw", "order")
 
@@ -703,6 +705,8 @@ def dictionary_entries(study) -> list[tuple[str, str, str, str]]:
         ("stimuli", "cage", "", "cage of the animal"),
         ("stimuli", "sex", "", "male or female"),
         ("stimuli", "session", "", "session id in this database (not stable across systems)"),
+        ("stimuli", "animal_status", "", "active, excluded, died or euthanised; excluded "
+         "animals are left out of the statistics (kept when the file is imported)"),
         ("thresholds", "animal", "", "animal ID"),
         ("thresholds", "group", "", "treatment group code"),
         ("thresholds", "timepoint", "", "timepoint label"),

@@ -3,8 +3,9 @@
 Two formats (../shared/DESIGN.md), told apart by their header:
 
 * stimuli — ``animal,group,timepoint,day,paw,order,filament_size|filament_g,response``
-  (+ optional ``tested_at,tester,cage,sex``; ``session`` is ignored because it holds
-  another database's ids). This is the stimuli export, so exports round-trip.
+  (+ optional ``tested_at,tester,cage,sex,animal_status``; ``session`` is ignored because
+  it holds another database's ids). This is the stimuli export, so exports round-trip: a
+  new animal gets the file's ``animal_status``, so an excluded animal stays excluded.
 * thresholds — ``animal,group,timepoint,day,threshold_g`` (+ optional ``paw,method,
   status,pattern``) for spreadsheets that recorded only thresholds. They are stored as
   read-only :class:`sessions.models.LegacyThreshold` rows and flagged in every export.
@@ -49,9 +50,11 @@ KIND_STIMULI = "stimuli"
 KIND_THRESHOLDS = "thresholds"
 
 STIMULI_REQUIRED = ("animal", "group", "timepoint", "day", "paw", "order", "response")
-STIMULI_OPTIONAL = ("filament_size", "filament_g", "tested_at", "tester", "cage", "sex")
+STIMULI_OPTIONAL = (
+    "filament_size", "filament_g", "tested_at", "tester", "cage", "sex", "animal_status",
+)  # fmt: skip
 THRESHOLDS_REQUIRED = ("animal", "group", "timepoint", "day", "threshold_g")
-THRESHOLDS_OPTIONAL = ("paw", "method", "status", "pattern", "cage", "sex")
+THRESHOLDS_OPTIONAL = ("paw", "method", "status", "pattern", "cage", "sex", "animal_status")
 # Columns our own exports write that are derived or belong to another database.
 IGNORED_KNOWN = {
     "session": "database ids of the exporting system",
@@ -63,6 +66,7 @@ IGNORED_KNOWN = {
 CONTROL_NAMES = re.compile(r"^(control|ctrl|vehicle|saline|sham)\b", re.IGNORECASE)
 PAWS = {"right": "right", "r": "right", "left": "left", "l": "left"}
 SEXES = {"male": "male", "m": "male", "female": "female", "f": "female"}
+ANIMAL_STATUSES = tuple(Animal.Status.values)
 STATUSES = tuple(s.value for s in LegacyThreshold.Status)
 METHODS = {m.value for m in ThresholdMethod}
 BATCH_SIZE = 2000
@@ -351,6 +355,15 @@ def _sex(text: str) -> str:
     return sex
 
 
+def _animal_status(text: str) -> str:
+    if not text:
+        return ""
+    status = text.lower()
+    if status not in ANIMAL_STATUSES:
+        raise _Bad(f"'{text}' is not one of {', '.join(ANIMAL_STATUSES)}")
+    return status
+
+
 def _response(text: str) -> bool:
     if text == "1":
         return True
@@ -444,6 +457,7 @@ class _Row:
     paw: str
     cage: str
     sex: str
+    animal_status: str = ""
     # stimuli
     order: int = 0
     filament: Filament | None = None
@@ -514,7 +528,8 @@ def _parse_rows(
         paw = field_value("paw", _paw) if "paw" in raw else default_paw
         cage = field_value("cage", _optional, 30)
         sex = field_value("sex", _sex)
-        row = _Row(line, animal, group, timepoint, day, paw, cage or "", sex or "")
+        status = field_value("animal_status", _animal_status)
+        row = _Row(line, animal, group, timepoint, day, paw, cage or "", sex or "", status or "")
         if kind == KIND_STIMULI:
             order = field_value("order", _integer, table)
             if order is not None and order < 1:
@@ -605,7 +620,7 @@ def _check_rows(rows: list[_Row], kind: str) -> tuple[_Plan, list[Problem]]:
                     f"{_group_words(first.group)} on line {first.line}",
                 )
             )
-        for column in ("cage", "sex"):
+        for column in ("cage", "sex", "animal_status"):
             mine, theirs = getattr(row, column), getattr(first, column)
             if mine and not theirs:
                 setattr(first, column, mine)
@@ -1031,7 +1046,7 @@ def _day0_from_file(plan: _Plan, result: ImportResult) -> dt.date:
 def _describe(result: ImportResult, table: Table, plan: _Plan, kind: str, study) -> None:
     known_groups = set(study.groups.values_list("code", flat=True)) if study else set()
     known_animals = (
-        set(Animal.objects.filter(study=study).values_list("code", flat=True)) if study else set()
+        dict(Animal.objects.filter(study=study).values_list("code", "status")) if study else {}
     )
     known_tps = set(study.timepoints.values_list("label", flat=True)) if study else set()
     result.new_groups = [g for g in _group_order(plan) if g not in known_groups]
@@ -1080,10 +1095,48 @@ def _describe(result: ImportResult, table: Table, plan: _Plan, kind: str, study)
             f"no sex in the file for {len(unsexed)} new animal(s) ({shown}): recorded as "
             f"{recorded} ({why}); correct it in the study's animals if that is wrong"
         )
+    _status_notes(result, plan, known_animals)
     if table.decimal_comma:
         result.notes.append("decimal commas read as decimal points")
     if not table.encoding.startswith("UTF-8"):
         result.notes.append(f"text encoding: {table.encoding}")
+
+
+def _status_notes(result: ImportResult, plan: _Plan, known: dict[str, str]) -> None:
+    """Name the new animals that come in not active, and the animals already in the study
+    whose status in the file differs (the study's status is kept: it has its own reason)."""
+    by_status: dict[str, list[str]] = defaultdict(list)
+    for code in result.new_animals:
+        status = plan.animals[code].animal_status
+        if status and status != Animal.Status.ACTIVE:
+            by_status[status].append(code)
+    for status in ANIMAL_STATUSES:
+        codes = by_status.get(status)
+        if codes:
+            animals = "animal" if len(codes) == 1 else "animals"
+            result.notes.append(
+                f"{len(codes)} {animals} imported as {status}: {_listing(codes)} "
+                f"(status reason '{_status_reason(status)}', dated the day of the import)"
+            )
+    differ = [
+        f"{code} ({row.animal_status} in the file, {known[code]} here)"
+        for code, row in plan.animals.items()
+        if code in known and row.animal_status and row.animal_status != known[code]
+    ]
+    if differ:
+        result.notes.append(
+            f"animal status differs from this study's for {_listing(differ)}: the study's "
+            "status is kept; change it on the animal's page if the file is right"
+        )
+
+
+def _listing(items: list[str], limit: int = 10) -> str:
+    shown = ", ".join(items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+def _status_reason(status: str) -> str:
+    return f"imported: {status} in the source file"
 
 
 def _natural(code: str) -> list:
@@ -1176,17 +1229,26 @@ def _write(
 
     animals = {a.code: a for a in Animal.objects.filter(study=study, code__in=list(plan.animals))}
     default_sex = study.sex if study.sex in ("male", "female") else "male"
-    new_animals = [
-        Animal(
-            study=study,
-            code=code,
-            cage=plan.animals[code].cage,
-            sex=plan.animals[code].sex or default_sex,
-            group=groups.get(plan.animals[code].group),
-            created_by=user,
+    today = timezone.localdate()
+    new_animals = []
+    for code in result.new_animals:
+        first = plan.animals[code]
+        status = first.animal_status or Animal.Status.ACTIVE
+        gone = status != Animal.Status.ACTIVE
+        new_animals.append(
+            Animal(
+                study=study,
+                code=code,
+                cage=first.cage,
+                sex=first.sex or default_sex,
+                group=groups.get(first.group),
+                status=status,
+                # The file carries no status date: the import day is the honest one.
+                status_date=today if gone else None,
+                status_reason=_status_reason(status) if gone else "",
+                created_by=user,
+            )
         )
-        for code in result.new_animals
-    ]
     for animal in bulk_create_with_history(
         new_animals, Animal, default_user=user, default_change_reason=reason
     ):

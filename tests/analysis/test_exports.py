@@ -169,8 +169,9 @@ def test_stimuli_export_header_and_first_series(small):
     rows = read_csv(export_text(small, "stimuli"))
     assert rows[0] == [
         "animal", "group", "timepoint", "day", "paw", "order", "filament_size", "filament_g",
-        "response", "tested_at", "tester", "cage", "sex", "session",
+        "response", "tested_at", "tester", "cage", "sex", "session", "animal_status",
     ]  # fmt: skip
+    assert {r[14] for r in rows[1:]} == {"active"}
     a1_t0 = [r for r in rows[1:] if r[0] == "A1" and r[2] == "T0"]
     assert [r[:9] for r in a1_t0[:2]] == [
         ["A1", "control", "T0", "7", "right", "1", "4.31", "2", "0"],

@@ -512,3 +512,57 @@ def test_animals_without_a_sex_column_are_named_in_the_notes():
     note = next(n for n in result.notes if n.startswith("no sex in the file"))
     assert "for 2 new animal(s) (A1, A2): recorded as male" in note
     assert set(Study.objects.get(slug="imported").animals.values_list("sex", flat=True)) == {"male"}
+
+
+@pytest.mark.django_db
+def test_animal_status_column_gives_new_animals_their_status_and_names_them():
+    rows = [r + ["excluded"] for r in rows_for("A1", "control", 26)]
+    rows += [r + ["active"] for r in rows_for("A2", "K10", 15)]
+    rows += [r + ["Excluded"] for r in rows_for("A3", "K10", 15)]
+    rows += [r + [""] for r in rows_for("A4", "K10", 26)]
+    result = run(to_csv(rows, header=HEADER + ",animal_status"))
+    assert result.ok and result.written, result.error_lines()
+    assert (
+        "2 animals imported as excluded: A1, A3 (status reason 'imported: excluded in the "
+        "source file', dated the day of the import)"
+    ) in result.notes
+    stored = {
+        a.code: (a.status, a.status_date, a.status_reason)
+        for a in Study.objects.get(slug="imported").animals.all()
+    }
+    today = timezone.localdate()
+    assert stored == {
+        "A1": ("excluded", today, "imported: excluded in the source file"),
+        "A2": ("active", None, ""),
+        "A3": ("excluded", today, "imported: excluded in the source file"),
+        "A4": ("active", None, ""),
+    }
+
+
+@pytest.mark.django_db
+def test_bad_or_conflicting_animal_status_names_line_and_column():
+    rows = [r + ["excluded"] for r in rows_for("A1", "control", 26)]
+    rows[3][-1] = "active"
+    rows += [r + ["dead"] for r in rows_for("A2", "K10", 15)]
+    before = counts()
+    errors = run(to_csv(rows, header=HEADER + ",animal_status")).error_lines()
+    assert errors[0] == (
+        "line 5, animal_status: animal A1 has animal_status 'active' here but 'excluded' on line 2"
+    )
+    assert errors[1] == (
+        "line 13, animal_status: 'dead' is not one of active, excluded, died, euthanised"
+    )
+    assert len(errors) == 11  # every A2 row
+    assert counts() == before
+
+
+@pytest.mark.django_db
+def test_animal_status_of_an_animal_already_in_the_study_is_kept_and_noted(small):
+    rows = [r + ["died"] for r in rows_for("A1", "control", 26, tp="T3", day=28)]
+    result = run(to_csv(rows, header=HEADER + ",animal_status"), slug="small")
+    assert result.ok, result.error_lines()
+    assert (
+        "animal status differs from this study's for A1 (died in the file, active here): "
+        "the study's status is kept; change it on the animal's page if the file is right"
+    ) in result.notes
+    assert small.animals.get(code="A1").status == "active"
