@@ -26,7 +26,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from analysis import arrive, exports
 from labstudy.access import StudyAccess, study_access
-from labstudy.models import Role, ThresholdMethod
+from labstudy.models import Role, Study, ThresholdMethod
 from sessions.importing import ImportResult, import_study_csv, size_problem
 
 EXPORT_ROLES = (Role.INVESTIGATOR, Role.DATA_MANAGER)
@@ -149,6 +149,35 @@ class UploadForm(forms.Form):
         help_text="A stimuli CSV (the stimuli export's format) or a thresholds-only CSV.",
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,.txt,text/csv"}),
     )
+    # The study's analysis settings, which a CSV does not carry (as import_study's --alpha,
+    # --posthoc, --pairs); empty keeps the study's. Applied while the study is in planning.
+    alpha = forms.FloatField(
+        label="Significance level (alpha)",
+        required=False,
+        min_value=0.0001,
+        max_value=0.5,
+        help_text="Optional; empty keeps the study's.",
+    )
+    posthoc = forms.ChoiceField(
+        label="Between-group post-hoc test",
+        required=False,
+        choices=[("", "keep the study's"), *Study.Posthoc.choices],
+    )
+    pairs = forms.CharField(
+        label="Chosen timepoint comparisons",
+        required=False,
+        max_length=200,
+        help_text="Optional, e.g. T7-T4 or T7-T4,T5-T1; the timepoints must be in the file.",
+    )
+
+    def options(self) -> dict:
+        """import_study_csv's alpha, posthoc and pairs; None where left empty."""
+        data = self.cleaned_data
+        return {
+            "alpha": data.get("alpha"),
+            "posthoc": data.get("posthoc") or None,
+            "pairs": (data.get("pairs") or "").strip() or None,
+        }
 
 
 def _session_key(slug: str) -> str:
@@ -208,6 +237,7 @@ def import_upload(request: HttpRequest, slug: str) -> HttpResponse:
         )
         return render(request, "analysis/import_preview.html", {**context, **_errors(result)})
     data = upload.read()
+    options = form.options()
     result = import_study_csv(
         data=data,
         source_name=name,
@@ -215,6 +245,7 @@ def import_upload(request: HttpRequest, slug: str) -> HttpResponse:
         user=request.user,
         dry_run=True,
         max_bytes=limit,
+        **options,
     )
     token = ""
     if result.ok:
@@ -223,6 +254,7 @@ def import_upload(request: HttpRequest, slug: str) -> HttpResponse:
             "token": token,
             "name": name,
             "sha256": hashlib.sha256(data).hexdigest(),
+            "options": options,
         }
     return render(
         request,
@@ -255,6 +287,7 @@ def import_confirm(request: HttpRequest, slug: str) -> HttpResponse:
         slug=study.slug,
         user=request.user,
         max_bytes=settings.LABSTUDY_MAX_UPLOAD_BYTES,
+        **pending.get("options", {}),
     )
     if not result.ok:
         # The study changed between preview and confirm; nothing was written, and this

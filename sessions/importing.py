@@ -827,6 +827,9 @@ def import_study_csv(
     baseline: str | None = None,
     control: str | None = None,
     day0: dt.date | None = None,
+    alpha: float | None = None,
+    posthoc: str | None = None,
+    pairs: str | None = None,
     user: AbstractBaseUser | None = None,
     dry_run: bool = False,
     max_bytes: int | None = None,
@@ -834,8 +837,11 @@ def import_study_csv(
     """Check a stimuli or thresholds CSV and, unless `dry_run` or on any error, write it.
 
     Imports into the study `slug`, creating it (blank, Stoelting 20 filaments) when it
-    does not exist. Returns what was (or would be) created; `result.errors` lists every
-    problem and, when it is not empty, nothing was written.
+    does not exist. `alpha`, `posthoc` and `pairs` ("T7-T4,T5-T1": the chosen timepoint
+    comparisons) are the study's analysis settings, which a CSV does not carry: set on a
+    new study, or on an existing one still in planning. Returns what was (or would be)
+    created; `result.errors` lists every problem and, when it is not empty, nothing was
+    written.
     """
     result = ImportResult(source_name=source_name, slug=slug)
     table, problems = read_table(data=data, max_bytes=max_bytes)
@@ -856,6 +862,8 @@ def import_study_csv(
         result.study_exists = study is not None
         errors = list(problems)
         errors += _check_study_arguments(study, slug, title, method, cutoff_g)
+        analysis, analysis_problems = _analysis_settings(study, alpha, posthoc, pairs)
+        errors += analysis_problems
         if errors and any(p.line is None for p in errors):
             result.errors = errors
             return result
@@ -876,6 +884,7 @@ def import_study_csv(
         if study is not None:
             errors += _check_against_study(study, plan, kind)
         errors += _settle_design(plan, result, baseline=baseline, control=control, day0=day0)
+        errors += _check_pairs(analysis, plan, result)
         _describe(result, table, plan, kind, study)
         if errors:
             result.errors = sorted(errors, key=lambda p: (p.line or 0, p.column))
@@ -885,7 +894,14 @@ def import_study_csv(
         try:
             with transaction.atomic():
                 result.study = _write(
-                    plan, result, kind, filaments, user=user, title=title, slug=slug
+                    plan,
+                    result,
+                    kind,
+                    filaments,
+                    user=user,
+                    title=title,
+                    slug=slug,
+                    analysis=analysis,
                 )
         except (IntegrityError, ValidationError) as error:
             result.errors = [
@@ -935,6 +951,105 @@ def _check_study_arguments(
                 "",
                 f"study '{study.slug}' has a cut-off of {study.cutoff_g:g} g, not {cutoff_g:g} g",
             )
+        )
+    return problems
+
+
+def _analysis_settings(
+    study: Study | None, alpha: float | None, posthoc: str | None, pairs: str | None
+) -> tuple[dict, list[Problem]]:
+    """The analysis settings asked for, as Study field values, and what is wrong with them.
+
+    On an existing study a value that differs is applied only while the study is in
+    planning: past it, a change of analysis must go through the settings page, which
+    asks for a reason.
+    """
+    problems: list[Problem] = []
+    wanted: dict = {}
+    if alpha is not None:
+        if not (math.isfinite(alpha) and 0.0001 <= alpha <= 0.5):
+            problems.append(Problem(None, "", f"alpha {alpha:g} is not between 0.0001 and 0.5"))
+        else:
+            wanted["alpha"] = alpha
+    if posthoc is not None:
+        if posthoc not in Study.Posthoc.values:
+            choices = ", ".join(Study.Posthoc.values)
+            problems.append(Problem(None, "", f"unknown post-hoc test '{posthoc}' ({choices})"))
+        else:
+            wanted["posthoc"] = posthoc
+    if pairs is not None and pairs.strip():
+        parsed = []
+        for item in pairs.split(","):
+            a, dash, b = item.strip().partition("-")
+            a, b = a.strip(), b.strip()
+            if not (dash and a and b and a != b):
+                problems.append(
+                    Problem(None, "", f"'{item.strip()}' is not a timepoint pair like T7-T4")
+                )
+            else:
+                parsed.append(f"{a}-{b}")
+        text = ",".join(parsed)
+        if len(text) > 200:
+            problems.append(Problem(None, "", "the chosen pairs are longer than 200 characters"))
+        elif not problems:
+            wanted["comparison_pairs"] = text
+    if study is None or problems:
+        return wanted, problems
+    labels = {
+        "alpha": "alpha",
+        "posthoc": "post-hoc test",
+        "comparison_pairs": "chosen pairs",
+    }
+    changed = {k: v for k, v in wanted.items() if getattr(study, k) != v}
+    if changed and study.status != Study.Status.PLANNING:
+        for key, value in changed.items():
+            problems.append(
+                Problem(
+                    None,
+                    "",
+                    f"study '{study.slug}' has {labels[key]} {_setting(getattr(study, key))}, "
+                    f"not {_setting(value)}; it is {study.get_status_display().lower()}, so "
+                    "change it in the study settings, with a reason",
+                )
+            )
+    return changed, problems
+
+
+def _setting(value) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    return value or "(none)"
+
+
+def _check_pairs(analysis: dict, plan: _Plan, result: ImportResult) -> list[Problem]:
+    """Every timepoint of a chosen pair must be in the file (or the study already)."""
+    known = set(plan.timepoints)
+    if plan.study is not None:
+        known |= set(plan.study.timepoints.values_list("label", flat=True))
+    problems = []
+    for item in analysis.get("comparison_pairs", "").split(","):
+        if not item:
+            continue
+        a, _, b = item.partition("-")
+        missing = [label for label in (a, b) if label not in known]
+        if missing:
+            listing = ", ".join(sorted(known, key=_natural)) or "none"
+            problems.append(
+                Problem(
+                    None,
+                    "",
+                    f"pair {item}: timepoint {' and '.join(missing)} is not in the file "
+                    f"(timepoints: {listing})",
+                )
+            )
+    if analysis and not problems:
+        shown = {
+            "alpha": lambda v: f"alpha {v:g}",
+            "posthoc": lambda v: f"between-group post-hoc {v}",
+            "comparison_pairs": lambda v: f"chosen pairs {v.replace(',', ', ')}",
+        }
+        result.notes.append(
+            "analysis settings of the study: " + ", ".join(shown[k](v) for k, v in analysis.items())
         )
     return problems
 
@@ -1163,10 +1278,18 @@ def _write(
     user: AbstractBaseUser | None,
     title: str,
     slug: str,
+    analysis: dict,
 ) -> Study:
     reason = f"imported from {result.source_name}"[:100]
     study = plan.study
     days = [r.day for r in plan.timepoints.values()]
+    if study is not None and analysis:
+        for key, value in analysis.items():
+            setattr(study, key, value)
+        study.full_clean()
+        study._change_reason = f"analysis settings given with the import of {result.source_name}"
+        study._history_user = user
+        study.save(update_fields=[*analysis, "updated_at"])
     if study is None:
         from labstudy.services import create_study
 
@@ -1181,6 +1304,7 @@ def _write(
             first_day=min([0, *days]),
             last_day=max([0, *days]),
             description=f"Imported from {result.source_name}.",
+            **analysis,
         )
     groups = {g.code: g for g in study.groups.all()}
     start = max((g.order for g in groups.values()), default=0)

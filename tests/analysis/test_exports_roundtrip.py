@@ -6,9 +6,10 @@ import datetime as dt
 import io
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from analysis.exports import StudyExport
+from animals.models import Animal
 from animals.services import change_animal_status
 from labstudy.demo import DEMO_SLUG, load_demo_study
 from labstudy.models import Study
@@ -86,25 +87,82 @@ def test_demo_study_round_trip_through_the_commands(tmp_path):
     path = tmp_path / f"{DEMO_SLUG}_stimuli_first_response_300g.csv"
     assert path.exists()
     out = io.StringIO()
-    call_command("import_study", str(path), "--slug", "demo-copy", "--title", "Copy", stdout=out)
+    # The chosen comparisons (T7 vs T4) are a study setting, not data in the CSV: given
+    # to the import as on the old study.
+    call_command(
+        "import_study", str(path), "--slug", "demo-copy", "--title", "Copy", "--pairs", "T7-T4",
+        stdout=out,
+    )  # fmt: skip
     assert "Created: 3 new groups (control, K5, K10), 15 new animals" in out.getvalue()
-    # The chosen comparisons (T7 vs T4) are a study setting, not data in the CSV: the
-    # data manager sets them on the new study as on the old one.
-    from labstudy.models import Study
-
-    Study.objects.filter(slug="demo-copy").update(
-        comparison_pairs=Study.objects.get(slug=DEMO_SLUG).comparison_pairs
-    )
-    (tmp_path / "copy").mkdir()
-    (tmp_path / "demo").mkdir()
-    for what in DERIVED:
-        call_command("export_study", DEMO_SLUG, "--what", what, "--out", str(tmp_path / "demo"))
-        call_command("export_study", "demo-copy", "--what", what, "--out", str(tmp_path / "copy"))
-        original = (tmp_path / "demo" / f"{DEMO_SLUG}_{what}_first_response_300g.csv").read_text()
-        copy = (tmp_path / "copy" / f"demo-copy_{what}_first_response_300g.csv").read_text()
-        assert copy == original, what
+    assert "note: analysis settings of the study: chosen pairs T7-T4" in out.getvalue()
+    assert Study.objects.get(slug="demo-copy").comparison_pairs == "T7-T4"
+    _assert_same_derived_files(tmp_path, "demo-copy")
     stats = (tmp_path / "demo" / f"{DEMO_SLUG}_stats_first_response_300g.csv").read_text()
     assert "nemenyi_kruskal" in stats and "friedman" in stats
+    assert ",T7,T4," in stats  # the chosen pair's rows
+
+
+def _assert_same_derived_files(tmp_path, copy_slug: str) -> dict[str, str]:
+    (tmp_path / "copy").mkdir()
+    (tmp_path / "demo").mkdir()
+    texts = {}
+    for what in DERIVED:
+        call_command("export_study", DEMO_SLUG, "--what", what, "--out", str(tmp_path / "demo"))
+        call_command("export_study", copy_slug, "--what", what, "--out", str(tmp_path / "copy"))
+        original = (tmp_path / "demo" / f"{DEMO_SLUG}_{what}_first_response_300g.csv").read_text()
+        copy = (tmp_path / "copy" / f"{copy_slug}_{what}_first_response_300g.csv").read_text()
+        assert copy == original, what
+        texts[what] = original
+    return texts
+
+
+@pytest.mark.django_db
+def test_demo_study_with_an_excluded_animal_and_its_analysis_settings(tmp_path):
+    load_demo_study()
+    demo = Study.objects.get(slug=DEMO_SLUG)
+    Study.objects.filter(pk=demo.pk).update(alpha=0.01, posthoc="dunn_holm")
+    excluded = demo.animals.filter(group__code="K10").order_by("code").first()
+    Animal.objects.filter(pk=excluded.pk).update(
+        status="excluded", status_date=demo.day0_date, status_reason="neuroma"
+    )
+    call_command("export_study", DEMO_SLUG, "--what", "stimuli", "--out", str(tmp_path))
+    path = tmp_path / f"{DEMO_SLUG}_stimuli_first_response_300g.csv"
+    out = io.StringIO()
+    call_command(
+        "import_study", str(path), "--slug", "demo-copy", "--alpha", "0.01",
+        "--posthoc", "dunn_holm", "--pairs", "T7-T4", stdout=out,
+    )  # fmt: skip
+    assert f"note: 1 animal imported as excluded: {excluded.code}" in out.getvalue()
+    copy = Study.objects.get(slug="demo-copy")
+    assert (copy.alpha, copy.posthoc, copy.comparison_pairs) == (0.01, "dunn_holm", "T7-T4")
+    assert copy.animals.get(code=excluded.code).status == "excluded"
+    texts = _assert_same_derived_files(tmp_path, "demo-copy")
+    # the excluded animal really is out: K10 has one animal fewer than in the thresholds
+    thresholds = as_dicts(texts["thresholds"])
+    k10 = {r["animal"] for r in thresholds if r["group"] == "K10" and r["timepoint"] == "T0"}
+    summary = as_dicts(texts["summary"])
+    n = next(r["n"] for r in summary if r["group"] == "K10" and r["timepoint"] == "T0")
+    assert excluded.code in k10 and int(n) == len(k10) - 1
+    assert "dunn_kruskal" in texts["stats"] and "nemenyi_kruskal" not in texts["stats"]
+
+
+@pytest.mark.django_db
+def test_import_study_refuses_bad_analysis_settings(tmp_path):
+    load_demo_study()
+    call_command("export_study", DEMO_SLUG, "--what", "stimuli", "--out", str(tmp_path))
+    path = str(tmp_path / f"{DEMO_SLUG}_stimuli_first_response_300g.csv")
+    for args, message in (
+        (["--pairs", "T7T4"], "file: 'T7T4' is not a timepoint pair like T7-T4"),
+        (["--pairs", "T7-T4,T9-T4"], "file: pair T9-T4: timepoint T9 is not in the file"),
+        (["--alpha", "0.9"], "file: alpha 0.9 is not between 0.0001 and 0.5"),
+    ):
+        err = io.StringIO()
+        with pytest.raises(CommandError, match="nothing was imported"):
+            call_command(
+                "import_study", path, "--slug", "demo-copy", *args, stdout=io.StringIO(), stderr=err
+            )
+        assert message in err.getvalue(), err.getvalue()
+    assert not Study.objects.filter(slug="demo-copy").exists()
 
 
 @pytest.mark.django_db

@@ -159,6 +159,46 @@ def test_upload_preview_then_confirm(small, client_for, upload_dir):
     assert Stimulus.objects.filter(session__animal__code__in=["NA1", "NA2"]).count() == 21
 
 
+def test_upload_with_analysis_settings_sets_them_on_confirm(small, client_for):
+    client = client_for("data_manager")
+    rows = [[f"N{r[0]}", *r[1:2], "T3", "28", *r[4:]] for r in base_rows()]
+    upload = io.BytesIO(to_csv(rows))
+    upload.name = "old-rats.csv"
+    options = {"alpha": "0.01", "posthoc": "dunn_holm", "pairs": "T3-T1"}
+    preview = client.post(url("import_upload"), {"file": upload, **options})
+    html = preview.content.decode()
+    assert "analysis settings of the study: alpha 0.01, between-group post-hoc dunn_holm, " in html
+    small.refresh_from_db()
+    assert (small.alpha, small.posthoc, small.comparison_pairs) == (0.05, "nemenyi", "")
+    client.post(url("import_confirm"), {"token": preview.context["token"]})
+    small.refresh_from_db()
+    assert (small.alpha, small.posthoc, small.comparison_pairs) == (0.01, "dunn_holm", "T3-T1")
+    assert small.history.first().history_change_reason == (
+        "analysis settings given with the import of old-rats.csv"
+    )
+
+
+def test_upload_with_a_pair_not_in_the_file_or_a_running_study(small, client_for):
+    client = client_for("data_manager")
+    rows = [[f"N{r[0]}", *r[1:2], "T3", "28", *r[4:]] for r in base_rows()]
+    upload = io.BytesIO(to_csv(rows))
+    upload.name = "old-rats.csv"
+    before = counts()
+    response = client.post(url("import_upload"), {"file": upload, "pairs": "T9-T0"})
+    html = response.content.decode()
+    assert "file: pair T9-T0: timepoint T9 is not in the file" in html
+    assert "Confirm import" not in html
+    small.status = "running"
+    small.save()
+    upload.seek(0)
+    response = client.post(url("import_upload"), {"file": upload, "alpha": "0.01"})
+    assert (
+        "file: study &#x27;small&#x27; has alpha 0.05, not 0.01; it is running, so change it "
+        "in the study settings, with a reason"
+    ) in response.content.decode()
+    assert counts() == before
+
+
 def test_upload_with_errors_shows_them_and_offers_no_confirm(small, client_for):
     rows = [[f"N{r[0]}", *r[1:2], "T3", "28", *r[4:]] for r in base_rows()]
     rows[12][6] = "4.32"

@@ -6,6 +6,7 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from labstudy.models import Study
 from sessions.importing import import_study_csv
 
 
@@ -13,7 +14,8 @@ class Command(BaseCommand):
     help = (
         "Import a stimuli CSV (or a thresholds-only CSV from a legacy spreadsheet) into a "
         "study, creating the study when the short name is new. Atomic: on any error nothing "
-        "is written and every problem is listed with its line and column."
+        "is written and every problem is listed with its line and column. The study's analysis "
+        "settings (alpha, post-hoc test, chosen pairs) are not in a CSV: give them here."
     )
 
     def add_arguments(self, parser) -> None:
@@ -29,6 +31,19 @@ class Command(BaseCommand):
         parser.add_argument("--baseline", help="baseline timepoint label (default T0)")
         parser.add_argument("--control", help="control group code (default: a group named control)")
         parser.add_argument("--day0", type=dt.date.fromisoformat, help="day-0 date, YYYY-MM-DD")
+        parser.add_argument(
+            "--alpha", type=float, help="significance level of the study (default 0.05)"
+        )
+        parser.add_argument(
+            "--posthoc",
+            choices=Study.Posthoc.values,
+            help="between-group post-hoc test after Kruskal-Wallis (default nemenyi)",
+        )
+        parser.add_argument(
+            "--pairs",
+            help="chosen timepoint comparisons within each group, e.g. T7-T4 or T7-T4,T5-T1; "
+            "their timepoints must be in the file",
+        )
         parser.add_argument("--user", help="username recorded as importer (data manager)")
         parser.add_argument("--dry-run", action="store_true", help="check only; write nothing")
 
@@ -53,6 +68,9 @@ class Command(BaseCommand):
             baseline=options["baseline"],
             control=options["control"],
             day0=options["day0"],
+            alpha=options["alpha"],
+            posthoc=options["posthoc"],
+            pairs=options["pairs"],
             user=user,
             dry_run=options["dry_run"],
         )
