@@ -203,12 +203,16 @@ def load_demo_study() -> DemoSummary:
     return _summary(study, created=True)
 
 
-def _weights(study, animals, rng, technician) -> dict[tuple[int, int], Decimal]:
-    """Weekly weights, days 0..56: about 250 g at surgery, gaining ~4 g/day."""
+def _weights(
+    study, animals, rng, technician, *, until: int | None = None
+) -> dict[tuple[int, int], Decimal]:
+    """Weekly weights from day 0 to `until` (default the last day): about 250 g at
+    surgery, gaining ~4 g/day."""
     rows, by_day = [], {}
+    last = study.last_day if until is None else until
     for animal in animals:
         start = rng.gauss(250, 12)
-        for day in range(0, study.last_day + 1, 7):
+        for day in range(0, last + 1, 7):
             grams = _money(start + 3.8 * day + rng.gauss(0, 4), "0.1")
             by_day[(animal.pk, day)] = grams
             rows.append(
@@ -220,13 +224,21 @@ def _weights(study, animals, rng, technician) -> dict[tuple[int, int], Decimal]:
     return by_day
 
 
-def _doses(study, animals, weights, technician) -> int:
-    """Daily injections in the dosed phases (controls get the saline vehicle, so a blinded
-    technician cannot tell them apart); one missed dose."""
+def _doses(
+    study, animals, weights, technician, *, until: int | None = None, missed_dose=MISSED_DOSE
+) -> int:
+    """Daily injections in the dosed phases up to day `until` (default all): controls get
+    the saline vehicle, so a blinded technician cannot tell them apart; `missed_dose` is the
+    (group, day) of one missed dose, or None."""
     rows = []
-    missed_animal = next(a for a in animals if a.group.code == MISSED_DOSE[0])
+    missed_animal = next(
+        (a for a in animals if missed_dose and a.group.code == missed_dose[0]), None
+    )
     dosed_days = [
-        d for p in study.phases.filter(dosed=True) for d in range(p.first_day, p.last_day + 1)
+        d
+        for p in study.phases.filter(dosed=True)
+        for d in range(p.first_day, p.last_day + 1)
+        if until is None or d <= until
     ]
     for animal in animals:
         group = animal.group
@@ -234,7 +246,7 @@ def _doses(study, animals, weights, technician) -> int:
             continue
         for day in dosed_days:
             volume = dose_volume_ml(group, weights[(animal.pk, day - day % 7)])
-            missed = animal == missed_animal and day == MISSED_DOSE[1]
+            missed = animal == missed_animal and day == missed_dose[1]
             given_at = timezone.make_aware(
                 dt.datetime.combine(study.date_of_day(day), dt.time(10, 0))
             )
@@ -259,11 +271,14 @@ def _doses(study, animals, weights, technician) -> int:
     return len(rows)
 
 
-def _sessions(study, animals, rng, technician) -> None:
+def _sessions(study, animals, rng, technician, *, until: int | None = None) -> None:
+    """Every animal tested at every timepoint up to day `until` (default all)."""
     filaments = filament_specs(study.filament_set)
     db_filaments = {f.size: f for f in Filament.objects.filter(filament_set=study.filament_set)}
     animal_offset = {a.pk: rng.gauss(0, ANIMAL_SPREAD_LOG10) for a in animals}
     timepoints = list(study.timepoints.order_by("day"))
+    if until is not None:
+        timepoints = [tp for tp in timepoints if tp.day <= until]
     sessions, series_by_session = [], []
     for tp_index, tp in enumerate(timepoints):
         for slot, animal in enumerate(animals):

@@ -11,30 +11,19 @@ because nothing recorded is ever deleted.
 """
 
 import datetime as dt
-import math
 import random
-import uuid
 from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
-from animals.models import Animal, BodyWeight, DoseAdministration, Surgery
-from animals.services import dose_volume_ml, is_dosed
+from animals.models import Animal, DoseAdministration, Surgery
+from animals.services import is_dosed
 from labstudy import services
-from labstudy.demo import (
-    ANIMAL_SPREAD_LOG10,
-    DEMO_ACCOUNTS,
-    SEED,
-    TRUE_THRESHOLD_G,
-    _accounts,
-    _money,
-    simulate_series,
-)
+from labstudy.demo import DEMO_ACCOUNTS, SEED, _accounts, _doses, _sessions, _weights
 from labstudy.models import Membership, Study
-from sessions.models import Filament, Stimulus, TestSession
-from sessions.services import filament_specs
+from sessions.models import TestSession
 
 TODAY_IS_DAY = 28  # T3, in phase A (daily injections), a weekly weighing
 ANIMALS_PER_GROUP = 2
@@ -107,101 +96,12 @@ def load_practice_study(today: dt.date | None = None) -> PracticeSummary:
         )
         for a in animals
     )
-    weights = _weights(study, animals, rng, technician)
-    _doses(study, animals, weights, technician)
-    _sessions(study, animals, rng, technician)
+    # Everything up to yesterday, as in the demo: weekly weights to day 21, the doses of
+    # days 7-27, T0-T2 tested. Today's T3, doses and weighing are left to do.
+    weights = _weights(study, animals, rng, technician, until=TODAY_IS_DAY - 1)
+    _doses(study, animals, weights, technician, until=TODAY_IS_DAY - 1, missed_dose=None)
+    _sessions(study, animals, rng, technician, until=TODAY_IS_DAY - 1)
     return _summary(study, created=True)
-
-
-def _weights(study, animals, rng, technician) -> dict[int, object]:
-    """Weekly weights up to a week ago; today's weighing is left to do."""
-    rows, latest = [], {}
-    for animal in animals:
-        start = rng.gauss(250, 12)
-        for day in range(0, TODAY_IS_DAY, 7):
-            grams = _money(start + 3.8 * day + rng.gauss(0, 4), "0.1")
-            latest[animal.pk] = grams
-            rows.append(
-                BodyWeight(
-                    animal=animal, date=study.date_of_day(day), grams=grams, created_by=technician
-                )
-            )
-    bulk_create_with_history(rows, BodyWeight, default_user=technician)
-    return latest
-
-
-def _doses(study, animals, weights, technician) -> None:
-    """Every dose of phase A up to yesterday, given at 10:00; today's are left to do."""
-    phase = study.phases.get(dosed=True, first_day__lte=TODAY_IS_DAY, last_day__gte=TODAY_IS_DAY)
-    rows = []
-    for animal in animals:
-        if not is_dosed(animal.group):
-            continue
-        for day in range(phase.first_day, TODAY_IS_DAY):
-            rows.append(
-                DoseAdministration(
-                    animal=animal,
-                    scheduled_date=study.date_of_day(day),
-                    study_day=day,
-                    dose_mg_kg=animal.group.dose_mg_kg,
-                    volume_ml=dose_volume_ml(animal.group, weights[animal.pk]),
-                    route=animal.group.route,
-                    status=DoseAdministration.Status.GIVEN,
-                    given_at=timezone.make_aware(
-                        dt.datetime.combine(study.date_of_day(day), dt.time(10, 0))
-                    ),
-                    given_by=technician,
-                    created_by=technician,
-                )
-            )
-    bulk_create_with_history(rows, DoseAdministration, default_user=technician)
-
-
-def _sessions(study, animals, rng, technician) -> None:
-    """T0-T2 tested with the study's stepping rule on simulated rats; T3 (today) is not."""
-    filaments = filament_specs(study.filament_set)
-    db_filaments = {f.size: f for f in Filament.objects.filter(filament_set=study.filament_set)}
-    offset = {a.pk: rng.gauss(0, ANIMAL_SPREAD_LOG10) for a in animals}
-    done = list(study.timepoints.filter(day__lt=TODAY_IS_DAY).order_by("day"))
-    for index, tp in enumerate(done):
-        for slot, animal in enumerate(animals):
-            median = TRUE_THRESHOLD_G[animal.group.code][index]
-            series = simulate_series(
-                rng,
-                10 ** (math.log10(median) + offset[animal.pk]),
-                filaments,
-                method=study.threshold_method,
-                start=study.start_filament,
-            )
-            tested_at = timezone.make_aware(
-                dt.datetime.combine(tp.date, dt.time(9, 0)) + dt.timedelta(minutes=6 * slot)
-            )
-            session = TestSession.objects.create(
-                animal=animal,
-                timepoint=tp,
-                paw="right",
-                tested_at=tested_at,
-                tester=technician,
-                method=study.threshold_method,
-                status=TestSession.Status.COMPLETE,
-                created_by=technician,
-            )
-            bulk_create_with_history(
-                [
-                    Stimulus(
-                        session=session,
-                        order=order,
-                        filament=db_filaments[size],
-                        withdrew=withdrew,
-                        recorded_at=tested_at + dt.timedelta(seconds=20 * order),
-                        recorded_by=technician,
-                        client_uuid=uuid.UUID(int=rng.getrandbits(128), version=4),
-                    )
-                    for order, (size, withdrew) in enumerate(series, start=1)
-                ],
-                Stimulus,
-                default_user=technician,
-            )
 
 
 def _summary(study: Study, *, created: bool) -> PracticeSummary:
