@@ -22,10 +22,14 @@ class VoidForm(DayForm):
 class WeightForm(DayForm):
     grams = forms.CharField(max_length=20)
     confirm = forms.BooleanField(required=False)
+    # The form's id, made when it is shown: a resent save is stored once. Optional so a
+    # page cached before the field existed still saves.
+    client_uuid = forms.UUIDField(required=False)
 
 
 class ObservationForm(DayForm):
     animal = forms.IntegerField()
+    client_uuid = forms.UUIDField(required=False)
     terms = forms.MultipleChoiceField(choices=[(t, t) for t in OBSERVATION_PICKS], required=False)
     severity = forms.ChoiceField(choices=Observation.Severity.choices, required=False)
     notes = forms.CharField(max_length=1000, required=False)

@@ -110,6 +110,12 @@ class BodyWeight(TimeStamped):
     )
     voided = models.BooleanField(default=False)
     void_reason = models.CharField(max_length=300, blank=True)
+    client_uuid = models.UUIDField(
+        null=True,
+        blank=True,
+        unique=True,
+        help_text="Made when the entry form is shown: a resent save finds the stored weight.",
+    )
     created_by = _person()
     history = HistoricalRecords()
 
@@ -207,6 +213,13 @@ class Observation(TimeStamped):
     notes = models.TextField(blank=True)
     voided = models.BooleanField(default=False)
     void_reason = models.CharField(max_length=300, blank=True)
+    # Not unique: one submission with several quick-picked terms stores several rows.
+    client_uuid = models.UUIDField(
+        null=True,
+        blank=True,
+        db_index=True,
+        help_text="Made when the form is shown: a resent submission finds its stored rows.",
+    )
     created_by = _person()
     history = HistoricalRecords()
 

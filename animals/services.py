@@ -5,6 +5,7 @@ entry is voided with a reason (django-simple-history keeps the reason with the c
 """
 
 import datetime as dt
+import uuid
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -47,6 +48,14 @@ FOUND_DEAD = "found dead"
 
 class NeedsConfirmation(ValidationError):
     """The value is possible but unusual: save it only when the technician confirms."""
+
+
+class FormReused(ValidationError):
+    """A form id already stored with different content: not a resend of the same entry.
+
+    Most likely a page shown from the tablet's offline copy. Saying so beats dropping the
+    new entry as "already saved"; the view shows the form again with a new id.
+    """
 
 
 def check_study_open(study: Study) -> None:
@@ -96,6 +105,31 @@ def _grams_text(grams: Decimal) -> str:
     return f"{grams:,f}"
 
 
+def _stored_with(model, *, animal: Animal, client_uuid: uuid.UUID | None) -> list:
+    """Rows already stored under this form id for this animal (empty for a new form).
+
+    Locks the animal row first, so a resend arriving while the first request is still
+    writing waits for it and then finds its rows instead of writing them again. Call it
+    inside the writing transaction. A form id stored for another animal is FormReused.
+    """
+    Animal.objects.select_for_update().filter(pk=animal.pk).first()
+    if client_uuid is None:
+        return []
+    rows = list(model.objects.filter(client_uuid=client_uuid).order_by("pk"))
+    if any(row.animal_id != animal.pk for row in rows):
+        raise _form_reused("an entry for another animal")
+    return rows
+
+
+def _form_reused(what: str) -> FormReused:
+    return FormReused(
+        {
+            "client_uuid": f"This form was already used to save {what}. "
+            "To record this as another entry, save again."
+        }
+    )
+
+
 @transaction.atomic
 def record_weight(
     *,
@@ -104,13 +138,25 @@ def record_weight(
     date: dt.date,
     user: AbstractBaseUser | None,
     confirmed: bool = False,
+    client_uuid: uuid.UUID | None = None,
 ) -> BodyWeight:
     """Record a body weight; refuse the impossible, ask about the unusual.
 
     A weight outside the study species' range (weight_range_g: rat 50–1,000 g, mouse
     10–60 g) is refused as a typo or the wrong unit. A change of more than 10 % from the
     last weight raises NeedsConfirmation unless `confirmed`.
+
+    `client_uuid` is the entry form's id: a resent form (lost answer, second tap) gets the
+    weight it already stored, marked `already_saved`, and nothing is written twice; the
+    same id with another weight or date is refused.
     """
+    stored = _stored_with(BodyWeight, animal=animal, client_uuid=client_uuid)
+    if stored:
+        weight = stored[0]
+        if (weight.date, weight.grams) != (date, grams):
+            raise _form_reused(f"{weight.grams:f} g on {weight.date:%d %b %Y}")
+        weight.already_saved = True
+        return weight
     study = animal.study
     check_study_open(study)
     _check_not_future(date)
@@ -135,10 +181,13 @@ def record_weight(
                     f"last weight ({last.grams:f} g on {last.date:%d %b}). Save it anyway?"
                 }
             )
-    weight = BodyWeight(animal=animal, date=date, grams=grams, created_by=user)
+    weight = BodyWeight(
+        animal=animal, date=date, grams=grams, client_uuid=client_uuid, created_by=user
+    )
     weight.full_clean()
     weight._history_user = user
     weight.save()
+    weight.already_saved = False
     return weight
 
 
@@ -265,14 +314,27 @@ def record_observations(
     notes: str,
     severity: str,
     user: AbstractBaseUser | None,
+    client_uuid: uuid.UUID | None = None,
 ) -> list[Observation]:
     """One observation per quick-picked term (free text as their notes), or one note.
 
     "found dead" also marks the animal as died on that date, so it leaves the day lists.
+    All rows of one submission share `client_uuid` (the form's id): a resent form gets the
+    rows it already stored, marked `already_saved`, and nothing is written twice; the same
+    id with other terms, notes, severity or date is refused.
     """
+    notes = notes.strip()
+    stored = _stored_with(Observation, animal=animal, client_uuid=client_uuid)
+    if stored:
+        sent = (date, sorted(terms or ["note"]), notes, severity)
+        first = stored[0]
+        if (first.date, sorted(r.term for r in stored), first.notes, first.severity) != sent:
+            raise _form_reused(", ".join(r.term for r in stored) + f" on {first.date:%d %b %Y}")
+        for row in stored:
+            row.already_saved = True
+        return stored
     check_study_open(animal.study)
     _check_not_future(date)
-    notes = notes.strip()
     unknown = [t for t in terms if t not in OBSERVATION_PICKS]
     if unknown:
         raise ValidationError({"terms": f"Unknown observation '{unknown[0]}'."})
@@ -288,6 +350,7 @@ def record_observations(
             term=term,
             severity=severity,
             notes=notes,
+            client_uuid=client_uuid,
             created_by=user,
         )
         for term in terms
@@ -299,6 +362,7 @@ def record_observations(
             term="note",
             severity=severity,
             notes=notes,
+            client_uuid=client_uuid,
             created_by=user,
         )
     ]
@@ -306,6 +370,7 @@ def record_observations(
         row.full_clean()
         row._history_user = user
         row.save()
+        row.already_saved = False
     if FOUND_DEAD in terms and animal.status == Animal.Status.ACTIVE:
         animal.status = Animal.Status.DIED
         animal.status_date = date

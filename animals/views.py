@@ -7,6 +7,7 @@ volumes only (see animals.selectors.solution_label).
 """
 
 import datetime as dt
+import uuid
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -35,6 +36,15 @@ def _errors(exc: ValidationError) -> str:
 
 def _form_errors(form) -> str:
     return " ".join(str(e) for errors in form.errors.values() for e in errors)
+
+
+def _posted_uuid(form) -> uuid.UUID | None:
+    """The form id a refused form is shown again with, so its corrected resend is one record."""
+    return getattr(form, "cleaned_data", {}).get("client_uuid")
+
+
+ALREADY_SAVED = " (already saved)"
+BAD_FORM_ID = "This form is out of date: reload the page and enter it again."
 
 
 # ---------------------------------------------------------------------------
@@ -146,6 +156,7 @@ def bench_weights(request: HttpRequest, slug: str) -> HttpResponse:
     access = study_access(request.user, slug, roles=BENCH_ROLES)
     study = access.study
     date = bench_date(request)
+    sheet = selectors.weight_sheet(study, date)
     return render(
         request,
         "animals/bench_weights.html",
@@ -153,7 +164,9 @@ def bench_weights(request: HttpRequest, slug: str) -> HttpResponse:
             "access": access,
             "study": study,
             "section": "weights",
-            "sheet": selectors.weight_sheet(study, date),
+            "sheet": sheet,
+            # One id per row's entry form: a resent save finds the weight it stored.
+            "entries": [(row, uuid.uuid4()) for row in sheet.rows],
             "links": day_links(study, date, "bench_weights"),
         },
     )
@@ -168,7 +181,10 @@ def _weight_row_response(
     *,
     entered: str = "",
     confirm: bool = False,
+    client_uuid: uuid.UUID | None = None,
 ) -> HttpResponse:
+    """The animal's row again. `client_uuid` keeps a refused form's id; without it (after a
+    save) the form gets a new one for the next weight."""
     if not request.htmx:
         getattr(messages, message[0])(request, message[1])
         return redirect(_page("bench_weights", access.study, date))
@@ -183,6 +199,7 @@ def _weight_row_response(
             "message": message,
             "entered": entered,
             "confirm": confirm,
+            "client_uuid": client_uuid or uuid.uuid4(),
         },
     )
 
@@ -197,10 +214,15 @@ def bench_weight_record(request: HttpRequest, slug: str, animal_pk: int) -> Http
     form = WeightForm(request.POST)
     if not form.is_valid():
         date = bench_date(request)
-        message = ("error", "Enter the weight in grams, e.g. 312.5.")
-        return _weight_row_response(request, access, animal, date, message)
+        text = "Enter the weight in grams, e.g. 312.5."
+        if set(form.errors) == {"client_uuid"}:
+            text = BAD_FORM_ID
+        return _weight_row_response(
+            request, access, animal, date, ("error", text), client_uuid=_posted_uuid(form)
+        )
     date = form.cleaned_data["date"]
     entered = form.cleaned_data["grams"]
+    client_uuid = form.cleaned_data["client_uuid"]
     try:
         grams = services.parse_grams(entered)
         weight = services.record_weight(
@@ -209,17 +231,35 @@ def bench_weight_record(request: HttpRequest, slug: str, animal_pk: int) -> Http
             date=date,
             user=request.user,
             confirmed=form.cleaned_data["confirm"],
+            client_uuid=client_uuid,
         )
     except services.NeedsConfirmation as exc:
         return _weight_row_response(
-            request, access, animal, date, ("warning", _errors(exc)), entered=entered, confirm=True
+            request,
+            access,
+            animal,
+            date,
+            ("warning", _errors(exc)),
+            entered=entered,
+            confirm=True,
+            client_uuid=client_uuid,
         )
     except ValidationError as exc:
+        # A reused form id gets a new one: the next Save is a separate entry.
+        kept = None if isinstance(exc, services.FormReused) else client_uuid
         return _weight_row_response(
-            request, access, animal, date, ("error", _errors(exc)), entered=entered
+            request,
+            access,
+            animal,
+            date,
+            ("error", _errors(exc)),
+            entered=entered,
+            client_uuid=kept,
         )
-    message = ("success", f"{animal.code}: {weight.grams:f} g saved.")
-    return _weight_row_response(request, access, animal, date, message)
+    text = f"{animal.code}: {weight.grams:f} g saved."
+    if weight.already_saved:
+        text = text.removesuffix(".") + ALREADY_SAVED + "."
+    return _weight_row_response(request, access, animal, date, ("success", text))
 
 
 @login_required
@@ -257,8 +297,10 @@ def bench_observations(request: HttpRequest, slug: str) -> HttpResponse:
     study = access.study
     date = bench_date(request)
     form = ObservationForm(
-        request.POST if request.method == "POST" else None, initial={"date": date}
+        request.POST if request.method == "POST" else None,
+        initial={"date": date, "client_uuid": uuid.uuid4()},
     )
+    reused = False
     if request.method == "POST":
         if form.is_valid():
             date = form.cleaned_data["date"]
@@ -275,18 +317,23 @@ def bench_observations(request: HttpRequest, slug: str) -> HttpResponse:
                     notes=form.cleaned_data["notes"],
                     severity=form.cleaned_data["severity"] or "",
                     user=request.user,
+                    client_uuid=form.cleaned_data["client_uuid"],
                 )
             except ValidationError as exc:
                 form.add_error(None, _errors(exc))
+                reused = isinstance(exc, services.FormReused)
             else:
                 terms = ", ".join(r.term for r in rows)
-                text = f"{animal.code}: recorded {terms}."
+                text = f"{animal.code}: recorded {terms}"
+                text += (ALREADY_SAVED if rows[0].already_saved else "") + "."
                 if services.FOUND_DEAD in form.cleaned_data["terms"]:
                     text += f" {animal.code} is now marked as died and leaves the day lists."
                 messages.success(request, text)
                 return redirect(_page("bench_observations", study, date))
         elif "animal" in form.errors:
             form.errors["animal"] = form.error_class(["Pick the animal."])
+        if "client_uuid" in form.errors:
+            form.errors["client_uuid"] = form.error_class([BAD_FORM_ID])
     return render(
         request,
         "animals/bench_observations.html",
@@ -295,6 +342,9 @@ def bench_observations(request: HttpRequest, slug: str) -> HttpResponse:
             "study": study,
             "section": "observations",
             "form": form,
+            # A refused form keeps its id, so the corrected resend is still one record.
+            # A reused form id gets a new one: the next submission is a separate entry.
+            "client_uuid": (not reused and _posted_uuid(form)) or form.initial["client_uuid"],
             "picked_animal": str(request.POST.get("animal", "")),
             "picked_terms": request.POST.getlist("terms"),
             "animals": selectors.active_animals(study, date),
