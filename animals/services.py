@@ -261,6 +261,9 @@ def record_dose(
     volume = dose_volume_ml(group, weight.grams) if weight else None
     if status == DoseAdministration.Status.GIVEN and volume is None:
         raise ValidationError(f"{animal.code} has no weight yet: weigh the animal first.")
+    # Two taps for the same dose at the same moment (a re-sent request, a second tablet)
+    # queue here, so the second sees the first's mark and gets "already marked".
+    Animal.objects.select_for_update().filter(pk=animal.pk).first()
     dose = (
         DoseAdministration.objects.select_for_update()
         .filter(animal=animal, scheduled_date=date)

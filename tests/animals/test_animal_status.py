@@ -143,8 +143,9 @@ def test_a_locked_study_refuses_a_status_change(client_for, bench):
 
 @pytest.mark.django_db
 def test_a_long_reason_is_kept_whole_on_the_animal(client_for, bench):
-    """The history's reason column holds 100 characters (PostgreSQL refuses more); the whole
-    reason stays on the animal and shows in the trail as the new status_reason."""
+    """A 270-character reason is kept whole on the animal and in its history (the history's
+    reason is a text column; django-simple-history's default of 100 characters would be
+    refused by PostgreSQL). Runs on PostgreSQL in CI."""
     reason = "humane end point: " + "weight loss over 20 % and hunched posture; " * 6
     client_for("data_manager").post(
         status_url(bench),
@@ -154,5 +155,4 @@ def test_a_long_reason_is_kept_whole_on_the_animal(client_for, bench):
     assert (animal.status, animal.status_reason) == ("euthanised", reason.strip())
     rows = {r.field: r for r in audit.animal_trail(animal)}
     assert rows["status_reason"].new == reason.strip()
-    assert rows["status"].reason.startswith("active → euthanised: humane end point: weight")
-    assert len(rows["status"].reason) == 100
+    assert rows["status"].reason == f"active → euthanised: {reason.strip()}"

@@ -270,3 +270,25 @@ def test_an_observation_sent_twice_at_once_is_stored_once(study):
     assert errors == []
     assert sorted(rows[0].already_saved for rows in results) == [False, True]
     assert Observation.objects.filter(client_uuid=form_id).count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_dose_marked_twice_at_once_is_stored_once_and_the_second_told_why(study):
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: runs in CI's DATABASE_URL=postgres://... pass")
+    from animals.models import DoseAdministration
+
+    bench = make_bench_study(study)
+
+    def mark():
+        return services.record_dose(
+            animal=Animal.objects.select_related("study", "group").get(pk=bench.animals["R03"].pk),
+            date=bench.today,
+            status="given",
+            user=None,
+        )
+
+    results, errors = _at_once(mark)
+    assert len(results) == 1
+    assert len(errors) == 1 and "already marked given" in errors[0]
+    assert DoseAdministration.objects.filter(animal=bench.animals["R03"]).count() == 1

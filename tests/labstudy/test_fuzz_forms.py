@@ -37,11 +37,13 @@ ENDPOINTS = {
     ),
     "bench_undo": ("technician", ["session", "target"], True),
     "bench_void": ("technician", ["session", "reason"], True),
-    "bench_weight_record": ("technician", ["date", "grams", "confirm"], True),
+    "bench_weight_record": ("technician", ["date", "grams", "confirm", "client_uuid"], True),
     "bench_weight_void": ("technician", ["date", "reason"], True),
     "bench_dose_record": ("technician", ["date", "status", "reason"], True),
     "bench_dose_void": ("technician", ["date", "reason"], True),
-    "bench_observations": ("technician", ["date", "animal", "terms", "severity", "notes"], True),
+    "bench_observations": (
+        "technician", ["date", "animal", "terms", "severity", "notes", "client_uuid"], True
+    ),
     "bench_observation_void": ("technician", ["date", "reason"], True),
     "study_new": ("data_manager", ["template", "slug", "title", "day0_date"], False),
     "study_setup": ("data_manager", [f"study-{f}" for f in STUDY_FIELDS], False),
