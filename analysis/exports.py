@@ -100,6 +100,33 @@ TABLES: tuple[TableSpec, ...] = (
 TABLE_KEYS = tuple(t.key for t in TABLES)
 
 
+def _flag_legacy(result: pd.DataFrame, usable: pd.DataFrame) -> list[str]:
+    """Each stats row's note, plus how many imported thresholds without stimuli its test
+    took in: the values of its group (within-group tests and mixed models) or of its
+    timepoint (between-group tests; a mixed model's fit takes every timepoint), less the
+    animals the test dropped. Post-hoc rows count their whole family, whose ranks they use."""
+    legacy = usable.loc[usable["source"] == SOURCE_LEGACY, ["animal", "group", "timepoint"]]
+    notes = []
+    for row in result.itertuples(index=False):
+        note = row.note if isinstance(row.note, str) else ""
+        cells = legacy
+        if len(cells) and isinstance(row.group, str) and row.group:
+            cells = cells[cells["group"] == row.group]
+        mixed = str(row.test).startswith("mixed_model")
+        if len(cells) and isinstance(row.timepoint, str) and row.timepoint and not mixed:
+            cells = cells[cells["timepoint"] == row.timepoint]
+        if len(cells) and isinstance(row.dropped, str) and row.dropped:
+            dropped = {a.strip() for a in row.dropped.split(",")}
+            cells = cells[~cells["animal"].astype(str).isin(dropped)]
+        n = len(cells)
+        if n:
+            what = "threshold" if n == 1 else "thresholds"
+            flag = f"includes {n} imported {what} without stimuli (legacy)"
+            note = f"{note}; {flag}" if note else flag
+        notes.append(note)
+    return notes
+
+
 # --------------------------------------------------------------------------- names
 
 
@@ -287,6 +314,7 @@ class StudyExport:
             except ValueError as error:
                 self.notes.append(f"statistics on {label} not computed: {error}")
                 continue
+            result["note"] = _flag_legacy(result, frames._usable(self.sessions, value))
             result["outcome"] = value
             parts.append(result)
         if not parts:
@@ -752,7 +780,9 @@ def dictionary_entries(study) -> list[tuple[str, str, str, str]]:
         ("stats", "p", "", "p-value"),
         ("stats", "p_adj", "", "p-value to compare with alpha (adjusted where the test is)"),
         ("stats", "n", "animals", "animals in the test"),
-        ("stats", "note", "", "caveats: ties, all equal, animals dropped or kept"),
+        ("stats", "note", "", "caveats: ties, all equal, animals dropped or kept; 'includes "
+         "N imported thresholds without stimuli (legacy)' when the test took in "
+         "legacy_thresholds values"),
         ("stats", "sentence", "", "the result as a sentence"),
         ("stats", "df2", "", "denominator degrees of freedom of F"),
         ("stats", "epsilon", "", "Greenhouse-Geisser or Huynh-Feldt epsilon"),

@@ -8,6 +8,7 @@ The base file has two rats at T0: A1 (control; withdraws from 26 g, 11 stimuli o
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -431,10 +432,49 @@ def test_thresholds_only_file_is_stored_and_flagged_in_every_export():
     assert (summary[("drug", "T1")]["mean"], summary[("drug", "T1")]["n_legacy"]) == ("300", "1")
     prism = export_text(study, "prism").splitlines()[0]
     assert "includes 4 imported thresholds (legacy_thresholds)" in prism
+    # every statistics row says how many of its values were imported without stimuli:
+    # the tests within a group take its animal's two, those between groups at T0 or T1 two,
+    # the ANOVA over both groups, the AUCs and the whole-study mixed model all four
+    flags = legacy_flags(export_text(study, "stats"))
+    assert set(flags.values()) == {2, 4}
+    for (test, group, timepoint), n in flags.items():
+        assert n == (2 if group or (timepoint and test != "mixed_model") else 4), test
     from analysis.exports import StudyExport
 
     assert "4 imported thresholds without stimuli" in StudyExport(study).readme_text()
     assert "legacy_thresholds" in " ".join(StudyExport(study).methods_text().split())
+
+
+def legacy_flags(stats_csv: str) -> dict[tuple[str, str, str], int]:
+    """{(test, group, timepoint): N} from the stats rows' 'includes N imported
+    threshold(s) without stimuli (legacy)' notes; rows without the mention are left out."""
+    flags = {}
+    for row in as_dicts(stats_csv):
+        found = re.search(r"includes (\d+) imported thresholds? without stimuli", row["note"])
+        if found:
+            key = (row["test"], row["group"], row["timepoint"])
+            assert flags.setdefault(key, int(found[1])) == int(found[1]), key
+    return flags
+
+
+@pytest.mark.django_db
+def test_stats_flag_only_the_tests_that_took_in_legacy_thresholds(small):
+    legacy = "animal,group,timepoint,day,threshold_g\nA1,control,T3,28,15\nB1,K10,T3,28,60\n"
+    result = run(legacy.encode(), slug="small")
+    assert result.ok and result.written, result.error_lines()
+    stats = as_dicts(export_text(small, "stats"))
+    flags = legacy_flags(export_text(small, "stats"))
+    # between groups: only T3 holds imported values (A1 and B1)
+    between = {r["timepoint"] for r in stats if r["timepoint"] and r["test"] != "mixed_model"}
+    assert between == {"T0", "T1", "T2", "T3"}
+    flagged = {(t, tp) for (t, g, tp), n in flags.items() if tp and t != "mixed_model"}
+    assert {tp for _, tp in flagged} == {"T3"}
+    assert flags[("mann_whitney", "", "T3")] == 2
+    # within a group: A2 and B2 have no T3 and are dropped, A1 and B1 bring one each
+    assert flags[("friedman", "control", "")] == flags[("friedman", "K10", "")] == 1
+    # the AUCs of the two complete animals, and the mixed model over every timepoint
+    assert flags[("auc_mann_whitney", "", "")] == 2
+    assert flags[("mixed_model", "", "T0")] == 2
 
 
 @pytest.mark.django_db
