@@ -163,7 +163,15 @@ PhaseFormSet = inlineformset_factory(
 
 
 class TimepointRowsFormSet(StyledRowsFormSet):
-    """A signed-off timepoint cannot change until an investigator unlocks it."""
+    """A signed-off timepoint cannot change until an investigator unlocks it: its row is
+    shown read-only, and a change posted anyway is refused."""
+
+    def add_fields(self, form, index):
+        super().add_fields(form, index)
+        if form.instance.pk and form.instance.locked_at is not None:
+            for field in form.fields.values():
+                field.widget.attrs["readonly"] = True
+                field.widget.attrs["title"] = "Signed off: an investigator must unlock it first"
 
     def clean(self):
         super().clean()

@@ -103,6 +103,8 @@ def test_a_signed_off_timepoint_cannot_be_edited(client_for, running, people):
     t0.save()
     client = client_for("data_manager")
     url = reverse("study_setup_rows", args=[running.slug, "timepoints"])
+    page = client.get(url).content.decode()
+    assert "T0 is signed off: read-only until an investigator unlocks it." in page
     data = rows_data(client, url, "timepoints")
     index = next(k for k, v in data.items() if v == "T0" and k.endswith("-label")).split("-")[1]
     data[f"timepoints-{index}-day"] = "-3"
