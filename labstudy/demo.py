@@ -140,10 +140,7 @@ def load_demo_study() -> DemoSummary:
             "All data are simulated."
         ),
     )
-    for username, role, _name in DEMO_ACCOUNTS:
-        Membership.objects.update_or_create(
-            user=users[username], study=study, defaults={"role": role, "created_by": manager}
-        )
+    _add_members(study, users, manager)
 
     rng = random.Random(SEED)
     groups = {g.code: g for g in study.groups.all()}
@@ -175,18 +172,7 @@ def load_demo_study() -> DemoSummary:
     animals = list(study.animals.select_related("group").order_by("code"))
 
     technician = users["technician"]
-    Surgery.objects.bulk_create(
-        Surgery(
-            animal=a,
-            date=study.date_of_day(0),
-            procedure="PSNL",
-            side=Surgery.Side.RIGHT,
-            surgeon="Demo surgeon",
-            anaesthesia="isoflurane 2-3 % in O2",
-            created_by=manager,
-        )
-        for a in animals
-    )
+    _surgeries(study, animals, manager)
 
     weights = _weights(study, animals, rng, technician)
     _doses(study, animals, weights, technician)
@@ -201,6 +187,30 @@ def load_demo_study() -> DemoSummary:
     )
     _sessions(study, animals, rng, technician)
     return _summary(study, created=True)
+
+
+def _add_members(study, users, manager) -> None:
+    """The demo accounts, each in their role."""
+    for username, role, _name in DEMO_ACCOUNTS:
+        Membership.objects.update_or_create(
+            user=users[username], study=study, defaults={"role": role, "created_by": manager}
+        )
+
+
+def _surgeries(study, animals, manager) -> None:
+    """PSNL on the right on day 0 for every animal."""
+    Surgery.objects.bulk_create(
+        Surgery(
+            animal=a,
+            date=study.date_of_day(0),
+            procedure="PSNL",
+            side=Surgery.Side.RIGHT,
+            surgeon="Demo surgeon",
+            anaesthesia="isoflurane 2-3 % in O2",
+            created_by=manager,
+        )
+        for a in animals
+    )
 
 
 def _weights(

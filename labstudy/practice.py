@@ -18,11 +18,19 @@ from django.db import transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
-from animals.models import Animal, DoseAdministration, Surgery
+from animals.models import Animal, DoseAdministration
 from animals.services import is_dosed
 from labstudy import services
-from labstudy.demo import DEMO_ACCOUNTS, SEED, _accounts, _doses, _sessions, _weights
-from labstudy.models import Membership, Study
+from labstudy.demo import (
+    SEED,
+    _accounts,
+    _add_members,
+    _doses,
+    _sessions,
+    _surgeries,
+    _weights,
+)
+from labstudy.models import Study
 from sessions.models import TestSession
 
 TODAY_IS_DAY = 28  # T3, in phase A (daily injections), a weekly weighing
@@ -62,10 +70,7 @@ def load_practice_study(today: dt.date | None = None) -> PracticeSummary:
             "testing, injections and weighing still to do. Earlier days are simulated."
         ),
     )
-    for username, role, _name in DEMO_ACCOUNTS:
-        Membership.objects.update_or_create(
-            user=users[username], study=study, defaults={"role": role, "created_by": manager}
-        )
+    _add_members(study, users, manager)
 
     rng = random.Random(SEED + today.toordinal())
     groups = {g.code: g for g in study.groups.all()}
@@ -85,17 +90,7 @@ def load_practice_study(today: dt.date | None = None) -> PracticeSummary:
     ]
     bulk_create_with_history(animals, Animal, default_user=manager)
     animals = list(study.animals.select_related("group").order_by("code"))
-    Surgery.objects.bulk_create(
-        Surgery(
-            animal=a,
-            date=study.date_of_day(0),
-            procedure="PSNL",
-            side=Surgery.Side.RIGHT,
-            surgeon="Demo surgeon",
-            created_by=manager,
-        )
-        for a in animals
-    )
+    _surgeries(study, animals, manager)
     # Everything up to yesterday, as in the demo: weekly weights to day 21, the doses of
     # days 7-27, T0-T2 tested. Today's T3, doses and weighing are left to do.
     weights = _weights(study, animals, rng, technician, until=TODAY_IS_DAY - 1)
