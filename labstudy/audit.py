@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.utils import timezone
+
 IGNORED_FIELDS = {"updated_at", "created_at"}
 ACTIONS = {"+": "created", "~": "changed", "-": "deleted"}
 
@@ -128,3 +130,26 @@ def session_trail(session) -> list[AuditRow]:
             Stimulus.history.filter(session_id=session.pk), lambda r: f"{name} stimulus #{r.order}"
         ),
     )
+
+
+def already_voided(record, **voided) -> str:
+    """'already voided on 03 Dec 2026 14:02 by tess: wrong animal': when, by whom and why
+    `record` was voided, for refusing a second void that would overwrite the reason.
+
+    `voided` are the field values of the voided state (voided=True, or status="voided");
+    the moment is the first historical record of the latest unbroken voided run. The
+    reason is the record's `void_reason` (a dose keeps it in `reason`).
+    """
+    start = None
+    for past in record.history.select_related("history_user").order_by(
+        "-history_date", "-history_id"
+    ):
+        if any(getattr(past, name) != value for name, value in voided.items()):
+            break
+        start = past
+    reason = getattr(record, "void_reason", None) or getattr(record, "reason", "") or "no reason"
+    if start is None:
+        return f"already voided (when and by whom is not recorded): {reason}"
+    who = start.history_user.get_username() if start.history_user else "system"
+    when = timezone.localtime(start.history_date)
+    return f"already voided on {when:%d %b %Y %H:%M} by {who}: {reason}"

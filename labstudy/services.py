@@ -19,7 +19,7 @@ from django.utils import timezone
 from animals.models import Animal
 from labstudy.models import Membership, Phase, Role, Study, Timepoint, TreatmentGroup
 from labstudy.study_templates import TEMPLATES
-from sessions.services import stoelting_set
+from sessions.services import lock_timepoint, stoelting_set
 
 
 @transaction.atomic
@@ -211,13 +211,26 @@ def _confirm_password(user: AbstractBaseUser, password: str) -> None:
         raise ValidationError({"password": "That is not your password."})
 
 
+def _hold(timepoint: Timepoint) -> Timepoint:
+    """Lock the timepoint's row and bring `timepoint` up to date from it.
+
+    Taps, undos and voids take the same lock, so a sign-off waits for the tap in flight
+    and every later tap sees `locked_at` (nothing is stored after it); two sign-offs, or
+    a sign-off and a reopening, happen one after the other.
+    """
+    current = lock_timepoint(timepoint.pk)
+    timepoint.locked_at, timepoint.locked_by_id = current.locked_at, current.locked_by_id
+    return timepoint
+
+
 @transaction.atomic
 def sign_off_timepoint(*, timepoint: Timepoint, user: AbstractBaseUser, password: str) -> Timepoint:
     """Lock a timepoint: its sessions and stimuli become read-only. Needs the password."""
     _confirm_password(user, password)
+    _hold(timepoint)
     if timepoint.is_locked:
         raise ValidationError({"timepoint": f"{timepoint.label} is already signed off."})
-    timepoint.locked_at = timezone.now()
+    timepoint.locked_at = timezone.now()  # after the lock: later than every stored tap
     timepoint.locked_by = user
     timepoint._change_reason = "signed off"
     timepoint._history_user = user
@@ -233,6 +246,7 @@ def unlock_timepoint(
     _confirm_password(user, password)
     if not (reason or "").strip():
         raise ValidationError({"reason": "Give the reason for reopening this timepoint."})
+    _hold(timepoint)
     if not timepoint.is_locked:
         raise ValidationError({"timepoint": f"{timepoint.label} is not signed off."})
     timepoint.locked_at = None

@@ -881,6 +881,10 @@ def import_study_csv(
         plan, cross = _check_rows(rows, kind)
         errors += cross
         plan.study = study
+        if study is not None and not dry_run:
+            # Hold the study's timepoints as sign-off does (sessions.services.lock_timepoint),
+            # so no timepoint is signed off between the check below and the write.
+            list(Timepoint.objects.select_for_update(no_key=True).filter(study=study).values("pk"))
         if study is not None:
             errors += _check_against_study(study, plan, kind)
         errors += _settle_design(plan, result, baseline=baseline, control=control, day0=day0)

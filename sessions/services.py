@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from analysis import thresholds
 from animals.models import Animal
+from labstudy.audit import already_voided
 from labstudy.models import Study, Timepoint
 from sessions.models import Filament, FilamentSet, Stimulus, TestSession
 
@@ -121,6 +122,14 @@ def start_session(
     )
     session = live.first()
     if session is None:
+        # A sign-off committed since the caller read the timepoint must win: lock the
+        # row sign-off locks, then look again. (Only when creating: the tap that follows
+        # locks session then timepoint, and taking them in the other order here for an
+        # existing session could deadlock with another tablet's tap.)
+        timepoint.locked_at = lock_timepoint(timepoint.pk).locked_at
+        _check_can_start(animal, timepoint)
+        session = live.first()
+    if session is None:
         try:
             with transaction.atomic():  # a savepoint, so the outer transaction survives
                 session = TestSession.objects.create(
@@ -157,6 +166,17 @@ def _check_can_start(animal: Animal, timepoint: Timepoint) -> None:
                 f"{timepoint.day}); its sessions cannot be recorded before that day."
             }
         )
+
+
+def lock_timepoint(timepoint_pk: int) -> Timepoint:
+    """The timepoint row, locked until the transaction ends, as sign-off locks it.
+
+    Sign-off, reopening and every write to a timepoint's sessions take this lock (a tap
+    takes it with its session, in one query), so they happen one after the other and a
+    tap can never land after `locked_at`. Call it inside a transaction and check
+    `locked_at` on what it returns, not on a copy read before.
+    """
+    return Timepoint.objects.select_for_update(no_key=True).get(pk=timepoint_pk)
 
 
 class TapConflict(ValidationError):
@@ -199,9 +219,11 @@ class SessionState:
 def session_state(session_pk: int, *, lock: bool = False) -> SessionState:
     """The session (with animal, study and timepoint) and all its stimuli: two queries.
 
-    With `lock`, the session row is locked first, so the stimuli read next include every
-    tap committed before ours (on PostgreSQL a locking read that had to wait would still
-    see its old snapshot of the other tables, hence two statements).
+    With `lock`, the session row and its timepoint's row are locked first (in one
+    statement), so the stimuli read next include every tap committed before ours (on
+    PostgreSQL a locking read that had to wait would still see its old snapshot of the
+    other tables, hence two statements), and a sign-off either committed before (its
+    `locked_at` is read here, after the wait) or waits until this transaction ends.
     """
     state, _ = _session_state(session_pk, lock=lock)
     return state
@@ -214,7 +236,9 @@ def _session_state(
     (in the same query), so a UUID reused elsewhere is refused without an insert error."""
     sessions = TestSession.objects.select_related("animal__study", "timepoint")
     if lock:
-        sessions = sessions.select_for_update(of=("self",))
+        # Both rows in one statement: the tap stays at five queries. Every locking read
+        # of a session takes them in this order (session, then timepoint).
+        sessions = sessions.select_for_update(no_key=True, of=("self", "timepoint"))
     session = sessions.get(pk=session_pk)
     where = Q(session_id=session_pk)
     if tap_uuid is not None:
@@ -229,9 +253,25 @@ def _session_state(
     return SessionState(session, rows), elsewhere
 
 
-def _check_study(session: TestSession, study: Study | None) -> None:
+Slot = tuple[int, int, str]
+"""(animal pk, timepoint pk, paw): the animal x timepoint x paw a bench URL names."""
+
+
+def _check_study(session: TestSession, study: Study | None, slot: Slot | None = None) -> None:
+    """Refuse a session of another study, or of another animal, timepoint or paw than
+    the `slot` the request was made for (a tablet posting a stale or foreign id)."""
     if study is not None and session.animal.study_id != study.pk:
         raise ValidationError({"session": "This session belongs to another study."})
+    if slot is None:
+        return
+    animal_pk, timepoint_pk, paw = slot
+    if (session.animal_id, session.timepoint_id, session.paw) != (animal_pk, timepoint_pk, paw):
+        raise TapConflict(
+            "wrong_session",
+            f"Session {session.pk} is {session.animal.code} {session.timepoint.label} "
+            f"{session.get_paw_display().lower()}, not the animal, timepoint and paw of this "
+            "screen; nothing was recorded in it.",
+        )
 
 
 def check_writable(session: TestSession) -> None:
@@ -280,6 +320,7 @@ def record_stimulus(
     note: str = "",
     expected_last: uuid.UUID | str | None | object = UNCHECKED,
     study: Study | None = None,
+    slot: Slot | None = None,
 ) -> TapResult:
     """Record one filament application; a repeated client UUID returns the stored tap.
 
@@ -288,9 +329,11 @@ def record_stimulus(
     TapConflict("changed") rather than appended to a series nobody looked at. A tap
     with a filament other than the suggested one is stored as an override.
 
-    One transaction and at most five queries: the session with its study (locked), its
-    stimuli, the insert and its history row, and the session's status when the series
-    ends. With `study`, a session of another study is refused before anything is written.
+    One transaction and at most five queries: the session with its study (session and
+    timepoint rows locked, so a sign-off cannot overtake the tap), its stimuli, the
+    insert and its history row, and the session's status when the series ends. With
+    `study`, a session of another study is refused before anything is written; with
+    `slot` (the URL's animal, timepoint and paw), a session of another slot too.
     """
     client_uuid = uuid.UUID(str(client_uuid)) if client_uuid else uuid.uuid4()
     if not isinstance(withdrew, bool):
@@ -309,6 +352,7 @@ def record_stimulus(
                 note=note,
                 expected_last=expected_last,
                 study=study,
+                slot=slot,
             )
         except IntegrityError:
             # A concurrent request stored the same UUID (or, on a database without row
@@ -337,9 +381,10 @@ def _record(
     note: str,
     expected_last,
     study: Study | None,
+    slot: Slot | None,
 ) -> TapResult:
     state, elsewhere = _session_state(session_pk, lock=True, tap_uuid=client_uuid)
-    _check_study(state.session, study)
+    _check_study(state.session, study, slot)
     if elsewhere is not None:
         raise ValidationError({"client_uuid": "This tap belongs to another session."})
     for row in state.rows:
@@ -427,6 +472,7 @@ def undo_tap(
     reason: str = "undo",
     client_uuid: uuid.UUID | str | None = None,
     study: Study | None = None,
+    slot: Slot | None = None,
 ) -> UndoResult:
     """Void the last live stimulus of a session; the bench's Undo. At most five queries.
 
@@ -436,7 +482,7 @@ def undo_tap(
     database and in its history.
     """
     state = session_state(session.pk, lock=True)
-    _check_study(state.session, study)
+    _check_study(state.session, study, slot)
     target = uuid.UUID(str(client_uuid)) if client_uuid else None
     if target is not None:
         row = next((s for s in state.rows if s.client_uuid == target), None)
@@ -483,21 +529,34 @@ def undo_last_stimulus(
 
 @transaction.atomic
 def void_session(
-    *, session: TestSession, user: AbstractBaseUser | None, reason: str
+    *,
+    session: TestSession,
+    user: AbstractBaseUser | None,
+    reason: str,
+    study: Study | None = None,
+    slot: Slot | None = None,
 ) -> TestSession:
-    """Void a whole session with a reason; its stimuli stay in the database."""
+    """Void a whole session with a reason; its stimuli stay in the database.
+
+    The session and its timepoint are locked and read again first, so a sign-off that
+    committed meanwhile refuses the void; a session voided already keeps its reason.
+    """
     if not reason.strip():
         raise ValidationError({"reason": "Give the reason the session is voided."})
-    if session.timepoint.locked_at is not None:
+    locked = session_state(session.pk, lock=True).session
+    _check_study(locked, study, slot)
+    if locked.status == TestSession.Status.VOIDED:
         raise TapConflict(
-            "locked", f"Timepoint {session.timepoint.label} has been signed off; it is read-only."
+            "voided",
+            f"This session was {already_voided(locked, status=TestSession.Status.VOIDED)}; "
+            "its reason is kept as it was.",
         )
-    study = session.animal.study
-    if study.status in (study.Status.LOCKED, study.Status.ARCHIVED):
-        raise TapConflict("locked", f"The study is {study.get_status_display().lower()}.")
-    session.status = TestSession.Status.VOIDED
-    session.void_reason = reason.strip()
-    session._change_reason = reason.strip()
-    session._history_user = user
-    session.save(update_fields=["status", "void_reason", "updated_at"])
+    check_writable(locked)
+    locked.status = TestSession.Status.VOIDED
+    locked.void_reason = reason.strip()
+    locked._change_reason = reason.strip()
+    locked._history_user = user
+    locked.save(update_fields=["status", "void_reason", "updated_at"])
+    for name in ("status", "void_reason", "updated_at"):
+        setattr(session, name, getattr(locked, name))
     return session

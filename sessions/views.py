@@ -235,6 +235,7 @@ def bench_tap(
             note=form.note_text(),
             expected_last=form.cleaned_data["after"] if "after" in request.POST else UNCHECKED,
             study=study,
+            slot=key,
         )
 
     return _answer(request, study, key, tap, lambda t: "created" if t.created else "duplicate")
@@ -296,6 +297,7 @@ def bench_undo(
             user=request.user,
             client_uuid=form.cleaned_data["target"],
             study=study,
+            slot=key,
         ),
         lambda undone: "undone" if undone.stimulus else "nothing",
     )
@@ -316,11 +318,16 @@ def bench_void(
     session = get_object_or_404(
         TestSession.objects.select_related("timepoint"),
         pk=form.cleaned_data["session"],
-        animal_id=animal_pk,
         animal__study=study,
     )
     try:
-        void_session(session=session, user=request.user, reason=form.cleaned_data["reason"])
+        void_session(
+            session=session,
+            user=request.user,
+            reason=form.cleaned_data["reason"],
+            study=study,
+            slot=(animal_pk, timepoint_pk, paw),
+        )
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
