@@ -7,7 +7,6 @@ study's records are read-only.
 
 from django import forms
 from django.contrib import admin
-from simple_history.admin import SimpleHistoryAdmin
 
 from animals.models import (
     Allocation,
@@ -18,6 +17,7 @@ from animals.models import (
     Observation,
     Surgery,
 )
+from labstudy.admin import KeptHistoryAdmin
 
 
 class ReasonForm(forms.ModelForm):
@@ -46,13 +46,10 @@ def study_is_closed(obj) -> bool:
     return study is not None and study.status in (study.Status.LOCKED, study.Status.ARCHIVED)
 
 
-class RecordAdmin(SimpleHistoryAdmin):
+class RecordAdmin(KeptHistoryAdmin):
     """Recorded data: never deleted; a change needs a reason; read-only in a closed study."""
 
     form = ReasonForm
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     def has_change_permission(self, request, obj=None) -> bool:
         return not study_is_closed(obj) and super().has_change_permission(request, obj)
@@ -63,7 +60,7 @@ class RecordAdmin(SimpleHistoryAdmin):
         super().save_model(request, obj, form, change)
 
 
-class ViewOnlyAdmin(SimpleHistoryAdmin):
+class ViewOnlyAdmin(KeptHistoryAdmin):
     """Records the app itself keeps consistent (taps, sessions, allocations, imports):
     shown here for inspection; corrections go through the app, which voids with a
     reason and respects signed-off timepoints."""
@@ -72,9 +69,6 @@ class ViewOnlyAdmin(SimpleHistoryAdmin):
         return False
 
     def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
 

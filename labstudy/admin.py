@@ -1,26 +1,62 @@
+"""Admin for the study design: studies, groups, phases, timepoints, memberships.
+
+Nothing designed or recorded is deleted here, and no history "Revert" is taken: the app
+changes these with its own rules (reasons, sign-off, the last data manager). The two
+base classes below hold that rule for every admin in the project.
+"""
+
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from simple_history.admin import SimpleHistoryAdmin
 
 from labstudy.models import Membership, Phase, Study, Timepoint, TreatmentGroup
 
 
-class GroupInline(admin.TabularInline):
+class KeptHistoryAdmin(SimpleHistoryAdmin):
+    """History shown, never reverted; rows never deleted (nor by the bulk action).
+
+    django-simple-history's revert page saves whatever is posted to it even when
+    SIMPLE_HISTORY_REVERT_DISABLED hides its button (and on a view-only record), so a
+    POST there is refused outright.
+    """
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method not in ("GET", "HEAD") and self.revert_disabled(request):
+            raise PermissionDenied("Reverting from the history is disabled.")
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+
+class KeptInline(admin.TabularInline):
+    """An inline whose rows cannot be deleted from the parent's page."""
+
+    extra = 0
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class GroupInline(KeptInline):
     model = TreatmentGroup
-    extra = 0
 
 
-class PhaseInline(admin.TabularInline):
+class PhaseInline(KeptInline):
     model = Phase
-    extra = 0
 
 
-class TimepointInline(admin.TabularInline):
+class TimepointInline(KeptInline):
     model = Timepoint
-    extra = 0
 
 
 @admin.register(Study)
-class StudyAdmin(SimpleHistoryAdmin):
+class StudyAdmin(KeptHistoryAdmin):
     list_display = (
         "slug",
         "title",
@@ -38,7 +74,7 @@ class StudyAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(TreatmentGroup)
-class TreatmentGroupAdmin(SimpleHistoryAdmin):
+class TreatmentGroupAdmin(KeptHistoryAdmin):
     list_display = (
         "code",
         "name",
@@ -54,19 +90,19 @@ class TreatmentGroupAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Phase)
-class PhaseAdmin(SimpleHistoryAdmin):
+class PhaseAdmin(KeptHistoryAdmin):
     list_display = ("code", "name", "study", "first_day", "last_day", "dosed")
     list_filter = ("study", "dosed")
 
 
 @admin.register(Timepoint)
-class TimepointAdmin(SimpleHistoryAdmin):
+class TimepointAdmin(KeptHistoryAdmin):
     list_display = ("label", "study", "day", "is_baseline", "order")
     list_filter = ("study", "is_baseline")
 
 
 @admin.register(Membership)
-class MembershipAdmin(SimpleHistoryAdmin):
+class MembershipAdmin(KeptHistoryAdmin):
     list_display = ("user", "study", "role", "created_at")
     list_filter = ("role", "study")
     search_fields = ("user__username", "study__slug")

@@ -106,6 +106,10 @@ MIDDLEWARE = [
 # A change reason is whatever the person wrote (up to 300 characters in our forms), not
 # django-simple-history's default 100-character column, which PostgreSQL would refuse.
 SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
+# The admin's history pages show past versions but never "Revert" to one: a revert would
+# write a record past the app's rules (un-voiding a tap with no reason, in a signed-off
+# timepoint). labstudy.admin.KeptHistoryAdmin also refuses a POST to the revert page.
+SIMPLE_HISTORY_REVERT_DISABLED = True
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",

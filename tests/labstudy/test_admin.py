@@ -163,3 +163,140 @@ def test_a_locked_studys_records_are_read_only_in_admin(admin_client_with_demo):
     assert response.status_code == 403
     observation.refresh_from_db()
     assert observation.term != "changed"
+
+
+DESIGNED = {
+    "labstudy.study",
+    "labstudy.treatmentgroup",
+    "labstudy.phase",
+    "labstudy.timepoint",
+    "labstudy.membership",
+}
+
+
+def _admin_for(label):
+    return next(m for m in admin.site._registry if m._meta.label_lower == label)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("label", sorted(DESIGNED))
+def test_the_design_cannot_be_deleted_in_admin(admin_client_with_demo, label):
+    model = _admin_for(label)
+    obj = model.objects.order_by("pk").first()
+    opts = model._meta
+    url = reverse(f"admin:{opts.app_label}_{opts.model_name}_delete", args=[obj.pk])
+    assert admin_client_with_demo.get(url).status_code == 403
+    assert admin_client_with_demo.post(url, {"post": "yes"}).status_code == 403
+    assert model.objects.filter(pk=obj.pk).exists()
+
+
+@pytest.mark.django_db
+def test_a_phase_of_a_running_study_stays_whatever_the_admin_posts(admin_client_with_demo):
+    from labstudy.models import Phase, Study
+
+    phase = Phase.objects.filter(study__status=Study.Status.RUNNING).order_by("pk").first()
+    count = Phase.objects.count()
+    delete = reverse("admin:labstudy_phase_delete", args=[phase.pk])
+    assert admin_client_with_demo.post(delete, {"post": "yes"}).status_code == 403
+    # The list's bulk "Delete selected" is gone, and posting it anyway deletes nothing.
+    changelist = reverse("admin:labstudy_phase_changelist")
+    page = admin_client_with_demo.get(changelist)
+    assert "delete_selected" not in page.content.decode()
+    admin_client_with_demo.post(
+        changelist, {"action": "delete_selected", "_selected_action": [phase.pk], "post": "yes"}
+    )
+    # The study page offers no "Delete" box on its phases, groups or timepoints.
+    study_page = admin_client_with_demo.get(
+        reverse("admin:labstudy_study_change", args=[phase.study_id])
+    ).content.decode()
+    assert 'name="phases-0-DELETE"' not in study_page
+    assert 'name="timepoints-0-DELETE"' not in study_page
+    assert 'name="groups-0-DELETE"' not in study_page
+    assert Phase.objects.count() == count and Phase.objects.filter(pk=phase.pk).exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("label", sorted(RECORDED | DESIGNED))
+def test_no_bulk_delete_action_on_any_list(admin_client_with_demo, label):
+    model = _admin_for(label)
+    assert model.objects.exists()  # an empty list shows no actions at all
+    opts = model._meta
+    page = admin_client_with_demo.get(
+        reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+    )
+    assert page.status_code == 200
+    assert 'value="delete_selected"' not in page.content.decode()
+
+
+def _revert_form_data(admin_client, url):
+    """What the history page's form would post to revert to that version."""
+    import datetime as dt
+
+    form = admin_client.get(url).context["adminform"].form
+    data = {}
+    for name in form.fields:
+        value = form[name].value()
+        if value is None or value is False:
+            continue
+        if isinstance(value, dt.datetime):
+            data[f"{name}_0"], data[f"{name}_1"] = value.date(), value.time()
+        else:
+            data[name] = value
+    return data
+
+
+@pytest.mark.django_db
+def test_reverting_an_undone_tap_from_its_history_is_refused(admin_client_with_demo):
+    from labstudy.models import Study
+    from sessions.models import Stimulus
+
+    Study.objects.update(status=Study.Status.LOCKED)
+    stimulus = Stimulus.objects.filter(voided=False).order_by("pk").first()
+    stimulus.save()  # a historical version with the tap live
+    live_version = stimulus.history.latest().history_id
+    stimulus.voided, stimulus.void_reason = True, "undo"
+    stimulus.save()
+    url = reverse("admin:vf_sessions_stimulus_simple_history", args=[stimulus.pk, live_version])
+    page = admin_client_with_demo.get(url)
+    assert page.status_code == 200  # the old version can still be looked at
+    assert "Revert" not in page.context["title"]
+    versions = stimulus.history.count()
+    response = admin_client_with_demo.post(url, _revert_form_data(admin_client_with_demo, url))
+    assert response.status_code == 403
+    stimulus.refresh_from_db()
+    assert (stimulus.voided, stimulus.void_reason) == (True, "undo")
+    assert stimulus.history.count() == versions
+
+
+@pytest.mark.django_db
+def test_reverting_a_voided_session_from_its_history_is_refused(admin_client_with_demo):
+    from sessions.models import TestSession
+
+    session = TestSession.objects.exclude(status="voided").order_by("pk").first()
+    session.save()
+    live_version = session.history.latest().history_id
+    before = session.status
+    session.status, session.void_reason = "voided", "wrong rat"
+    session.save()
+    url = reverse("admin:vf_sessions_testsession_simple_history", args=[session.pk, live_version])
+    response = admin_client_with_demo.post(url, _revert_form_data(admin_client_with_demo, url))
+    assert response.status_code == 403
+    session.refresh_from_db()
+    assert (session.status, session.void_reason) == ("voided", "wrong rat") != (before, "")
+
+
+@pytest.mark.django_db
+def test_reverting_a_weight_from_its_history_is_refused(admin_client_with_demo):
+    from animals.models import BodyWeight
+
+    weight = BodyWeight.objects.order_by("pk").first()
+    weight.save()
+    old_version = weight.history.latest().history_id
+    old_grams = weight.grams
+    weight.voided, weight.void_reason = True, "scale not tared"
+    weight.save()
+    url = reverse("admin:animals_bodyweight_simple_history", args=[weight.pk, old_version])
+    data = _revert_form_data(admin_client_with_demo, url) | {"change_reason": "revert"}
+    assert admin_client_with_demo.post(url, data).status_code == 403
+    weight.refresh_from_db()
+    assert (weight.voided, weight.void_reason, weight.grams) == (True, "scale not tared", old_grams)
