@@ -22,6 +22,17 @@ def _person():
     )
 
 
+def _date_errors(record, field: str) -> dict[str, str]:
+    """{field: why} when the record's date breaks the study's date rule
+    (Study.date_refusal: not in the future, not before the first day), else {}."""
+    date = getattr(record, field)
+    if date is None or not record.animal_id:
+        return {}
+    label = record._meta.get_field(field).verbose_name.capitalize()
+    refusal = record.animal.study.date_refusal(date, label)
+    return {field: refusal} if refusal else {}
+
+
 class Animal(TimeStamped):
     class Sex(models.TextChoices):
         MALE = "male", "Male"
@@ -130,8 +141,11 @@ class BodyWeight(TimeStamped):
         return f"{self.animal} {self.date}: {self.grams} g"
 
     def clean(self) -> None:
+        errors = _date_errors(self, "date")
         if self.grams is not None and self.grams <= 0:
-            raise ValidationError({"grams": "A body weight must be more than 0 g."})
+            errors["grams"] = "A body weight must be more than 0 g."
+        if errors:
+            raise ValidationError(errors)
 
 
 class DoseAdministration(TimeStamped):
@@ -186,11 +200,14 @@ class DoseAdministration(TimeStamped):
         return f"{self.animal} day {self.study_day}: {self.status}"
 
     def clean(self) -> None:
+        errors = _date_errors(self, "scheduled_date")
         if self.status == self.Status.GIVEN and not self.given_at:
-            raise ValidationError({"given_at": "Record when the dose was given."})
+            errors["given_at"] = "Record when the dose was given."
         if self.status in (self.Status.MISSED, self.Status.REFUSED, self.Status.VOIDED):
             if not self.reason.strip():
-                raise ValidationError({"reason": f"Give the reason the dose was {self.status}."})
+                errors["reason"] = f"Give the reason the dose was {self.status}."
+        if errors:
+            raise ValidationError(errors)
 
 
 class Observation(TimeStamped):
@@ -228,6 +245,11 @@ class Observation(TimeStamped):
 
     def __str__(self) -> str:
         return f"{self.animal} {self.date}: {self.term}"
+
+    def clean(self) -> None:
+        errors = _date_errors(self, "date")
+        if errors:
+            raise ValidationError(errors)
 
 
 class Allocation(TimeStamped):

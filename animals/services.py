@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from animals.models import Animal, BodyWeight, DoseAdministration, Observation
+from labstudy.audit import already_voided
 from labstudy.models import Study, TreatmentGroup
 
 # Plausible body weights (g) per species: outside them a weight is refused as a typo or
@@ -65,9 +66,13 @@ def check_study_open(study: Study) -> None:
         )
 
 
-def _check_not_future(date: dt.date) -> None:
-    if date > timezone.localdate():
-        raise ValidationError({"date": f"{date:%d %b %Y} is in the future."})
+def check_record_date(study: Study, date: dt.date) -> None:
+    """Refuse a weight, dose or observation dated in the future or before the study's
+    first day (the rule animal status dates follow: Study.date_refusal). The models'
+    clean() holds the same rule, so the admin obeys it too."""
+    refusal = study.date_refusal(date)
+    if refusal:
+        raise ValidationError({"date": refusal})
 
 
 def parse_grams(text: str) -> Decimal:
@@ -159,7 +164,7 @@ def record_weight(
         return weight
     study = animal.study
     check_study_open(study)
-    _check_not_future(date)
+    check_record_date(study, date)
     low, high = weight_range_g(study.species)
     if grams < low or grams > high:
         species = species_key(study.species) or "animal"
@@ -191,11 +196,20 @@ def record_weight(
     return weight
 
 
+def _refuse_void_twice(record, what: str, **voided) -> None:
+    """Lock `record`'s row and refuse when it is voided already: a second void would
+    overwrite the first reason. Two voids at once queue on the lock; the second is refused."""
+    current = type(record).objects.select_for_update().get(pk=record.pk)
+    if all(getattr(current, name) == value for name, value in voided.items()):
+        raise ValidationError(f"{what} was {already_voided(current, **voided)}.")
+
+
 @transaction.atomic
 def void_weight(*, weight: BodyWeight, user: AbstractBaseUser | None, reason: str) -> BodyWeight:
     if not reason.strip():
         raise ValidationError({"reason": "Give the reason the weight is void."})
     check_study_open(weight.animal.study)
+    _refuse_void_twice(weight, f"This weight ({weight.grams:f} g)", voided=True)
     weight.voided = True
     weight.void_reason = reason.strip()
     weight._change_reason = reason.strip()
@@ -251,7 +265,7 @@ def record_dose(
         raise ValidationError({"status": "Mark the dose given, missed or refused."})
     study = animal.study
     check_study_open(study)
-    _check_not_future(date)
+    check_record_date(study, date)
     group = animal.group
     if not is_dosed(group):
         raise ValidationError(f"{animal.code} gets no injection in this study.")
@@ -300,6 +314,7 @@ def void_dose(
     if not reason.strip():
         raise ValidationError({"reason": "Give the reason the dose record is void."})
     check_study_open(dose.animal.study)
+    _refuse_void_twice(dose, "This dose record", status=DoseAdministration.Status.VOIDED)
     dose.status = DoseAdministration.Status.VOIDED
     dose.reason = reason.strip()
     dose._change_reason = reason.strip()
@@ -337,7 +352,7 @@ def record_observations(
             row.already_saved = True
         return stored
     check_study_open(animal.study)
-    _check_not_future(date)
+    check_record_date(animal.study, date)
     unknown = [t for t in terms if t not in OBSERVATION_PICKS]
     if unknown:
         raise ValidationError({"terms": f"Unknown observation '{unknown[0]}'."})
@@ -392,6 +407,7 @@ def void_observation(
     if not reason.strip():
         raise ValidationError({"reason": "Give the reason the observation is void."})
     check_study_open(observation.animal.study)
+    _refuse_void_twice(observation, f"This observation ({observation.term})", voided=True)
     observation.voided = True
     observation.void_reason = reason.strip()
     observation._change_reason = reason.strip()
@@ -425,15 +441,8 @@ def change_animal_status(
         errors["status"] = f"{animal.code} is already active."
     if date is None:
         errors["date"] = "Date is required: give the day the change happened."
-    else:
-        first = study.date_of_day(study.first_day)
-        if date > timezone.localdate():
-            errors["date"] = f"Date {date:%d %b %Y} is in the future."
-        elif date < first:
-            errors["date"] = (
-                f"Date {date:%d %b %Y} is before the study's first day "
-                f"(day {study.first_day}, {first:%d %b %Y})."
-            )
+    elif refusal := study.date_refusal(date):
+        errors["date"] = refusal
     if not reason:
         errors["reason"] = "Reason is required: say why the status changes."
     elif len(reason) > 300:

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 
@@ -167,6 +168,23 @@ class Study(TimeStamped):
 
     def day_of_date(self, date: dt.date) -> int:
         return (date - self.day0_date).days
+
+    def date_refusal(self, date: dt.date, what: str = "Date") -> str | None:
+        """Why nothing can be recorded on `date` in this study, or None when it can.
+
+        The one rule for the dates of what is recorded about an animal (status changes,
+        weights, doses, observations): not in the future, not before the study's first
+        day (`first_day`, e.g. day -7, so pre-surgery checks fit). `what` names the field.
+        """
+        first = self.date_of_day(self.first_day)
+        if date > timezone.localdate():
+            return f"{what} {date:%d %b %Y} is in the future."
+        if date < first:
+            return (
+                f"{what} {date:%d %b %Y} is before the study's first day "
+                f"(day {self.first_day}, {first:%d %b %Y})."
+            )
+        return None
 
 
 class TreatmentGroup(TimeStamped):
