@@ -8,10 +8,15 @@ so no inline script is needed).
 A time-course figure has, per group, three traces told apart by ``meta``:
 ``"mean"`` (mean ± SEM, hover with n and the p-values), ``"animals"`` (one line per
 animal, hidden until asked for) and ``"marks"`` (significance symbols above the mean).
+
+plotly draws a little HTML (<b>, <br>, <a href>, styles) in trace names, hover text,
+annotations and tick labels, so every name a person typed (group codes and names, animal
+codes, phase names, timepoint labels) goes through `_text` and shows as typed.
 """
 
 from __future__ import annotations
 
+import html
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -92,6 +97,12 @@ def mark_text(p: float, symbol: str, key: MarkKey) -> str:
     return symbol * sum(p < level for level in key.levels())
 
 
+def _text(value) -> str:
+    """User text as plotly must show it: plain, with <, > and & escaped (plotly turns the
+    entities back into the characters on screen, and renders no tag from them)."""
+    return html.escape(str(value), quote=False)
+
+
 def _plain(values) -> list[float | None]:
     """Numbers as a plain JSON list (NaN -> null). plotly.py would otherwise ship numpy
     arrays base64-encoded, which a reader of the page source or a test cannot check."""
@@ -139,7 +150,7 @@ def _marks_frame(summary: pd.DataFrame, marks: pd.DataFrame, key: MarkKey) -> pd
 
 def _hover(row, group: GroupStyle, unit: str, key: MarkKey) -> str:
     lines = [
-        f"<b>{group.code}</b> {row.timepoint} (day {row.day:g})",
+        f"<b>{_text(group.code)}</b> {_text(row.timepoint)} (day {row.day:g})",
         f"mean {_fmt(row.mean, unit)} ± {_fmt(row.sem)} SEM",
         f"n = {int(row.n)}; median {_fmt(row.median)} (IQR {_fmt(row.q1)}–{_fmt(row.q3)})",
     ]
@@ -150,9 +161,9 @@ def _hover(row, group: GroupStyle, unit: str, key: MarkKey) -> str:
     ):
         p = getattr(row, column)
         if reference is not None and np.isfinite(p):
-            lines.append(f"vs {reference}: {format_p(p)} ({test})")
+            lines.append(f"vs {_text(reference)}: {format_p(p)} ({test})")
     if row.pair and np.isfinite(row.vs_pair_p):
-        lines.append(f"{row.pair}: {format_p(row.vs_pair_p)} ({key.within_test})")
+        lines.append(f"{_text(row.pair)}: {format_p(row.vs_pair_p)} ({key.within_test})")
     return "<br>".join(lines)
 
 
@@ -166,7 +177,7 @@ def _animal_lines(
     # A NaN after each animal's last point breaks the line between animals.
     y = np.hstack([wide.to_numpy(dtype=float), np.full((n, 1), np.nan)]).ravel()
     x = np.tile(np.append(np.asarray(days, dtype=float), np.nan), n)
-    text = np.repeat(wide.index.astype(str).to_numpy(), k + 1)
+    text = np.repeat([_text(animal) for animal in wide.index], k + 1)
     return x, y, text.tolist()
 
 
@@ -202,13 +213,14 @@ def time_course(
         points = points.sort_values("day")
         mine = animals[animals["group"] == group.code]
         x, y, text = _animal_lines(mine, days)
+        code, name = _text(group.code), _text(group.name)
         data.append(
             _scatter(
                 x=_plain(x),
                 y=_plain(y),
                 text=text,
                 mode="lines",
-                name=f"{group.code} animals",
+                name=f"{code} animals",
                 legendgroup=group.code,
                 showlegend=False,
                 visible=False,
@@ -216,7 +228,7 @@ def time_course(
                 line={"color": group.colour, "width": 1},
                 opacity=0.45,
                 connectgaps=False,
-                hovertemplate=f"%{{text}} ({group.code}): %{{y:.4g}} {unit}<extra></extra>",
+                hovertemplate=f"%{{text}} ({code}): %{{y:.4g}} {unit}<extra></extra>",
             )
         )
         sem = points["sem"].fillna(0.0).to_numpy(dtype=float)
@@ -225,9 +237,7 @@ def time_course(
             "y": _plain(points["mean"]),
             "error_y": {"type": "data", "array": _plain(sem), "visible": True},
             "mode": "lines+markers",
-            "name": group.code
-            if publication or group.name == group.code
-            else f"{group.code} · {group.name}",
+            "name": code if publication or group.name == group.code else f"{code} · {name}",
             "legendgroup": group.code,
             "meta": "mean",
             "customdata": points["n"].astype(int).tolist(),
@@ -254,7 +264,7 @@ def time_course(
                 mode="text",
                 textposition="top center",
                 textfont={"color": group.colour, "size": 15 if publication else 14},
-                name=f"{group.code} marks",
+                name=f"{code} marks",
                 legendgroup=group.code,
                 showlegend=False,
                 hoverinfo="skip",
@@ -299,7 +309,9 @@ def _layout(*, phases, labels, days, y_title, cutoff, publication) -> None:
     pad = max(span * 0.04, 1.0)
     x_range = [min(days) - pad, max(days) + pad] if days else None
     ticktext = (
-        labels if publication else [f"{lab}<br>d{d:g}" for lab, d in zip(labels, days, strict=True)]
+        [_text(lab) for lab in labels]
+        if publication
+        else [f"{_text(lab)}<br>d{d:g}" for lab, d in zip(labels, days, strict=True)]
     )
     shapes, annotations = [], []
     for i, phase in enumerate(phases):
@@ -325,9 +337,9 @@ def _layout(*, phases, labels, days, y_title, cutoff, publication) -> None:
                 "y": 1.0,
                 "yanchor": "bottom",
                 "showarrow": False,
-                "text": f"<b>{phase.code}</b>"
+                "text": f"<b>{_text(phase.code)}</b>"
                 if publication
-                else f"<b>{phase.code}</b> {phase.name}",
+                else f"<b>{_text(phase.code)}</b> {_text(phase.name)}",
                 "font": {"size": 14 if publication else 12},
             }
         )

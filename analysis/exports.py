@@ -27,14 +27,14 @@ import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import cached_property
+from functools import cache, cached_property
 from importlib import metadata
 from typing import IO
 
 import pandas as pd
 from django.utils import timezone
 
-from analysis import frames, stats, thresholds
+from analysis import frames, safe_cells, stats, thresholds
 
 # --------------------------------------------------------------------------- contracts
 
@@ -60,6 +60,12 @@ WEIGHT_COLUMNS = ["animal", "group", "date", "day", "grams"]
 OBSERVATION_COLUMNS = ["animal", "group", "date", "day", "kind", "term", "severity", "notes"]
 AUDIT_COLUMNS = ["when", "model", "object_id", "action", "user", "reason", "record"]
 DICTIONARY_COLUMNS = ["table", "column", "unit", "meaning"]
+GUARD_NOTE = (
+    "a text cell that starts with =, +, -, @, a tab or a carriage return is written with a "
+    "leading ' (in the CSV files and the workbook) so that a spreadsheet shows it as text "
+    "and does not run it as a formula; the import removes that ' again. Numbers are not "
+    "changed: a negative %MPE stays a number"
+)
 
 OUTCOMES = (("threshold_g", "threshold (g)"), ("pct_mpe", "%MPE"))
 SOURCE_STIMULI = "stimuli"
@@ -154,7 +160,15 @@ def method_label(method: str) -> str:
 
 
 def csv_cell(value) -> str:
-    """One CSV cell: empty for missing, shortest faithful text for numbers, ISO dates."""
+    """One CSV cell: empty for missing, shortest faithful text for numbers, ISO dates;
+    text a spreadsheet would run as a formula gets a leading ' (`safe_cells.guard`)."""
+    if isinstance(value, str):
+        return safe_cells.guard(value)
+    return _cell_text(value)
+
+
+def _cell_text(value) -> str:
+    """`csv_cell` without the guard: for text inside a cell (the audit log's record)."""
     if value is None or value is pd.NA or value is pd.NaT:
         return ""
     if isinstance(value, bool):
@@ -174,15 +188,19 @@ def csv_cell(value) -> str:
     if isinstance(value, dt.date):
         return value.isoformat()
     if hasattr(value, "item"):  # numpy scalars
-        return csv_cell(value.item())
+        return _cell_text(value.item())
     return str(value)
 
 
 def excel_cell(value):
-    """The typed value openpyxl should store: numbers as numbers, naive local times."""
+    """The typed value openpyxl should store: numbers as numbers, naive local times, text
+    guarded as in the CSV files (`safe_cells.guard`), without the control characters a
+    workbook cannot hold."""
     if value is None or value is pd.NA or value is pd.NaT:
         return None
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+    if isinstance(value, str):
+        return _openpyxl_text_rules()[1].sub("\ufffd", safe_cells.guard(value))
+    if hasattr(value, "item") and not isinstance(value, bytes):
         value = value.item()
     if isinstance(value, float) and math.isnan(value):
         return None
@@ -193,26 +211,57 @@ def excel_cell(value):
     return value
 
 
+@cache
+def _openpyxl_text_rules():
+    """openpyxl's error values ('#N/A', ...) and the characters a worksheet cannot hold;
+    imported on first use, as openpyxl itself is, so pages that never write a workbook
+    do not load it."""
+    from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
+
+    return ERROR_CODES, ILLEGAL_CHARACTERS_RE
+
+
+def excel_row(sheet, row: Iterable) -> list:
+    """One worksheet row of `excel_cell` values. openpyxl turns a string that starts with
+    '=' into a formula and one such as '#N/A' into an error value; the guard leaves no
+    text starting with '=', and any text openpyxl would not store as text is given as an
+    explicit text cell, so no text ever becomes a formula."""
+    from openpyxl.cell import WriteOnlyCell
+
+    error_codes = _openpyxl_text_rules()[0]
+    cells = []
+    for value in row:
+        value = excel_cell(value)
+        if isinstance(value, str) and (value.startswith("=") or value in error_codes):
+            cell = WriteOnlyCell(sheet, value=value)
+            cell.data_type = "s"
+            value = cell
+        cells.append(value)
+    return cells
+
+
 class _Echo:
     def write(self, value: str) -> str:
         return value
 
 
 def csv_chunks(header: list[str] | None, rows: Iterable[Iterable]) -> Iterator[str]:
-    """CSV text in chunks of a few hundred rows, for a streaming response."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    """CSV text in chunks of a few hundred rows, for a streaming response.
+
+    Lines end in "\n". The writer is given "\r\n" as its line end, which it then quotes
+    inside a cell: with "\n" alone it would leave a carriage return in a note bare, and
+    every reader would split the row there (PostgreSQL's COPY quotes it too)."""
+    writer = csv.writer(_Echo(), lineterminator="\r\n")
+    lines = []
     if header is not None:
-        writer.writerow(header)
+        lines.append(writer.writerow(header)[:-2] + "\n")
     for n, row in enumerate(rows, start=1):
-        writer.writerow([csv_cell(v) for v in row])
+        lines.append(writer.writerow([csv_cell(v) for v in row])[:-2] + "\n")
         if n % CHUNK_ROWS == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    tail = buffer.getvalue()
-    if tail:
-        yield tail
+            yield "".join(lines)
+            lines = []
+    if lines:
+        yield "".join(lines)
 
 
 def _copy_available() -> bool:
@@ -372,8 +421,9 @@ class StudyExport:
 
     def _copy_stimuli(self) -> Iterator[str]:
         """The stimuli CSV from PostgreSQL's COPY, formatted in SQL exactly as `csv_cell`
-        formats each cell (checked against the row-by-row path in the tests): the largest
-        table, whose million rows would otherwise mean 14 million cells formatted in Python."""
+        formats each cell, text guarded by `safe_cells.guard_sql` (checked against the
+        row-by-row path in the tests): the largest table, whose million rows would
+        otherwise mean 14 million cells formatted in Python."""
         from django.db import connection
 
         from sessions.models import Filament
@@ -405,8 +455,8 @@ class StudyExport:
                 )
             elif name in ("order", "session__timepoint__day", "session_id"):
                 cells.append(column)
-            else:  # text: '' and NULL both as an empty, unquoted cell
-                cells.append(f"NULLIF({column}, '')")
+            else:  # text, guarded as csv_cell does; '' and NULL both as an empty cell
+                cells.append(f"NULLIF({safe_cells.guard_sql(column)}, '')")
         order = ", ".join(f"s.c{at[name]}" for name in STIMULI_ORDER)
         # The session's time zone stays UTC (Django reads timestamps assuming it): the
         # local time and its UTC offset are computed per row instead.
@@ -591,16 +641,16 @@ class StudyExport:
         book = Workbook(write_only=True)
         about = book.create_sheet("README")
         for line in self.readme_text().splitlines():
-            about.append([line])
+            about.append(excel_row(about, [line]))
         methods = book.create_sheet("methods")
         for line in self.methods_text().splitlines():
-            methods.append([line])
+            methods.append(excel_row(methods, [line]))
         for spec in TABLES:
             sheet = book.create_sheet(spec.key)
             header = self.header(spec.key)
             written = 0
             if header is not None:
-                sheet.append(header)
+                sheet.append(excel_row(sheet, header))
                 written = 1
             rows = self.rows(spec.key)
             for row in rows:
@@ -608,7 +658,7 @@ class StudyExport:
                     more = 1 + sum(1 for _ in rows)
                     sheet.append([f"… {more} more rows: Excel's row limit; see the CSV file"])
                     break
-                sheet.append([excel_cell(v) for v in row])
+                sheet.append(excel_row(sheet, row))
                 written += 1
         book.save(target)
 
@@ -709,7 +759,7 @@ def _history_rows(name: str, queryset) -> Iterator[tuple]:
         *fields,
     )  # fmt: skip
     for when, pk, kind, user, reason, *record in values.iterator(chunk_size=ITERATOR_CHUNK):
-        text = "; ".join(f"{f}={csv_cell(v)}" for f, v in zip(fields, record, strict=True))
+        text = "; ".join(f"{f}={_cell_text(v)}" for f, v in zip(fields, record, strict=True))
         yield (when, name, pk), (when, name, pk, _ACTIONS.get(kind, kind), user or "", reason, text)
 
 
@@ -719,6 +769,7 @@ def _history_rows(name: str, queryset) -> Iterator[tuple]:
 def dictionary_entries(study) -> list[tuple[str, str, str, str]]:
     cut = f"{study.cutoff_g:g}"
     entries = [
+        ("(every table)", "(text cells)", "", GUARD_NOTE),
         ("stimuli", "animal", "", "animal ID, unique within the study"),
         ("stimuli", "group", "", "treatment group code (empty before allocation)"),
         ("stimuli", "timepoint", "", "timepoint label, e.g. T0"),
@@ -1038,7 +1089,9 @@ def readme(export: StudyExport, files: list[str]) -> str:
         "",
         "Every file name carries the study, the threshold method and the cut-off. CSV files",
         "are UTF-8 with a header row, one observation per row, ISO dates, '.' as decimal",
-        "point and an empty cell for a missing value.",
+        "point and an empty cell for a missing value. Text a spreadsheet would run as a",
+        "formula (a cell starting with =, +, -, @, a tab or a carriage return) begins with",
+        "' so that it shows as text; numbers are unchanged; the import removes that ' again.",
         "",
         "Files:",
     ]

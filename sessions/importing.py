@@ -10,6 +10,10 @@ Two formats (../shared/DESIGN.md), told apart by their header:
   status,pattern``) for spreadsheets that recorded only thresholds. They are stored as
   read-only :class:`sessions.models.LegacyThreshold` rows and flagged in every export.
 
+Our exports write a text cell that a spreadsheet would run as a formula (``=…``, ``+…``,
+``-…``, ``@…``, tab, carriage return) with a leading ``'`` (`analysis.safe_cells`); the
+reader removes that ``'`` from every cell, so an export imported again is the same data.
+
 What a spreadsheet may look like: UTF-8 with or without a byte-order mark, Windows-1252 /
 Latin-1, comma-, semicolon- or tab-separated, decimal commas, blank lines anywhere.
 
@@ -41,6 +45,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from simple_history.utils import bulk_create_with_history
 
 from analysis import thresholds
+from analysis.safe_cells import unguard
 from animals.models import Animal
 from labstudy.models import Study, ThresholdMethod, Timepoint, TreatmentGroup
 from sessions.models import Filament, FilamentSet, LegacyThreshold, Stimulus, TestSession
@@ -194,7 +199,8 @@ def read_table(*, data: bytes, max_bytes: int | None = None) -> tuple[Table | No
     """Decode and split a CSV file; rows carry their physical line number.
 
     Refuses an empty file, a file with only a header, a file over `max_bytes`, repeated
-    column names and rows with more or fewer values than the header.
+    column names and rows with more or fewer values than the header. Each value is
+    stripped of spaces and of the export's formula guard (`safe_cells.unguard`).
     """
     if max_bytes is not None and len(data) > max_bytes:
         return None, [size_problem(len(data), max_bytes)]
@@ -252,7 +258,9 @@ def read_table(*, data: bytes, max_bytes: int | None = None) -> tuple[Table | No
                     )
                 )
                 continue
-            rows.append((start, {name: values[i].strip() for i, name in enumerate(header)}))
+            rows.append(
+                (start, {name: unguard(values[i].strip()) for i, name in enumerate(header)})
+            )
     except csv.Error as error:
         problems.append(Problem(reader.line_num, "", f"the file cannot be read as CSV: {error}"))
     if header is None:

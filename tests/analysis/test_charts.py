@@ -228,3 +228,59 @@ def test_format_value():
     assert charts.format_value(0.16) == "0.16"
     assert charts.format_value(0) == "0.0"
     assert charts.format_value(math.nan) == "–"
+
+
+HOSTILE_NAME = "<b>Bold</b><img src=x onerror=alert(1)>"
+HOSTILE_SHOWN = "&lt;b&gt;Bold&lt;/b&gt;&lt;img src=x onerror=alert(1)&gt;"
+
+
+@pytest.mark.parametrize("publication", [False, True])
+def test_names_people_typed_show_as_plain_text_not_html(publication):
+    """plotly renders <b>, <a href>, ... in names, hover text, annotations and ticks: a
+    group, animal, phase or timepoint named with tags must show the tags, not run them."""
+    long = long_frame()
+    long["animal"] = long["animal"].replace({"k1": "<i>k1</i>&"})
+    long["timepoint"] = long["timepoint"].replace({"T1": "<u>T1</u>"})
+    groups = [
+        charts.GroupStyle("control", HOSTILE_NAME, "#4d4d4d"),
+        charts.GroupStyle("K10", "Ketamine 10 mg/kg", "#d7301f"),
+    ]
+    figure = charts.time_course(
+        summary=stats.group_summary(long),
+        animals=long,
+        marks=marks_frame().replace({"T1": "<u>T1</u>"}),
+        groups=groups,
+        phases=[charts.PhaseBand("<s>A</s>", HOSTILE_NAME, 7, 34)],
+        timepoints=[("T0", 7), ("<u>T1</u>", 14), ("T2", 21)],
+        key=charts.MarkKey(
+            alpha=0.05, baseline="T0", first_treated="<u>T1</u>", control="<b>c</b>"
+        ),
+        y_title="g",
+        unit="g",
+        publication=publication,
+    )
+    parsed = json.loads(charts.to_json(figure))  # what the page's script block holds
+    (mean,) = [t for t in parsed["data"] if t["meta"] == "mean" and t["legendgroup"] == "control"]
+    if publication:
+        assert mean["name"] == "control"
+    else:
+        assert mean["name"] == f"control · {HOSTILE_SHOWN}"
+    (k10,) = [t for t in parsed["data"] if t["meta"] == "mean" and t["legendgroup"] == "K10"]
+    assert "<b>K10</b> &lt;u&gt;T1&lt;/u&gt; (day 14)" in k10["text"][1]
+    assert "vs &lt;b&gt;c&lt;/b&gt;: p = 0.03" in k10["text"][1]
+    (animals,) = [t for t in parsed["data"] if t["meta"] == "animals" and t["legendgroup"] == "K10"]
+    assert "&lt;i&gt;k1&lt;/i&gt;&amp;" in animals["text"]
+    layout = parsed["layout"]
+    (phase,) = [a for a in layout["annotations"] if a.get("yref") == "paper"]
+    assert phase["text"] == (
+        "<b>&lt;s&gt;A&lt;/s&gt;</b>"
+        if publication
+        else f"<b>&lt;s&gt;A&lt;/s&gt;</b> {HOSTILE_SHOWN}"
+    )
+    assert layout["xaxis"]["ticktext"][1] == (
+        "&lt;u&gt;T1&lt;/u&gt;" if publication else "&lt;u&gt;T1&lt;/u&gt;<br>d14"
+    )
+    # no tag a person typed survives anywhere in the figure
+    text = json.dumps(parsed)
+    for tag in ("<img", "<i>", "<u>", "<s>", "</b><img", "<b>c</b>", "<b>Bold"):
+        assert tag not in text, tag

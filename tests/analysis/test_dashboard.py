@@ -549,9 +549,26 @@ def test_a_group_name_cannot_break_out_of_the_chart_json(client_for, world):
     group.save()
     html = page(client_for("investigator"), "dashboard", world["study"])
     assert "<script>alert(1)" not in html
+    # escaped for plotly too, which would render tags in a legend (issue 18)
     assert trace(figure(html, "threshold-data"), "mean", "K10")["name"] == (
-        "K10 · </script><script>alert(1)</script>"
+        "K10 · &lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;"
     )
+
+
+def test_group_and_phase_names_show_as_plain_text_in_the_legend(client_for, world):
+    """plotly draws <b>, <img>, <a href> in legend, hover and annotation text: names people
+    typed reach it escaped, so the legend shows the tags literally."""
+    study = world["study"]
+    study.groups.filter(code="K10").update(name="<b>Bold</b><img src=x onerror=alert(1)>")
+    study.phases.filter(code="A").update(name="<a href='javascript:alert(1)'>A</a>")
+    html = page(client_for("investigator"), "dashboard", study)
+    fig = figure(html, "threshold-data")
+    assert trace(fig, "mean", "K10")["name"] == (
+        "K10 · &lt;b&gt;Bold&lt;/b&gt;&lt;img src=x onerror=alert(1)&gt;"
+    )
+    annotations = [a["text"] for a in fig["layout"]["annotations"]]
+    assert "<b>A</b> &lt;a href='javascript:alert(1)'&gt;A&lt;/a&gt;" in annotations
+    assert "<img" not in json.dumps(fig) and "<a href" not in json.dumps(fig)
 
 
 @pytest.mark.django_db

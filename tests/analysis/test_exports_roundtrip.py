@@ -14,6 +14,7 @@ from animals.services import change_animal_status
 from labstudy.demo import DEMO_SLUG, load_demo_study
 from labstudy.models import Study
 from sessions.importing import import_study_csv
+from sessions.models import TestSession
 from tests.analysis.test_exports import as_dicts, build_small_study, export_text
 
 DERIVED = ("thresholds", "summary", "stats", "prism")
@@ -41,6 +42,42 @@ def test_small_study_round_trip(people):
     assert _without_session(export_text(copy, "stimuli")) == _without_session(
         export_text(small, "stimuli")
     )
+
+
+def test_hostile_text_comes_back_identical_after_the_round_trip(people, make_user):
+    """Text a spreadsheet would run is exported with a leading ' (issue 18); the import
+    removes it, so the copy holds the very text and exports the very same files."""
+    small = build_small_study(people)
+    cages = {
+        "A1": '=HYPERLINK("http://e.x","c")',
+        "A2": "+1+cmd|' /C calc'!A0",
+        "B1": "\t=1+1",
+        "B2": "\r=1+1",
+    }
+    for code, cage in cages.items():
+        Animal.objects.filter(study=small, code=code).update(cage=cage)
+    Animal.objects.filter(study=small, code="B2").update(code="'=B2")  # looks guarded already
+    Animal.objects.filter(study=small, code="A2").update(code="@SUM(A1)")
+    small.groups.filter(code="K10").update(code="-2+3")
+    minus, at = make_user("-2+3"), make_user("@SUM(A1)")
+    TestSession.objects.filter(animal__study=small, timepoint__label="T0").update(tester=minus)
+    TestSession.objects.filter(animal__study=small, timepoint__label="T1").update(tester=at)
+    original = export_text(small, "stimuli")
+    rows = as_dicts(original)
+    assert {r["cage"] for r in rows} == {"'" + cage for cage in cages.values()}
+    assert {r["animal"] for r in rows} == {"A1", "'@SUM(A1)", "B1", "''=B2"}
+    assert {r["group"] for r in rows} == {"control", "'-2+3"}
+    assert {r["tester"] for r in rows} == {"'-2+3", "'@SUM(A1)", "tess"}
+
+    copy = _round_trip(small, "small-hostile")
+    assert _without_session(export_text(copy, "stimuli")) == _without_session(original)
+    for what in DERIVED:
+        assert export_text(copy, what) == export_text(small, what), what
+    # the copy holds the text as typed, not the guarded text
+    assert copy.animals.get(code="@SUM(A1)").cage == "+1+cmd|' /C calc'!A0"
+    assert copy.animals.get(code="'=B2").cage == "\r=1+1"
+    assert copy.animals.get(code="B1").group.code == "-2+3"
+    assert TestSession.objects.filter(animal__study=copy, tester=minus).count() == 4
 
 
 def _without_session(text: str) -> list[list[str]]:

@@ -114,6 +114,25 @@ def test_filament_g_alone_is_enough():
 
 
 @pytest.mark.django_db
+def test_the_exports_formula_guard_is_removed_on_import(make_user):
+    """Our exports write text a spreadsheet would run with a leading ' (issue 18): the
+    import stores the text as it was typed; a ' that guards nothing is kept."""
+    make_user("-2+3")
+    rows = [[*r, '\'=HYPERLINK("http://e.x")', "'-2+3"] for r in rows_for("'@A1", "'+K", 26)] + [
+        [*r, "'ok", "'-2+3"] for r in rows_for("''=A2", "control", 15)
+    ]
+    result = run(to_csv(rows, HEADER + ",cage,tester"))
+    assert result.ok, result.error_lines()
+    study = Study.objects.get(slug="imported")
+    cages = dict(study.animals.values_list("code", "cage"))
+    assert cages == {"@A1": '=HYPERLINK("http://e.x")', "'=A2": "'ok"}
+    assert set(study.groups.values_list("code", flat=True)) == {"+K", "control"}
+    assert set(TestSession.objects.filter(animal__study=study).values_list(
+        "tester__username", flat=True
+    )) == {"-2+3"}  # fmt: skip
+
+
+@pytest.mark.django_db
 def test_utf8_byte_order_mark_is_read():
     result = run(b"\xef\xbb\xbf" + to_csv(base_rows()))
     assert result.ok, result.error_lines()
