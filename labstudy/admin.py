@@ -1,11 +1,14 @@
 from django.contrib import admin
+from django.db import models
 from simple_history.admin import SimpleHistoryAdmin
 
 from labstudy.models import Membership, Phase, Study, Timepoint, TreatmentGroup
+from labstudy.validators import ADMIN_DECIMALS
 
 
 class GroupInline(admin.TabularInline):
     model = TreatmentGroup
+    formfield_overrides = {models.DecimalField: ADMIN_DECIMALS}
     extra = 0
 
 
@@ -21,6 +24,7 @@ class TimepointInline(admin.TabularInline):
 
 @admin.register(Study)
 class StudyAdmin(SimpleHistoryAdmin):
+    formfield_overrides = {models.DecimalField: ADMIN_DECIMALS}
     list_display = (
         "slug",
         "title",
@@ -39,6 +43,7 @@ class StudyAdmin(SimpleHistoryAdmin):
 
 @admin.register(TreatmentGroup)
 class TreatmentGroupAdmin(SimpleHistoryAdmin):
+    formfield_overrides = {models.DecimalField: ADMIN_DECIMALS}
     list_display = (
         "code",
         "name",

@@ -5,6 +5,7 @@ from django.forms import BaseInlineFormSet, inlineformset_factory
 
 from labstudy.models import Phase, Study, Timepoint, TreatmentGroup
 from labstudy.study_templates import TEMPLATES
+from labstudy.validators import finite_decimals
 from sessions.models import FilamentSet, Stimulus
 
 STUDY_FIELDS = [
@@ -151,6 +152,7 @@ GroupFormSet = inlineformset_factory(
     extra=1,
     can_delete=False,
     widgets={"colour": forms.TextInput(attrs={"type": "color"})},
+    formfield_callback=finite_decimals,
 )
 PhaseFormSet = inlineformset_factory(
     Study,

@@ -12,6 +12,8 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
+from labstudy.validators import validate_timepoint_label
+
 
 class TimeStamped(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
@@ -279,7 +281,11 @@ class Phase(TimeStamped):
 
 class Timepoint(TimeStamped):
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="timepoints")
-    label = models.CharField(max_length=20, help_text="e.g. T0")
+    label = models.CharField(
+        max_length=20,
+        validators=[validate_timepoint_label],
+        help_text="e.g. T0: letters, digits, spaces and - _ . # ( ) +.",
+    )
     day = models.IntegerField("study day")
     is_baseline = models.BooleanField(default=False)
     order = models.PositiveSmallIntegerField(default=0)

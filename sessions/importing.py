@@ -43,6 +43,7 @@ from simple_history.utils import bulk_create_with_history
 from analysis import thresholds
 from animals.models import Animal
 from labstudy.models import Study, ThresholdMethod, Timepoint, TreatmentGroup
+from labstudy.validators import code_problem, shown
 from sessions.models import Filament, FilamentSet, LegacyThreshold, Stimulus, TestSession
 from sessions.services import stoelting_set
 
@@ -333,6 +334,15 @@ def _required(text: str, limit: int) -> str:
     return text
 
 
+def _code(text: str, limit: int, what: str) -> str:
+    """An animal code or timepoint label: required, and the set-up forms' rule."""
+    _required(text, limit)
+    problem = code_problem(text, what=what)
+    if problem:
+        raise _Bad(f"'{shown(text)}': {problem}")
+    return text
+
+
 def _optional(text: str, limit: int) -> str:
     if len(text) > limit:
         raise _Bad(f"'{text[:limit]}…' is longer than {limit} characters")
@@ -521,9 +531,9 @@ def _parse_rows(
                 _bad.append(Problem(_line, column, str(error)))
                 return None
 
-        animal = field_value("animal", _required, 30)
+        animal = field_value("animal", _code, 30, "animal code")
         group = field_value("group", _optional, 20)
-        timepoint = field_value("timepoint", _required, 20)
+        timepoint = field_value("timepoint", _code, 20, "timepoint label")
         day = field_value("day", _integer, table)
         paw = field_value("paw", _paw) if "paw" in raw else default_paw
         cage = field_value("cage", _optional, 30)
