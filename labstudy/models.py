@@ -139,11 +139,19 @@ class Study(TimeStamped):
         return self.title
 
     def clean(self) -> None:
+        if self.day0_date is not None:
+            check_day0_date(self.day0_date)
         for item in self.comparison_pairs.split(","):
             a, dash, b = item.strip().partition("-")
             if item.strip() and not (dash and a.strip() and b.strip() and a.strip() != b.strip()):
                 raise ValidationError(
                     {"comparison_pairs": f"'{item.strip()}' is not a pair like T7-T4."}
+                )
+        for name in ("first_day", "last_day"):
+            value = getattr(self, name)
+            if value is not None and abs(value) > MAX_STUDY_DAY:
+                raise ValidationError(
+                    {name: f"Day {value} is more than {MAX_STUDY_DAY} days (ten years) from day 0."}
                 )
         if self.first_day is not None and self.last_day is not None:
             if self.first_day > self.last_day:
@@ -169,6 +177,23 @@ class Study(TimeStamped):
 
     def day_of_date(self, date: dt.date) -> int:
         return (date - self.day0_date).days
+
+
+# Day 0 stays well inside the calendar: every study day, and the day before and after it
+# that the bench pages link to, must be a date (9999-12-31 + 56 days is not).
+EARLIEST_DAY0 = dt.date(1900, 1, 1)
+LATEST_DAY0 = dt.date(2999, 12, 31)
+MAX_STUDY_DAY = 3660
+
+
+def check_day0_date(day0: dt.date) -> None:
+    if not EARLIEST_DAY0 <= day0 <= LATEST_DAY0:
+        raise ValidationError(
+            {
+                "day0_date": f"Day 0 {day0.isoformat()} is outside {EARLIEST_DAY0.year} to "
+                f"{LATEST_DAY0.year}; check the year."
+            }
+        )
 
 
 class TreatmentGroup(TimeStamped):

@@ -482,3 +482,77 @@ def test_a_huge_animal_id_posted_as_an_observation_is_refused(client_for, bench)
     )
     assert response.status_code in (200, 404)
     assert counts() == before
+
+
+# ------------------------------------------------------------- labels in the statistics
+
+
+@pytest.mark.django_db
+def test_labels_ending_in_a_backslash_leave_the_statistics_and_exports_working(world, client):
+    """The control group 'ctrl\\' and the baseline 'T0\\' (stored before the label rule):
+    the mixed model put the reference levels into its patsy formula, and stats.csv, the
+    package and the mixed-model page gave 500s."""
+    study, users, _ = world
+    study.groups.filter(code="control").update(code="ctrl\\")
+    study.groups.filter(code="K5").update(code='K5 "a"')
+    study.timepoints.filter(label="T0").update(label="T0\\")
+    client.force_login(users["data_manager"])
+    stats_csv = client.get(reverse("export_table", args=[study.slug, "stats"]))
+    assert stats_csv.status_code == 200
+    body = b"".join(stats_csv.streaming_content) if stats_csv.streaming else stats_csv.content
+    lines = body.decode("utf-8-sig").splitlines()
+    mixed = [line for line in lines if line.startswith("mixed_model,")]
+    assert any("ctrl\\" in line and "T0\\" in line for line in mixed), mixed[:5]
+    assert not any("could not be fitted" in line for line in mixed)
+    package = client.get(reverse("export_package", args=[study.slug]))
+    assert package.status_code == 200
+    page = client.get(reverse("dashboard_mixed_model", args=[study.slug]))
+    assert page.status_code == 200
+    assert "ctrl\\" in text_of(page) and 'K5 "a"' in text_of(page)
+
+
+# ------------------------------------------------------------------ the study's dates
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("day0", ["9999-12-31", "0001-01-01"])
+def test_a_study_dated_at_the_end_of_the_calendar_is_refused(client_for, study, people, day0):
+    from django.contrib.auth.models import Permission
+
+    people["data_manager"].user_permissions.add(Permission.objects.get(codename="add_study"))
+    client = client_for("data_manager")
+    before = counts()
+    new = client.post(
+        reverse("study_new"),
+        {"template": "psnl-vf-3x8", "slug": "far", "title": "Far", "day0_date": day0},
+    )
+    assert new.status_code == 200
+    assert "Day 0" in text_of(new) and "1900" in text_of(new)
+    assert counts() == before
+    form = client.get(reverse("study_setup", args=[study.slug])).context["form"]
+    data = {f"study-{k}": v for k, v in form.initial.items() if v is not None}
+    data = {k: ("on" if v is True else v) for k, v in data.items() if v is not False}
+    data["study-day0_date"] = day0
+    setup = client.post(reverse("study_setup", args=[study.slug]), data)
+    assert setup.status_code == 200
+    assert "1900" in text_of(setup)
+    assert counts() == before
+    assert client.get(reverse("study_overview", args=[study.slug])).status_code == 200
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("field", "value"), [("first_day", "-2147483648"), ("last_day", "2147483647")]
+)
+def test_study_days_beyond_ten_years_are_refused(client_for, study, field, value):
+    client = client_for("data_manager")
+    form = client.get(reverse("study_setup", args=[study.slug])).context["form"]
+    data = {f"study-{k}": v for k, v in form.initial.items() if v is not None}
+    data = {k: ("on" if v is True else v) for k, v in data.items() if v is not False}
+    data[f"study-{field}"] = value
+    before = counts()
+    response = client.post(reverse("study_setup", args=[study.slug]), data)
+    assert response.status_code == 200
+    assert f"Day {value} is more than 3660 days (ten years) from day 0." in text_of(response)
+    assert counts() == before
+    assert client.get(reverse("study_overview", args=[study.slug])).status_code == 200
