@@ -1046,7 +1046,10 @@ class MixedFit:
 
 def fit_random_intercept(data: pd.DataFrame, formula: str, *, subject: str) -> MixedFit:
     """REML fit of ``formula`` with a random intercept per ``subject`` (lme4's
-    ``lmer(formula + (1 | subject), REML = TRUE)``) using statsmodels MixedLM."""
+    ``lmer(formula + (1 | subject), REML = TRUE)``) using statsmodels MixedLM.
+
+    ``formula`` is code: it names columns and coded levels (see :func:`_coded`), never
+    a label someone typed."""
     import statsmodels.formula.api as smf
     from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
@@ -1135,8 +1138,19 @@ def mixed_model(
     return _frame(rows)
 
 
-def _q(name: str) -> str:
-    return name.replace("'", "\\'")
+def _coded(frame: pd.DataFrame, column: str, prefix: str) -> tuple[pd.DataFrame, dict[str, str]]:
+    """`frame` with `column`'s labels replaced by safe codes (t00000, t00001, ...) for a
+    model formula, and the label -> code map.
+
+    People's labels never go into formula text: a label ending in a backslash, holding a
+    quote, or reading like patsy code ('C(x)', 'T0 + 1', "Q('x')") would break the parse or
+    change the model. The codes are numbered in the labels' sorted order, which is the
+    order patsy gives a categorical's levels, so the design matrix, and every number
+    fitted from it, is the same as with the labels themselves.
+    """
+    labels = sorted(frame[column].unique())
+    codes = {label: f"{prefix}{i:05d}" for i, label in enumerate(labels)}
+    return frame.assign(**{column: frame[column].map(codes)}), codes
 
 
 def _mixed_within(sub: pd.DataFrame, *, group: str, design: Design, baseline: str) -> list[dict]:
@@ -1165,9 +1179,10 @@ def _mixed_within(sub: pd.DataFrame, *, group: str, design: Design, baseline: st
                 sentence=f"{group}: mixed model not fitted ({ALL_EQUAL}).",
             )
         ]
-    formula = f"value ~ C(timepoint, Treatment(reference='{_q(baseline)}'))"
+    coded, tp_code = _coded(sub, "timepoint", "t")
+    formula = f"value ~ C(timepoint, Treatment(reference='{tp_code[baseline]}'))"
     try:
-        fit = fit_random_intercept(sub, formula, subject="animal")
+        fit = fit_random_intercept(coded, formula, subject="animal")
     except ValueError as error:
         return [
             _row(
@@ -1180,7 +1195,7 @@ def _mixed_within(sub: pd.DataFrame, *, group: str, design: Design, baseline: st
             )
         ]
     names = list(fit.fe_params.index)
-    terms = {tp: _term(names, tp) for tp in timepoints if tp != baseline}
+    terms = {tp: _term(names, tp_code[tp]) for tp in timepoints if tp != baseline}
     terms = {tp: t for tp, t in terms.items() if t is not None}
     kept = sub.groupby("animal")["timepoint"].nunique()
     incomplete = kept[kept < len(timepoints)].index.astype(str).tolist()
@@ -1253,10 +1268,6 @@ def _mixed_between(
     clean: pd.DataFrame, *, design: Design, baseline: str, control: str
 ) -> list[dict]:
     n = clean["animal"].nunique()
-    formula = (
-        f"value ~ C(group, Treatment(reference='{_q(control)}'))"
-        f" * C(timepoint, Treatment(reference='{_q(baseline)}'))"
-    )
     if clean["value"].nunique() == 1 or control not in design.groups:
         why = ALL_EQUAL if clean["value"].nunique() == 1 else "no control group data"
         return [
@@ -1268,8 +1279,14 @@ def _mixed_between(
                 sentence=f"group x time mixed model not fitted ({why}).",
             )
         ]
+    coded, group_code = _coded(clean, "group", "g")
+    coded, tp_code = _coded(coded, "timepoint", "t")
+    formula = (
+        f"value ~ C(group, Treatment(reference='{group_code[control]}'))"
+        f" * C(timepoint, Treatment(reference='{tp_code[baseline]}'))"
+    )
     try:
-        fit = fit_random_intercept(clean, formula, subject="animal")
+        fit = fit_random_intercept(coded, formula, subject="animal")
     except ValueError as error:
         return [
             _row(
@@ -1305,13 +1322,13 @@ def _mixed_between(
         for group in design.groups:
             if group == control:
                 continue
-            main = _term(names, group, factor="group")
+            main = _term(names, group_code[group], factor="group")
             if main is None:
                 continue
             c = np.zeros(len(names))
             c[names.index(main)] = 1.0
             if tp != baseline:
-                inter = _interaction_term(names, group, tp)
+                inter = _interaction_term(names, group_code[group], tp_code[tp])
                 if inter is None:
                     continue
                 c[names.index(inter)] = 1.0

@@ -9,5 +9,5 @@ urlpatterns = [
     path("dashboard/mixed-model/", views.mixed_model, name="dashboard_mixed_model"),
     path("dashboard/completeness/", views.completeness, name="dashboard_completeness"),
     path("dashboard/figure/", views.figure, name="dashboard_figure"),
-    path("dashboard/animals/<int:animal_id>/", views.animal, name="dashboard_animal"),
+    path("dashboard/animals/<id:animal_id>/", views.animal, name="dashboard_animal"),
 ]

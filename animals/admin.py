@@ -7,6 +7,7 @@ study's records are read-only.
 
 from django import forms
 from django.contrib import admin
+from django.db import models
 
 from animals.models import (
     Allocation,
@@ -18,6 +19,7 @@ from animals.models import (
     Surgery,
 )
 from labstudy.admin import KeptHistoryAdmin
+from labstudy.validators import ADMIN_DECIMALS
 
 
 class ReasonForm(forms.ModelForm):
@@ -50,6 +52,7 @@ class RecordAdmin(KeptHistoryAdmin):
     """Recorded data: never deleted; a change needs a reason; read-only in a closed study."""
 
     form = ReasonForm
+    formfield_overrides = {models.DecimalField: ADMIN_DECIMALS}
 
     def has_change_permission(self, request, obj=None) -> bool:
         return not study_is_closed(obj) and super().has_change_permission(request, obj)

@@ -1,13 +1,31 @@
 """Forms behind the bench's dosing, weights and observations screens."""
 
+import datetime as dt
+
 from django import forms
 
 from animals.models import Animal, Observation
 from animals.services import OBSERVATION_PICKS
+from labstudy.converters import MAX_ID
+
+# The calendar a bench record may be dated in. Whether a date is inside the study is
+# the services' rule; this only keeps the ends of the calendar (year 1, year 9999, whose
+# next day does not exist) away from the pages and the database.
+EARLIEST_DATE = dt.date(1900, 1, 1)
+LATEST_DATE = dt.date(2999, 12, 31)
 
 
 class DayForm(forms.Form):
     date = forms.DateField()
+
+    def clean_date(self) -> dt.date:
+        date = self.cleaned_data["date"]
+        if not EARLIEST_DATE <= date <= LATEST_DATE:
+            raise forms.ValidationError(
+                f"Date: {date.isoformat()} is outside the dates the bench records "
+                f"({EARLIEST_DATE.year} to {LATEST_DATE.year}); check the year."
+            )
+        return date
 
 
 class DoseForm(DayForm):
@@ -28,7 +46,7 @@ class WeightForm(DayForm):
 
 
 class ObservationForm(DayForm):
-    animal = forms.IntegerField()
+    animal = forms.IntegerField(min_value=1, max_value=MAX_ID)
     client_uuid = forms.UUIDField(required=False)
     terms = forms.MultipleChoiceField(choices=[(t, t) for t in OBSERVATION_PICKS], required=False)
     severity = forms.ChoiceField(choices=Observation.Severity.choices, required=False)

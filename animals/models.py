@@ -14,6 +14,7 @@ from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
 from labstudy.models import Study, TimeStamped, TreatmentGroup
+from labstudy.validators import validate_animal_code
 
 
 def _person():
@@ -45,7 +46,11 @@ class Animal(TimeStamped):
         EUTHANISED = "euthanised", "Euthanised"
 
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="animals")
-    code = models.CharField(max_length=30, help_text="Unique within the study, e.g. R01.")
+    code = models.CharField(
+        max_length=30,
+        validators=[validate_animal_code],
+        help_text="Unique within the study, e.g. R01: letters, digits, spaces and - _ . # ( ) +.",
+    )
     cage = models.CharField(max_length=30, blank=True)
     sex = models.CharField(max_length=10, choices=Sex.choices, default=Sex.MALE)
     date_of_birth = models.DateField(null=True, blank=True)

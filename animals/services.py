@@ -84,6 +84,13 @@ def parse_grams(text: str) -> Decimal:
         raise ValidationError({"grams": "Enter the weight in grams, e.g. 312.5."}) from None
     if not grams.is_finite():
         raise ValidationError({"grams": "Enter the weight in grams, e.g. 312.5."})
+    if grams.adjusted() >= 6:  # a million grams or more: no column holds it, no rat weighs it
+        raise ValidationError(
+            {
+                "grams": f"{text.strip()} g is not a body weight: enter the weight in grams, "
+                "e.g. 312.5."
+            }
+        )
     return grams.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
 
 

@@ -56,7 +56,7 @@ BAD_FORM_ID = "This form is out of date: reload the page and enter it again."
 def bench_doses(request: HttpRequest, slug: str) -> HttpResponse:
     access = study_access(request.user, slug, roles=BENCH_ROLES)
     study = access.study
-    date = bench_date(request)
+    date = bench_date(request, study)
     return render(
         request,
         "animals/bench_doses.html",
@@ -105,7 +105,7 @@ def bench_dose_record(request: HttpRequest, slug: str, animal_pk: int) -> HttpRe
     )
     form = DoseForm(request.POST)
     if not form.is_valid():
-        date = bench_date(request)
+        date = bench_date(request, access.study)
         return _dose_row_response(request, access, animal, date, ("error", _form_errors(form)))
     date = form.cleaned_data["date"]
     try:
@@ -155,7 +155,7 @@ def bench_dose_void(request: HttpRequest, slug: str, dose_pk: int) -> HttpRespon
 def bench_weights(request: HttpRequest, slug: str) -> HttpResponse:
     access = study_access(request.user, slug, roles=BENCH_ROLES)
     study = access.study
-    date = bench_date(request)
+    date = bench_date(request, study)
     sheet = selectors.weight_sheet(study, date)
     return render(
         request,
@@ -213,10 +213,12 @@ def bench_weight_record(request: HttpRequest, slug: str, animal_pk: int) -> Http
     )
     form = WeightForm(request.POST)
     if not form.is_valid():
-        date = bench_date(request)
+        date = bench_date(request, access.study)
         text = "Enter the weight in grams, e.g. 312.5."
         if set(form.errors) == {"client_uuid"}:
             text = BAD_FORM_ID
+        elif "date" in form.errors and form.data.get("date"):
+            text = " ".join(form.errors["date"])
         return _weight_row_response(
             request, access, animal, date, ("error", text), client_uuid=_posted_uuid(form)
         )
@@ -295,7 +297,7 @@ def bench_weight_void(request: HttpRequest, slug: str, weight_pk: int) -> HttpRe
 def bench_observations(request: HttpRequest, slug: str) -> HttpResponse:
     access = study_access(request.user, slug, roles=BENCH_ROLES)
     study = access.study
-    date = bench_date(request)
+    date = bench_date(request, study)
     form = ObservationForm(
         request.POST if request.method == "POST" else None,
         initial={"date": date, "client_uuid": uuid.uuid4()},

@@ -7,9 +7,11 @@ base classes below hold that rule for every admin in the project.
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
+from django.db import models
 from simple_history.admin import SimpleHistoryAdmin
 
 from labstudy.models import Membership, Phase, Study, Timepoint, TreatmentGroup
+from labstudy.validators import ADMIN_DECIMALS
 
 
 class KeptHistoryAdmin(SimpleHistoryAdmin):
@@ -45,6 +47,7 @@ class KeptInline(admin.TabularInline):
 
 class GroupInline(KeptInline):
     model = TreatmentGroup
+    formfield_overrides = {models.DecimalField: ADMIN_DECIMALS}
 
 
 class PhaseInline(KeptInline):
@@ -57,6 +60,7 @@ class TimepointInline(KeptInline):
 
 @admin.register(Study)
 class StudyAdmin(KeptHistoryAdmin):
+    formfield_overrides = {models.DecimalField: ADMIN_DECIMALS}
     list_display = (
         "slug",
         "title",
@@ -75,6 +79,7 @@ class StudyAdmin(KeptHistoryAdmin):
 
 @admin.register(TreatmentGroup)
 class TreatmentGroupAdmin(KeptHistoryAdmin):
+    formfield_overrides = {models.DecimalField: ADMIN_DECIMALS}
     list_display = (
         "code",
         "name",

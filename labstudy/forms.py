@@ -1,10 +1,12 @@
 """Forms for study set-up. Thin: validation of whole studies lives in models and services."""
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.forms import BaseInlineFormSet, inlineformset_factory
 
-from labstudy.models import Phase, Study, Timepoint, TreatmentGroup
+from labstudy.models import Phase, Study, Timepoint, TreatmentGroup, check_day0_date
 from labstudy.study_templates import TEMPLATES
+from labstudy.validators import finite_decimals
 from sessions.models import FilamentSet, Stimulus
 
 STUDY_FIELDS = [
@@ -45,6 +47,14 @@ class NewStudyForm(forms.Form):
     slug = forms.SlugField(max_length=60, help_text="Short name for addresses and file names.")
     title = forms.CharField(max_length=200)
     day0_date = forms.DateField(label="Day 0 (surgery) date", widget=DateInput)
+
+    def clean_day0_date(self):
+        day0 = self.cleaned_data["day0_date"]
+        try:
+            check_day0_date(day0)
+        except ValidationError as error:
+            raise forms.ValidationError(error.message_dict["day0_date"]) from None
+        return day0
 
     def clean_slug(self):
         slug = self.cleaned_data["slug"]
@@ -151,6 +161,7 @@ GroupFormSet = inlineformset_factory(
     extra=1,
     can_delete=False,
     widgets={"colour": forms.TextInput(attrs={"type": "color"})},
+    formfield_callback=finite_decimals,
 )
 PhaseFormSet = inlineformset_factory(
     Study,

@@ -13,6 +13,8 @@ from django.db.models import Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from labstudy.validators import validate_timepoint_label
+
 
 class TimeStamped(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
@@ -138,11 +140,19 @@ class Study(TimeStamped):
         return self.title
 
     def clean(self) -> None:
+        if self.day0_date is not None:
+            check_day0_date(self.day0_date)
         for item in self.comparison_pairs.split(","):
             a, dash, b = item.strip().partition("-")
             if item.strip() and not (dash and a.strip() and b.strip() and a.strip() != b.strip()):
                 raise ValidationError(
                     {"comparison_pairs": f"'{item.strip()}' is not a pair like T7-T4."}
+                )
+        for name in ("first_day", "last_day"):
+            value = getattr(self, name)
+            if value is not None and abs(value) > MAX_STUDY_DAY:
+                raise ValidationError(
+                    {name: f"Day {value} is more than {MAX_STUDY_DAY} days (ten years) from day 0."}
                 )
         if self.first_day is not None and self.last_day is not None:
             if self.first_day > self.last_day:
@@ -185,6 +195,23 @@ class Study(TimeStamped):
                 f"(day {self.first_day}, {first:%d %b %Y})."
             )
         return None
+
+
+# Day 0 stays well inside the calendar: every study day, and the day before and after it
+# that the bench pages link to, must be a date (9999-12-31 + 56 days is not).
+EARLIEST_DAY0 = dt.date(1900, 1, 1)
+LATEST_DAY0 = dt.date(2999, 12, 31)
+MAX_STUDY_DAY = 3660
+
+
+def check_day0_date(day0: dt.date) -> None:
+    if not EARLIEST_DAY0 <= day0 <= LATEST_DAY0:
+        raise ValidationError(
+            {
+                "day0_date": f"Day 0 {day0.isoformat()} is outside {EARLIEST_DAY0.year} to "
+                f"{LATEST_DAY0.year}; check the year."
+            }
+        )
 
 
 class TreatmentGroup(TimeStamped):
@@ -297,7 +324,11 @@ class Phase(TimeStamped):
 
 class Timepoint(TimeStamped):
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="timepoints")
-    label = models.CharField(max_length=20, help_text="e.g. T0")
+    label = models.CharField(
+        max_length=20,
+        validators=[validate_timepoint_label],
+        help_text="e.g. T0: letters, digits, spaces and - _ . # ( ) +.",
+    )
     day = models.IntegerField("study day")
     is_baseline = models.BooleanField(default=False)
     order = models.PositiveSmallIntegerField(default=0)

@@ -19,6 +19,7 @@ from django.utils import timezone
 from animals.models import Animal
 from labstudy.models import Membership, Phase, Role, Study, Timepoint, TreatmentGroup
 from labstudy.study_templates import TEMPLATES
+from labstudy.validators import code_problem, shown
 from sessions.services import lock_timepoint, stoelting_set
 
 
@@ -140,6 +141,10 @@ def parse_animal_lines(text: str) -> list[dict]:
             continue
         if len(code) > 30:
             errors.append(f"line {number}: animal code '{code[:30]}…' is longer than 30 characters")
+            continue
+        problem = code_problem(code, what="animal code")
+        if problem:
+            errors.append(f"line {number}, animal code '{shown(code)}': {problem}")
             continue
         if len(cage) > 30:
             errors.append(f"line {number}: cage '{cage[:30]}…' is longer than 30 characters")

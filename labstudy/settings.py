@@ -162,6 +162,23 @@ DATABASES = {
     )
 }
 
+# SQLite has one writer at a time. WAL: pages, sign-ins and dry runs read while someone
+# writes, and a long read never blocks a writer. IMMEDIATE: a transaction takes the write
+# lock when it begins, so two writers queue for up to `timeout` seconds, instead of the
+# second failing with "database is locked" when it turns from reading to writing.
+# Writers stay short (an import checks its file before it opens its transaction); for
+# many tablets at once or large imports while people work, use PostgreSQL (README).
+LABSTUDY_SQLITE_OPTIONS = {
+    "init_command": "PRAGMA journal_mode=WAL",
+    "transaction_mode": "IMMEDIATE",
+    "timeout": float(os.environ.get("LABSTUDY_SQLITE_TIMEOUT", "20")),
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"] = {
+        **LABSTUDY_SQLITE_OPTIONS,
+        **DATABASES["default"].get("OPTIONS", {}),
+    }
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

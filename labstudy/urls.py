@@ -4,6 +4,9 @@ from django.urls import include, path, re_path
 
 from labstudy import member_views, views
 
+# Animal codes and timepoint labels sit in addresses as <path:>, not <str:>: the set-up
+# forms refuse '/' (labstudy.validators), yet a code stored before that rule must still
+# give working links, and reverse() percent-encodes the rest ('#', '?', spaces).
 urlpatterns = [
     path("", views.home, name="home"),
     path("studies/new/", views.study_new, name="study_new"),
@@ -13,10 +16,10 @@ urlpatterns = [
     path("s/<slug:slug>/setup/allocation/", views.study_allocation, name="study_allocation"),
     path("s/<slug:slug>/unblind/", views.study_unblind, name="study_unblind"),
     path("s/<slug:slug>/people/", member_views.study_members, name="study_members"),
-    path("s/<slug:slug>/history/animal/<str:code>/", views.animal_history, name="animal_history"),
-    path("s/<slug:slug>/history/session/<int:pk>/", views.session_history, name="session_history"),
+    path("s/<slug:slug>/history/animal/<path:code>/", views.animal_history, name="animal_history"),
+    path("s/<slug:slug>/history/session/<id:pk>/", views.session_history, name="session_history"),
     path(
-        "s/<slug:slug>/timepoints/<str:label>/sign-off/",
+        "s/<slug:slug>/timepoints/<path:label>/sign-off/",
         views.timepoint_signoff,
         name="timepoint_signoff",
     ),

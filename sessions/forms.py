@@ -2,6 +2,8 @@
 
 from django import forms
 
+from labstudy.converters import MAX_ID
+
 NOTE_PICKS = ("ambulated", "guarding", "licking", "flinching", "moved before the stimulus")
 
 
@@ -13,7 +15,7 @@ class TapForm(forms.Form):
     filament = forms.CharField(max_length=8)
     # A filament picked from the full set instead of the suggested one (an override).
     pick = forms.CharField(max_length=8, required=False)
-    session = forms.IntegerField(required=False, min_value=1)
+    session = forms.IntegerField(required=False, min_value=1, max_value=MAX_ID)
     after = forms.UUIDField(required=False)
     note_pick = forms.MultipleChoiceField(choices=[(n, n) for n in NOTE_PICKS], required=False)
     note = forms.CharField(max_length=200, required=False)
@@ -28,10 +30,10 @@ class TapForm(forms.Form):
 
 
 class UndoForm(forms.Form):
-    session = forms.IntegerField(min_value=1, required=False)
+    session = forms.IntegerField(min_value=1, max_value=MAX_ID, required=False)
     target = forms.UUIDField(required=False)
 
 
 class VoidSessionForm(forms.Form):
-    session = forms.IntegerField(min_value=1)
+    session = forms.IntegerField(min_value=1, max_value=MAX_ID)
     reason = forms.CharField(max_length=300)

@@ -48,6 +48,7 @@ from analysis import thresholds
 from analysis.safe_cells import unguard
 from animals.models import Animal
 from labstudy.models import Study, ThresholdMethod, Timepoint, TreatmentGroup
+from labstudy.validators import code_problem, shown
 from sessions.models import Filament, FilamentSet, LegacyThreshold, Stimulus, TestSession
 from sessions.services import stoelting_set
 
@@ -341,6 +342,15 @@ def _required(text: str, limit: int) -> str:
     return text
 
 
+def _code(text: str, limit: int, what: str) -> str:
+    """An animal code or timepoint label: required, and the set-up forms' rule."""
+    _required(text, limit)
+    problem = code_problem(text, what=what)
+    if problem:
+        raise _Bad(f"'{shown(text)}': {problem}")
+    return text
+
+
 def _optional(text: str, limit: int) -> str:
     if len(text) > limit:
         raise _Bad(f"'{text[:limit]}…' is longer than {limit} characters")
@@ -529,9 +539,9 @@ def _parse_rows(
                 _bad.append(Problem(_line, column, str(error)))
                 return None
 
-        animal = field_value("animal", _required, 30)
+        animal = field_value("animal", _code, 30, "animal code")
         group = field_value("group", _optional, 20)
-        timepoint = field_value("timepoint", _required, 20)
+        timepoint = field_value("timepoint", _code, 20, "timepoint label")
         day = field_value("day", _integer, table)
         paw = field_value("paw", _paw) if "paw" in raw else default_paw
         cage = field_value("cage", _optional, 30)
@@ -865,64 +875,115 @@ def import_study_csv(
         result.errors = header_problems + problems
         return result
 
-    with transaction.atomic():
-        study = Study.objects.select_for_update().filter(slug=slug).first()
-        result.study_exists = study is not None
-        errors = list(problems)
-        errors += _check_study_arguments(study, slug, title, method, cutoff_g)
-        analysis, analysis_problems = _analysis_settings(study, alpha, posthoc, pairs)
-        errors += analysis_problems
-        if errors and any(p.line is None for p in errors):
-            result.errors = errors
-            return result
-        result.method = study.threshold_method if study else (method or "first_response")
-        result.cutoff_g = study.cutoff_g if study else (cutoff_g or 300.0)
-        filament_set = study.filament_set if study else stoelting_set()
-        filaments = _Filaments(filament_set)
-        default_paw, paw_note = _default_paw(study, table.header)
-        if default_paw is None and paw_note:
-            errors.append(Problem(_header_line(table), "", paw_note))
-        elif paw_note:
-            result.notes.append(paw_note)
-        rows, row_problems = _parse_rows(table, kind, filaments, default_paw, result.method)
-        errors += row_problems
-        plan, cross = _check_rows(rows, kind)
-        errors += cross
-        plan.study = study
-        if study is not None and not dry_run:
-            # Hold the study's timepoints as sign-off does (sessions.services.lock_timepoint),
-            # so no timepoint is signed off between the check below and the write.
-            list(Timepoint.objects.select_for_update(no_key=True).filter(study=study).values("pk"))
-        if study is not None:
-            errors += _check_against_study(study, plan, kind)
-        errors += _settle_design(plan, result, baseline=baseline, control=control, day0=day0)
-        errors += _check_pairs(analysis, plan, result)
-        _describe(result, table, plan, kind, study)
-        if errors:
-            result.errors = sorted(errors, key=lambda p: (p.line or 0, p.column))
-            return result
-        if dry_run:
-            return result
-        try:
-            with transaction.atomic():
-                result.study = _write(
-                    plan,
-                    result,
-                    kind,
-                    filaments,
-                    user=user,
-                    title=title,
-                    slug=slug,
-                    analysis=analysis,
+    # Checking only reads, and runs outside any transaction: on SQLite a transaction takes
+    # the database's one write lock (BEGIN IMMEDIATE, see settings), and checking a large
+    # file inside one held it for minutes while technicians tapped and people signed in.
+    # A dry run ends here having written nothing and locked nothing.
+    checked = _check_file(
+        table, kind, problems, result, slug=slug, title=title, method=method,
+        cutoff_g=cutoff_g, baseline=baseline, control=control, day0=day0, alpha=alpha,
+        posthoc=posthoc, pairs=pairs,
+    )  # fmt: skip
+    if checked is None or dry_run:
+        return result
+    plan, analysis, filaments = checked
+    try:
+        with transaction.atomic():
+            # The write is short; only what the study holds is checked again, under its
+            # lock, in case it changed while the file was being checked.
+            study = Study.objects.select_for_update().filter(slug=slug).first()
+            errors = _check_study_arguments(study, slug, title, method, cutoff_g)
+            errors += _analysis_settings(study, alpha, posthoc, pairs)[1]
+            if (study is None) != (plan.study is None):
+                now = "was created" if study is not None else "was deleted"
+                errors.append(
+                    Problem(None, "", f"study '{slug}' {now} while the file was being checked; "
+                            "nothing was imported, check the file again")
+                )  # fmt: skip
+            elif study is not None:
+                # Hold the study's timepoints as sign-off does (sessions.services.lock_timepoint),
+                # so no timepoint is signed off between the check below and the write.
+                list(
+                    Timepoint.objects.select_for_update(no_key=True)
+                    .filter(study=study)
+                    .values("pk")
                 )
-        except (IntegrityError, ValidationError) as error:
-            result.errors = [
-                Problem(None, "", f"nothing was imported: the database refused the write ({error})")
-            ]
-            result.study = None
-            return result
-        result.written = True
+                errors += _check_against_study(study, plan, kind)
+            if errors:
+                result.errors = sorted(errors, key=lambda p: (p.line or 0, p.column))
+                return result
+            plan.study = study
+            result.study = _write(
+                plan,
+                result,
+                kind,
+                filaments,
+                user=user,
+                title=title,
+                slug=slug,
+                analysis=analysis,
+            )
+    except (IntegrityError, ValidationError) as error:
+        result.errors = [
+            Problem(None, "", f"nothing was imported: the database refused the write ({error})")
+        ]
+        result.study = None
+        return result
+    result.written = True
     return result
+
+
+def _check_file(
+    table: Table,
+    kind: str,
+    problems: list[Problem],
+    result: ImportResult,
+    *,
+    slug: str,
+    title: str,
+    method: str | None,
+    cutoff_g: float | None,
+    baseline: str | None,
+    control: str | None,
+    day0: dt.date | None,
+    alpha: float | None,
+    posthoc: str | None,
+    pairs: str | None,
+) -> tuple[_Plan, dict, _Filaments] | None:
+    """Every check of the file against itself and the study, reading only. Fills in
+    `result` (what would be created, notes, errors); None when there are errors."""
+    study = Study.objects.filter(slug=slug).first()
+    result.study_exists = study is not None
+    errors = list(problems)
+    errors += _check_study_arguments(study, slug, title, method, cutoff_g)
+    analysis, analysis_problems = _analysis_settings(study, alpha, posthoc, pairs)
+    errors += analysis_problems
+    if errors and any(p.line is None for p in errors):
+        result.errors = errors
+        return None
+    result.method = study.threshold_method if study else (method or "first_response")
+    result.cutoff_g = study.cutoff_g if study else (cutoff_g or 300.0)
+    filament_set = study.filament_set if study else stoelting_set()
+    filaments = _Filaments(filament_set)
+    default_paw, paw_note = _default_paw(study, table.header)
+    if default_paw is None and paw_note:
+        errors.append(Problem(_header_line(table), "", paw_note))
+    elif paw_note:
+        result.notes.append(paw_note)
+    rows, row_problems = _parse_rows(table, kind, filaments, default_paw, result.method)
+    errors += row_problems
+    plan, cross = _check_rows(rows, kind)
+    errors += cross
+    plan.study = study
+    if study is not None:
+        errors += _check_against_study(study, plan, kind)
+    errors += _settle_design(plan, result, baseline=baseline, control=control, day0=day0)
+    errors += _check_pairs(analysis, plan, result)
+    _describe(result, table, plan, kind, study)
+    if errors:
+        result.errors = sorted(errors, key=lambda p: (p.line or 0, p.column))
+        return None
+    return plan, analysis, filaments
 
 
 def _header_line(table: Table) -> int:

@@ -4,7 +4,7 @@ from django.urls import path
 
 from sessions import views
 
-_KEY = "bench/vf/<int:animal_pk>/<int:timepoint_pk>/<str:paw>/"
+_KEY = "bench/vf/<id:animal_pk>/<id:timepoint_pk>/<str:paw>/"
 
 urlpatterns = [
     path("bench/", views.bench_today, name="bench_today"),

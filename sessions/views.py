@@ -44,15 +44,43 @@ BENCH_ROLES = (Role.TECHNICIAN, Role.INVESTIGATOR, Role.DATA_MANAGER)
 SERVICE_WORKER = Path(settings.BASE_DIR) / "static" / "js" / "bench-sw.js"
 
 
-def bench_date(request: HttpRequest) -> dt.date:
-    """The day a bench page shows: `?date=YYYY-MM-DD`, or today."""
+# How far from the study's first and last day a bench page may be opened: browsing the
+# days around a study is fine, the end of the calendar is not (its next day overflows).
+BENCH_DATE_SLACK = dt.timedelta(days=366)
+
+
+def bench_date(request: HttpRequest, study: Study | None = None) -> dt.date:
+    """The day a bench page shows: `?date=YYYY-MM-DD`, or today.
+
+    A date more than a year outside the study's days (with `study`), or outside
+    1900-2999 (without), shows today with a message instead.
+    """
     raw = request.GET.get("date", "").strip()
+    today = timezone.localdate()
     if raw:
         try:
-            return dt.date.fromisoformat(raw)
+            date = dt.date.fromisoformat(raw)
         except ValueError:
             messages.warning(request, f"'{raw}' is not a date like 2026-11-25; showing today.")
-    return timezone.localdate()
+            return today
+        first, last = dt.date(1900, 1, 1), dt.date(2999, 12, 31)
+        where = "the dates a bench page can show (1900 to 2999)"
+        if study is not None:
+            start, end = study.date_of_day(study.first_day), study.date_of_day(study.last_day)
+            first, last = max(first, start - BENCH_DATE_SLACK), min(last, end + BENCH_DATE_SLACK)
+            where = f"this study ({start:%d %b %Y} to {end:%d %b %Y}, give or take a year)"
+        if first <= date <= last or date == today:
+            return date
+        messages.warning(request, f"'{raw}' is outside {where}; showing today.")
+    return today
+
+
+def _shifted(date: dt.date, days: int) -> dt.date:
+    """`date` moved by `days`, staying put at the ends of the calendar."""
+    try:
+        return date + dt.timedelta(days=days)
+    except OverflowError:
+        return date
 
 
 def day_links(study: Study, date: dt.date, url_name: str) -> dict:
@@ -63,8 +91,8 @@ def day_links(study: Study, date: dt.date, url_name: str) -> dict:
         "date": date,
         "study_day": study.day_of_date(date),
         "is_today": date == today,
-        "prev": f"{base}?date={(date - dt.timedelta(days=1)).isoformat()}",
-        "next": f"{base}?date={(date + dt.timedelta(days=1)).isoformat()}",
+        "prev": f"{base}?date={_shifted(date, -1).isoformat()}",
+        "next": f"{base}?date={_shifted(date, 1).isoformat()}",
         "today": base,
         "base": base,
     }
@@ -75,7 +103,7 @@ def day_links(study: Study, date: dt.date, url_name: str) -> dict:
 def bench_today(request: HttpRequest, slug: str) -> HttpResponse:
     access = study_access(request.user, slug, roles=BENCH_ROLES)
     study = access.study
-    date = bench_date(request)
+    date = bench_date(request, study)
     day = selectors.bench_day(study, date)
     doses = animal_selectors.dose_sheet(study, date)
     weights = animal_selectors.weight_sheet(study, date)
