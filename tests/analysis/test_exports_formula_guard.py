@@ -366,6 +366,8 @@ def test_the_guard_is_one_rule_for_text_and_leaves_numbers_alone():
     assert exports.csv_cell(-4.9) == "-4.9" and exports.excel_cell(-4.9) == -4.9
     assert exports.csv_cell(Decimal("-1.5")) == "-1.5" and exports.csv_cell(-3) == "-3"
     assert exports.csv_cell("") == "" and exports.csv_cell("'") == "'"
+    # a control character a worksheet cannot hold no longer stops the workbook (it raised)
+    assert exports.csv_cell("a\x01b") == "a\x01b" and exports.excel_cell("a\x01b") == "a\ufffdb"
 
 
 @given(st.text())
