@@ -19,11 +19,15 @@ from __future__ import annotations
 
 DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 GUARD = "'"
+_FIRSTS = frozenset(DANGEROUS)
 
 
 def needs_guard(text: str) -> bool:
     """True when `text`, after any leading ``'``, starts with a dangerous character."""
-    return text.lstrip(GUARD)[:1] in DANGEROUS
+    first = text[:1]
+    if first == GUARD:
+        first = text.lstrip(GUARD)[:1]
+    return first in _FIRSTS
 
 
 def guard(text: str) -> str:

@@ -29,6 +29,8 @@ from django.core.management import call_command
 from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
+from hypothesis import given
+from hypothesis import strategies as st
 from openpyxl import load_workbook
 
 from analysis import exports
@@ -364,3 +366,14 @@ def test_the_guard_is_one_rule_for_text_and_leaves_numbers_alone():
     assert exports.csv_cell(-4.9) == "-4.9" and exports.excel_cell(-4.9) == -4.9
     assert exports.csv_cell(Decimal("-1.5")) == "-1.5" and exports.csv_cell(-3) == "-3"
     assert exports.csv_cell("") == "" and exports.csv_cell("'") == "'"
+    # a control character a worksheet cannot hold no longer stops the workbook (it raised)
+    assert exports.csv_cell("a\x01b") == "a\x01b" and exports.excel_cell("a\x01b") == "a\ufffdb"
+
+
+@given(st.text())
+def test_guard_then_unguard_gives_the_text_back_and_guarded_text_is_never_run(text):
+    from analysis.safe_cells import guard, unguard
+
+    assert unguard(guard(text)) == text
+    assert guard(text)[:1] not in DANGEROUS
+    assert guard(text) in (text, "'" + text)

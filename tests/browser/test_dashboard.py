@@ -184,3 +184,26 @@ def test_completeness_grid_links_to_the_animal_session(investigator):
     assert page.locator(f"#{anchor} .chip").count() >= 5
     screenshot(page, "dashboard-animal")
     assert no_csp_or_script_errors(page) == []
+
+
+def test_a_group_name_with_tags_shows_literally_in_the_legend(demo, investigator):
+    """plotly renders <b>, <img>, <a> in legend and annotation text; names people typed
+    reach it escaped (issue 18), so the legend shows the tags and nothing runs."""
+    from labstudy.models import Phase, TreatmentGroup
+
+    hostile = "<b>Bold</b><img src=x onerror=alert(1)>"
+    TreatmentGroup.objects.filter(study=demo.study, code="K10").update(name=hostile)
+    Phase.objects.filter(study=demo.study, code="A").update(name="<i>Daily</i> & <u>more</u>")
+    page = investigator
+    dialogs = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.goto(DASHBOARD)
+    wait_for_chart(page, "chart-threshold")
+    legend = page.locator("#chart-threshold .legendtext").all_text_contents()
+    assert f"K10 · {hostile}" in legend
+    assert page.locator("#chart-threshold text", has_text="<i>Daily</i> & <u>more</u>").count() == 1
+    # nothing was rendered from the text: no image, no bold or italic run from the names
+    assert page.locator("#chart-threshold img, #chart-threshold image").count() == 0
+    bold = page.locator("#chart-threshold .legendtext tspan[style*='bold']").count()
+    assert bold == 0
+    assert dialogs == [] and no_csp_or_script_errors(page) == []
