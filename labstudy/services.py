@@ -219,9 +219,10 @@ def _confirm_password(user: AbstractBaseUser, password: str) -> None:
 def _hold(timepoint: Timepoint) -> Timepoint:
     """Lock the timepoint's row and bring `timepoint` up to date from it.
 
-    Taps, undos and voids take the same lock, so a sign-off waits for the tap in flight
-    and every later tap sees `locked_at` (nothing is stored after it); two sign-offs, or
-    a sign-off and a reopening, happen one after the other.
+    Taps, undos and voids share-lock the same row (sessions.services.session_state), so
+    a sign-off waits for the taps in flight and every later tap sees `locked_at`
+    (nothing is stored after it); two sign-offs, or a sign-off and a reopening, happen
+    one after the other.
     """
     current = lock_timepoint(timepoint.pk)
     timepoint.locked_at, timepoint.locked_by_id = current.locked_at, current.locked_by_id

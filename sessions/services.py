@@ -10,8 +10,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db import IntegrityError, connection, transaction
 from django.db.models.signals import post_migrate
 from django.utils import timezone
 
@@ -123,9 +122,9 @@ def start_session(
     session = live.first()
     if session is None:
         # A sign-off committed since the caller read the timepoint must win: lock the
-        # row sign-off locks, then look again. (Only when creating: the tap that follows
-        # locks session then timepoint, and taking them in the other order here for an
-        # existing session could deadlock with another tablet's tap.)
+        # row sign-off locks, then look again. (Only when creating: a tap locks session
+        # then timepoint, and taking them in the other order here for an existing
+        # session could deadlock with another tablet's tap.)
         timepoint.locked_at = lock_timepoint(timepoint.pk).locked_at
         _check_can_start(animal, timepoint)
         session = live.first()
@@ -169,12 +168,13 @@ def _check_can_start(animal: Animal, timepoint: Timepoint) -> None:
 
 
 def lock_timepoint(timepoint_pk: int) -> Timepoint:
-    """The timepoint row, locked until the transaction ends, as sign-off locks it.
+    """The timepoint row, locked exclusively until the transaction ends.
 
-    Sign-off, reopening and every write to a timepoint's sessions take this lock (a tap
-    takes it with its session, in one query), so they happen one after the other and a
-    tap can never land after `locked_at`. Call it inside a transaction and check
-    `locked_at` on what it returns, not on a copy read before.
+    Sign-off, reopening, starting a session and imports take this lock; taps, undos and
+    session voids take a share lock on the same row (session_state), so a sign-off waits
+    for the taps in flight and every later tap sees `locked_at`: nothing lands after it.
+    Call it inside a transaction and check `locked_at` on what it returns, not on a
+    copy read before.
     """
     return Timepoint.objects.select_for_update(no_key=True).get(pk=timepoint_pk)
 
@@ -219,14 +219,37 @@ class SessionState:
 def session_state(session_pk: int, *, lock: bool = False) -> SessionState:
     """The session (with animal, study and timepoint) and all its stimuli: two queries.
 
-    With `lock`, the session row and its timepoint's row are locked first (in one
-    statement), so the stimuli read next include every tap committed before ours (on
-    PostgreSQL a locking read that had to wait would still see its old snapshot of the
-    other tables, hence two statements), and a sign-off either committed before (its
-    `locked_at` is read here, after the wait) or waits until this transaction ends.
+    With `lock`, the session row is locked first, so the stimuli read next include every
+    tap committed before ours (on PostgreSQL a locking read that had to wait would still
+    see its old snapshot of the other tables, hence two statements). The second
+    statement also takes a share lock on the timepoint's row and reads its `locked_at`
+    afresh: a sign-off (which locks that row exclusively) either committed before, and
+    is seen, or waits until this transaction ends. Taps share the lock, so tablets on
+    one timepoint do not wait for each other.
     """
     state, _ = _session_state(session_pk, lock=lock)
     return state
+
+
+def _stimuli_sql(*, with_uuid: bool, share: bool) -> str:
+    """The stimuli of a session (and any stimulus holding the tap's UUID), joined to the
+    session's timepoint row so that one row comes back even when there are none, with
+    the timepoint's `locked_at`; `share` locks that timepoint row FOR SHARE.
+
+    Raw SQL because the ORM cannot lock one table of a query FOR SHARE.
+    """
+    qn = connection.ops.quote_name
+    columns = ", ".join(f"s.{qn(f.column)}" for f in Stimulus._meta.concrete_fields)
+    match = f"s.{qn('session_id')} = %s"
+    if with_uuid:
+        match += f" OR s.{qn('client_uuid')} = %s"
+    sql = (
+        f"SELECT {columns}, t.{qn('locked_at')} AS timepoint_locked_at "
+        f"FROM {qn(Timepoint._meta.db_table)} t "
+        f"LEFT JOIN {qn(Stimulus._meta.db_table)} s ON ({match}) "
+        f"WHERE t.{qn('id')} = %s ORDER BY s.{qn('order')}"
+    )
+    return sql + " FOR SHARE OF t" if share else sql
 
 
 def _session_state(
@@ -236,15 +259,23 @@ def _session_state(
     (in the same query), so a UUID reused elsewhere is refused without an insert error."""
     sessions = TestSession.objects.select_related("animal__study", "timepoint")
     if lock:
-        # Both rows in one statement: the tap stays at five queries. Every locking read
-        # of a session takes them in this order (session, then timepoint).
-        sessions = sessions.select_for_update(no_key=True, of=("self", "timepoint"))
+        # Every locking read of a session takes the session's row, then (next statement)
+        # its timepoint's: the same order everywhere, so no two writers deadlock.
+        sessions = sessions.select_for_update(no_key=True, of=("self",))
     session = sessions.get(pk=session_pk)
-    where = Q(session_id=session_pk)
+    share = lock and connection.features.has_select_for_update
+    params: list = [session_pk]
     if tap_uuid is not None:
-        where |= Q(client_uuid=tap_uuid)
+        uuid_field = Stimulus._meta.get_field("client_uuid")
+        params.append(uuid_field.get_db_prep_value(tap_uuid, connection))
+    params.append(session.timepoint_id)
+    sql = _stimuli_sql(with_uuid=tap_uuid is not None, share=share)
     rows, elsewhere = [], None
-    for row in Stimulus.objects.filter(where).order_by("order"):
+    for row in Stimulus.objects.raw(sql, params):
+        if share:  # read after the share lock: newer than the session query's
+            session.timepoint.locked_at = row.timepoint_locked_at
+        if row.pk is None:  # the timepoint's row alone: no stimuli
+            continue
         if row.session_id == session_pk:
             row.session = session
             rows.append(row)
@@ -329,9 +360,10 @@ def record_stimulus(
     TapConflict("changed") rather than appended to a series nobody looked at. A tap
     with a filament other than the suggested one is stored as an override.
 
-    One transaction and at most five queries: the session with its study (session and
-    timepoint rows locked, so a sign-off cannot overtake the tap), its stimuli, the
-    insert and its history row, and the session's status when the series ends. With
+    One transaction and at most five queries: the session with its study (locked), its
+    stimuli with the timepoint's sign-off state (share-locked, so a sign-off cannot
+    overtake the tap), the insert and its history row, and the session's status when
+    the series ends. With
     `study`, a session of another study is refused before anything is written; with
     `slot` (the URL's animal, timepoint and paw), a session of another slot too.
     """
