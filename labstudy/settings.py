@@ -111,10 +111,16 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-# Login throttling: after 5 failures for a username from one address, wait an hour.
+# Login throttling: after 5 failures for a username from one address, that pair waits
+# an hour; after 20 failures from one address, whatever the usernames, the address waits
+# an hour (labstudy/login_throttle.py).
 AXES_FAILURE_LIMIT = int(os.environ.get("LABSTUDY_LOGIN_FAILURE_LIMIT", "5"))
+LABSTUDY_LOGIN_ADDRESS_FAILURE_LIMIT = int(
+    os.environ.get("LABSTUDY_LOGIN_ADDRESS_FAILURE_LIMIT", "20")
+)
 AXES_COOLOFF_TIME = 1  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_HANDLER = "labstudy.login_throttle.AddressThrottleHandler"
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 # Behind a reverse proxy every request comes from the proxy's address: count the client

@@ -100,6 +100,24 @@ def test_repeated_failed_logins_lock_the_account_for_that_address(settings, make
 
 
 @pytest.mark.django_db
+def test_failures_across_many_usernames_lock_the_address(settings, make_user):
+    settings.AXES_ENABLED = True
+    make_user("tess")
+    url = reverse("login")
+    attacker = Client(REMOTE_ADDR="192.0.2.10")
+    for n in range(settings.LABSTUDY_LOGIN_ADDRESS_FAILURE_LIMIT):
+        attacker.post(url, {"username": f"user{n}", "password": "wrong"})
+    response = attacker.post(url, {"username": "tess", "password": "correct-horse-battery"})
+    assert response.status_code == 429
+    assert "Too many failed sign-in attempts" in response.content.decode()
+    assert "_auth_user_id" not in attacker.session
+    colleague = Client(REMOTE_ADDR="192.0.2.11")
+    response = colleague.post(url, {"username": "tess", "password": "correct-horse-battery"})
+    assert response.status_code == 302
+    assert "_auth_user_id" in colleague.session
+
+
+@pytest.mark.django_db
 def test_a_correct_login_still_works_below_the_limit(settings, make_user):
     settings.AXES_ENABLED = True
     make_user("tess")
