@@ -8,6 +8,7 @@ process with a message naming it.
 """
 
 import os
+import tempfile
 from pathlib import Path
 
 import dj_database_url
@@ -211,6 +212,10 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 # Uploads: spreadsheets are small; anything larger is refused with a message.
 LABSTUDY_MAX_UPLOAD_BYTES = int(os.environ.get("LABSTUDY_MAX_UPLOAD_BYTES", str(5 * 1024 * 1024)))
 DATA_UPLOAD_MAX_MEMORY_SIZE = LABSTUDY_MAX_UPLOAD_BYTES
+# Where an import upload waits (at most an hour) for its confirmation: sessions/uploads.py.
+LABSTUDY_UPLOAD_DIR = Path(
+    os.environ.get("LABSTUDY_UPLOAD_DIR", Path(tempfile.gettempdir()) / "labstudy-imports")
+)
 
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
