@@ -202,6 +202,20 @@ STORAGES = {
 # bare authenticated page /bench-baseline/ the tap is compared with. Off everywhere else.
 LABSTUDY_BENCH = os.environ.get("LABSTUDY_BENCH") == "1"
 
+# Shared bench tablets: a sign-in ends when the browser closes, and in any case after
+# LABSTUDY_SESSION_HOURS (default 12, a long lab day) from signing in, so a tablet left
+# signed in overnight asks the next person to sign in as themselves.
+try:
+    LABSTUDY_SESSION_HOURS = float(os.environ.get("LABSTUDY_SESSION_HOURS", "12"))
+except ValueError:
+    LABSTUDY_SESSION_HOURS = 0
+if not 0 < LABSTUDY_SESSION_HOURS <= 24 * 14:
+    raise ImproperlyConfigured(
+        "LABSTUDY_SESSION_HOURS must be the hours a sign-in lasts, e.g. 12 (at most 336)"
+    )
+SESSION_COOKIE_AGE = int(LABSTUDY_SESSION_HOURS * 3600)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
