@@ -3,16 +3,15 @@
 Exports and the ARRIVE report show treatment groups, so only investigators and data
 managers reach them (a technician gets 404, as a non-member does). Only data managers
 import. The import is two steps: the upload is checked without writing (dry run) and
-kept in a private temporary file; the preview lists what would be created and every
-error; confirming imports exactly the file that was previewed, in one transaction.
+kept in a private temporary file for at most an hour (sessions/uploads.py); the preview
+lists what would be created and every error; confirming imports exactly the file that was
+previewed, in one transaction.
 """
 
 from __future__ import annotations
 
 import hashlib
-import secrets
 import tempfile
-import time
 from pathlib import Path
 
 from django import forms
@@ -21,19 +20,19 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from analysis import arrive, exports
 from labstudy.access import StudyAccess, study_access
 from labstudy.models import Role, Study, ThresholdMethod
+from sessions import uploads
 from sessions.importing import ImportResult, import_study_csv, size_problem
 
 EXPORT_ROLES = (Role.INVESTIGATOR, Role.DATA_MANAGER)
 IMPORT_ROLES = (Role.DATA_MANAGER,)
 ERRORS_SHOWN = 500
-UPLOAD_DIR = Path(tempfile.gettempdir()) / "labstudy-imports"
-UPLOAD_MAX_AGE_S = 24 * 3600
 
 
 def _export_access(request: HttpRequest, slug: str) -> StudyAccess:
@@ -184,37 +183,12 @@ def _session_key(slug: str) -> str:
     return f"labstudy-import:{slug}"
 
 
-def _store(data: bytes) -> str:
-    UPLOAD_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
-    _sweep()
-    token = secrets.token_urlsafe(24)
-    (UPLOAD_DIR / f"{token}.csv").write_bytes(data)
-    return token
-
-
-def _sweep() -> None:
-    """Forget uploads that were previewed but never confirmed."""
-    cutoff = time.time() - UPLOAD_MAX_AGE_S
-    for path in UPLOAD_DIR.glob("*.csv"):
-        try:
-            if path.stat().st_mtime < cutoff:
-                path.unlink()
-        except OSError:
-            pass
-
-
 def _errors(result: ImportResult) -> dict:
     return {
         "result": result,
         "shown_errors": result.errors[:ERRORS_SHOWN],
         "hidden_errors": max(0, len(result.errors) - ERRORS_SHOWN),
     }
-
-
-def _upload_path(token: str) -> Path:
-    if not token or not all(c.isalnum() or c in "-_" for c in token):
-        raise Http404("No such upload.")
-    return UPLOAD_DIR / f"{token}.csv"
 
 
 @login_required
@@ -227,6 +201,8 @@ def import_upload(request: HttpRequest, slug: str) -> HttpResponse:
     form = UploadForm(request.POST if posted else None, request.FILES if posted else None)
     context = {"access": access, "study": study, "section": "import", "form": form}
     context["limit_mb"] = f"{limit / (1024 * 1024):g}"
+    if posted:
+        uploads.purge()  # unconfirmed uploads older than an hour, whoever left them
     if request.method != "POST" or not form.is_valid():
         return render(request, "analysis/import_upload.html", context)
     upload = form.cleaned_data["file"]
@@ -249,7 +225,8 @@ def import_upload(request: HttpRequest, slug: str) -> HttpResponse:
     )
     token = ""
     if result.ok:
-        token = _store(data)
+        token = uploads.store(data)
+        context["expires_at"] = timezone.now() + uploads.MAX_AGE
         request.session[_session_key(study.slug)] = {
             "token": token,
             "name": name,
@@ -273,11 +250,15 @@ def import_confirm(request: HttpRequest, slug: str) -> HttpResponse:
     if not pending or pending.get("token") != token:
         messages.error(request, "That upload has expired or was already imported. Upload again.")
         return redirect("import_upload", slug=study.slug)
-    path = _upload_path(token)
     try:
-        data = path.read_bytes()
-    except OSError:
-        messages.error(request, "That upload has expired. Upload the file again.")
+        data = uploads.read(token)
+    except uploads.UploadExpired:
+        del request.session[_session_key(study.slug)]
+        messages.error(
+            request,
+            "This upload expired (a preview lasts one hour); upload the file again. "
+            "Nothing was imported.",
+        )
         return redirect("import_upload", slug=study.slug)
     if hashlib.sha256(data).hexdigest() != pending["sha256"]:
         raise Http404("The stored upload changed.")
@@ -292,7 +273,7 @@ def import_confirm(request: HttpRequest, slug: str) -> HttpResponse:
     if not result.ok:
         # The study changed between preview and confirm; nothing was written, and this
         # upload can no longer be confirmed.
-        path.unlink(missing_ok=True)
+        uploads.discard(token)
         del request.session[_session_key(study.slug)]
         return render(
             request,
@@ -305,7 +286,7 @@ def import_confirm(request: HttpRequest, slug: str) -> HttpResponse:
                 **_errors(result),
             },
         )
-    path.unlink(missing_ok=True)
+    uploads.discard(token)
     del request.session[_session_key(study.slug)]
     created = (
         f"{result.stimuli} stimuli in {result.sessions} sessions"

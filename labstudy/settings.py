@@ -8,6 +8,7 @@ process with a message naming it.
 """
 
 import os
+import tempfile
 from pathlib import Path
 
 import dj_database_url
@@ -115,10 +116,16 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-# Login throttling: after 5 failures for a username from one address, wait an hour.
+# Login throttling: after 5 failures for a username from one address, that pair waits
+# an hour; after 20 failures from one address, whatever the usernames, the address waits
+# an hour (labstudy/login_throttle.py).
 AXES_FAILURE_LIMIT = int(os.environ.get("LABSTUDY_LOGIN_FAILURE_LIMIT", "5"))
+LABSTUDY_LOGIN_ADDRESS_FAILURE_LIMIT = int(
+    os.environ.get("LABSTUDY_LOGIN_ADDRESS_FAILURE_LIMIT", "20")
+)
 AXES_COOLOFF_TIME = 1  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_HANDLER = "labstudy.login_throttle.AddressThrottleHandler"
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 # Behind a reverse proxy every request comes from the proxy's address: count the client
@@ -216,6 +223,20 @@ STORAGES = {
 # bare authenticated page /bench-baseline/ the tap is compared with. Off everywhere else.
 LABSTUDY_BENCH = os.environ.get("LABSTUDY_BENCH") == "1"
 
+# Shared bench tablets: a sign-in ends when the browser closes, and in any case after
+# LABSTUDY_SESSION_HOURS (default 12, a long lab day) from signing in, so a tablet left
+# signed in overnight asks the next person to sign in as themselves.
+try:
+    LABSTUDY_SESSION_HOURS = float(os.environ.get("LABSTUDY_SESSION_HOURS", "12"))
+except ValueError:
+    LABSTUDY_SESSION_HOURS = 0
+if not 0 < LABSTUDY_SESSION_HOURS <= 24 * 14:
+    raise ImproperlyConfigured(
+        "LABSTUDY_SESSION_HOURS must be the hours a sign-in lasts, e.g. 12 (at most 336)"
+    )
+SESSION_COOKIE_AGE = int(LABSTUDY_SESSION_HOURS * 3600)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -226,6 +247,10 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 # Uploads: spreadsheets are small; anything larger is refused with a message.
 LABSTUDY_MAX_UPLOAD_BYTES = int(os.environ.get("LABSTUDY_MAX_UPLOAD_BYTES", str(5 * 1024 * 1024)))
 DATA_UPLOAD_MAX_MEMORY_SIZE = LABSTUDY_MAX_UPLOAD_BYTES
+# Where an import upload waits (at most an hour) for its confirmation: sessions/uploads.py.
+LABSTUDY_UPLOAD_DIR = Path(
+    os.environ.get("LABSTUDY_UPLOAD_DIR", Path(tempfile.gettempdir()) / "labstudy-imports")
+)
 
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
 
-from labstudy import member_views, views
+from labstudy import account_views, member_views, views
 
 # Animal codes and timepoint labels sit in addresses as <path:>, not <str:>: the set-up
 # forms refuse '/' (labstudy.validators), yet a code stored before that rule must still
@@ -33,6 +33,8 @@ urlpatterns = [
     path("s/<slug:slug>/", include("analysis.urls")),
     path("s/<slug:slug>/", include("analysis.export_urls")),
     path("admin/", admin.site.urls),
+    # Before Django's own auth URLs, so sign-out also clears the tablet (same URL name).
+    path("accounts/logout/", account_views.sign_out, name="logout"),
     path("accounts/", include("django.contrib.auth.urls")),
 ]
 

@@ -387,8 +387,15 @@ def bench_next(
     return redirect(f"{reverse('bench_today', args=[study.slug])}?date={timepoint.date}")
 
 
+@login_required
 @never_cache
 @require_GET
 def bench_service_worker(request: HttpRequest, slug: str) -> HttpResponse:
-    """The offline service worker, served under /s/<slug>/bench/ so that is its scope."""
+    """The offline service worker, served under /s/<slug>/bench/ so that is its scope.
+
+    Only to the study's members, like the pages it keeps: a browser that is not signed in
+    (or signed out) cannot install or update it; the update check then fails and the
+    worker already installed stays until sign-out clears it.
+    """
+    study_access(request.user, slug, roles=BENCH_ROLES)
     return HttpResponse(SERVICE_WORKER.read_bytes(), content_type="text/javascript")

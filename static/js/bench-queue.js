@@ -14,9 +14,10 @@
 (function (root) {
   "use strict";
 
-  var QUEUE = "labstudy.bench.queue.v1";
-  var CONFLICTS = "labstudy.bench.conflicts.v1";
-  var SNAPSHOT = "labstudy.bench.snapshot.";
+  var deviceData = root.LabstudyOffline; // offline-data.js: key names, clearing at sign-out
+  var QUEUE = deviceData.QUEUE;
+  var CONFLICTS = deviceData.CONFLICTS;
+  var SNAPSHOT = deviceData.SNAPSHOT;
   var RETRY_MS = 4000;
 
   var bench = document.getElementById("bench");
@@ -173,9 +174,12 @@
     var result = xhr.getResponseHeader("X-Bench-Result");
     if (!result) {
       // Not the bench answering: a sign-in page after the session expired, or an error.
-      problem = /\/accounts\/login\//.test(xhr.responseURL || "")
-        ? "Sign in again to send the waiting taps; they are kept on this tablet."
-        : "The server did not accept the taps (error " + xhr.status + "); retrying.";
+      if (deviceData.SIGN_IN.test(xhr.responseURL || "")) {
+        deviceData.forgetPages(); // signed out: the cached pages go, the taps stay
+        problem = "Sign in again to send the waiting taps; they are kept on this tablet.";
+      } else {
+        problem = "The server did not accept the taps (error " + xhr.status + "); retrying.";
+      }
       return "stuck";
     }
     var state = stateFrom(xhr.responseText);
@@ -295,16 +299,6 @@
     }).catch(function () { /* pages still work online without it */ });
   }
 
-  function forgetOnSignOut() {
-    document.addEventListener("submit", function (evt) {
-      var action = evt.target.getAttribute("action") || "";
-      if (/\/accounts\/logout\//.test(action) && root.navigator.serviceWorker &&
-          root.navigator.serviceWorker.controller) {
-        root.navigator.serviceWorker.controller.postMessage({ type: "forget" });
-      }
-    });
-  }
-
   if (root.htmx) {
     root.htmx.config.timeout = 10000;
     // A refused tap still carries the server's panel: show it.
@@ -314,8 +308,9 @@
         evt.detail.shouldSwap = true;
         evt.detail.isError = false;
       }
-      if (/\/accounts\/login\//.test(evt.detail.xhr.responseURL || "")) {
+      if (deviceData.SIGN_IN.test(evt.detail.xhr.responseURL || "")) {
         evt.detail.shouldSwap = false;
+        deviceData.forgetPages();
       }
     });
   }
@@ -347,7 +342,6 @@
   });
   document.addEventListener("DOMContentLoaded", function () {
     registerServiceWorker();
-    forgetOnSignOut();
     changed();
     flush();
   });

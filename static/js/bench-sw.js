@@ -4,14 +4,18 @@
  * Pages: network first, the last good copy when offline. Static files: network first,
  * cached copy when offline. Nothing is ever posted from here: taps live in the page's
  * queue (bench-queue.js), which replays them when the connection returns. The Today
- * page asks for the day's session pages to be cached ahead ("precache"); signing out
- * empties the cache ("forget").
+ * page asks for the day's session pages to be cached ahead ("precache"). Signing out
+ * empties the cache (offline-data.js), and so does the server sending a bench page to the
+ * sign-in page (the sign-in expired): here when a page fetched ahead is redirected there,
+ * in the sign-in page itself when a navigation is (the worker cannot see where a
+ * navigation's redirect goes).
  */
 "use strict";
 
 var CACHE = "labstudy-bench-v1";
 var SCOPE = new URL(self.registration.scope).pathname;
 var NETWORK_TIMEOUT_MS = 8000;
+var SIGN_IN = /\/accounts\/login\//;
 
 self.addEventListener("install", function () {
   self.skipWaiting();
@@ -38,11 +42,21 @@ function cacheable(response) {
   return response && response.ok && !response.redirected && response.type === "basic";
 }
 
+/* A bench URL answered with the sign-in page: signed out or expired, so forget the pages. */
+function forgetIfSignedOut(response) {
+  if (response && response.redirected && SIGN_IN.test(new URL(response.url).pathname)) {
+    return caches.delete(CACHE);
+  }
+  return null;
+}
+
 function networkFirst(request) {
   return caches.open(CACHE).then(function (cache) {
     return withTimeout(fetch(request)).then(function (response) {
       if (cacheable(response)) {
         cache.put(request, response.clone());
+      } else {
+        forgetIfSignedOut(response);
       }
       return response;
     }).catch(function () {
@@ -80,11 +94,9 @@ self.addEventListener("message", function (event) {
     event.waitUntil(caches.open(CACHE).then(function (cache) {
       return Promise.all(data.urls.map(function (url) {
         return fetch(url, { credentials: "same-origin" }).then(function (response) {
-          return cacheable(response) ? cache.put(url, response) : null;
+          return cacheable(response) ? cache.put(url, response) : forgetIfSignedOut(response);
         }).catch(function () { return null; });
       }));
     }));
-  } else if (data.type === "forget") {
-    event.waitUntil(caches.delete(CACHE));
   }
 });

@@ -1,9 +1,12 @@
 """Export, import and ARRIVE pages: who gets in, what they get, what changes."""
 
 import io
+import os
+import time
 import zipfile
 
 import pytest
+from django.core.management import call_command
 from django.http import StreamingHttpResponse
 from django.urls import reverse
 
@@ -19,9 +22,9 @@ def small(people):
 
 
 @pytest.fixture(autouse=True)
-def upload_dir(tmp_path, monkeypatch):
+def upload_dir(tmp_path, settings):
     """Previewed uploads wait in a private folder; keep the tests' out of /tmp."""
-    monkeypatch.setattr("analysis.export_views.UPLOAD_DIR", tmp_path / "uploads")
+    settings.LABSTUDY_UPLOAD_DIR = tmp_path / "uploads"
     return tmp_path / "uploads"
 
 
@@ -247,6 +250,66 @@ def test_confirm_rechecks_the_study(small, client_for, people, upload_dir):
     assert TestSession.objects.filter(animal__code="NA2").count() == 0
     assert "Confirm import" not in html
     assert not any(upload_dir.iterdir())
+
+
+def _left_over(upload_dir, name: str, minutes_ago: float):
+    """An upload someone previewed `minutes_ago` and never confirmed."""
+    upload_dir.mkdir(parents=True, exist_ok=True)
+    path = upload_dir / f"{name}.csv"
+    path.write_bytes(b"animal,group\n")
+    stamp = time.time() - minutes_ago * 60
+    os.utime(path, (stamp, stamp))
+    return path
+
+
+def _new_upload() -> io.BytesIO:
+    rows = [[f"N{r[0]}", *r[1:2], "T3", "28", *r[4:]] for r in base_rows()]
+    upload = io.BytesIO(to_csv(rows))
+    upload.name = "old-rats.csv"
+    return upload
+
+
+def test_the_next_upload_removes_unconfirmed_uploads_older_than_an_hour(
+    small, client_for, upload_dir
+):
+    stale = _left_over(upload_dir, "stale", minutes_ago=61)
+    recent = _left_over(upload_dir, "recent", minutes_ago=59)
+    preview = client_for("data_manager").post(url("import_upload"), {"file": _new_upload()})
+    assert preview.status_code == 200
+    assert not stale.exists()
+    assert recent.exists()
+    assert (upload_dir / f"{preview.context['token']}.csv").exists()  # the new one waits
+
+
+def test_purge_uploads_removes_unconfirmed_uploads_older_than_an_hour(upload_dir):
+    stale = _left_over(upload_dir, "stale", minutes_ago=61)
+    recent = _left_over(upload_dir, "recent", minutes_ago=59)
+    out = io.StringIO()
+    call_command("purge_uploads", stdout=out)
+    assert not stale.exists()
+    assert recent.exists()
+    assert out.getvalue().strip() == "Removed 1 unconfirmed upload older than 1 hour."
+
+
+def test_the_preview_says_when_it_expires(small, client_for):
+    preview = client_for("data_manager").post(url("import_upload"), {"file": _new_upload()})
+    html = preview.content.decode()
+    assert "This preview expires in 1 hour" in html
+    assert "Confirm import" in html
+
+
+def test_confirming_an_expired_upload_says_so_and_writes_nothing(small, client_for, upload_dir):
+    client = client_for("data_manager")
+    token = client.post(url("import_upload"), {"file": _new_upload()}).context["token"]
+    _left_over(upload_dir, token, minutes_ago=61)  # previewed, then left for over an hour
+    before = counts()
+    response = client.post(url("import_confirm"), {"token": token}, follow=True)
+    html = response.content.decode()
+    assert response.redirect_chain[-1][0] == url("import_upload")
+    assert "This upload expired (a preview lasts one hour); upload the file again." in html
+    assert counts() == before
+    assert not Animal.objects.filter(study=small, code="NA1").exists()
+    assert not any(upload_dir.iterdir())  # and the file is gone
 
 
 # ----------------------------------------------------------------------------- ARRIVE

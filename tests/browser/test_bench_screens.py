@@ -12,6 +12,7 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.sessions.models import Session
 from django.utils import timezone
 from playwright.sync_api import expect
 
@@ -420,3 +421,113 @@ def test_session_screen_is_usable_at_every_size(bench, new_page, viewport, name)
     stimulus = Stimulus.objects.get(session__animal=bench["animals"][5], order=2)
     assert (stimulus.filament.size, stimulus.is_override) == ("5.07", True)
     assert shown_next(page) == "4.93"
+
+
+BENCH_CACHE = "labstudy-bench-v1"
+
+
+def cached(page, path: str) -> bool:
+    """Whether the service worker's cache holds `path` (the page's own origin)."""
+    return page.evaluate(
+        f"""async (path) => {{
+            if (!(await caches.has('{BENCH_CACHE}'))) return false;
+            const cache = await caches.open('{BENCH_CACHE}');
+            return !!(await cache.match(path, {{ ignoreVary: true }}));
+        }}""",
+        path,
+    )
+
+
+def served_offline(page, path: str) -> str:
+    """What the tablet shows for `path` with the Wi-Fi off: the page's text, or ''."""
+    page.context.set_offline(True)
+    try:
+        page.goto(path)
+        return page.locator("body").inner_text()
+    except Exception:  # net::ERR_INTERNET_DISCONNECTED: nothing serves it
+        return ""
+    finally:
+        page.context.set_offline(False)
+
+
+def test_signing_out_removes_the_bench_pages_kept_for_offline(bench, new_page):
+    page = open_as_technician(new_page)
+    today = f"/s/{SLUG}/bench/"
+    animal = bench["animals"][0]
+    page.goto(session_path(bench, animal))
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+    press(page, False)  # the screen keeps the session's state in localStorage
+    wait_synced(page)
+    page.goto(today)  # asks the worker to fetch the day's session pages ahead
+    page.wait_for_function(
+        f"async (p) => (await caches.open('{BENCH_CACHE}')).match(p)",
+        arg=session_path(bench, animal),
+    )
+    assert cached(page, today)
+    assert "R01" in served_offline(page, session_path(bench, animal))  # works offline
+    page.goto(today)
+    snapshots = "Object.keys(localStorage).filter(k => k.startsWith('labstudy.bench.'))"
+    assert page.evaluate(snapshots)
+
+    with page.expect_response("**/accounts/logout/") as answer:
+        page.get_by_role("button", name="Sign out").click()
+    assert answer.value.all_headers()["clear-site-data"] == '"cache", "storage"'
+    page.wait_for_url("**/accounts/login/**")
+    page.wait_for_function(f"async () => !(await caches.has('{BENCH_CACHE}'))")
+    page.wait_for_function(
+        "async () => (await navigator.serviceWorker.getRegistrations()).length === 0"
+    )
+    assert page.evaluate(snapshots) == []
+    for path in (today, session_path(bench, animal)):
+        text = served_offline(page, path)
+        assert "R01" not in text and "Bench" not in text, path
+
+
+def test_signing_out_with_taps_waiting_warns_and_keeps_them(bench, new_page):
+    page = open_as_technician(new_page)
+    animal = bench["animals"][1]
+    path = session_path(bench, animal)
+    page.goto(path)
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+    press(page, False)
+    wait_synced(page)
+    page.route("**/tap/", lambda route: route.abort())  # the Wi-Fi drops for the taps
+    press(page, True)
+    expect(page.locator("#bench-sync")).to_have_text("1 tap waiting to sync")
+
+    page.get_by_role("button", name="Sign out").click()
+    warning = page.locator("#sign-out-warning")
+    expect(warning).to_contain_text("1 tap not yet synced: connect to the Wi-Fi before signing out")
+    assert "/bench/vf/" in page.url  # still signed in, on the same screen
+    assert too_small_targets(page) == []
+    screenshot(page, "bench-sign-out-taps-waiting")
+    warning.get_by_role("button", name="Stay signed in").click()
+    expect(warning).to_have_count(0)
+
+    page.get_by_role("button", name="Sign out").click()
+    with page.expect_response("**/accounts/logout/") as answer:
+        warning.get_by_role("button", name="Sign out, keep the taps on this tablet").click()
+    assert answer.value.all_headers()["clear-site-data"] == '"cache"'  # storage kept
+    page.wait_for_url("**/accounts/login/**")
+    assert not cached(page, path)  # the pages went all the same
+    assert len(queue(page)) == 1  # the tap did not
+    assert stored(animal) == [("4.31", False)]
+
+    page.unroute("**/tap/")
+    login(page, "technician", DEMO_PASSWORD)
+    page.goto(path)
+    wait_synced(page)
+    assert stored(animal) == [("4.31", False), ("4.56", True)]
+
+
+def test_an_expired_sign_in_removes_the_bench_pages_kept_for_offline(bench, new_page):
+    page = open_as_technician(new_page)
+    today = f"/s/{SLUG}/bench/"
+    page.goto(today)
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+    page.wait_for_function(f"async (p) => (await caches.open('{BENCH_CACHE}')).match(p)", arg=today)
+    Session.objects.all().delete()  # the shift's 12 hours are over
+    page.goto(today)  # online: the server sends the tablet to sign in
+    page.wait_for_url("**/accounts/login/**")
+    page.wait_for_function(f"async () => !(await caches.has('{BENCH_CACHE}'))")
+    assert "R01" not in served_offline(page, today)

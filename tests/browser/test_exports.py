@@ -19,8 +19,8 @@ def demo(transactional_db):
 
 
 @pytest.fixture(autouse=True)
-def upload_dir(tmp_path, monkeypatch):
-    monkeypatch.setattr("analysis.export_views.UPLOAD_DIR", tmp_path / "uploads")
+def upload_dir(tmp_path, settings):
+    settings.LABSTUDY_UPLOAD_DIR = tmp_path / "uploads"
 
 
 def test_two_clicks_to_the_publication_package(demo, new_page):

@@ -44,8 +44,7 @@ def _row(anonymous, outsider, technician, investigator, data_manager):
 
 A = 302  # anonymous: redirected to the login page
 # Notes on the less obvious rows:
-# - bench_service_worker is the same generic script for any slug (it must be fetchable
-#   to install the offline worker), so anonymous users get it; outsiders still get 404.
+# - bench_service_worker is served to members only, like the pages it keeps offline.
 # - Bench POST endpoints answer a non-htmx POST with a redirect back to the screen.
 # - A member using the wrong method gets 405; a non-member gets 404 whatever the method.
 # name: (GET statuses, POST statuses) for anonymous, outsider, technician, investigator,
@@ -61,7 +60,7 @@ EXPECTED = {
     "bench_next": (_row(A, 404, 302, 302, 302), _row(A, 404, 405, 405, 405)),
     "bench_observation_void": (_row(A, 404, 405, 405, 405), _row(A, 404, 302, 302, 302)),
     "bench_observations": (_row(A, 404, 200, 200, 200), _row(A, 404, 200, 200, 200)),
-    "bench_service_worker": (_row(200, 404, 200, 200, 200), _row(405, 404, 405, 405, 405)),
+    "bench_service_worker": (_row(A, 404, 200, 200, 200), _row(A, 404, 405, 405, 405)),
     "bench_session": (_row(A, 404, 200, 200, 200), _row(A, 404, 405, 405, 405)),
     "bench_tap": (_row(A, 404, 405, 405, 405), _row(A, 404, 302, 302, 302)),
     "bench_today": (_row(A, 404, 200, 200, 200), _row(A, 404, 405, 405, 405)),

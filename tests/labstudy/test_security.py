@@ -82,6 +82,20 @@ def test_a_proxy_count_that_is_not_a_number_of_proxies_stops_the_process(count):
     assert "LABSTUDY_PROXY_COUNT must be the number of reverse proxies" in result.stderr
 
 
+def test_session_hours_set_how_long_a_sign_in_lasts():
+    code = "from django.conf import settings as s; print(s.SESSION_COOKIE_AGE)"
+    result = _manage("shell", "--no-imports", "-c", code, env={"LABSTUDY_SESSION_HOURS": "8"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str(8 * 3600)
+
+
+@pytest.mark.parametrize("hours", ["0", "twelve", "1000"])
+def test_session_hours_that_are_not_a_sensible_length_stop_the_process(hours):
+    result = _manage("check", env={**PRODUCTION_ENV, "LABSTUDY_SESSION_HOURS": hours})
+    assert result.returncode != 0
+    assert "LABSTUDY_SESSION_HOURS must be the hours a sign-in lasts" in result.stderr
+
+
 @pytest.mark.django_db
 def test_repeated_failed_logins_lock_the_account_for_that_address(settings, make_user):
     settings.AXES_ENABLED = True
@@ -97,6 +111,24 @@ def test_repeated_failed_logins_lock_the_account_for_that_address(settings, make
     assert response.status_code == 429
     assert "Too many failed sign-in attempts" in response.content.decode()
     assert "_auth_user_id" not in client.session
+
+
+@pytest.mark.django_db
+def test_failures_across_many_usernames_lock_the_address(settings, make_user):
+    settings.AXES_ENABLED = True
+    make_user("tess")
+    url = reverse("login")
+    attacker = Client(REMOTE_ADDR="192.0.2.10")
+    for n in range(settings.LABSTUDY_LOGIN_ADDRESS_FAILURE_LIMIT):
+        attacker.post(url, {"username": f"user{n}", "password": "wrong"})
+    response = attacker.post(url, {"username": "tess", "password": "correct-horse-battery"})
+    assert response.status_code == 429
+    assert "Too many failed sign-in attempts" in response.content.decode()
+    assert "_auth_user_id" not in attacker.session
+    colleague = Client(REMOTE_ADDR="192.0.2.11")
+    response = colleague.post(url, {"username": "tess", "password": "correct-horse-battery"})
+    assert response.status_code == 302
+    assert "_auth_user_id" in colleague.session
 
 
 @pytest.mark.django_db

@@ -402,11 +402,27 @@ def test_next_animal_goes_to_the_next_unfinished_session_of_the_day(client_for, 
 
 
 @pytest.mark.django_db
-def test_the_service_worker_is_served_under_the_bench(client, bench):
-    response = client.get(reverse("bench_service_worker", args=[bench.study.slug]))
+def test_the_service_worker_is_served_under_the_bench_to_members(client_for, bench):
+    url = reverse("bench_service_worker", args=[bench.study.slug])
+    response = client_for("technician").get(url)
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/javascript")
     assert "networkFirst" in response.content.decode()
+    assert "no-cache" in response["Cache-Control"]  # an update check always asks the server
+
+
+@pytest.mark.django_db
+def test_the_service_worker_is_not_served_to_anonymous_visitors_or_outsiders(
+    client, client_for, bench
+):
+    url = reverse("bench_service_worker", args=[bench.study.slug])
+    response = client.get(url)
+    assert response.status_code == 302  # to sign in: a browser cannot install a redirect
+    assert response["Location"].startswith(reverse("login"))
+    assert "networkFirst" not in response.content.decode()
+    response = client_for("outsider").get(url)
+    assert response.status_code == 404
+    assert "networkFirst" not in response.content.decode()
 
 
 # ---------------------------------------------------------------------------
