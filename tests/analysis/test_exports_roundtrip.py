@@ -49,15 +49,16 @@ def test_hostile_text_comes_back_identical_after_the_round_trip(people, make_use
     removes it, so the copy holds the very text and exports the very same files."""
     small = build_small_study(people)
     cages = {
-        "A1": '=HYPERLINK("http://e.x","c")',
+        "A1": '\'=HYPERLINK("http://e.x","c")',  # looks guarded already
         "A2": "+1+cmd|' /C calc'!A0",
         "B1": "\t=1+1",
         "B2": "\r=1+1",
     }
     for code, cage in cages.items():
         Animal.objects.filter(study=small, code=code).update(cage=cage)
-    Animal.objects.filter(study=small, code="B2").update(code="'=B2")  # looks guarded already
-    Animal.objects.filter(study=small, code="A2").update(code="@SUM(A1)")
+    # Animal codes hold only letters, digits and - _ . # ( ) + (labstudy/validators.py).
+    Animal.objects.filter(study=small, code="B2").update(code="-B2")
+    Animal.objects.filter(study=small, code="A2").update(code="+A2")
     small.groups.filter(code="K10").update(code="-2+3")
     minus, at = make_user("-2+3"), make_user("@SUM(A1)")
     TestSession.objects.filter(animal__study=small, timepoint__label="T0").update(tester=minus)
@@ -65,7 +66,7 @@ def test_hostile_text_comes_back_identical_after_the_round_trip(people, make_use
     original = export_text(small, "stimuli")
     rows = as_dicts(original)
     assert {r["cage"] for r in rows} == {"'" + cage for cage in cages.values()}
-    assert {r["animal"] for r in rows} == {"A1", "'@SUM(A1)", "B1", "''=B2"}
+    assert {r["animal"] for r in rows} == {"A1", "'+A2", "B1", "'-B2"}
     assert {r["group"] for r in rows} == {"control", "'-2+3"}
     assert {r["tester"] for r in rows} == {"'-2+3", "'@SUM(A1)", "tess"}
 
@@ -74,8 +75,9 @@ def test_hostile_text_comes_back_identical_after_the_round_trip(people, make_use
     for what in DERIVED:
         assert export_text(copy, what) == export_text(small, what), what
     # the copy holds the text as typed, not the guarded text
-    assert copy.animals.get(code="@SUM(A1)").cage == "+1+cmd|' /C calc'!A0"
-    assert copy.animals.get(code="'=B2").cage == "\r=1+1"
+    assert copy.animals.get(code="+A2").cage == "+1+cmd|' /C calc'!A0"
+    assert copy.animals.get(code="-B2").cage == "\r=1+1"
+    assert copy.animals.get(code="A1").cage == cages["A1"]
     assert copy.animals.get(code="B1").group.code == "-2+3"
     assert TestSession.objects.filter(animal__study=copy, tester=minus).count() == 4
 
