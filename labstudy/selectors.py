@@ -66,3 +66,18 @@ def due_today(study: Study, today: dt.date) -> DueToday:
 
 def animals_with_groups(study: Study):
     return Animal.objects.filter(study=study).select_related("group").order_by("cage", "code")
+
+
+def has_recorded_data(study: Study) -> bool:
+    """Anything recorded at the bench (a filament applied, a dose, a weight or an
+    observation, voided or not): past this point the study cannot go back to planning and
+    its blinding can be lifted only by the audited unblinding."""
+    from animals.models import BodyWeight, DoseAdministration, Observation
+    from sessions.models import Stimulus
+
+    return (
+        Stimulus.objects.filter(session__animal__study=study).exists()
+        or DoseAdministration.objects.filter(animal__study=study).exists()
+        or BodyWeight.objects.filter(animal__study=study).exists()
+        or Observation.objects.filter(animal__study=study).exists()
+    )

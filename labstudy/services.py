@@ -252,6 +252,7 @@ def unblind_study(*, study: Study, user: AbstractBaseUser, password: str, reason
     if not study.blinded:
         raise ValidationError({"reason": "This study is not blinded."})
     study.blinded = False
+    study._audited_unblinding = True  # the one route past Study._check_blinding
     study._change_reason = f"unblinded: {reason.strip()}"
     study._history_user = user
     study.save(update_fields=["blinded", "updated_at"])

@@ -52,10 +52,9 @@ def study_overview(request: HttpRequest, slug: str) -> HttpResponse:
     access = study_access(request.user, slug)
     study = access.study
     today = timezone.localdate()
-    groups = study.groups.all()
-    if not access.sees_treatment:
-        # Group order is dose order; by letter, the list's order says nothing.
-        groups = groups.order_by("coded_letter", "pk")
+    # A blinded bench role sees no group and no letter here: letters next to codes could
+    # be averaged against results; the dosing worksheet is where a letter is needed.
+    groups = study.groups.all() if access.sees_treatment else study.groups.none()
     return render(
         request,
         "labstudy/study_overview.html",
