@@ -401,3 +401,14 @@ class Membership(TimeStamped):
 
     def __str__(self) -> str:
         return f"{self.user} — {self.get_role_display()} on {self.study.slug}"
+
+
+class PasswordRecheckFailure(models.Model):
+    """A wrong password when confirming a signed action (sign-off, reopening, unblinding);
+    counted to throttle re-checks as sign-in is (labstudy.services._confirm_password)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    failed_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.user} at {self.failed_at:%Y-%m-%d %H:%M}"

@@ -107,7 +107,13 @@ def study_setup(request: HttpRequest, slug: str) -> HttpResponse:
     return render(
         request,
         "labstudy/study_setup.html",
-        {"access": access, "study": study, "form": form, "section": "settings"},
+        {
+            "access": access,
+            "study": study,
+            "form": form,
+            "section": "settings",
+            "volume_advice": selectors.volume_advice(study),
+        },
     )
 
 
@@ -152,6 +158,7 @@ def study_setup_rows(request: HttpRequest, slug: str, section: str) -> HttpRespo
             "needs_reason": needs_reason(study),
             "reason": reason,
             "reason_error": reason_error,
+            "volume_advice": selectors.volume_advice(study) if section == "groups" else None,
         },
     )
 
