@@ -338,3 +338,18 @@ def test_blinded_technician_cannot_average_by_letter(practice_world):
     assert stored.stimuli.filter(voided=False).count() == len(series)
     page = client.get(_url("bench_session", project_urls()["bench_session"], kwargs))
     assert page.status_code == 200 and "bench-result-grams" in page.content.decode()
+
+    # A tester on the same study: the same pages, and no letter on any of them (the
+    # dosing worksheet is not theirs), and the finished session in hand keeps its result.
+    from django.contrib.auth import get_user_model
+
+    from labstudy.models import Membership, Role
+
+    tester = get_user_model().objects.create_user("theo", password="x")
+    Membership.objects.create(user=tester, study=study, role=Role.TESTER)
+    client.force_login(tester)
+    for where, (name, _html) in pages.items():
+        response = client.get(where)
+        assert response.status_code == (404 if name == "bench_doses" else 200), where
+        assert LETTER.findall(_text(response.content.decode())) == [], where
+    assert "bench-result-grams" in client.get(page.request["PATH_INFO"]).content.decode()
