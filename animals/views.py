@@ -21,9 +21,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from animals import selectors, services
 from animals.forms import AnimalStatusForm, DoseForm, ObservationForm, VoidForm, WeightForm
 from animals.models import Animal, BodyWeight, DoseAdministration, Observation
-from labstudy.access import StudyAccess, study_access
+from labstudy.access import BENCH_ROLES, StudyAccess, study_access
 from labstudy.models import Role
-from sessions.views import BENCH_ROLES, bench_date, day_links
+from sessions.views import bench_date, day_links
 
 
 def _page(name: str, study, date: dt.date) -> str:

@@ -40,7 +40,6 @@ from sessions.services import (
     void_session,
 )
 
-__all__ = ["BENCH_ROLES", "bench_date", "day_links"]  # the animals app's bench pages share them
 SERVICE_WORKER = Path(settings.BASE_DIR) / "static" / "js" / "bench-sw.js"
 
 
