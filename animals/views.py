@@ -12,7 +12,7 @@ import uuid
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -21,9 +21,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from animals import selectors, services
 from animals.forms import AnimalStatusForm, DoseForm, ObservationForm, VoidForm, WeightForm
 from animals.models import Animal, BodyWeight, DoseAdministration, Observation
-from labstudy.access import StudyAccess, study_access
+from labstudy.access import BENCH_ROLES, StudyAccess, study_access
 from labstudy.models import Role
-from sessions.views import BENCH_ROLES, bench_date, day_links
+from sessions.views import bench_date, day_links
 
 
 def _page(name: str, study, date: dt.date) -> str:
@@ -51,12 +51,20 @@ BAD_FORM_ID = "This form is out of date: reload the page and enter it again."
 # Dosing worksheet
 
 
+def _dose_access(request: HttpRequest, slug: str) -> StudyAccess:
+    """The worksheet shows solution letters: not for a tester (StudyAccess.can_dose)."""
+    access = study_access(request.user, slug, roles=BENCH_ROLES)
+    if not access.can_dose:
+        raise Http404("Dosing is not part of your role in this study.")
+    return access
+
+
 @login_required
 @require_GET
 def bench_doses(request: HttpRequest, slug: str) -> HttpResponse:
-    access = study_access(request.user, slug, roles=BENCH_ROLES)
+    access = _dose_access(request, slug)
     study = access.study
-    date = bench_date(request, study)
+    date = bench_date(request, access)
     return render(
         request,
         "animals/bench_doses.html",
@@ -65,7 +73,7 @@ def bench_doses(request: HttpRequest, slug: str) -> HttpResponse:
             "study": study,
             "section": "doses",
             "sheet": selectors.dose_sheet(study, date, sees_treatment=access.sees_treatment),
-            "links": day_links(study, date, "bench_doses"),
+            "links": day_links(study, date, "bench_doses", access),
         },
     )
 
@@ -99,13 +107,13 @@ def _dose_row_response(
 @login_required
 @require_POST
 def bench_dose_record(request: HttpRequest, slug: str, animal_pk: int) -> HttpResponse:
-    access = study_access(request.user, slug, roles=BENCH_ROLES)
+    access = _dose_access(request, slug)
     animal = get_object_or_404(
         Animal.objects.select_related("group", "study"), pk=animal_pk, study=access.study
     )
     form = DoseForm(request.POST)
     if not form.is_valid():
-        date = bench_date(request, access.study)
+        date = bench_date(request, access)
         return _dose_row_response(request, access, animal, date, ("error", _form_errors(form)))
     date = form.cleaned_data["date"]
     try:
@@ -126,7 +134,7 @@ def bench_dose_record(request: HttpRequest, slug: str, animal_pk: int) -> HttpRe
 @login_required
 @require_POST
 def bench_dose_void(request: HttpRequest, slug: str, dose_pk: int) -> HttpResponse:
-    access = study_access(request.user, slug, roles=BENCH_ROLES)
+    access = _dose_access(request, slug)
     dose = get_object_or_404(
         DoseAdministration.objects.select_related("animal__group", "animal__study"),
         pk=dose_pk,
@@ -155,7 +163,7 @@ def bench_dose_void(request: HttpRequest, slug: str, dose_pk: int) -> HttpRespon
 def bench_weights(request: HttpRequest, slug: str) -> HttpResponse:
     access = study_access(request.user, slug, roles=BENCH_ROLES)
     study = access.study
-    date = bench_date(request, study)
+    date = bench_date(request, access)
     sheet = selectors.weight_sheet(study, date)
     return render(
         request,
@@ -167,7 +175,7 @@ def bench_weights(request: HttpRequest, slug: str) -> HttpResponse:
             "sheet": sheet,
             # One id per row's entry form: a resent save finds the weight it stored.
             "entries": [(row, uuid.uuid4()) for row in sheet.rows],
-            "links": day_links(study, date, "bench_weights"),
+            "links": day_links(study, date, "bench_weights", access),
         },
     )
 
@@ -213,7 +221,7 @@ def bench_weight_record(request: HttpRequest, slug: str, animal_pk: int) -> Http
     )
     form = WeightForm(request.POST)
     if not form.is_valid():
-        date = bench_date(request, access.study)
+        date = bench_date(request, access)
         text = "Enter the weight in grams, e.g. 312.5."
         if set(form.errors) == {"client_uuid"}:
             text = BAD_FORM_ID
@@ -297,7 +305,7 @@ def bench_weight_void(request: HttpRequest, slug: str, weight_pk: int) -> HttpRe
 def bench_observations(request: HttpRequest, slug: str) -> HttpResponse:
     access = study_access(request.user, slug, roles=BENCH_ROLES)
     study = access.study
-    date = bench_date(request, study)
+    date = bench_date(request, access)
     form = ObservationForm(
         request.POST if request.method == "POST" else None,
         initial={"date": date, "client_uuid": uuid.uuid4()},
@@ -357,8 +365,12 @@ def bench_observations(request: HttpRequest, slug: str) -> HttpResponse:
                 for value, label in Observation.Severity.choices
             ],
             "picked_severity": str(request.POST.get("severity", "")),
-            "recent": selectors.recent_observations(study, date),
-            "links": day_links(study, date, "bench_observations"),
+            # A blinded bench role sees the day's observations only, not a fortnight's.
+            "recent": selectors.recent_observations(
+                study, date, days=14 if access.sees_past_results else 0
+            ),
+            "recent_days": 14 if access.sees_past_results else 0,
+            "links": day_links(study, date, "bench_observations", access),
         },
     )
 

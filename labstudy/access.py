@@ -10,8 +10,19 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import OuterRef, Subquery
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 from labstudy.models import Membership, Role, Study
+
+BENCH_ROLES = (
+    Role.TECHNICIAN,
+    Role.DOSING_TECHNICIAN,
+    Role.TESTER,
+    Role.INVESTIGATOR,
+    Role.DATA_MANAGER,
+)
+BLINDABLE_ROLES = (Role.TECHNICIAN, Role.DOSING_TECHNICIAN, Role.TESTER)
+HIDDEN_WHILE_BLINDED = "Past results are hidden while the study is blinded."
 
 
 @dataclass(frozen=True)
@@ -21,7 +32,8 @@ class StudyAccess:
 
     @property
     def is_technician(self) -> bool:
-        return self.role == Role.TECHNICIAN
+        """Any bench role (technician, dosing technician, tester)."""
+        return self.role in BLINDABLE_ROLES
 
     @property
     def can_setup(self) -> bool:
@@ -29,16 +41,50 @@ class StudyAccess:
 
     @property
     def can_record(self) -> bool:
-        return self.role in (Role.TECHNICIAN, Role.DATA_MANAGER, Role.INVESTIGATOR)
+        """Opens the bench: weights and observations (every bench role)."""
+        return self.role in BENCH_ROLES
+
+    @property
+    def can_dose(self) -> bool:
+        """Works the dosing worksheet (a tester does not: it shows solution letters)."""
+        return self.can_record and self.role != Role.TESTER
+
+    @property
+    def can_test(self) -> bool:
+        """Runs von Frey sessions (a dosing technician does not)."""
+        return self.can_record and self.role != Role.DOSING_TECHNICIAN
 
     @property
     def sees_treatment(self) -> bool:
-        """False for a technician on a blinded study: codes and solution letters only."""
-        return not (self.study.blinded and self.role == Role.TECHNICIAN)
+        """False for bench roles on a blinded study: codes (and, dosing, letters) only."""
+        return not (self.study.blinded and self.role in BLINDABLE_ROLES)
+
+    @property
+    def sees_solution_letters(self) -> bool:
+        """Letters on the pages where a blinded technician acts on them: the dosing
+        worksheet. Anywhere else (overview, day lists) letters next to codes could be
+        averaged against results, so pages outside the worksheet use `sees_treatment`."""
+        return self.sees_treatment or self.can_dose
+
+    @property
+    def sees_past_results(self) -> bool:
+        """Another day's sessions, series and thresholds, and cross-animal history.
+
+        A blinded bench role sees today's work and the session in hand only."""
+        return self.sees_treatment
 
     @property
     def can_view_results(self) -> bool:
         return self.sees_treatment
+
+    @property
+    def can_unblind(self) -> bool:
+        return self.role == Role.INVESTIGATOR
+
+    def sees_day(self, date) -> bool:
+        """May this person open the bench on `date`? Today and later always; earlier days
+        only for those who see past results."""
+        return self.sees_past_results or date >= timezone.localdate()
 
     def role_label(self) -> str:
         return Role(self.role).label

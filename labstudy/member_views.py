@@ -14,7 +14,7 @@ from django.views.decorators.http import require_http_methods
 
 from labstudy import memberships
 from labstudy.access import study_access
-from labstudy.models import Role
+from labstudy.models import ROLE_DESCRIPTIONS, Role
 
 
 class AddMemberForm(forms.Form):
@@ -93,6 +93,7 @@ def study_members(request: HttpRequest, slug: str) -> HttpResponse:
             "section": "people",
             "members": members,
             "roles": Role.choices,
+            "role_descriptions": [(Role(r).label, text) for r, text in ROLE_DESCRIPTIONS.items()],
             "add_form": add_form,
             "errors": errors,
             "removals": memberships.removals(study)[:50],

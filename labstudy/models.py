@@ -139,6 +139,11 @@ class Study(TimeStamped):
     def __str__(self) -> str:
         return self.title
 
+    def save(self, *args, **kwargs) -> None:
+        # Every route (settings page, admin, history revert, shell, commands) saves here.
+        self._check_blinding()
+        super().save(*args, **kwargs)
+
     def clean(self) -> None:
         if self.day0_date is not None:
             check_day0_date(self.day0_date)
@@ -163,6 +168,41 @@ class Study(TimeStamped):
             if not self.filament_set.filaments.filter(size=self.start_filament).exists():
                 message = f"Filament '{self.start_filament}' is not in {self.filament_set}."
                 raise ValidationError({"start_filament": message})
+        self._check_blinding()
+
+    def _check_blinding(self) -> None:
+        """Blinding is lifted only by labstudy.services.unblind_study (password, reason,
+        history); once data are recorded the study cannot go back to planning, where its
+        design (and the blinded box) could be edited."""
+        if not self.pk or getattr(self, "_audited_unblinding", False):
+            return
+        stored = Study.objects.filter(pk=self.pk).values("blinded", "status").first()
+        if stored is None:
+            return
+        clearing = stored["blinded"] and not self.blinded
+        to_planning = (
+            stored["status"] != self.Status.PLANNING and self.status == self.Status.PLANNING
+        )
+        if not (clearing or to_planning):
+            return
+        from labstudy.selectors import has_recorded_data
+
+        recorded = has_recorded_data(self)
+        if clearing and (recorded or stored["status"] != self.Status.PLANNING):
+            raise ValidationError(
+                {
+                    "blinded": "A blinded study is unblinded only on its Unblind page, by an "
+                    "investigator with their password and a reason, which the history keeps."
+                }
+            )
+        if to_planning and recorded:
+            raise ValidationError(
+                {
+                    "status": "Data are already recorded in this study, so it cannot go back "
+                    "to planning. To reveal the groups, an investigator unblinds it on the "
+                    "Unblind page (password and reason)."
+                }
+            )
 
     def chosen_pairs(self) -> list[tuple[str, str]]:
         """`comparison_pairs` as (later, earlier) label pairs, e.g. [("T7", "T4")]."""
@@ -372,8 +412,23 @@ def _check_day_in_study(study: Study, day: int, field: str) -> None:
 
 class Role(models.TextChoices):
     TECHNICIAN = "technician", "Technician"
+    DOSING_TECHNICIAN = "dosing_technician", "Dosing technician"
+    TESTER = "tester", "Tester"
     INVESTIGATOR = "investigator", "Investigator"
     DATA_MANAGER = "data_manager", "Data manager"
+
+
+# What each role does, in the words the People page shows (labstudy.access holds the rules).
+ROLE_DESCRIPTIONS = {
+    Role.TECHNICIAN: "Doses, weighs, observes and tests at the bench. On a blinded study sees "
+    "solution letters on the dosing worksheet only, and only today's work.",
+    Role.DOSING_TECHNICIAN: "Doses, weighs and observes; sees solution letters on the dosing "
+    "worksheet; no von Frey testing and no results.",
+    Role.TESTER: "Tests (von Frey), weighs and observes; on a blinded study never sees a "
+    "solution letter or a past result.",
+    Role.INVESTIGATOR: "Reads results, signs timepoints off and can unblind the study.",
+    Role.DATA_MANAGER: "Sets the study up, manages its people, imports and exports.",
+}
 
 
 class Membership(TimeStamped):
@@ -395,3 +450,14 @@ class Membership(TimeStamped):
 
     def __str__(self) -> str:
         return f"{self.user} — {self.get_role_display()} on {self.study.slug}"
+
+
+class PasswordRecheckFailure(models.Model):
+    """A wrong password when confirming a signed action (sign-off, reopening, unblinding);
+    counted to throttle re-checks as sign-in is (labstudy.services._confirm_password)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    failed_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.user} at {self.failed_at:%Y-%m-%d %H:%M}"

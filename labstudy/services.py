@@ -5,19 +5,29 @@ request leaves the database as it was.
 """
 
 import datetime as dt
+import functools
 import random
 import re
 import secrets
 import string
 from dataclasses import asdict
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from animals.models import Animal
-from labstudy.models import Membership, Phase, Role, Study, Timepoint, TreatmentGroup
+from labstudy.models import (
+    Membership,
+    PasswordRecheckFailure,
+    Phase,
+    Role,
+    Study,
+    Timepoint,
+    TreatmentGroup,
+)
 from labstudy.study_templates import TEMPLATES
 from labstudy.validators import code_problem, shown
 from sessions.services import lock_timepoint, stoelting_set
@@ -212,8 +222,29 @@ def add_animals(*, study: Study, text: str, user: AbstractBaseUser | None) -> li
 
 
 def _confirm_password(user: AbstractBaseUser, password: str) -> None:
+    """Re-check the password for a signed action, throttled like sign-in: after
+    AXES_FAILURE_LIMIT wrong passwords within AXES_COOLOFF_TIME hours, every re-check is
+    refused (even with the right password) until the hour is over. Called outside the
+    action's transaction, so a refused attempt stays counted."""
+    limit = settings.AXES_FAILURE_LIMIT
+    window = dt.timedelta(hours=settings.AXES_COOLOFF_TIME)
+    recent = PasswordRecheckFailure.objects.filter(user=user, failed_at__gt=timezone.now() - window)
+    failures = list(recent.order_by("failed_at").values_list("failed_at", flat=True))
+    if len(failures) >= limit:
+        until = timezone.localtime(failures[-limit] + window)
+        raise ValidationError(
+            {
+                "password": f"Too many wrong passwords: password confirmation is locked for "
+                f"your account until {until:%H:%M}. Try again after that."
+            }
+        )
     if not user.check_password(password or ""):
-        raise ValidationError({"password": "That is not your password."})
+        PasswordRecheckFailure.objects.create(user=user)
+        left = limit - len(failures) - 1
+        warning = f" {left} more wrong and it locks for an hour." if left <= 2 else ""
+        raise ValidationError({"password": "That is not your password." + warning})
+    # Like sign-in: a right password resets the count (and clears old failures).
+    PasswordRecheckFailure.objects.filter(user=user).delete()
 
 
 def _hold(timepoint: Timepoint) -> Timepoint:
@@ -229,10 +260,21 @@ def _hold(timepoint: Timepoint) -> Timepoint:
     return timepoint
 
 
+def _rechecks_password(action):
+    """Check the password before the action's transaction opens (see _confirm_password)."""
+
+    @functools.wraps(action)
+    def checked(*, user: AbstractBaseUser, password: str, **kwargs):
+        _confirm_password(user, password)
+        return action(user=user, password=password, **kwargs)
+
+    return checked
+
+
+@_rechecks_password
 @transaction.atomic
 def sign_off_timepoint(*, timepoint: Timepoint, user: AbstractBaseUser, password: str) -> Timepoint:
     """Lock a timepoint: its sessions and stimuli become read-only. Needs the password."""
-    _confirm_password(user, password)
     _hold(timepoint)
     if timepoint.is_locked:
         raise ValidationError({"timepoint": f"{timepoint.label} is already signed off."})
@@ -244,12 +286,12 @@ def sign_off_timepoint(*, timepoint: Timepoint, user: AbstractBaseUser, password
     return timepoint
 
 
+@_rechecks_password
 @transaction.atomic
 def unlock_timepoint(
     *, timepoint: Timepoint, user: AbstractBaseUser, password: str, reason: str
 ) -> Timepoint:
     """Reopen a signed-off timepoint; the reason is kept in its history."""
-    _confirm_password(user, password)
     if not (reason or "").strip():
         raise ValidationError({"reason": "Give the reason for reopening this timepoint."})
     _hold(timepoint)
@@ -263,15 +305,16 @@ def unlock_timepoint(
     return timepoint
 
 
+@_rechecks_password
 @transaction.atomic
 def unblind_study(*, study: Study, user: AbstractBaseUser, password: str, reason: str) -> Study:
     """Reveal the allocation to everyone on the study; audited with who, when and why."""
-    _confirm_password(user, password)
     if not (reason or "").strip():
         raise ValidationError({"reason": "Give the reason for unblinding."})
     if not study.blinded:
         raise ValidationError({"reason": "This study is not blinded."})
     study.blinded = False
+    study._audited_unblinding = True  # the one route past Study._check_blinding
     study._change_reason = f"unblinded: {reason.strip()}"
     study._history_user = user
     study.save(update_fields=["blinded", "updated_at"])

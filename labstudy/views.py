@@ -52,10 +52,9 @@ def study_overview(request: HttpRequest, slug: str) -> HttpResponse:
     access = study_access(request.user, slug)
     study = access.study
     today = timezone.localdate()
-    groups = study.groups.all()
-    if not access.sees_treatment:
-        # Group order is dose order; by letter, the list's order says nothing.
-        groups = groups.order_by("coded_letter", "pk")
+    # A blinded bench role sees no group and no letter here: letters next to codes could
+    # be averaged against results; the dosing worksheet is where a letter is needed.
+    groups = study.groups.all() if access.sees_treatment else study.groups.none()
     return render(
         request,
         "labstudy/study_overview.html",
@@ -108,7 +107,13 @@ def study_setup(request: HttpRequest, slug: str) -> HttpResponse:
     return render(
         request,
         "labstudy/study_setup.html",
-        {"access": access, "study": study, "form": form, "section": "settings"},
+        {
+            "access": access,
+            "study": study,
+            "form": form,
+            "section": "settings",
+            "volume_advice": selectors.volume_advice(study),
+        },
     )
 
 
@@ -153,6 +158,7 @@ def study_setup_rows(request: HttpRequest, slug: str, section: str) -> HttpRespo
             "needs_reason": needs_reason(study),
             "reason": reason,
             "reason_error": reason_error,
+            "volume_advice": selectors.volume_advice(study) if section == "groups" else None,
         },
     )
 

@@ -24,8 +24,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from animals import selectors as animal_selectors
 from animals.models import Animal
-from labstudy.access import study_access
-from labstudy.models import Role, Study, Timepoint
+from labstudy.access import BENCH_ROLES, HIDDEN_WHILE_BLINDED, StudyAccess, study_access
+from labstudy.models import Study, Timepoint
 from labstudy.selectors import paws_for
 from sessions import selectors
 from sessions.forms import TapForm, UndoForm, VoidSessionForm
@@ -40,7 +40,6 @@ from sessions.services import (
     void_session,
 )
 
-BENCH_ROLES = (Role.TECHNICIAN, Role.INVESTIGATOR, Role.DATA_MANAGER)
 SERVICE_WORKER = Path(settings.BASE_DIR) / "static" / "js" / "bench-sw.js"
 
 
@@ -49,11 +48,12 @@ SERVICE_WORKER = Path(settings.BASE_DIR) / "static" / "js" / "bench-sw.js"
 BENCH_DATE_SLACK = dt.timedelta(days=366)
 
 
-def bench_date(request: HttpRequest, study: Study | None = None) -> dt.date:
+def bench_date(request: HttpRequest, access: StudyAccess | None = None) -> dt.date:
     """The day a bench page shows: `?date=YYYY-MM-DD`, or today.
 
-    A date more than a year outside the study's days (with `study`), or outside
-    1900-2999 (without), shows today with a message instead.
+    A date more than a year outside the study's days (with `access`), or outside
+    1900-2999 (without), shows today with a message instead. A blinded bench role asking
+    for an earlier day gets today, with a message saying why (`StudyAccess.sees_day`).
     """
     raw = request.GET.get("date", "").strip()
     today = timezone.localdate()
@@ -65,13 +65,17 @@ def bench_date(request: HttpRequest, study: Study | None = None) -> dt.date:
             return today
         first, last = dt.date(1900, 1, 1), dt.date(2999, 12, 31)
         where = "the dates a bench page can show (1900 to 2999)"
-        if study is not None:
+        if access is not None:
+            study = access.study
             start, end = study.date_of_day(study.first_day), study.date_of_day(study.last_day)
             first, last = max(first, start - BENCH_DATE_SLACK), min(last, end + BENCH_DATE_SLACK)
             where = f"this study ({start:%d %b %Y} to {end:%d %b %Y}, give or take a year)"
-        if first <= date <= last or date == today:
+        if not (first <= date <= last or date == today):
+            messages.warning(request, f"'{raw}' is outside {where}; showing today.")
+        elif access is None or access.sees_day(date):
             return date
-        messages.warning(request, f"'{raw}' is outside {where}; showing today.")
+        else:
+            messages.warning(request, f"{HIDDEN_WHILE_BLINDED} Showing today.")
     return today
 
 
@@ -83,15 +87,21 @@ def _shifted(date: dt.date, days: int) -> dt.date:
         return date
 
 
-def day_links(study: Study, date: dt.date, url_name: str) -> dict:
-    """Previous/next day and today links for a bench page's date switcher."""
+def day_links(
+    study: Study, date: dt.date, url_name: str, access: StudyAccess | None = None
+) -> dict:
+    """Previous/next day and today links for a bench page's date switcher (no previous day
+    for someone who may not open it)."""
     base = reverse(url_name, args=[study.slug])
     today = timezone.localdate()
+    previous = _shifted(date, -1)
     return {
         "date": date,
         "study_day": study.day_of_date(date),
         "is_today": date == today,
-        "prev": f"{base}?date={_shifted(date, -1).isoformat()}",
+        "prev": f"{base}?date={previous.isoformat()}"
+        if access is None or access.sees_day(previous)
+        else "",
         "next": f"{base}?date={_shifted(date, 1).isoformat()}",
         "today": base,
         "base": base,
@@ -103,7 +113,7 @@ def day_links(study: Study, date: dt.date, url_name: str) -> dict:
 def bench_today(request: HttpRequest, slug: str) -> HttpResponse:
     access = study_access(request.user, slug, roles=BENCH_ROLES)
     study = access.study
-    date = bench_date(request, study)
+    date = bench_date(request, access)
     day = selectors.bench_day(study, date)
     doses = animal_selectors.dose_sheet(study, date)
     weights = animal_selectors.weight_sheet(study, date)
@@ -117,9 +127,36 @@ def bench_today(request: HttpRequest, slug: str) -> HttpResponse:
             "day": day,
             "doses": doses,
             "weights": weights,
-            "links": day_links(study, date, "bench_today"),
-            "precache": [s.url for s in day.slots],
+            "links": day_links(study, date, "bench_today", access),
+            "precache": [s.url for s in day.slots] if access.can_test else [],
         },
+    )
+
+
+class HiddenWhileBlinded(Http404):
+    """A blinded bench role asked for another day's von Frey session (its series and
+    threshold), or a dosing technician for any session."""
+
+
+def _session_access(request: HttpRequest, slug: str, timepoint_pk: int) -> StudyAccess:
+    """The access for a von Frey session URL: testers and technicians, and for a blinded
+    bench role only the sessions of today (or later): the session in hand, never the past."""
+    access = study_access(request.user, slug, roles=BENCH_ROLES)
+    if not access.can_test:
+        raise Http404("von Frey testing is not part of your role in this study.")
+    if not access.sees_past_results:
+        timepoint = get_object_or_404(Timepoint, pk=timepoint_pk, study=access.study)
+        if not access.sees_day(access.study.date_of_day(timepoint.day)):
+            raise HiddenWhileBlinded(HIDDEN_WHILE_BLINDED)
+    return access
+
+
+def _hidden_page(request: HttpRequest, slug: str, exc: Http404) -> HttpResponse:
+    return render(
+        request,
+        "sessions/hidden_while_blinded.html",
+        {"message": str(exc), "today_url": reverse("bench_today", args=[slug])},
+        status=404,
     )
 
 
@@ -137,7 +174,10 @@ def _key_objects(study: Study, animal_pk: int, timepoint_pk: int, paw: str):
 def bench_session(
     request: HttpRequest, slug: str, animal_pk: int, timepoint_pk: int, paw: str
 ) -> HttpResponse:
-    access = study_access(request.user, slug, roles=BENCH_ROLES)
+    try:
+        access = _session_access(request, slug, timepoint_pk)
+    except HiddenWhileBlinded as exc:
+        return _hidden_page(request, slug, exc)
     study = access.study
     animal, timepoint = _key_objects(study, animal_pk, timepoint_pk, paw)
     live = selectors.live_session(study, animal.pk, timepoint.pk, paw)
@@ -234,7 +274,7 @@ def _refused(
 def bench_tap(
     request: HttpRequest, slug: str, animal_pk: int, timepoint_pk: int, paw: str
 ) -> HttpResponse:
-    access = study_access(request.user, slug, roles=BENCH_ROLES)
+    access = _session_access(request, slug, timepoint_pk)
     study = access.study
     key = (animal_pk, timepoint_pk, paw)
     form = TapForm(request.POST)
@@ -302,7 +342,7 @@ def _answer(request, study, key, change, result) -> HttpResponse:
 def bench_undo(
     request: HttpRequest, slug: str, animal_pk: int, timepoint_pk: int, paw: str
 ) -> HttpResponse:
-    access = study_access(request.user, slug, roles=BENCH_ROLES)
+    access = _session_access(request, slug, timepoint_pk)
     study = access.study
     key = (animal_pk, timepoint_pk, paw)
     form = UndoForm(request.POST)
@@ -336,7 +376,7 @@ def bench_undo(
 def bench_void(
     request: HttpRequest, slug: str, animal_pk: int, timepoint_pk: int, paw: str
 ) -> HttpResponse:
-    access = study_access(request.user, slug, roles=BENCH_ROLES)
+    access = _session_access(request, slug, timepoint_pk)
     study = access.study
     form = VoidSessionForm(request.POST)
     page = reverse("bench_session", args=[study.slug, animal_pk, timepoint_pk, paw])
@@ -373,7 +413,7 @@ def bench_next(
     request: HttpRequest, slug: str, animal_pk: int, timepoint_pk: int, paw: str
 ) -> HttpResponse:
     """The next session of the day's list that is not complete, after this one."""
-    access = study_access(request.user, slug, roles=BENCH_ROLES)
+    access = _session_access(request, slug, timepoint_pk)
     study = access.study
     timepoint = get_object_or_404(Timepoint, pk=timepoint_pk, study=study)
     day = selectors.bench_day(study, timepoint.date)

@@ -35,8 +35,9 @@ def test_blinded_technician_overview_on_a_tablet(demo, new_page):
     login(page, "technician", DEMO_PASSWORD)
     page.goto(f"/s/{DEMO_SLUG}/")
     text = page.locator("main").inner_text()
-    assert "Solution A" in text
-    for secret in ("K10", "K5", "etamine", "mg/kg"):
+    # Issue 18: codes only; the letter is on the dosing worksheet, not beside each code.
+    assert "R01" in text and "dosing worksheet" in text
+    for secret in ("K10", "K5", "etamine", "mg/kg", "Solution A", "Solution B", "Solution C"):
         assert secret not in text
     assert too_small_targets(page) == []
     screenshot(page, "study-overview-technician")

@@ -38,3 +38,12 @@ def world(db, django_user_model):
         "observation_pk": Observation.objects.filter(animal__study=study).first().pk,
     }
     return study, users, kwargs
+
+
+@pytest.fixture
+def practice_world(db):
+    """Today's bench practice study (today is T3, T0-T2 recorded) and its technician."""
+    from labstudy.practice import load_practice_study
+
+    study = load_practice_study().study
+    return study, Membership.objects.get(study=study, role=Role.TECHNICIAN).user
