@@ -4,6 +4,7 @@ from django import forms
 
 from animals.models import Animal, Observation
 from animals.services import OBSERVATION_PICKS
+from labstudy.widgets import DateInput
 
 
 class DayForm(forms.Form):
@@ -45,7 +46,7 @@ class AnimalStatusForm(forms.Form):
     )
     date = forms.DateField(
         label="Date",
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        widget=DateInput,
         help_text="The day it happened: not in the future, not before the study's first day.",
         error_messages={
             "required": "Date is required: give the day the change happened.",

@@ -3,8 +3,9 @@
 from django import forms
 from django.forms import BaseInlineFormSet, inlineformset_factory
 
-from labstudy.models import Phase, Study, Timepoint, TreatmentGroup
+from labstudy.models import Phase, Study, Timepoint, TreatmentGroup, unknown_pair_timepoints
 from labstudy.study_templates import TEMPLATES
+from labstudy.widgets import DateInput
 from sessions.models import FilamentSet, Stimulus
 
 STUDY_FIELDS = [
@@ -31,10 +32,6 @@ STUDY_FIELDS = [
     "comparison_pairs",
     "description",
 ]
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
 
 
 class NewStudyForm(forms.Form):
@@ -91,6 +88,24 @@ class StudyForm(forms.ModelForm):
             status = self.instance.get_status_display().lower()
             self.add_error("change_reason", f"Say why {labels} changed: the study is {status}.")
         return cleaned
+
+    def clean_comparison_pairs(self):
+        pairs = self.cleaned_data["comparison_pairs"]
+        known = set(self.instance.timepoints.values_list("label", flat=True))
+        unknown = unknown_pair_timepoints(pairs, known)
+        if unknown:
+            listing = ", ".join(
+                self.instance.timepoints.order_by("day", "order").values_list("label", flat=True)
+            )
+            raise forms.ValidationError(
+                [
+                    f"Chosen timepoint comparisons: pair {item} names "
+                    f"{' and '.join(missing)}, which this study does not have "
+                    f"(its timepoints: {listing or 'none yet'})."
+                    for item, missing in unknown
+                ]
+            )
+        return pairs
 
     def clean_filament_set(self):
         chosen = self.cleaned_data["filament_set"]
