@@ -247,7 +247,15 @@ class AllocationForm(forms.Form):
         min_value=2,
         max_value=60,
         required=False,
-        help_text="Permuted blocks only: a multiple of the number of groups.",
+        help_text="Permuted blocks only: a multiple of the number of groups. Groups stay "
+        "equal only when the number of animals is a multiple of the block size.",
+    )
+    reason = forms.CharField(
+        label="Reason for re-allocating",
+        max_length=300,
+        required=False,
+        help_text="Re-allocation only: kept in the history with your name; the earlier "
+        "allocation stays on this page, marked superseded.",
     )
 
 

@@ -28,7 +28,7 @@ from labstudy.forms import (
     TimepointFormSet,
     needs_reason,
 )
-from labstudy.models import Role, Timepoint
+from labstudy.models import Role, Study, Timepoint
 from sessions.models import TestSession
 
 SETUP = (Role.DATA_MANAGER,)
@@ -255,6 +255,7 @@ def study_allocation(request: HttpRequest, slug: str) -> HttpResponse:
     form = AllocationForm(
         _posted(request), initial={"seed": secrets.randbelow(10**9), "method": "stratified"}
     )
+    reallocate = request.POST.get("action") == "reallocate"
     if request.method == "POST":
         if not access.can_setup:
             raise Http404("Only data managers allocate animals.")
@@ -266,25 +267,33 @@ def study_allocation(request: HttpRequest, slug: str) -> HttpResponse:
                     seed=form.cleaned_data["seed"],
                     block_size=form.cleaned_data["block_size"],
                     user=request.user,
+                    reallocate=reallocate,
+                    reason=form.cleaned_data["reason"],
                 )
             except ValidationError as exc:
                 _attach(form, exc)
             else:
+                sizes = allocation_service.group_sizes(record)
+                verb = "Re-allocated" if reallocate else "Allocated"
                 messages.success(
                     request,
-                    f"Allocated {record.entries.count()} animals ({record.method}, "
-                    f"seed {record.seed}).",
+                    f"{verb} {record.entries.count()} animals ({record.method}, "
+                    f"seed {record.seed}). Group sizes: {sizes.shown}.",
                 )
+                if not sizes.equal:
+                    messages.warning(request, f"Groups are not equal: {sizes.note}")
                 return redirect("study_allocation", slug=study.slug)
     records = [
         (
             record,
             allocation_service.check(record),
             record.entries.select_related("animal", "group"),
+            allocation_service.group_sizes(record),
         )
-        for record in study.allocations.select_related("created_by")
+        for record in study.allocations.select_related("created_by", "superseded_by")
     ]
-    unallocated = study.animals.filter(group__isnull=True, status="active").count()
+    active = study.animals.filter(status="active")
+    unallocated = active.filter(group__isnull=True).count()
     return render(
         request,
         "labstudy/study_allocation.html",
@@ -294,6 +303,9 @@ def study_allocation(request: HttpRequest, slug: str) -> HttpResponse:
             "form": form,
             "records": records,
             "unallocated": unallocated,
+            "active": active.count(),
+            "reallocating": reallocate,
+            "planning": study.status == Study.Status.PLANNING,
             "section": "allocation",
         },
     )
