@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from animals.models import Animal, BodyWeight, DoseAdministration, Observation
+from animals.models import Animal, BodyWeight, DoseAdministration, Observation, Surgery
 from animals.selectors import dose_sheet
 from labstudy.models import Study, Timepoint
 from sessions.models import TestSession
@@ -86,6 +86,7 @@ class MovedDate:
     doses: int
     weights: int
     observations: int
+    surgeries: int
     off_day: tuple[tuple[str, int, bool, int], ...]
 
     @property
@@ -100,6 +101,7 @@ class MovedDate:
                 _count(self.doses, "dose"),
                 _count(self.weights, "weight"),
                 _count(self.observations, "observation"),
+                _count(self.surgeries, "surgery"),
             ]
         )
         when = f"{self.date.day} {self.date:%b %Y}"
@@ -190,6 +192,7 @@ def day_change_effects(
             "observations": Observation.objects.filter(
                 animal__study=study, voided=False
             ).values_list("date"),
+            "surgeries": Surgery.objects.filter(animal__study=study).values_list("date"),
         }
         for kind, dates in recorded.items():
             for date, n in dates.annotate(n=Count("pk")).order_by():
@@ -212,6 +215,7 @@ def day_change_effects(
                 doses=counts[date]["doses"],
                 weights=counts[date]["weights"],
                 observations=counts[date]["observations"],
+                surgeries=counts[date]["surgeries"],
                 off_day=off_day,
             )
         )
@@ -221,7 +225,9 @@ def day_change_effects(
 def _count(n: int, noun: str) -> str:
     if not n:
         return ""
-    return f"{n} {noun}{'' if n == 1 else 's'}"
+    if n == 1:
+        return f"1 {noun}"
+    return f"{n} {noun[:-1] + 'ies' if noun.endswith('ry') else noun + 's'}"
 
 
 def _listing(parts: list[str]) -> str:

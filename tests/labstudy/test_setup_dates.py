@@ -12,7 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from animals.forms import AnimalStatusForm
-from animals.models import Animal, BodyWeight, DoseAdministration
+from animals.models import Animal, BodyWeight, DoseAdministration, Surgery
+from labstudy import selectors
 from labstudy.forms import NewStudyForm
 from labstudy.models import Study
 from sessions.models import TestSession
@@ -240,3 +241,29 @@ def test_a_chosen_pair_with_an_unknown_timepoint_is_refused_in_settings(client_f
     ]
     running.refresh_from_db()
     assert running.comparison_pairs == "T7-T4"
+
+
+@pytest.mark.django_db
+def test_the_day_change_selector_counts_every_kind_of_record(recorded_t3):
+    study = recorded_t3
+    for animal in study.animals.all():
+        Surgery.objects.create(animal=animal, date=dt.date(2026, 9, 1))
+    assert not selectors.day_change_effects(study, day0_date=study.day0_date).moves_records
+    moved = selectors.day_change_effects(study, day0_date=dt.date(2026, 8, 31))
+    assert [row.sentence for row in moved.rows] == [
+        "3 surgeries recorded on 1 Sep 2026 would fall on day 1 (day 0 now).",
+        "3 sessions, 3 doses and 3 weights recorded on 29 Sep 2026 would fall on day 29 "
+        "(day 28 now); T3 is day 28.",
+    ]
+    assert moved.off_day_sessions == 3
+    # Moving T3 to day 27 only touches T3's sessions; doses and weights keep their day.
+    t3 = study.timepoints.get(label="T3")
+    retimed = selectors.day_change_effects(study, timepoint_days={t3.pk: 27})
+    assert [row.sentence for row in retimed.rows] == [
+        "3 sessions recorded on 29 Sep 2026 stay on day 28; T3 would be day 27."
+    ]
+    # Moving Day 0 and T3 together keeps T3's sessions on T3's day.
+    both = selectors.day_change_effects(
+        study, day0_date=dt.date(2026, 9, 2), timepoint_days={t3.pk: 27}
+    )
+    assert both.off_day_sessions == 0 and both.moves_records
