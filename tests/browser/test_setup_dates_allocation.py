@@ -1,6 +1,7 @@
 """A data manager in a real browser: renames a running study without touching Day 0 (the
 date picker shows the saved Day 0, and it is still that date afterwards), and re-allocates
-a study in planning with a reason (group sizes shown, the earlier allocation kept)."""
+a study in planning with a reason (group sizes shown, the earlier allocation kept); moving
+the demo's Day 0 lists what moves and saves only with both boxes ticked and a reason."""
 
 import datetime as dt
 from collections import Counter
@@ -99,3 +100,28 @@ def test_a_study_in_planning_is_reallocated_with_a_reason(planned, new_page):
     expect(card).to_contain_text("Superseded")
     expect(page.locator(f"#allocation-{latest.pk}")).to_contain_text("Re-derived: matches")
     screenshot(page, "setup-allocation-reallocated")
+
+
+def test_moving_day0_under_recorded_data_asks_twice_and_for_a_reason(demo, new_page):
+    page = new_page(TABLET)
+    login(page, "datamanager", DEMO_PASSWORD)
+    page.goto(f"/s/{DEMO_SLUG}/setup/")
+    page.locator('input[name="study-day0_date"]').fill("2026-09-02")
+    page.get_by_role("button", name="Save settings").click()
+    warning = page.locator("#day-change")
+    expect(warning).to_contain_text(
+        "15 sessions, 15 doses and 15 weights recorded on 8 Sep 2026 would fall on day 6 "
+        "(day 7 now); T0 is day 7."
+    )
+    expect(warning).to_contain_text("120 recorded sessions would no longer be on their")
+    assert Study.objects.get(slug=DEMO_SLUG).day0_date == dt.date(2026, 9, 1)
+    screenshot(page, "setup-settings-day0-moves")
+
+    page.get_by_label("I have checked the list").check()
+    page.get_by_label("Yes, leave 120 recorded sessions").check()
+    page.locator('input[name="study-change_reason"]').fill("surgery log: PSNL was on 2 Sep")
+    page.get_by_role("button", name="Save settings").click()
+    expect(page.get_by_text("Study settings saved.")).to_be_visible()
+    study = Study.objects.get(slug=DEMO_SLUG)
+    assert study.day0_date == dt.date(2026, 9, 2)
+    assert study.history.latest().history_change_reason == "surgery log: PSNL was on 2 Sep"
