@@ -597,6 +597,10 @@ def _allocations(study) -> list[str]:
         if a.baseline_timepoint:
             text += f", stratified on {a.baseline_timepoint} thresholds"
         text += f"; {len(a.animal_codes)} animals, recorded {a.created_at.date().isoformat()}"
+        if a.reason:
+            text += f"; re-allocation because: {a.reason}"
+        if a.superseded_at:
+            text += f"; superseded on {a.superseded_at.date().isoformat()}"
         out.append(text)
     return out
 

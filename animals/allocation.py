@@ -74,3 +74,39 @@ def derive(
         for animal, group in zip(stratum, labels, strict=True):
             table[animal] = (group, label)
     return table
+
+
+def size_note(
+    method: str,
+    group_sizes: Sequence[int],
+    *,
+    block_size: int | None = None,
+) -> str:
+    """Why an allocation's groups differ in size, in a lab's words; "" when they are equal.
+
+    Permuted blocks keep groups equal only when the last block is complete: 15 animals in
+    blocks of 6 leave a last block of 3, which can go 2/1/0 and give groups of 6/5/4.
+    """
+    sizes = list(group_sizes)
+    if not sizes or max(sizes) == min(sizes):
+        return ""
+    n, k = sum(sizes), len(sizes)
+    shown = "/".join(str(size) for size in sorted(sizes, reverse=True))
+    if method == "block":
+        size = block_size or k
+        rest = n % size
+        text = (
+            f"{n} animals in blocks of {size}: the last block is incomplete ({rest} of {size} "
+            f"animals), so groups are {shown}."
+        )
+        if n % k:
+            return text + f" {n} animals cannot be split equally into {k} groups."
+        fitting = [str(b) for b in range(k, n, k) if n % b == 0]
+        return text + f" Blocks of {' or '.join(fitting)} would keep them equal."
+    if method == "stratified":
+        rest = n % k
+        return (
+            f"{n} animals in strata of {k} (one animal per group): the last stratum has "
+            f"{rest} animal{'' if rest == 1 else 's'}, so groups are {shown}."
+        )
+    return f"{n} animals cannot be split equally into {k} groups, so groups are {shown}."

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Count
 
 from animals import allocation
 from animals.models import Allocation, AllocationEntry, Animal
@@ -31,13 +32,33 @@ def allocate(
     seed: int,
     user: AbstractBaseUser | None,
     block_size: int | None = None,
+    reallocate: bool = False,
+    reason: str = "",
+    notes: str = "",
 ) -> Allocation:
-    """Allocate every active, unallocated animal of the study; record method, seed, table."""
-    animals = list(
-        Animal.objects.select_for_update()
-        .filter(study=study, status=Animal.Status.ACTIVE, group__isnull=True)
-        .order_by("code")
-    )
+    """Allocate every active, unallocated animal of the study; record method, seed, table.
+
+    With `reallocate`, every active animal is allocated afresh: only while the study is in
+    planning and with a reason; the earlier allocations stay, marked superseded.
+    """
+    reason = reason.strip()
+    animals = Animal.objects.select_for_update().filter(study=study, status=Animal.Status.ACTIVE)
+    if reallocate:
+        if study.status != Study.Status.PLANNING:
+            raise ValidationError(
+                {
+                    "reason": f"Re-allocation is closed: the study is "
+                    f"{study.get_status_display().lower()}. Animals can be re-allocated only "
+                    "while the study is in planning, before any are treated."
+                }
+            )
+        if not reason:
+            raise ValidationError(
+                {"reason": "Say why the animals are re-allocated: it is kept in the history."}
+            )
+    else:
+        animals = animals.filter(group__isnull=True)
+    animals = list(animals.order_by("code"))
     groups = list(study.groups.order_by("order", "code"))
     if not animals:
         raise ValidationError({"method": "Every active animal is already allocated."})
@@ -65,14 +86,27 @@ def allocate(
         group_codes=[g.code for g in groups],
         animal_codes=codes,
         baselines_g={c: baselines[c] for c in codes} if method == "stratified" else {},
+        reason=reason if reallocate else "",
+        notes=notes,
         created_by=user,
     )
+    if reallocate:
+        earlier = study.allocations.filter(superseded_at__isnull=True).exclude(pk=record.pk)
+        for old in earlier.select_for_update():
+            old.superseded_at = record.created_at
+            old.superseded_by = record
+            old._change_reason = f"superseded by allocation #{record.pk}: {reason}"
+            old._history_user = user
+            old.save(update_fields=["superseded_at", "superseded_by", "updated_at"])
     by_code = {g.code: g for g in groups}
     entries = []
+    why = f"re-allocation #{record.pk}" if reallocate else f"allocation #{record.pk}"
     for animal in animals:
         group_code, stratum = table[animal.code]
         animal.group = by_code[group_code]
-        animal._change_reason = f"allocation #{record.pk} ({method}, seed {seed})"
+        animal._change_reason = f"{why} ({method}, seed {seed})" + (
+            f": {reason}" if reallocate else ""
+        )
         animal._history_user = user
         animal.save(update_fields=["group", "updated_at"])
         entries.append(
@@ -86,6 +120,32 @@ def allocate(
         )
     AllocationEntry.objects.bulk_create(entries)
     return record
+
+
+@dataclass(frozen=True)
+class GroupSizes:
+    """How many animals an allocation put in each group (in the procedure's group order),
+    and, when they differ, why."""
+
+    sizes: tuple[tuple[str, int], ...]
+    note: str
+
+    @property
+    def equal(self) -> bool:
+        return not self.note
+
+    @property
+    def shown(self) -> str:
+        return ", ".join(f"{code} {n}" for code, n in self.sizes)
+
+
+def group_sizes(record: Allocation) -> GroupSizes:
+    counted = dict(record.entries.values_list("group__code").annotate(n=Count("pk")).order_by())
+    sizes = tuple((code, counted.get(code, 0)) for code in record.group_codes)
+    note = allocation.size_note(
+        record.method, [n for _code, n in sizes], block_size=record.block_size
+    )
+    return GroupSizes(sizes=sizes, note=note)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from django import forms
 from animals.models import Animal, Observation
 from animals.services import OBSERVATION_PICKS
 from labstudy.converters import MAX_ID
+from labstudy.widgets import DateInput
 
 # The calendar a bench record may be dated in. Whether a date is inside the study is
 # the services' rule; this only keeps the ends of the calendar (year 1, year 9999, whose
@@ -63,7 +64,7 @@ class AnimalStatusForm(forms.Form):
     )
     date = forms.DateField(
         label="Date",
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        widget=DateInput,
         help_text="The day it happened: not in the future, not before the study's first day.",
         error_messages={
             "required": "Date is required: give the day the change happened.",

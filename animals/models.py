@@ -281,6 +281,15 @@ class Allocation(TimeStamped):
         default=dict, blank=True, help_text="Baseline threshold per animal (stratified only)."
     )
     notes = models.CharField(max_length=300, blank=True)
+    reason = models.CharField(
+        max_length=300, blank=True, help_text="Why this allocation replaced an earlier one."
+    )
+    # A re-allocation (only while the study is planned) keeps the earlier record and its
+    # table: it is marked superseded, never deleted.
+    superseded_at = models.DateTimeField(null=True, blank=True)
+    superseded_by = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     created_by = _person()
     history = HistoricalRecords()
 

@@ -12,6 +12,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from simple_history.utils import bulk_update_with_history
 
 from animals.models import Animal, BodyWeight, DoseAdministration, Observation
 from labstudy.audit import already_voided
@@ -312,6 +313,26 @@ def record_dose(
     dose._history_user = user
     dose.save()
     return dose
+
+
+@transaction.atomic
+def restate_dose_days(*, study: Study, user: AbstractBaseUser | None, reason: str) -> int:
+    """After Day 0 moved, every dose keeps its calendar date and takes that date's study
+    day; each changed dose's history says why. Returns how many changed."""
+    changed = []
+    for dose in DoseAdministration.objects.filter(animal__study=study):
+        day = study.day_of_date(dose.scheduled_date)
+        if dose.study_day != day:
+            dose.study_day = day
+            changed.append(dose)
+    bulk_update_with_history(
+        changed,
+        DoseAdministration,
+        ["study_day"],
+        default_user=user,
+        default_change_reason=f"Day 0 moved: {reason}",
+    )
+    return len(changed)
 
 
 @transaction.atomic

@@ -19,7 +19,15 @@ from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
 from analysis import thresholds
-from animals.models import Animal, BodyWeight, DoseAdministration, Observation, Surgery
+from animals import allocation_service
+from animals.models import (
+    Allocation,
+    Animal,
+    BodyWeight,
+    DoseAdministration,
+    Observation,
+    Surgery,
+)
 from animals.services import dose_volume_ml, is_dosed
 from labstudy import services
 from labstudy.models import Membership, Role, Study
@@ -30,6 +38,11 @@ DEMO_SLUG = "psnl-ketamine-demo"
 DEMO_DAY0 = dt.date(2026, 9, 1)
 DEMO_PASSWORD = "labstudy-demo"
 SEED = 20220311
+# The allocation's seed. The allocation itself is what the allocator gives for this seed
+# and the recorded T0 thresholds; the seed was picked among 0-59 so that the groups it
+# makes, simulated on, keep the paper's shape (K10 at the 300 g cut-off at T3 and T4,
+# about 108 g at T2), which most seeds do and the demo's own data seed did not.
+ALLOCATION_SEED = 33
 
 # (username, role, full name); the password is DEMO_PASSWORD for every account.
 DEMO_ACCOUNTS = (
@@ -41,11 +54,13 @@ ADMIN_ACCOUNT = "admin"
 
 # True median 50 % thresholds (g) per timepoint T0..T7, after the reference paper's
 # figures: K10 rises to the cut-off by T3-T4, decays after discontinuation and is low
-# again at T7; K5 sits in between; control stays allodynic.
+# again at T7; K5 sits in between; control stays allodynic. T0 (day 7) comes before the
+# first dose and before allocation, so it is the same for every group.
+BASELINE_THRESHOLD_G = 18
 TRUE_THRESHOLD_G = {
-    "control": (18, 17, 16, 15, 16, 15, 16, 17),
-    "K5": (18, 26, 45, 90, 120, 60, 35, 30),
-    "K10": (19, 40, 110, 420, 450, 160, 70, 28),
+    "control": (BASELINE_THRESHOLD_G, 17, 16, 15, 16, 15, 16, 17),
+    "K5": (BASELINE_THRESHOLD_G, 26, 45, 90, 120, 60, 35, 30),
+    "K10": (BASELINE_THRESHOLD_G, 40, 110, 420, 450, 160, 70, 28),
 }
 # Slope of the psychometric curve in log10(g): a 10x force change spans ~ 0 to 1.
 RESPONSE_SPREAD_LOG10 = 0.12
@@ -143,38 +158,33 @@ def load_demo_study() -> DemoSummary:
     _add_members(study, users, manager)
 
     rng = random.Random(SEED)
-    groups = {g.code: g for g in study.groups.all()}
-    animals: list[Animal] = []
-    number = 0
-    for code in ("control", "K5", "K10"):
-        for _ in range(ANIMALS_PER_GROUP):
-            number += 1
-            animals.append(
-                Animal(
-                    study=study,
-                    code=f"R{number:02d}",
-                    cage=f"C{(number + 1) // 2}",
-                    sex=Animal.Sex.MALE,
-                    age_at_arrival_weeks=7,
-                    group=groups[code],
-                    created_by=manager,
-                )
-            )
-    # Allocation is shuffled across codes so group is not readable from the animal ID.
-    codes = [a.code for a in animals]
-    rng.shuffle(codes)
-    for animal, code in zip(animals, codes, strict=True):
-        animal.code = code
-    animals.sort(key=lambda a: a.code)
-    for number, animal in enumerate(animals, start=1):
-        animal.cage = f"C{(number + 1) // 2}"
+    # As in a real study: surgery on day 0, the baseline (T0) von Frey test on day 7, then
+    # allocation stratified on the T0 thresholds (animals.allocation_service, the code a data
+    # manager's Allocate button runs), then dosing. So the stored allocation re-derives from
+    # its seed and the recorded baselines, and group cannot be read from an animal's ID.
+    animals = [
+        Animal(
+            study=study,
+            code=f"R{number:02d}",
+            cage=f"C{(number + 1) // 2}",
+            sex=Animal.Sex.MALE,
+            age_at_arrival_weeks=7,
+            created_by=manager,
+        )
+        for number in range(1, 3 * ANIMALS_PER_GROUP + 1)
+    ]
     bulk_create_with_history(animals, Animal, default_user=manager)
-    animals = list(study.animals.select_related("group").order_by("code"))
+    animals = list(study.animals.order_by("code"))
 
     technician = users["technician"]
     _surgeries(study, animals, manager)
-
     weights = _weights(study, animals, rng, technician)
+    offsets = _animal_offsets(animals, rng)
+    baseline_day = study.timepoints.get(is_baseline=True).day
+    _sessions(study, animals, rng, technician, until=baseline_day, offsets=offsets)
+    _allocate(study, manager, baseline_day)
+    animals = list(study.animals.select_related("group").order_by("code"))
+
     _doses(study, animals, weights, technician)
     Observation.objects.create(
         animal=next(a for a in animals if a.group.code == HEMATURIA[0]),
@@ -185,8 +195,25 @@ def load_demo_study() -> DemoSummary:
         notes="Blood in urine after 25 days of injections; monitored, resolved without action.",
         created_by=technician,
     )
-    _sessions(study, animals, rng, technician)
+    _sessions(study, animals, rng, technician, after=baseline_day, offsets=offsets)
     return _summary(study, created=True)
+
+
+def _allocate(study, manager, baseline_day: int) -> None:
+    """Stratified on the T0 thresholds, seeded; recorded on the T0 day once the last T0
+    session (from 09:00, 6 minutes apart) is done and before the first dose (11:00)."""
+    record = allocation_service.allocate(
+        study=study,
+        method="stratified",
+        seed=ALLOCATION_SEED,
+        user=manager,
+        notes="Demo: allocated after the simulated T0 test (day 7), before the first dose; "
+        "every later session, dose and weight is simulated for the group allocated here.",
+    )
+    when = timezone.make_aware(
+        dt.datetime.combine(study.date_of_day(baseline_day), dt.time(10, 45))
+    )
+    Allocation.objects.filter(pk=record.pk).update(created_at=when, updated_at=when)
 
 
 def _add_members(study, users, manager) -> None:
@@ -258,7 +285,7 @@ def _doses(
             volume = dose_volume_ml(group, weights[(animal.pk, day - day % 7)])
             missed = animal == missed_animal and day == missed_dose[1]
             given_at = timezone.make_aware(
-                dt.datetime.combine(study.date_of_day(day), dt.time(10, 0))
+                dt.datetime.combine(study.date_of_day(day), dt.time(11, 0))
             )
             rows.append(
                 DoseAdministration(
@@ -281,18 +308,38 @@ def _doses(
     return len(rows)
 
 
-def _sessions(study, animals, rng, technician, *, until: int | None = None) -> None:
-    """Every animal tested at every timepoint up to day `until` (default all)."""
+def _animal_offsets(animals, rng) -> dict[int, float]:
+    """Each rat's own shift of its threshold (log10 g), kept across timepoints."""
+    return {a.pk: rng.gauss(0, ANIMAL_SPREAD_LOG10) for a in animals}
+
+
+def _sessions(
+    study,
+    animals,
+    rng,
+    technician,
+    *,
+    until: int | None = None,
+    after: int | None = None,
+    offsets: dict[int, float] | None = None,
+) -> None:
+    """Every animal tested at every timepoint after day `after` up to day `until` (default
+    all); an animal not yet allocated is tested at its pre-treatment threshold."""
     filaments = filament_specs(study.filament_set)
     db_filaments = {f.size: f for f in Filament.objects.filter(filament_set=study.filament_set)}
-    animal_offset = {a.pk: rng.gauss(0, ANIMAL_SPREAD_LOG10) for a in animals}
-    timepoints = list(study.timepoints.order_by("day"))
-    if until is not None:
-        timepoints = [tp for tp in timepoints if tp.day <= until]
+    animal_offset = offsets if offsets is not None else _animal_offsets(animals, rng)
+    timepoints = [
+        (index, tp)
+        for index, tp in enumerate(study.timepoints.order_by("day"))
+        if (until is None or tp.day <= until) and (after is None or tp.day > after)
+    ]
     sessions, series_by_session = [], []
-    for tp_index, tp in enumerate(timepoints):
+    for tp_index, tp in timepoints:
         for slot, animal in enumerate(animals):
-            median = TRUE_THRESHOLD_G[animal.group.code][tp_index]
+            if animal.group is None:
+                median = BASELINE_THRESHOLD_G
+            else:
+                median = TRUE_THRESHOLD_G[animal.group.code][tp_index]
             true_g = 10 ** (math.log10(median) + animal_offset[animal.pk])
             series = simulate_series(
                 rng, true_g, filaments, method=study.threshold_method, start=study.start_filament
@@ -315,7 +362,11 @@ def _sessions(study, animals, rng, technician, *, until: int | None = None) -> N
             series_by_session.append((series, tested_at))
     sessions = bulk_create_with_history(sessions, TestSession, default_user=technician)
     if any(s.pk is None for s in sessions):  # SQLite before 3.35 does not return ids
-        sessions = list(TestSession.objects.filter(animal__study=study).order_by("pk"))
+        sessions = list(
+            TestSession.objects.filter(
+                animal__study=study, timepoint__in=[tp for _index, tp in timepoints]
+            ).order_by("pk")
+        )
     stimuli = []
     for session, (series, tested_at) in zip(sessions, series_by_session, strict=True):
         for order, (size, withdrew) in enumerate(series, start=1):

@@ -4,9 +4,17 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.forms import BaseInlineFormSet, inlineformset_factory
 
-from labstudy.models import Phase, Study, Timepoint, TreatmentGroup, check_day0_date
+from labstudy.models import (
+    Phase,
+    Study,
+    Timepoint,
+    TreatmentGroup,
+    check_day0_date,
+    unknown_pair_timepoints,
+)
 from labstudy.study_templates import TEMPLATES
 from labstudy.validators import finite_decimals
+from labstudy.widgets import DateInput
 from sessions.models import FilamentSet, Stimulus
 
 STUDY_FIELDS = [
@@ -33,10 +41,6 @@ STUDY_FIELDS = [
     "comparison_pairs",
     "description",
 ]
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
 
 
 class NewStudyForm(forms.Form):
@@ -101,6 +105,24 @@ class StudyForm(forms.ModelForm):
             status = self.instance.get_status_display().lower()
             self.add_error("change_reason", f"Say why {labels} changed: the study is {status}.")
         return cleaned
+
+    def clean_comparison_pairs(self):
+        pairs = self.cleaned_data["comparison_pairs"]
+        known = set(self.instance.timepoints.values_list("label", flat=True))
+        unknown = unknown_pair_timepoints(pairs, known)
+        if unknown:
+            listing = ", ".join(
+                self.instance.timepoints.order_by("day", "order").values_list("label", flat=True)
+            )
+            raise forms.ValidationError(
+                [
+                    f"Chosen timepoint comparisons: pair {item} names "
+                    f"{' and '.join(missing)}, which this study does not have "
+                    f"(its timepoints: {listing or 'none yet'})."
+                    for item, missing in unknown
+                ]
+            )
+        return pairs
 
     def clean_filament_set(self):
         chosen = self.cleaned_data["filament_set"]
@@ -243,7 +265,15 @@ class AllocationForm(forms.Form):
         min_value=2,
         max_value=60,
         required=False,
-        help_text="Permuted blocks only: a multiple of the number of groups.",
+        help_text="Permuted blocks only: a multiple of the number of groups. Groups stay "
+        "equal only when the number of animals is a multiple of the block size.",
+    )
+    reason = forms.CharField(
+        label="Reason for re-allocating",
+        max_length=300,
+        required=False,
+        help_text="Re-allocation only: kept in the history with your name; the earlier "
+        "allocation stays on this page, marked superseded.",
     )
 
 

@@ -461,3 +461,18 @@ class PasswordRecheckFailure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} at {self.failed_at:%Y-%m-%d %H:%M}"
+
+
+def unknown_pair_timepoints(pairs: str, known: set[str]) -> list[tuple[str, list[str]]]:
+    """Each pair of `pairs` ("T7-T4,T9-T4") naming a timepoint not in `known`, with the
+    labels missing. The import and the settings page both refuse such a pair (one rule, one
+    home); a malformed item is `Study.clean`'s business."""
+    found = []
+    for item in pairs.split(","):
+        a, dash, b = item.strip().partition("-")
+        if not dash:
+            continue
+        missing = [label for label in (a.strip(), b.strip()) if label and label not in known]
+        if missing:
+            found.append((f"{a.strip()}-{b.strip()}", missing))
+    return found

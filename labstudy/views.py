@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from animals import allocation_service
+from animals import services as animal_services
 from animals.models import Animal
 from labstudy import audit, selectors, services
 from labstudy.access import can_create_studies, studies_for, study_access
@@ -27,7 +28,7 @@ from labstudy.forms import (
     TimepointFormSet,
     needs_reason,
 )
-from labstudy.models import Role, Timepoint
+from labstudy.models import Role, Study, Timepoint
 from sessions.models import TestSession
 
 SETUP = (Role.DATA_MANAGER,)
@@ -99,11 +100,24 @@ def study_setup(request: HttpRequest, slug: str) -> HttpResponse:
     access = study_access(request.user, slug, roles=SETUP)
     study = access.study
     form = StudyForm(_posted(request), instance=study, prefix="study")
-    if request.method == "POST" and form.is_valid():
-        study._change_reason = form.cleaned_data["change_reason"].strip() or None
-        form.save()
-        messages.success(request, "Study settings saved.")
-        return redirect("study_setup", slug=study.slug)
+    day_change, refusals = None, {}
+    if request.method == "POST":
+        valid = form.is_valid()
+        reason = form.cleaned_data.get("change_reason", "").strip()
+        day0 = form.cleaned_data.get("day0_date")
+        if day0 and "day0_date" in form.changed_data:
+            day_change = selectors.day_change_effects(study, day0_date=day0)
+            refusals = _day_change_refusals(day_change, request.POST, reason)
+            if "change_reason" in refusals and "change_reason" not in form.errors:
+                form.add_error("change_reason", refusals["change_reason"])
+        if valid and not refusals:
+            with transaction.atomic():
+                study._change_reason = reason or None
+                form.save()
+                if day_change is not None and day_change.day0_moves:
+                    animal_services.restate_dose_days(study=study, user=request.user, reason=reason)
+            messages.success(request, "Study settings saved.")
+            return redirect("study_setup", slug=study.slug)
     return render(
         request,
         "labstudy/study_setup.html",
@@ -113,8 +127,43 @@ def study_setup(request: HttpRequest, slug: str) -> HttpResponse:
             "form": form,
             "section": "settings",
             "volume_advice": selectors.volume_advice(study),
+            **_day_change_context(day_change, refusals, request),
         },
     )
+
+
+def _day_change_refusals(day_change, post, reason: str) -> dict[str, str]:
+    """What is missing before a change that moves recorded data may be saved: the
+    confirmation, the second confirmation when sessions would leave their timepoint's day,
+    and a reason (whatever the study's status)."""
+    if day_change is None or not day_change.moves_records:
+        return {}
+    what = "Day 0" if day_change.day0_moves else "the timepoint day"
+    refusals = {}
+    if not post.get("confirm_move"):
+        refusals["confirm_move"] = (
+            f"Nothing was saved: tick the box to confirm that data already recorded move "
+            f"with {what}."
+        )
+    if day_change.off_day_sessions and not post.get("confirm_off_day"):
+        refusals["confirm_off_day"] = (
+            "Nothing was saved: tick the second box too, or keep the sessions on their "
+            "timepoint's day."
+        )
+    if not reason:
+        refusals["change_reason"] = (
+            f"Say why {what} changes: data already recorded move (listed above)."
+        )
+    return refusals
+
+
+def _day_change_context(day_change, refusals: dict[str, str], request: HttpRequest) -> dict:
+    return {
+        "day_change": day_change,
+        "day_change_errors": refusals,
+        "confirm_move": bool(request.POST.get("confirm_move")),
+        "confirm_off_day": bool(request.POST.get("confirm_off_day")),
+    }
 
 
 _FORMSETS = {
@@ -133,12 +182,24 @@ def study_setup_rows(request: HttpRequest, slug: str, section: str) -> HttpRespo
     formset = formset_class(_posted(request), instance=study, prefix=section)
     reason = request.POST.get("change_reason", "").strip()[:300]
     reason_error = ""
+    day_change, refusals = None, {}
     if request.method == "POST" and formset.is_valid():
+        if section == "timepoints":
+            days = {
+                form.instance.pk: form.cleaned_data["day"]
+                for form in formset.forms
+                if form.instance.pk and "day" in form.changed_data
+            }
+            if days:
+                day_change = selectors.day_change_effects(study, timepoint_days=days)
+                refusals = _day_change_refusals(day_change, request.POST, reason)
         if formset.has_changed() and needs_reason(study) and not reason:
             reason_error = (
                 f"Say why the {title.lower()} changed: the study is "
                 f"{study.get_status_display().lower()}."
             )
+        elif refusals:
+            reason_error = refusals.get("change_reason", "")
         else:
             with transaction.atomic():
                 for row in formset.save(commit=False):
@@ -159,6 +220,7 @@ def study_setup_rows(request: HttpRequest, slug: str, section: str) -> HttpRespo
             "reason": reason,
             "reason_error": reason_error,
             "volume_advice": selectors.volume_advice(study) if section == "groups" else None,
+            **_day_change_context(day_change, refusals, request),
         },
     )
 
@@ -194,6 +256,7 @@ def study_allocation(request: HttpRequest, slug: str) -> HttpResponse:
     form = AllocationForm(
         _posted(request), initial={"seed": secrets.randbelow(10**9), "method": "stratified"}
     )
+    reallocate = request.POST.get("action") == "reallocate"
     if request.method == "POST":
         if not access.can_setup:
             raise Http404("Only data managers allocate animals.")
@@ -205,25 +268,33 @@ def study_allocation(request: HttpRequest, slug: str) -> HttpResponse:
                     seed=form.cleaned_data["seed"],
                     block_size=form.cleaned_data["block_size"],
                     user=request.user,
+                    reallocate=reallocate,
+                    reason=form.cleaned_data["reason"],
                 )
             except ValidationError as exc:
                 _attach(form, exc)
             else:
+                sizes = allocation_service.group_sizes(record)
+                verb = "Re-allocated" if reallocate else "Allocated"
                 messages.success(
                     request,
-                    f"Allocated {record.entries.count()} animals ({record.method}, "
-                    f"seed {record.seed}).",
+                    f"{verb} {record.entries.count()} animals ({record.method}, "
+                    f"seed {record.seed}). Group sizes: {sizes.shown}.",
                 )
+                if not sizes.equal:
+                    messages.warning(request, f"Groups are not equal: {sizes.note}")
                 return redirect("study_allocation", slug=study.slug)
     records = [
         (
             record,
             allocation_service.check(record),
             record.entries.select_related("animal", "group"),
+            allocation_service.group_sizes(record),
         )
-        for record in study.allocations.select_related("created_by")
+        for record in study.allocations.select_related("created_by", "superseded_by")
     ]
-    unallocated = study.animals.filter(group__isnull=True, status="active").count()
+    active = study.animals.filter(status="active")
+    unallocated = active.filter(group__isnull=True).count()
     return render(
         request,
         "labstudy/study_allocation.html",
@@ -233,6 +304,9 @@ def study_allocation(request: HttpRequest, slug: str) -> HttpResponse:
             "form": form,
             "records": records,
             "unallocated": unallocated,
+            "active": active.count(),
+            "reallocating": reallocate,
+            "planning": study.status == Study.Status.PLANNING,
             "section": "allocation",
         },
     )

@@ -47,7 +47,13 @@ from simple_history.utils import bulk_create_with_history
 from analysis import thresholds
 from analysis.safe_cells import unguard
 from animals.models import Animal
-from labstudy.models import Study, ThresholdMethod, Timepoint, TreatmentGroup
+from labstudy.models import (
+    Study,
+    ThresholdMethod,
+    Timepoint,
+    TreatmentGroup,
+    unknown_pair_timepoints,
+)
 from labstudy.validators import code_problem, shown
 from sessions.models import Filament, FilamentSet, LegacyThreshold, Stimulus, TestSession
 from sessions.services import stoelting_set
@@ -1100,21 +1106,17 @@ def _check_pairs(analysis: dict, plan: _Plan, result: ImportResult) -> list[Prob
     if plan.study is not None:
         known |= set(plan.study.timepoints.values_list("label", flat=True))
     problems = []
-    for item in analysis.get("comparison_pairs", "").split(","):
-        if not item:
-            continue
-        a, _, b = item.partition("-")
-        missing = [label for label in (a, b) if label not in known]
-        if missing:
-            listing = ", ".join(sorted(known, key=_natural)) or "none"
-            problems.append(
-                Problem(
-                    None,
-                    "",
-                    f"pair {item}: timepoint {' and '.join(missing)} is not in the file "
-                    f"(timepoints: {listing})",
-                )
+    pairs = analysis.get("comparison_pairs", "")
+    for item, missing in unknown_pair_timepoints(pairs, known):
+        listing = ", ".join(sorted(known, key=_natural)) or "none"
+        problems.append(
+            Problem(
+                None,
+                "",
+                f"pair {item}: timepoint {' and '.join(missing)} is not in the file "
+                f"(timepoints: {listing})",
             )
+        )
     if analysis and not problems:
         shown = {
             "alpha": lambda v: f"alpha {v:g}",

@@ -5,9 +5,11 @@ import statistics
 import pytest
 from django.core.management import call_command
 
+from analysis.arrive import arrive_report
 from analysis.thresholds import first_response_threshold, next_filament
+from animals import allocation_service
 from animals.models import DoseAdministration, Observation
-from labstudy.demo import DEMO_SLUG, load_demo_study
+from labstudy.demo import ALLOCATION_SEED, DEMO_SLUG, load_demo_study
 from labstudy.models import Membership, Study
 from sessions.models import Stimulus, TestSession
 from sessions.services import filament_specs, live_series
@@ -113,3 +115,25 @@ def test_loading_twice_changes_nothing(demo, capsys):
 def test_demo_accounts_can_sign_in(demo, client):
     for username in ("technician", "investigator", "datamanager", "admin"):
         assert client.login(username=username, password="labstudy-demo"), username
+
+
+@pytest.mark.django_db
+def test_demo_groups_come_from_a_recorded_stratified_allocation_on_t0(demo):
+    study = Study.objects.get(slug=DEMO_SLUG)
+    record = study.allocations.get()
+    assert (record.method, record.seed, record.baseline_timepoint) == (
+        "stratified",
+        ALLOCATION_SEED,
+        "T0",
+    )
+    assert record.created_at.date() == study.date_of_day(7)  # after the T0 test, before dosing
+    assert record.entries.count() == 15
+    assert allocation_service.verify(record)  # re-derives from seed and baselines; none moved
+    assert allocation_service.group_sizes(record).shown == "control 5, K5 5, K10 5"
+    item = next(i for i in arrive_report(study).items if i.number == 4)
+    allocation = next(f.text for f in item.recorded if f.label == "Allocation")
+    assert f"seed {ALLOCATION_SEED}" in allocation and "stratified on T0 thresholds" in allocation
+    assert not any("allocated" in text for text in item.to_write)
+    # No dose before the allocation: T0 (day 7) is tested first.
+    first_dose = DoseAdministration.objects.filter(animal__study=study).order_by("study_day")
+    assert first_dose.first().study_day >= 7
