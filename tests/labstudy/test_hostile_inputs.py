@@ -595,3 +595,17 @@ def test_the_admin_refuses_a_weight_or_dose_that_is_no_usable_number(
     assert "errornote" in page
     assert "is not a number" in page or "without a minus sign" in page
     assert counts() == before
+
+
+@pytest.mark.django_db
+def test_an_animal_with_a_code_stored_before_the_rule_can_still_be_excluded(client_for, bench):
+    study = bench["study"]
+    animal = Animal.objects.create(study=study, code="R/1", group=bench["animals"]["R02"].group)
+    response = client_for("data_manager").post(
+        reverse("animal_status", args=[study.slug, "R/1"]),
+        {"status": "excluded", "date": bench["today"].isoformat(), "reason": "autotomy"},
+    )
+    assert response.status_code == 302
+    animal.refresh_from_db()
+    assert (animal.status, animal.status_reason) == ("excluded", "autotomy")
+    assert animal.history.first().history_change_reason == "active → excluded: autotomy"
