@@ -481,7 +481,9 @@ def change_animal_status(
     animal.status = status
     animal.status_date = date
     animal.status_reason = reason
-    animal.full_clean()
+    # The code is not changing here: one stored before the code rule (labstudy.validators)
+    # must not stop an animal from being excluded or marked dead.
+    animal.full_clean(exclude=["code"])
     new = animal.get_status_display().lower()
     animal._change_reason = f"{old} → {new}: {reason}"
     animal._history_user = user

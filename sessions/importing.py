@@ -34,6 +34,7 @@ import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
@@ -1535,14 +1536,16 @@ def _write_stimuli(plan, result, study, filaments, animals, timepoints, user, re
 def insert_with_history(model, values: list[dict], *, user, reason: str) -> list[int]:
     """Insert rows given as {attname: value} (the model's defaults fill the rest) and one
     "+" history record each, as simple_history's bulk_create_with_history does; returns
-    the new primary keys in order.
+    the new primary keys in order. Call it inside a transaction.
 
-    On PostgreSQL the rows go in with COPY, ids reserved from the table's sequence first
-    so the history rows carry them: for 100k stimuli, bulk_create_with_history spent
-    nearly 30 s building model instances and binding parameters. Elsewhere (SQLite) this
-    is bulk_create_with_history itself.
+    bulk_create_with_history spends its time building model instances and SQL: for 100k
+    stimuli nearly 30 s on PostgreSQL, and on SQLite about a minute for 50k, all of it
+    holding SQLite's one write lock while technicians' taps wait. So the ids are reserved
+    first (PostgreSQL: from the table's sequence; SQLite: above the table's highest id,
+    safe because this transaction holds the write lock) and the rows go in with COPY
+    (PostgreSQL) or one executemany (SQLite). Other databases: bulk_create_with_history.
     """
-    if connection.vendor != "postgresql" or not values:
+    if connection.vendor not in ("postgresql", "sqlite") or not values:
         objs = bulk_create_with_history(
             [model(**row) for row in values],
             model,
@@ -1563,11 +1566,7 @@ def insert_with_history(model, values: list[dict], *, user, reason: str) -> list
         else:
             fixed[f.attname] = f.get_default()
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-            [meta.db_table, meta.pk.column, len(values)],
-        )
-        ids = [pk for (pk,) in cursor.fetchall()]
+        ids = _reserve_ids(cursor, meta, len(values))
         rows = []
         for pk, row in zip(ids, values, strict=True):
             full = [pk]
@@ -1581,7 +1580,7 @@ def insert_with_history(model, values: list[dict], *, user, reason: str) -> list
                     full.append(fixed[name])
             rows.append(full)
         names = [meta.pk.attname] + [f.attname for f in fields]
-        _copy(cursor, meta.db_table, [meta.pk.column] + [f.column for f in fields], rows)
+        _bulk_write(cursor, meta.db_table, [meta.pk, *fields], rows)
         history = model.history.model._meta
         stamp = {
             "history_date": now,
@@ -1596,16 +1595,75 @@ def insert_with_history(model, values: list[dict], *, user, reason: str) -> list
             [row[i] if i is not None else e for i, e in zip(picks, extra, strict=True)]
             for row in rows
         )
-        _copy(cursor, history.db_table, [f.column for f in columns], history_rows)
+        _bulk_write(cursor, history.db_table, columns, history_rows)
     return ids
 
 
-def _copy(cursor, table: str, columns: list[str], rows) -> None:
+def _reserve_ids(cursor, meta, n: int) -> list[int]:
+    if connection.vendor == "postgresql":
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [meta.db_table, meta.pk.column, n],
+        )
+        return [pk for (pk,) in cursor.fetchall()]
+    # SQLite, inside the import's transaction, which holds the database's write lock: no
+    # one else can take these ids. AUTOINCREMENT never reuses an id, even a deleted one,
+    # so start above both the highest id and the table's sqlite_sequence entry.
     quote = connection.ops.quote_name
-    sql = f"COPY {quote(table)} ({', '.join(quote(c) for c in columns)}) FROM STDIN"
-    with cursor.cursor.copy(sql) as copy:
-        for row in rows:
-            copy.write_row(row)
+    cursor.execute(f"SELECT COALESCE(MAX({quote(meta.pk.column)}), 0) FROM {quote(meta.db_table)}")
+    highest = cursor.fetchone()[0]
+    cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [meta.db_table])
+    seq = cursor.fetchone()
+    start = max(highest, seq[0] if seq else 0) + 1
+    return list(range(start, start + n))
+
+
+def _bulk_write(cursor, table: str, fields: list, rows) -> None:
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in fields)
+    if connection.vendor == "postgresql":
+        with cursor.cursor.copy(f"COPY {quote(table)} ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    # SQLite: values as the ORM would store them (datetimes as text, UUIDs as hex); a
+    # converter per column, since field.get_db_prep_save per value took most of the time.
+    converters = [_sqlite_converter(f) for f in fields]
+    prepared = (
+        [v if c is None else c(v) for c, v in zip(converters, row, strict=True)] for row in rows
+    )
+    marks = ", ".join(["%s"] * len(fields))
+    sql = f"INSERT INTO {quote(table)} ({columns}) VALUES ({marks})"
+    batch = []
+    for row in prepared:
+        batch.append(row)
+        if len(batch) >= BATCH_SIZE:
+            cursor.executemany(sql, batch)
+            batch = []
+    if batch:
+        cursor.executemany(sql, batch)
+
+
+def _sqlite_converter(field):
+    """How a value of `field` goes to SQLite as the ORM stores it; None: as it is (ints,
+    text, booleans, floats and None need nothing)."""
+    ops = connection.ops
+    kind = field.get_internal_type()
+    if kind == "DateTimeField":
+        return lru_cache(maxsize=4096)(ops.adapt_datetimefield_value)  # one `now` per import
+    if kind == "DateField":
+        return ops.adapt_datefield_value
+    if kind == "UUIDField":
+        return lambda v: None if v is None else v.hex
+    if kind in ("AutoField", "BigAutoField", "SmallAutoField", "ForeignKey", "OneToOneField"):
+        return None
+    if kind in ("IntegerField", "BigIntegerField", "SmallIntegerField", "BooleanField"):
+        return None
+    if kind in ("PositiveIntegerField", "PositiveSmallIntegerField", "PositiveBigIntegerField"):
+        return None
+    if kind in ("CharField", "TextField", "FloatField", "SlugField"):
+        return None
+    return lambda v: field.get_db_prep_save(v, connection)
 
 
 def _write_thresholds(plan, result, animals, timepoints, user, reason) -> None:

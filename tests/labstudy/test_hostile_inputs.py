@@ -556,3 +556,56 @@ def test_study_days_beyond_ten_years_are_refused(client_for, study, field, value
     assert f"Day {value} is more than 3660 days (ten years) from day 0." in text_of(response)
     assert counts() == before
     assert client.get(reverse("study_overview", args=[study.slug])).status_code == 200
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("value", ["sNaN", "Infinity", "-0"])
+@pytest.mark.parametrize(("record", "field"), [("weight", "grams"), ("dose", "volume_ml")])
+def test_the_admin_refuses_a_weight_or_dose_that_is_no_usable_number(
+    client, bench, make_user, record, field, value
+):
+    """The admin change form compared the posted 'sNaN' with the stored value: a 500."""
+    obj = bench[record]
+    if record == "dose":
+        DoseAdministration.objects.filter(pk=obj.pk).update(volume_ml=Decimal("0.30"))
+    client.force_login(make_user("root", is_staff=True, is_superuser=True))
+    url = reverse(f"admin:animals_{type(obj).__name__.lower()}_change", args=[obj.pk])
+    form = client.get(url).context["adminform"].form
+    data = {}
+    for name, bound in form.fields.items():
+        initial = form.initial.get(name, bound.initial)
+        if initial in (None, False):
+            continue
+        data[name] = "on" if initial is True else initial
+    for name in [n for n in data if n.endswith(("_date", "_at")) or n == "date"]:
+        value_of = data.pop(name)  # split date-times the way the admin widget posts them
+        if hasattr(value_of, "hour"):
+            local = timezone.localtime(value_of)
+            data[f"{name}_0"], data[f"{name}_1"] = (
+                local.date().isoformat(),
+                local.time().isoformat(),
+            )
+        else:
+            data[name] = value_of.isoformat()
+    data.update({field: value, "change_reason": "checking the admin"})
+    before = counts()
+    response = client.post(url, data)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "errornote" in page
+    assert "is not a number" in page or "without a minus sign" in page
+    assert counts() == before
+
+
+@pytest.mark.django_db
+def test_an_animal_with_a_code_stored_before_the_rule_can_still_be_excluded(client_for, bench):
+    study = bench["study"]
+    animal = Animal.objects.create(study=study, code="R/1", group=bench["animals"]["R02"].group)
+    response = client_for("data_manager").post(
+        reverse("animal_status", args=[study.slug, "R/1"]),
+        {"status": "excluded", "date": bench["today"].isoformat(), "reason": "autotomy"},
+    )
+    assert response.status_code == 302
+    animal.refresh_from_db()
+    assert (animal.status, animal.status_reason) == ("excluded", "autotomy")
+    assert animal.history.first().history_change_reason == "active → excluded: autotomy"

@@ -183,3 +183,27 @@ def test_the_real_import_still_writes_in_one_transaction_after_checking(people):
     assert savepoint < first_write  # every write inside the import's transaction
     # and the file was checked (the rows parsed, the study looked up) before it opened
     assert any("VF_SESSIONS_FILAMENT" in q for q in sql[:savepoint])
+
+
+@pytest.mark.django_db
+def test_imported_rows_take_fresh_ids_and_the_app_carries_on_after_them(people):
+    """The import reserves ids itself (a sequence on PostgreSQL, above the highest id and
+    sqlite_sequence on SQLite): rows and history agree, and the next row the app writes
+    gets the next id, not one of the imported ones."""
+    from sessions.models import Stimulus, TestSession
+
+    first = import_study_csv(data=STIMULI, source_name="s.csv", slug="x")
+    assert first.written, first.errors
+    second = import_study_csv(data=STIMULI, source_name="t.csv", slug="y")
+    assert second.written, second.errors
+    ids = sorted(Stimulus.objects.values_list("pk", flat=True))
+    assert len(ids) == len(set(ids)) == 18
+    assert sorted(Stimulus.history.values_list("id", flat=True)) == ids
+    session = TestSession.objects.order_by("pk").first()
+    extra = TestSession.objects.create(
+        animal=session.animal, timepoint=session.timepoint, paw="left"
+    )
+    assert extra.pk > max(TestSession.objects.exclude(pk=extra.pk).values_list("pk", flat=True))
+    stored = Stimulus.objects.select_related("filament").order_by("pk").first()
+    assert stored.client_uuid is not None and stored.recorded_at is not None
+    assert stored.history.first().history_change_reason == "imported from s.csv"
