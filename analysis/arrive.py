@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from scipy import stats as scipy_stats
 
-from analysis import exports, frames
+from analysis import exports, frames, thresholds
 
 
 @dataclass
@@ -52,6 +52,10 @@ class ArriveReport:
     study: object
     method: str
     items: list[ArriveItem]
+
+    @property
+    def method_name(self) -> str:
+        return thresholds.method_name(self.method)
 
     @property
     def to_write_count(self) -> int:
@@ -545,7 +549,8 @@ def arrive_report(study, *, method: str | None = None) -> ArriveReport:
         )
     item.tables.append(
         Table(
-            f"Withdrawal threshold (g, {export.method}) and %MPE per group and timepoint",
+            f"Withdrawal threshold (g, {thresholds.method_name(export.method)}) and %MPE per "
+            "group and timepoint",
             ["group", "timepoint", "day", "n", "mean ± SEM (g)", "95% CI (g)", "%MPE mean ± SEM"],
             rows,
         )

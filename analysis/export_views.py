@@ -24,7 +24,7 @@ from django.shortcuts import redirect, render
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from analysis import arrive, exports
+from analysis import arrive, exports, thresholds
 from labstudy.access import StudyAccess, study_access
 from labstudy.models import Role, Study, ThresholdMethod
 from sessions.importing import ImportResult, import_study_csv, size_problem
@@ -44,7 +44,7 @@ def _export_access(request: HttpRequest, slug: str) -> StudyAccess:
 
 
 def _method(request: HttpRequest, study) -> str:
-    method = request.GET.get("method") or study.threshold_method
+    method = thresholds.method_key(request.GET.get("method") or study.threshold_method)
     if method not in ThresholdMethod.values:
         raise Http404("Unknown threshold method.")
     return method
@@ -74,6 +74,7 @@ def export_index(request: HttpRequest, slug: str) -> HttpResponse:
             "section": "exports",
             "method": method,
             "method_label": exports.method_label(method),
+            "method_name": thresholds.method_name(method),
             "methods": ThresholdMethod.choices,
             "query": query,
             "tables": tables,

@@ -132,7 +132,8 @@ class ImportResult:
         lines = [
             f"File: {self.source_name} — {self.kind or 'unknown'} format, {self.data_rows} "
             f"data rows, {self.encoding or '?'}, separator {_delimiter_name(self.delimiter)}",
-            f"Into: {study}, method {self.method}, cut-off {_g(self.cutoff_g)} g",
+            f"Into: {study}, method {thresholds.method_name(self.method)}, "
+            f"cut-off {_g(self.cutoff_g)} g",
             f"{verb}: {_count(self.new_groups, 'group')}, {_count(self.new_animals, 'animal')}, "
             f"{_count(self.new_timepoints, 'timepoint')}, {self.sessions} sessions, "
             f"{self.stimuli} stimuli, {self.legacy_thresholds} legacy thresholds",
@@ -555,11 +556,11 @@ def _parse_rows(
 
 def _parse_threshold(row: _Row, raw: dict, table: Table, bad: list, default_method: str) -> None:
     line = row.line
-    method = raw.get("method", "").strip().lower() or default_method
+    written = raw.get("method", "").strip()
+    method = thresholds.method_key(written) if written else default_method
     if method not in METHODS:
-        bad.append(
-            Problem(line, "method", f"'{raw['method']}' is not one of {', '.join(sorted(METHODS))}")
-        )
+        names = ", ".join(sorted(thresholds.METHOD_ALIASES))
+        bad.append(Problem(line, "method", f"'{raw['method']}' is not one of {names}"))
     status = raw.get("status", "").strip().lower() or "ok"
     if status not in STATUSES:
         bad.append(
@@ -940,8 +941,9 @@ def _check_study_arguments(
             Problem(
                 None,
                 "",
-                f"study '{study.slug}' uses the {study.threshold_method} method, not {method}; "
-                "change it in the study settings first",
+                f"study '{study.slug}' uses the {thresholds.method_name(study.threshold_method)} "
+                f"method, not {thresholds.method_name(method)}; change it in the study settings "
+                "first",
             )
         )
     if cutoff_g is not None and cutoff_g != study.cutoff_g:
@@ -1183,8 +1185,9 @@ def _describe(result: ImportResult, table: Table, plan: _Plan, kind: str, study)
         other = sorted({r.method for r in plan.rows if r.method != result.method})
         if other:
             result.notes.append(
-                f"some thresholds were recorded with {', '.join(other)}, not the study's "
-                f"{result.method}: exports show each row's method"
+                f"some thresholds were recorded with "
+                f"{', '.join(thresholds.method_name(m) for m in other)}, not the study's "
+                f"{thresholds.method_name(result.method)}: exports show each row's method"
             )
     expected = set(STIMULI_REQUIRED + STIMULI_OPTIONAL) if kind == KIND_STIMULI else set()
     if kind == KIND_THRESHOLDS:

@@ -76,10 +76,10 @@ def test_export_page_offers_the_package_and_every_table(small, client_for):
     response = client_for("data_manager").get(url("export_index"))
     html = response.content.decode()
     assert "Download publication package" in html
-    assert "small_publication_first_response_300g.zip" in html
+    assert "small_publication_target_force_300g.zip" in html
     for key in ("stimuli", "thresholds", "summary", "stats", "prism", "dictionary", "doses",
                 "weights", "observations", "audit_log"):  # fmt: skip
-        assert f"small_{key}_first_response_300g.csv" in html
+        assert f"small_{key}_target_force_300g.csv" in html
         assert url("export_table", key) in html
     assert "<script>" not in html  # the CSP forbids inline scripts
     assert 'href="/s/small/import/"' in html  # data managers also see the import
@@ -98,7 +98,7 @@ def test_csv_streams_with_a_named_file(small, client_for):
     assert isinstance(response, StreamingHttpResponse)
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert response["Content-Disposition"] == (
-        'attachment; filename="small_thresholds_first_response_300g.csv"'
+        'attachment; filename="small_thresholds_target_force_300g.csv"'
     )
     body = b"".join(response.streaming_content).decode()
     assert body.startswith("animal,group,timepoint,day,method,threshold_g,status,pattern,pct_mpe")
@@ -116,17 +116,17 @@ def test_method_choice_changes_values_and_file_name(small, client_for):
 def test_package_download_is_a_zip_with_every_file(small, client_for):
     response = client_for("data_manager").get(url("export_package"))
     assert response["Content-Disposition"] == (
-        'attachment; filename="small_publication_first_response_300g.zip"'
+        'attachment; filename="small_publication_target_force_300g.zip"'
     )
     archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
     names = {n.split("/")[-1] for n in archive.namelist()}
     assert len(names) == 14
-    assert {"README.txt", "small_tables_first_response_300g.xlsx"} <= names
+    assert {"README.txt", "small_tables_target_force_300g.xlsx"} <= names
 
 
 def test_methods_download(small, client_for):
     response = client_for("investigator").get(url("export_methods"))
-    assert "small_methods_first_response_300g.txt" in response["Content-Disposition"]
+    assert "small_methods_target_force_300g.txt" in response["Content-Disposition"]
     assert "Friedman" in response.content.decode()
 
 

@@ -30,16 +30,16 @@ def test_two_clicks_to_the_publication_package(demo, new_page):
     page.get_by_role("link", name="Exports", exact=True).click()  # click 1
     page.wait_for_url(f"**/s/{DEMO_SLUG}/exports/")
     expect(page.get_by_role("heading", name="Publication package")).to_be_visible()
-    expect(page.get_by_text(f"{DEMO_SLUG}_stimuli_first_response_300g.csv")).to_be_visible()
+    expect(page.get_by_text(f"{DEMO_SLUG}_stimuli_target_force_300g.csv")).to_be_visible()
     screenshot(page, "export-page")
     with page.expect_download() as info:
         page.get_by_role("link", name="Download publication package").click()  # click 2
     download = info.value
-    assert download.suggested_filename == f"{DEMO_SLUG}_publication_first_response_300g.zip"
+    assert download.suggested_filename == f"{DEMO_SLUG}_publication_target_force_300g.zip"
     with open(download.path(), "rb") as handle:
         archive = zipfile.ZipFile(io.BytesIO(handle.read()))
     names = [n.split("/")[-1] for n in archive.namelist()]
-    assert "README.txt" in names and f"{DEMO_SLUG}_tables_first_response_300g.xlsx" in names
+    assert "README.txt" in names and f"{DEMO_SLUG}_tables_target_force_300g.xlsx" in names
     assert len(names) == 14
 
 

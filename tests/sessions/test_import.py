@@ -394,7 +394,7 @@ def test_a_signed_off_timepoint_is_refused(small):
 def test_method_or_cutoff_that_differ_from_an_existing_study(small):
     result = run(to_csv(rows_for("N1", "control", 26)), slug="small", method="up_down", cutoff_g=60)
     assert result.error_lines() == [
-        "file: study 'small' uses the first_response method, not up_down; change it in the "
+        "file: study 'small' uses the target_force method, not up_down; change it in the "
         "study settings first",
         "file: study 'small' has a cut-off of 300 g, not 60 g",
     ]
@@ -606,3 +606,30 @@ def test_animal_status_of_an_animal_already_in_the_study_is_kept_and_noted(small
         "the study's status is kept; change it on the animal's page if the file is right"
     ) in result.notes
     assert small.animals.get(code="A1").status == "active"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", ["target_force", "first_response"])
+def test_target_force_by_either_name_on_the_command_line_and_in_a_thresholds_file(tmp_path, name):
+    """The target force is stored as first_response; files and people call it target_force.
+    Both names are read: `--method` and a thresholds file's method column."""
+    path = tmp_path / "rats.csv"
+    path.write_bytes(to_csv(base_rows()))
+    out = io.StringIO()
+    call_command("import_study", str(path), "--slug", f"cmd-{name}", "--method", name, stdout=out)
+    assert Study.objects.get(slug=f"cmd-{name}").threshold_method == "first_response"
+    assert "method target_force" in out.getvalue()
+    lines = LEGACY.strip().splitlines()
+    legacy = "\n".join([lines[0] + ",method"] + [line + f",{name}" for line in lines[1:]])
+    result = run(legacy.encode(), slug=f"old-{name}")
+    assert result.ok, result.error_lines()
+    stored = LegacyThreshold.objects.filter(animal__study__slug=f"old-{name}")
+    assert set(stored.values_list("method", flat=True)) == {"first_response"}
+
+
+@pytest.mark.django_db
+def test_unknown_method_is_refused_by_the_command(tmp_path):
+    path = tmp_path / "rats.csv"
+    path.write_bytes(to_csv(base_rows()))
+    with pytest.raises(CommandError, match="unknown method 'lowest'"):
+        call_command("import_study", str(path), "--slug", "x", "--method", "lowest")
