@@ -20,7 +20,12 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("csv", help="path to the CSV file")
+        parser.add_argument(
+            "csv", help="path to the CSV file (or Excel's Unicode text, or an .xlsx workbook)"
+        )
+        parser.add_argument(
+            "--sheet", help="sheet of an .xlsx workbook to read (default: the first)"
+        )
         parser.add_argument("--slug", required=True, help="study short name (new or existing)")
         parser.add_argument("--title", default="", help="title of a new study")
         parser.add_argument(
@@ -73,6 +78,7 @@ class Command(BaseCommand):
             alpha=options["alpha"],
             posthoc=options["posthoc"],
             pairs=options["pairs"],
+            sheet=options["sheet"],
             user=user,
             dry_run=options["dry_run"],
         )
