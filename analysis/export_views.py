@@ -336,9 +336,15 @@ def import_confirm(request: HttpRequest, slug: str) -> HttpResponse:
         **pending.get("options", {}),
         **_choices(request, pending),
     )
+    if not result.ok and any(p.line is not None for p in result.errors):
+        # The study changed between preview and confirm (a row now clashes with it):
+        # nothing was written, and this upload can no longer be confirmed.
+        path.unlink(missing_ok=True)
+        del request.session[_session_key(study.slug)]
+        token = ""
     if check_only or not result.ok:
         # Nothing was written: show the preview again with the choices made, so a wrong
-        # choice can be corrected (the upload stays until confirmed or a day old).
+        # choice (the only errors left with a token) can be corrected.
         return render(
             request,
             "analysis/import_preview.html",

@@ -1,6 +1,7 @@
 """Export, import and ARRIVE pages: who gets in, what they get, what changes."""
 
 import io
+import re
 import zipfile
 
 import pytest
@@ -293,3 +294,109 @@ def test_arrive_report_lists_exclusions_with_reasons(small, client_for):
     animal.save()
     html = client_for("data_manager").get(url("arrive_report")).content.decode()
     assert "autotomy of the injured paw" in html
+
+
+# ----------------------------------------------------------------------------- import choices
+
+
+def _xlsx(rows: list[list[str]]) -> io.BytesIO:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.title = "von Frey"
+    book.active.append(["animal", "group", "timepoint", "day", "paw", "order", "filament_size",
+                        "response"])  # fmt: skip
+    for a, g, tp, day, paw, order, size, r in rows:
+        book.active.append([a, g, tp, int(day), paw, int(order), float(size), int(r)])
+    out = io.BytesIO()
+    book.save(out)
+    out.seek(0)
+    out.name = "lab-sheet.xlsx"
+    return out
+
+
+def _visible_text(html: str) -> str:
+    import re
+
+    html = re.sub(r"<(script|style)\b.*?</\1>", "", html, flags=re.S)
+    return re.sub(r"<[^>]+>", " ", html)
+
+
+@pytest.fixture
+def empty_study(people):
+    import datetime as dt
+
+    from labstudy import services
+
+    return services.create_study(
+        template_key="blank",
+        slug="empty",
+        title="Empty study",
+        day0_date=dt.date(2026, 9, 1),
+        user=people["data_manager"],
+        first_day=0,
+        last_day=28,
+    )
+
+
+def test_excel_upload_lets_the_data_manager_choose_control_baseline_and_describe_groups(
+    empty_study, client_for
+):
+    client = client_for("data_manager")
+    rows = [["S1" if r[1] == "control" else r[0], "sham" if r[1] == "control" else r[1], *r[2:]]
+            for r in base_rows()]  # fmt: skip
+    rows += [[a, g, "T1", "14", *rest] for a, g, _tp, _day, *rest in rows]
+    preview = client.post(reverse("import_upload", args=["empty"]), {"file": _xlsx(rows)})
+    html = preview.content.decode()
+    assert "The file is valid. Nothing has been written yet." in html
+    assert "Excel workbook (.xlsx), sheet &#x27;von Frey&#x27;" in html
+    # offered: the file's groups (sham preselected by its name) and timepoints
+    assert '<option value="sham" selected>sham</option>' in html
+    assert '<option value="K10" >K10</option>' in html
+    assert '<option value="T0" selected>T0</option>' in html
+    assert 'name="group-0-route"' in html and ">not recorded</option>" in html
+    assert not re.search(r"(^|\s)--[a-z]", _visible_text(html)), "a command-line flag on a page"
+    token = preview.context["token"]
+    choices = {
+        "token": token,
+        "control": "K10",
+        "baseline": "T1",
+        "group-1-name": "Ketamine 10 mg/kg", "group-1-drug": "ketamine",
+        "group-1-dose_mg_kg": "10", "group-1-route": "i.p.", "group-1-vehicle": "saline",
+        "group-1-colour": "#d7301f",
+        "group-0-name": "Sham", "group-0-colour": "#4d4d4d",
+    }  # fmt: skip
+    # the preselected control's fields come first
+    assert [g["code"] for g in preview.context["groups"]] == ["sham", "K10"]
+    checked = client.post(reverse("import_confirm", args=["empty"]), {**choices, "action": "check"})
+    html = checked.content.decode()
+    assert '<option value="K10" selected>K10</option>' in html
+    assert '<option value="T1" selected>T1</option>' in html
+    assert not empty_study.groups.exists()  # checking writes nothing
+    done = client.post(reverse("import_confirm", args=["empty"]), {**choices, "action": "confirm"})
+    assert done.status_code == 302
+    groups = {g.code: g for g in empty_study.groups.all()}
+    assert [c for c, g in groups.items() if g.is_control] == ["K10"]
+    assert (groups["K10"].drug, groups["K10"].route, groups["K10"].vehicle) == (
+        "ketamine", "i.p.", "saline",
+    )  # fmt: skip
+    assert (groups["sham"].name, groups["sham"].route, groups["sham"].vehicle) == ("Sham", "", "")
+    assert empty_study.timepoints.get(is_baseline=True).label == "T1"
+
+
+def test_a_bad_choice_keeps_the_upload_for_correction(empty_study, client_for):
+    client = client_for("data_manager")
+    preview = client.post(reverse("import_upload", args=["empty"]), {"file": _xlsx(base_rows())})
+    token = preview.context["token"]
+    response = client.post(
+        reverse("import_confirm", args=["empty"]),
+        {"token": token, "control": "control", "group-1-dose_mg_kg": "lots", "action": "confirm"},
+    )
+    assert "group K10: dose &#x27;lots&#x27; is not a dose in mg/kg" in response.content.decode()
+    assert not empty_study.groups.exists()
+    fixed = client.post(
+        reverse("import_confirm", args=["empty"]),
+        {"token": token, "control": "control", "group-1-dose_mg_kg": "10", "action": "confirm"},
+    )
+    assert fixed.status_code == 302
+    assert str(empty_study.groups.get(code="K10").dose_mg_kg) == "10.000"
