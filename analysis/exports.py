@@ -92,7 +92,11 @@ TABLES: tuple[TableSpec, ...] = (
     TableSpec("summary", "Summary", "mean, SD, SEM, median and quartiles per group and timepoint"),
     TableSpec("stats", "Statistics", "every test run, one row per test or comparison"),
     TableSpec("auc", "Per-animal AUC", "area under each animal's time course (trapezoids)"),
-    TableSpec("prism", "Prism tables", "grouped tables (timepoints x groups x animals) to paste"),
+    TableSpec(
+        "prism",
+        "Prism tables",
+        "one Prism grouped table per measure: timepoint rows, a subcolumn per animal",
+    ),
     TableSpec("dictionary", "Data dictionary", "every column of every table, unit and meaning"),
     TableSpec("doses", "Doses", "planned and given doses, missed doses with reasons"),
     TableSpec("weights", "Body weights", "body weights (g)"),

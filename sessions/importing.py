@@ -1367,7 +1367,7 @@ def _describe(result: ImportResult, table: Table, plan: _Plan, kind: str, study)
     _status_notes(result, plan, known_animals)
     if table.decimal_comma:
         result.notes.append("decimal commas read as decimal points")
-    if not table.encoding.startswith("UTF-8"):
+    if not table.encoding.startswith(("UTF-8", XLSX)):
         result.notes.append(f"text encoding: {table.encoding}")
 
 
