@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from scipy import stats as scipy_stats
 
-from analysis import exports, frames
+from analysis import exports, frames, thresholds
 
 
 @dataclass
@@ -54,6 +54,10 @@ class ArriveReport:
     items: list[ArriveItem]
 
     @property
+    def method_name(self) -> str:
+        return thresholds.method_name(self.method)
+
+    @property
     def to_write_count(self) -> int:
         return sum(len(item.to_write) for item in self.items)
 
@@ -66,6 +70,26 @@ def _n(value: float, digits: int = 1) -> str:
 
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def treatment_text(group) -> str:
+    """What a group's animals were given: the drug, or the vehicle a control group was
+    injected with (by volume), else "no treatment". A route the study did not record (an
+    imported group) is said so, not guessed."""
+    from animals.services import is_dosed
+
+    route = group.route or "route not recorded"
+    if group.drug:
+        dose = (
+            f"{exports.csv_cell(group.dose_mg_kg)} mg/kg"
+            if group.dose_mg_kg
+            else "dose not recorded"
+        )
+        return f"{group.drug} {dose} {route}"
+    if is_dosed(group):
+        vehicle = group.vehicle or "vehicle"
+        return f"vehicle ({vehicle}) {exports.csv_cell(group.volume_ml_kg)} ml/kg {route}"
+    return "no treatment"
 
 
 def arrive_report(study, *, method: str | None = None) -> ArriveReport:
@@ -91,16 +115,11 @@ def arrive_report(study, *, method: str | None = None) -> ArriveReport:
     )
     group_rows = []
     for g in groups:
-        treatment = (
-            f"{g.drug} {exports.csv_cell(g.dose_mg_kg)} mg/kg {g.route}".strip()
-            if g.drug
-            else "no treatment"
-        )
         group_rows.append(
             [
                 g.code,
                 g.name,
-                treatment,
+                treatment_text(g),
                 "yes" if g.is_control else "",
                 g.coded_letter,
                 str(n_by_group.get(g.code, 0)),
@@ -449,14 +468,15 @@ def arrive_report(study, *, method: str | None = None) -> ArriveReport:
     if not surgeries:
         item.to_write.append("The surgery or model induction (no surgery records in labstudy).")
     for g in groups:
-        if not g.drug:
+        treatment = treatment_text(g)
+        if treatment == "no treatment":
             continue
-        parts = [f"{g.drug} {exports.csv_cell(g.dose_mg_kg)} mg/kg {g.route}"]
-        if g.vehicle:
+        parts = [treatment]
+        if g.drug and g.vehicle:
             parts.append(f"in {g.vehicle}")
         if g.concentration_mg_ml:
             parts.append(f"{exports.csv_cell(g.concentration_mg_ml)} mg/ml")
-        if g.volume_ml_kg:
+        if g.volume_ml_kg and g.drug:
             parts.append(f"{exports.csv_cell(g.volume_ml_kg)} ml/kg")
         item.recorded.append(Fact(f"Treatment, {g.code}", ", ".join(parts)))
     doses = Counter(
@@ -529,7 +549,8 @@ def arrive_report(study, *, method: str | None = None) -> ArriveReport:
         )
     item.tables.append(
         Table(
-            f"Withdrawal threshold (g, {export.method}) and %MPE per group and timepoint",
+            f"Withdrawal threshold (g, {thresholds.method_name(export.method)}) and %MPE per "
+            "group and timepoint",
             ["group", "timepoint", "day", "n", "mean ± SEM (g)", "95% CI (g)", "%MPE mean ± SEM"],
             rows,
         )

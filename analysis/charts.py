@@ -280,12 +280,8 @@ def time_course(
         cutoff=cutoff,
         publication=publication,
     )
-    config = {
-        "displaylogo": False,
-        "responsive": not publication,
-        "toImageButtonOptions": {"format": "png", "filename": filename, "scale": 2},
-        "modeBarButtonsToRemove": ["select2d", "lasso2d"],
-    }
+    config = chart_config(filename, responsive=not publication)
+    config["modeBarButtonsToRemove"] = [*config["modeBarButtonsToRemove"], "select2d", "lasso2d"]
     if publication:
         config["displayModeBar"] = True
         config["toImageButtonOptions"].update(scale=4, **PUBLICATION_SIZE)
@@ -294,6 +290,28 @@ def time_course(
         "layout": layout,
         "config": config,
         "download": {"filename": filename, "svg": publication, **PUBLICATION_SIZE},
+    }
+
+
+# The chart toolbar's buttons that would send a study's data to Plotly's cloud (Chart
+# Studio): study data stays on the lab's server, so they are never offered.
+CLOUD_CONFIG = {
+    "showSendToCloud": False,
+    "showEditInChartStudio": False,
+    "plotlyServerURL": "",
+}
+CLOUD_BUTTONS = ("sendDataToCloud", "editInChartStudio")
+
+
+def chart_config(filename: str, *, responsive: bool = True) -> dict:
+    """The plotly.js config of every chart: PNG download (SVG is added by dashboard.js
+    where asked for), no plotly logo, nothing that sends data to Plotly's cloud."""
+    return {
+        "displaylogo": False,
+        "responsive": responsive,
+        "toImageButtonOptions": {"format": "png", "filename": filename, "scale": 2},
+        "modeBarButtonsToRemove": list(CLOUD_BUTTONS),
+        **CLOUD_CONFIG,
     }
 
 
@@ -432,11 +450,7 @@ def weight_chart(weights: pd.DataFrame, *, colour: str, filename: str) -> dict:
     return {
         "data": [trace],
         "layout": layout,
-        "config": {
-            "displaylogo": False,
-            "responsive": True,
-            "toImageButtonOptions": {"format": "png", "filename": filename, "scale": 2},
-        },
+        "config": chart_config(filename),
         "download": {"filename": filename, "svg": False},
     }
 

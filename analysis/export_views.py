@@ -24,9 +24,9 @@ from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from analysis import arrive, exports
+from analysis import arrive, exports, thresholds
 from labstudy.access import StudyAccess, study_access
-from labstudy.models import Role, Study, ThresholdMethod
+from labstudy.models import Role, Study, ThresholdMethod, TreatmentGroup
 from sessions import uploads
 from sessions.importing import ImportResult, import_study_csv, size_problem
 
@@ -43,7 +43,7 @@ def _export_access(request: HttpRequest, slug: str) -> StudyAccess:
 
 
 def _method(request: HttpRequest, study) -> str:
-    method = request.GET.get("method") or study.threshold_method
+    method = thresholds.method_key(request.GET.get("method") or study.threshold_method)
     if method not in ThresholdMethod.values:
         raise Http404("Unknown threshold method.")
     return method
@@ -73,6 +73,7 @@ def export_index(request: HttpRequest, slug: str) -> HttpResponse:
             "section": "exports",
             "method": method,
             "method_label": exports.method_label(method),
+            "method_name": thresholds.method_name(method),
             "methods": ThresholdMethod.choices,
             "query": query,
             "tables": tables,
@@ -144,9 +145,23 @@ def export_methods(request: HttpRequest, slug: str) -> HttpResponse:
 
 class UploadForm(forms.Form):
     file = forms.FileField(
-        label="CSV file",
-        help_text="A stimuli CSV (the stimuli export's format) or a thresholds-only CSV.",
-        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.txt,text/csv"}),
+        label="CSV or Excel file",
+        help_text=(
+            "A stimuli table (the stimuli export's format) or a thresholds-only table: CSV, "
+            "Excel's Unicode text, or an Excel workbook (.xlsx)."
+        ),
+        widget=forms.ClearableFileInput(
+            attrs={
+                "accept": ".csv,.txt,.tsv,.xlsx,text/csv,text/plain,"
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+            }
+        ),
+    )
+    sheet = forms.CharField(
+        label="Sheet (Excel workbooks)",
+        required=False,
+        max_length=100,
+        help_text="Optional: the sheet's name as on its tab; empty reads the first sheet.",
     )
     # The study's analysis settings, which a CSV does not carry (as import_study's --alpha,
     # --posthoc, --pairs); empty keeps the study's. Applied while the study is in planning.
@@ -176,6 +191,7 @@ class UploadForm(forms.Form):
             "alpha": data.get("alpha"),
             "posthoc": data.get("posthoc") or None,
             "pairs": (data.get("pairs") or "").strip() or None,
+            "sheet": (data.get("sheet") or "").strip() or None,
         }
 
 
@@ -232,12 +248,40 @@ def import_upload(request: HttpRequest, slug: str) -> HttpResponse:
             "name": name,
             "sha256": hashlib.sha256(data).hexdigest(),
             "options": options,
+            "new_groups": result.new_groups,
         }
     return render(
         request,
         "analysis/import_preview.html",
-        {**context, **_errors(result), "token": token},
+        {**context, **_preview(result), "token": token},
     )
+
+
+def _preview(result: ImportResult) -> dict:
+    """The preview's errors and the choices it offers: control group, baseline and what
+    each new group was given, numbered so a group code never becomes a field name."""
+    groups = [
+        {"index": i, "code": code, **result.group_details.get(code, {})}
+        for i, code in enumerate(result.new_groups)
+    ]
+    return {**_errors(result), "groups": groups, "routes": TreatmentGroup.Route.choices}
+
+
+def _choices(request: HttpRequest, pending: dict) -> dict:
+    """import_study_csv's control, baseline and groups from the preview form. A select
+    the preview did not show (the study fixes it) is absent: None keeps the study's."""
+    post = request.POST
+    groups = {}
+    for i, code in enumerate(pending.get("new_groups", [])):
+        groups[code] = {
+            key: post.get(f"group-{i}-{key}", "")
+            for key in ("name", "drug", "dose_mg_kg", "route", "vehicle", "colour")
+        }
+    return {
+        "control": post.get("control") if "control" in post else None,
+        "baseline": post.get("baseline") or None,
+        "groups": groups,
+    }
 
 
 @login_required
@@ -262,19 +306,26 @@ def import_confirm(request: HttpRequest, slug: str) -> HttpResponse:
         return redirect("import_upload", slug=study.slug)
     if hashlib.sha256(data).hexdigest() != pending["sha256"]:
         raise Http404("The stored upload changed.")
+    check_only = request.POST.get("action") == "check"
     result = import_study_csv(
         data=data,
         source_name=pending["name"],
         slug=study.slug,
         user=request.user,
         max_bytes=settings.LABSTUDY_MAX_UPLOAD_BYTES,
+        dry_run=check_only,
         **pending.get("options", {}),
+        **_choices(request, pending),
     )
-    if not result.ok:
-        # The study changed between preview and confirm; nothing was written, and this
-        # upload can no longer be confirmed.
+    if not result.ok and any(p.line is not None for p in result.errors):
+        # The study changed between preview and confirm (a row now clashes with it):
+        # nothing was written, and this upload can no longer be confirmed.
         uploads.discard(token)
         del request.session[_session_key(study.slug)]
+        token = ""
+    if check_only or not result.ok:
+        # Nothing was written: show the preview again with the choices made, so a wrong
+        # choice (the only errors left with a token) can be corrected.
         return render(
             request,
             "analysis/import_preview.html",
@@ -282,8 +333,8 @@ def import_confirm(request: HttpRequest, slug: str) -> HttpResponse:
                 "access": access,
                 "study": study,
                 "section": "import",
-                "token": "",
-                **_errors(result),
+                "token": token,
+                **_preview(result),
             },
         )
     uploads.discard(token)

@@ -6,7 +6,8 @@ weights, observations, audit log) are read with server-side iterators and writte
 by row, so memory stays flat however large the study; derived tables (thresholds,
 summary, statistics, Prism) come from `analysis.frames` and `analysis.stats`, the same
 functions the dashboard uses. Every file name carries the study's short name, the
-threshold method and the cut-off, e.g. ``psnl-ketamine-demo_stimuli_first_response_300g.csv``.
+threshold method's name and the cut-off, e.g. ``psnl-ketamine-demo_stimuli_target_force_300g.csv``
+(the target force is stored as ``first_response``; files name it for what it is).
 
 Who may export is decided by the caller (`analysis.export_views`, the `export_study`
 command): exports show treatment groups, so never to a blinded technician.
@@ -21,6 +22,7 @@ import heapq
 import io
 import math
 import platform
+import re
 import shutil
 import tempfile
 import zipfile
@@ -96,7 +98,11 @@ TABLES: tuple[TableSpec, ...] = (
     TableSpec("summary", "Summary", "mean, SD, SEM, median and quartiles per group and timepoint"),
     TableSpec("stats", "Statistics", "every test run, one row per test or comparison"),
     TableSpec("auc", "Per-animal AUC", "area under each animal's time course (trapezoids)"),
-    TableSpec("prism", "Prism tables", "grouped tables (timepoints x groups x animals) to paste"),
+    TableSpec(
+        "prism",
+        "Prism tables",
+        "one Prism grouped table per measure: timepoint rows, a subcolumn per animal",
+    ),
     TableSpec("dictionary", "Data dictionary", "every column of every table, unit and meaning"),
     TableSpec("doses", "Doses", "planned and given doses, missed doses with reasons"),
     TableSpec("weights", "Body weights", "body weights (g)"),
@@ -141,13 +147,27 @@ def cutoff_label(cutoff_g: float) -> str:
 
 
 def file_stem(study, what: str, *, method: str | None = None) -> str:
-    """``<slug>_<what>_<method>_<cut-off>g``: every export says what it holds and how."""
-    method = method or study.threshold_method
+    """``<slug>_<what>_<method name>_<cut-off>g``: every export says what it holds and how
+    (``target_force`` for the stored key ``first_response``)."""
+    method = thresholds.method_name(method or study.threshold_method)
     return f"{study.slug}_{what}_{method}_{cutoff_label(study.cutoff_g)}"
 
 
 def file_name(study, what: str, ext: str = "csv", *, method: str | None = None) -> str:
     return f"{file_stem(study, what, method=method)}.{ext}"
+
+
+def method_argument(text: str) -> str:
+    """A command's --method value, a name or alias ("target_force", "first_response"), as
+    the stored key."""
+    import argparse
+
+    key = thresholds.method_key(text)
+    if key is None:
+        raise argparse.ArgumentTypeError(
+            f"unknown method '{text}' (target_force, first_response, up_down or sudo)"
+        )
+    return key
 
 
 def method_label(method: str) -> str:
@@ -238,6 +258,26 @@ def excel_row(sheet, row: Iterable) -> list:
             value = cell
         cells.append(value)
     return cells
+
+
+def prism_cell(value, outcome: str, method: str) -> str:
+    """A Prism table cell at the precision the value was measured with: a target force is
+    a filament's force, written as on the filament set (0.008, 26, 300); a computed
+    threshold (up-down, SUDO) has 3 significant figures, since the evaluator sizes it
+    comes from have two decimals; %MPE one decimal. Empty when there is no value."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or pd.isna(value):
+        return ""
+    value = float(value)
+    if outcome == "pct_mpe":
+        return csv_cell(round(value, 1) + 0.0)  # + 0.0: no "-0"
+    if method == "first_response" or value == 0:
+        return csv_cell(value)
+    digits = 2 - math.floor(math.log10(abs(value)))
+    return csv_cell(round(value, digits) + 0.0)
+
+
+def _natural(code: str) -> list:
+    return [int(p) if p.isdigit() else p.lower() for p in re.split(r"(\d+)", str(code))]
 
 
 class _Echo:
@@ -487,8 +527,9 @@ class StudyExport:
                 yield "".join(buffer)
 
     def _rows_thresholds(self) -> Iterator[tuple]:
-        frame = self.sessions
-        yield from frame[THRESHOLD_COLUMNS].itertuples(index=False, name=None)
+        frame = self.sessions[THRESHOLD_COLUMNS]
+        frame = frame.assign(method=frame["method"].map(thresholds.method_name))
+        yield from frame.itertuples(index=False, name=None)
 
     def _rows_summary(self) -> Iterator[tuple]:
         yield from self.summary().itertuples(index=False, name=None)
@@ -551,23 +592,47 @@ class StudyExport:
         return pd.concat(parts, ignore_index=True)
 
     def _rows_prism(self) -> Iterator[tuple]:
+        """One paste-ready Prism grouped table per outcome (threshold g, %MPE).
+
+        Each section: a title line, a blank line, the table (a row of group titles, each
+        spanning its animals' subcolumns, then one row per timepoint titled in column 1),
+        a blank line, a line naming the days and the animal of each subcolumn, a blank
+        line. Prism gives every data set the same number of subcolumns, so a group with
+        fewer animals than the largest leaves its last subcolumns empty."""
+        label_ = method_label(self.method)
+        method = label_[:1].lower() + label_[1:]
         cut = f"{self.study.cutoff_g:g}"
+        days = self.sessions.drop_duplicates("timepoint").set_index("timepoint")["day"]
+        legacy = int((self.sessions["source"] == SOURCE_LEGACY).sum()) if len(self.sessions) else 0
+        flag = f"; includes {legacy} imported thresholds (legacy_thresholds)" if legacy else ""
         for value, label in OUTCOMES:
             wide = frames.wide_frame(self.sessions, value)
             if wide.empty:
                 continue
-            order = sorted(
-                wide.index, key=lambda key: (self.group_order.get(key[0], 1_000), key[0], key[1])
-            )
-            wide = wide.loc[order]
-            days = self.sessions.drop_duplicates("timepoint").set_index("timepoint")["day"]
-            legacy = int((self.sessions["source"] == SOURCE_LEGACY).sum())
-            flag = f", includes {legacy} imported thresholds (legacy_thresholds)" if legacy else ""
-            yield (f"{label}, method {self.method}, cut-off {cut} g{flag}",)
-            yield ("timepoint", "day", *[group for group, _ in wide.index])
-            yield ("", "", *[animal for _, animal in wide.index])
+            animals: dict[str, list[str]] = {}
+            for group, animal in sorted(
+                wide.index, key=lambda key: (self.group_order.get(key[0], 1_000), key[0])
+            ):
+                animals.setdefault(group, []).append(animal)
+            for codes in animals.values():
+                codes.sort(key=_natural)
+            width = max(len(codes) for codes in animals.values())
+            yield (f"{label}: {method}, cut-off {cut} g{flag}",)
+            yield ()
+            titles: list[str] = [""]
+            for group in animals:
+                titles += [group] + [""] * (width - 1)
+            yield tuple(titles)
             for tp in wide.columns:
-                yield (tp, days.get(tp), *wide[tp].tolist())
+                row: list = [tp]
+                for group, codes in animals.items():
+                    cells = [prism_cell(wide.at[(group, a), tp], value, self.method) for a in codes]
+                    row += cells + [""] * (width - len(codes))
+                yield tuple(row)
+            yield ()
+            listing = "; ".join(f"{g}: {', '.join(codes)}" for g, codes in animals.items())
+            timeline = ", ".join(f"{tp} = day {days.get(tp)}" for tp in wide.columns)
+            yield (f"Rows: {timeline}. Subcolumns, in order: {listing}",)
             yield ()
 
     def _rows_dictionary(self) -> Iterator[tuple]:
@@ -790,7 +855,8 @@ def dictionary_entries(study) -> list[tuple[str, str, str, str]]:
         ("thresholds", "group", "", "treatment group code"),
         ("thresholds", "timepoint", "", "timepoint label"),
         ("thresholds", "day", "study day", "days after day 0"),
-        ("thresholds", "method", "", "threshold method (up_down, first_response, sudo)"),
+        ("thresholds", "method", "", "threshold method: target_force (lowest withdrawal; "
+         "older files say first_response), up_down (Chaplan 50 %) or sudo"),
         ("thresholds", "threshold_g", "g", f"withdrawal threshold; {cut} g = cut-off"),
         ("thresholds", "status", "", "ok, cutoff_high (no withdrawal up to the top filament: "
          "cut-off given), cutoff_low (withdrawal at the lowest filament), incomplete"),
@@ -852,9 +918,12 @@ def dictionary_entries(study) -> list[tuple[str, str, str, str]]:
         ("auc", "to_day", "study day", "day of to_timepoint"),
         ("auc", "complete", "true/false", "the animal has a value at every timepoint of the "
          "span, so it has an AUC and is in the auc_* tests of the stats table"),
-        ("prism", "(block)", "", "one block per outcome (threshold g, %MPE): a title row, "
-         "a row of group names, a row of animal IDs (one replicate column per animal), then "
-         "one row per timepoint with its day; paste into a Prism grouped table"),
+        ("prism", "(block)", "", "one Prism grouped table per outcome (threshold g, %MPE): a "
+         "title line and a blank line, then the table to copy: a row of group titles (each "
+         "spanning one subcolumn per animal; smaller groups end in empty subcolumns), then "
+         "one row per timepoint, titled in the first column; after a blank line, the days "
+         "of the rows and the animal of each subcolumn. Target forces as on the filament "
+         "set, computed thresholds to 3 significant figures, %MPE to 0.1"),
         ("dictionary", "table", "", "export the column belongs to"),
         ("dictionary", "column", "", "column name"),
         ("dictionary", "unit", "", "unit of the values"),
@@ -1077,7 +1146,8 @@ def readme(export: StudyExport, files: list[str]) -> str:
         f"Publication package: {study.title}",
         "",
         f"Study:            {study.title} ({study.slug})",
-        f"Threshold method: {export.method} — {method_label(export.method)}",
+        f"Threshold method: {thresholds.method_name(export.method)} — "
+        f"{method_label(export.method)}",
         f"Cut-off:          {study.cutoff_g:g} g",
         f"Filament set:     {study.filament_set.name}",
         f"Baseline:         {baseline or '—'} (for %MPE and within-group comparisons)",

@@ -74,6 +74,8 @@ from numpy.typing import ArrayLike
 __all__ = [
     "DIXON_K",
     "METHODS",
+    "METHOD_ALIASES",
+    "METHOD_NAMES",
     "STATUSES",
     "STOELTING_20",
     "BatchThresholds",
@@ -85,6 +87,8 @@ __all__ = [
     "dixon_k",
     "filament_indices",
     "first_response_threshold",
+    "method_key",
+    "method_name",
     "mean_log_step",
     "next_filament",
     "percent_mpe",
@@ -98,6 +102,26 @@ Stimuli = Sequence[tuple[str, bool]]
 """An ordered series of (filament size, withdrew) pairs, as applied."""
 
 METHODS = ("up_down", "first_response", "sudo")
+# What files, exports and people call each method. "first_response" is the stored key of
+# the target force (lowest withdrawal): it is not the first withdrawal, so files say
+# "target_force"; both names are read back (command line, imported thresholds files).
+METHOD_NAMES = {"up_down": "up_down", "first_response": "target_force", "sudo": "sudo"}
+METHOD_ALIASES = {
+    **{name: key for key, name in METHOD_NAMES.items()},
+    "first_response": "first_response",
+}
+
+
+def method_name(method: str) -> str:
+    """The name a file or export gives `method` (a key of ``METHODS``)."""
+    return METHOD_NAMES.get(method, method)
+
+
+def method_key(name: str) -> str | None:
+    """The ``METHODS`` key of a method written as a key or a name ("target_force"), or None."""
+    return METHOD_ALIASES.get(name.strip().lower())
+
+
 STATUSES = ("ok", "cutoff_high", "cutoff_low", "incomplete")
 DEFAULT_CUTOFF_G = 300.0
 DEFAULT_START = "4.31"

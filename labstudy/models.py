@@ -273,7 +273,8 @@ class TreatmentGroup(TimeStamped):
         blank=True,
         validators=[MinValueValidator(0)],
     )
-    route = models.CharField(max_length=5, choices=Route.choices, default=Route.IP)
+    # blank: not recorded (an imported group whose file did not say).
+    route = models.CharField(max_length=5, choices=Route.choices, default=Route.IP, blank=True)
     vehicle = models.CharField(max_length=100, blank=True, default="saline")
     concentration_mg_ml = models.DecimalField(
         "concentration (mg/ml)",

@@ -126,6 +126,16 @@ class ImportResult:
     legacy_thresholds: int = 0
     written: bool = False
     study: Study | None = None
+    # What the preview lets the user choose: the file's groups and timepoints (day
+    # order), the control group and baseline in effect, and whether the study already
+    # fixes them (an existing study keeps its own).
+    file_groups: list[str] = field(default_factory=list)
+    file_timepoints: list[str] = field(default_factory=list)
+    control: str = ""
+    baseline: str = ""
+    control_fixed: bool = False
+    baseline_fixed: bool = False
+    group_details: dict[str, dict] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -133,7 +143,7 @@ class ImportResult:
 
     @property
     def separator(self) -> str:
-        return _delimiter_name(self.delimiter)
+        return _delimiter_name(self.delimiter) if self.delimiter else ""
 
     def error_lines(self) -> list[str]:
         return [str(p) for p in self.errors]
@@ -144,8 +154,10 @@ class ImportResult:
         study = f"study '{self.slug}'" + ("" if self.study_exists else " (new)")
         lines = [
             f"File: {self.source_name} — {self.kind or 'unknown'} format, {self.data_rows} "
-            f"data rows, {self.encoding or '?'}, separator {_delimiter_name(self.delimiter)}",
-            f"Into: {study}, method {self.method}, cut-off {_g(self.cutoff_g)} g",
+            f"data rows, {self.encoding or '?'}"
+            + (f", separator {_delimiter_name(self.delimiter)}" if self.delimiter else ""),
+            f"Into: {study}, method {thresholds.method_name(self.method)}, "
+            f"cut-off {_g(self.cutoff_g)} g",
             f"{verb}: {_count(self.new_groups, 'group')}, {_count(self.new_animals, 'animal')}, "
             f"{_count(self.new_timepoints, 'timepoint')}, {self.sessions} sessions, "
             f"{self.stimuli} stimuli, {self.legacy_thresholds} legacy thresholds",
@@ -203,18 +215,114 @@ def _column_name(raw: str) -> str:
     return re.sub(r"[\s\-]+", "_", raw.strip().strip("\ufeff").strip().lower())
 
 
-def read_table(*, data: bytes, max_bytes: int | None = None) -> tuple[Table | None, list[Problem]]:
-    """Decode and split a CSV file; rows carry their physical line number.
+SAVE_AS = "save it from Excel as CSV UTF-8 (Comma delimited) or as an Excel workbook (.xlsx)"
+XLSX = "Excel workbook (.xlsx)"
+
+
+def _not_a_table(data: bytes) -> str | None:
+    """What kind of file this is when it is neither text nor an .xlsx workbook: the first
+    bytes name most formats labs send (old Excel, OpenDocument, PDF, Word, images)."""
+    head = data[:8]
+    if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        return "an Excel 97-2003 workbook (.xls) or another old Office file"
+    if head.startswith(b"%PDF"):
+        return "a PDF document"
+    if head.startswith(b"PK\x03\x04"):
+        if b"opendocument.spreadsheet" in data[:200]:
+            return "an OpenDocument spreadsheet (.ods)"
+        return "a ZIP archive or Office file that is not an .xlsx workbook"
+    if head.startswith((b"\x89PNG", b"\xff\xd8\xff", b"GIF8")):
+        return "an image"
+    return None
+
+
+def _xlsx_text(value) -> str:
+    """One workbook cell as the text a CSV export of it would hold."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if value.is_integer():
+            return str(int(value))
+        return format(value, ".15g")
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def _read_xlsx(
+    data: bytes, sheet: str | None
+) -> tuple[list[tuple[int, list[str]]] | None, str, list[Problem]]:
+    """The rows of one sheet (the first, or `sheet`) with their row numbers, and which
+    sheet was read."""
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception:  # noqa: BLE001 (openpyxl raises many kinds for a damaged file)
+        return None, "", [Problem(None, "", f"this .xlsx workbook cannot be read; {SAVE_AS}")]
+    try:
+        names = book.sheetnames
+        if sheet:
+            if sheet not in names:
+                listing = ", ".join(f"'{n}'" for n in names)
+                return (
+                    None,
+                    "",
+                    [Problem(None, "", f"no sheet '{sheet}' in the workbook (sheets: {listing})")],
+                )
+            chosen = sheet
+        else:
+            chosen = names[0]
+        rows = [
+            (number, [_xlsx_text(v) for v in values])
+            for number, values in enumerate(book[chosen].iter_rows(values_only=True), start=1)
+        ]
+    finally:
+        book.close()
+    where = f"sheet '{chosen}'"
+    if not sheet and len(names) > 1:
+        where += f", the first of {len(names)}: {', '.join(names)}"
+    return rows, where, []
+
+
+def read_table(
+    *, data: bytes, max_bytes: int | None = None, sheet: str | None = None
+) -> tuple[Table | None, list[Problem]]:
+    """Decode and split a CSV (or UTF-16 "Unicode text") file or one sheet of an .xlsx
+    workbook; rows carry their physical line number (a workbook's row number).
 
     Refuses an empty file, a file with only a header, a file over `max_bytes`, repeated
-    column names and rows with more or fewer values than the header. Each value is
-    stripped of spaces and of the export's formula guard (`safe_cells.unguard`).
+    column names, rows with more or fewer values than the header, and any other kind of
+    file (with what to save it as). Each value is stripped of spaces and of the export's
+    formula guard (`safe_cells.unguard`).
     """
     if max_bytes is not None and len(data) > max_bytes:
         return None, [size_problem(len(data), max_bytes)]
-    text, encoding = _decode(data)
+    if _is_xlsx(data):
+        records, where, problems = _read_xlsx(data, sheet)
+        if records is None:
+            return None, problems
+        return _build_table(records, f"{XLSX}, {where}", "", skip_line=0)
+    kind = _not_a_table(data)
+    if kind:
+        return None, [Problem(None, "", f"this is {kind}, not a table the import reads: {SAVE_AS}")]
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            text, encoding = data.decode("utf-16"), "UTF-16 (Excel's Unicode text)"
+        except UnicodeDecodeError:
+            return None, [Problem(None, "", f"this UTF-16 text cannot be decoded; {SAVE_AS}")]
+    else:
+        text, encoding = _decode(data)
     if "\x00" in text:
-        return None, [Problem(None, "", "this is not a text CSV file (it contains NUL bytes)")]
+        return None, [
+            Problem(None, "", f"this is not a text CSV file (it contains NUL bytes): {SAVE_AS}")
+        ]
     if not text.strip().strip(",;\t\r\n "):
         return None, [Problem(1, "", "the file is empty")]
     lines = text.splitlines()
@@ -224,17 +332,10 @@ def read_table(*, data: bytes, max_bytes: int | None = None) -> tuple[Table | No
     if first.lower().startswith("sep=") and len(first) == 5:
         # Excel's "sep=;" hint line names the separator; the header follows it.
         delimiter, skip_line = first[4], header_index + 1
-        header_index = next(
-            i for i, line in enumerate(lines) if i > header_index and line.strip().strip(",;\t")
-        )
     else:
         delimiter = _sniff_delimiter(first)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    header: list[str] | None = None
-    header_line = 0
-    data_lines = 0
-    rows: list[tuple[int, dict[str, str]]] = []
-    problems: list[Problem] = []
+    records: list[tuple[int, list[str]]] = []
     try:
         while True:
             start = reader.line_num + 1
@@ -242,35 +343,64 @@ def read_table(*, data: bytes, max_bytes: int | None = None) -> tuple[Table | No
                 values = next(reader)
             except StopIteration:
                 break
-            if not any(v.strip() for v in values) or start == skip_line:
-                continue  # a stray blank line, one of only separators, or "sep=;"
-            if header is None:
-                header, header_line = [_column_name(v) for v in values], start
-                while header and not header[-1]:
-                    header.pop()  # Excel's trailing separators
-                repeated = [c for c, n in Counter(header).items() if n > 1 and c]
-                for name in repeated:
-                    problems.append(Problem(start, name, "the column appears more than once"))
-                if "" in header:
-                    position = header.index("") + 1
-                    problems.append(Problem(start, "", f"column {position} has no name"))
-                continue
-            data_lines += 1
-            extra = values[len(header) :]
-            if len(values) < len(header) or any(v.strip() for v in extra):
-                problems.append(
-                    Problem(
-                        start,
-                        "",
-                        f"{len(_trim(values))} values but the header has {len(header)} columns",
-                    )
-                )
-                continue
-            rows.append(
-                (start, {name: unguard(values[i].strip()) for i, name in enumerate(header)})
-            )
+            records.append((start, values))
     except csv.Error as error:
-        problems.append(Problem(reader.line_num, "", f"the file cannot be read as CSV: {error}"))
+        table, problems = _build_table(records, encoding, delimiter, skip_line=skip_line)
+        problem = Problem(reader.line_num, "", f"the file cannot be read as CSV: {error}")
+        if table is None:
+            return None, [problem]
+        return table, [*problems, problem]
+    return _build_table(records, encoding, delimiter, skip_line=skip_line)
+
+
+def _is_xlsx(data: bytes) -> bool:
+    if not data.startswith(b"PK\x03\x04"):
+        return False
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return "xl/workbook.xml" in archive.namelist()
+    except zipfile.BadZipFile:
+        return False
+
+
+def _build_table(
+    records: list[tuple[int, list[str]]], encoding: str, delimiter: str, *, skip_line: int
+) -> tuple[Table | None, list[Problem]]:
+    header: list[str] | None = None
+    header_line = 0
+    data_lines = 0
+    rows: list[tuple[int, dict[str, str]]] = []
+    problems: list[Problem] = []
+    for start, values in records:
+        if not any(v.strip() for v in values) or start == skip_line:
+            continue  # a stray blank line, one of only separators, or "sep=;"
+        if header is None:
+            header, header_line = [_column_name(v) for v in values], start
+            while header and not header[-1]:
+                header.pop()  # Excel's trailing separators (or empty cells)
+            repeated = [c for c, n in Counter(header).items() if n > 1 and c]
+            for name in repeated:
+                problems.append(Problem(start, name, "the column appears more than once"))
+            if "" in header:
+                position = header.index("") + 1
+                problems.append(Problem(start, "", f"column {position} has no name"))
+            continue
+        data_lines += 1
+        extra = values[len(header) :]
+        if len(values) < len(header) and delimiter == "":
+            values = values + [""] * (len(header) - len(values))  # a sheet's empty cells
+        if len(values) < len(header) or any(v.strip() for v in extra):
+            problems.append(
+                Problem(
+                    start,
+                    "",
+                    f"{len(_trim(values))} values but the header has {len(header)} columns",
+                )
+            )
+            continue
+        rows.append((start, {name: unguard(values[i].strip()) for i, name in enumerate(header)}))
     if header is None:
         return None, [Problem(1, "", "the file is empty")]
     if not rows and not problems:
@@ -580,11 +710,11 @@ def _parse_rows(
 
 def _parse_threshold(row: _Row, raw: dict, table: Table, bad: list, default_method: str) -> None:
     line = row.line
-    method = raw.get("method", "").strip().lower() or default_method
+    written = raw.get("method", "").strip()
+    method = thresholds.method_key(written) if written else default_method
     if method not in METHODS:
-        bad.append(
-            Problem(line, "method", f"'{raw['method']}' is not one of {', '.join(sorted(METHODS))}")
-        )
+        names = ", ".join(sorted(thresholds.METHOD_ALIASES))
+        bad.append(Problem(line, "method", f"'{raw['method']}' is not one of {names}"))
     status = raw.get("status", "").strip().lower() or "ok"
     if status not in STATUSES:
         bad.append(
@@ -855,6 +985,8 @@ def import_study_csv(
     alpha: float | None = None,
     posthoc: str | None = None,
     pairs: str | None = None,
+    sheet: str | None = None,
+    groups: dict[str, dict] | None = None,
     user: AbstractBaseUser | None = None,
     dry_run: bool = False,
     max_bytes: int | None = None,
@@ -864,12 +996,15 @@ def import_study_csv(
     Imports into the study `slug`, creating it (blank, Stoelting 20 filaments) when it
     does not exist. `alpha`, `posthoc` and `pairs` ("T7-T4,T5-T1": the chosen timepoint
     comparisons) are the study's analysis settings, which a CSV does not carry: set on a
-    new study, or on an existing one still in planning. Returns what was (or would be)
-    created; `result.errors` lists every problem and, when it is not empty, nothing was
-    written.
+    new study, or on an existing one still in planning. `data` may also be UTF-16 text or
+    an .xlsx workbook (its first sheet, or `sheet`). `groups` gives new groups what a file
+    does not say, {code: {"name", "drug", "dose_mg_kg", "route", "vehicle", "colour"}};
+    what it leaves out stays empty (route and vehicle "not recorded"), never guessed.
+    Returns what was (or would be) created; `result.errors` lists every problem and, when
+    it is not empty, nothing was written.
     """
     result = ImportResult(source_name=source_name, slug=slug)
-    table, problems = read_table(data=data, max_bytes=max_bytes)
+    table, problems = read_table(data=data, max_bytes=max_bytes, sheet=sheet)
     if table is None:
         result.errors = problems
         return result
@@ -889,11 +1024,11 @@ def import_study_csv(
     checked = _check_file(
         table, kind, problems, result, slug=slug, title=title, method=method,
         cutoff_g=cutoff_g, baseline=baseline, control=control, day0=day0, alpha=alpha,
-        posthoc=posthoc, pairs=pairs,
+        posthoc=posthoc, pairs=pairs, groups=groups,
     )  # fmt: skip
     if checked is None or dry_run:
         return result
-    plan, analysis, filaments = checked
+    plan, analysis, filaments, details = checked
     try:
         with transaction.atomic():
             # The write is short; only what the study holds is checked again, under its
@@ -929,6 +1064,7 @@ def import_study_csv(
                 title=title,
                 slug=slug,
                 analysis=analysis,
+                details=details,
             )
     except (IntegrityError, ValidationError) as error:
         result.errors = [
@@ -956,7 +1092,8 @@ def _check_file(
     alpha: float | None,
     posthoc: str | None,
     pairs: str | None,
-) -> tuple[_Plan, dict, _Filaments] | None:
+    groups: dict[str, dict] | None = None,
+) -> tuple[_Plan, dict, _Filaments, dict] | None:
     """Every check of the file against itself and the study, reading only. Fills in
     `result` (what would be created, notes, errors); None when there are errors."""
     study = Study.objects.filter(slug=slug).first()
@@ -987,10 +1124,12 @@ def _check_file(
     errors += _settle_design(plan, result, baseline=baseline, control=control, day0=day0)
     errors += _check_pairs(analysis, plan, result)
     _describe(result, table, plan, kind, study)
+    details, detail_problems = _group_details(groups or {}, result)
+    errors += detail_problems
     if errors:
         result.errors = sorted(errors, key=lambda p: (p.line or 0, p.column))
         return None
-    return plan, analysis, filaments
+    return plan, analysis, filaments, details
 
 
 def _header_line(table: Table) -> int:
@@ -1020,8 +1159,9 @@ def _check_study_arguments(
             Problem(
                 None,
                 "",
-                f"study '{study.slug}' uses the {study.threshold_method} method, not {method}; "
-                "change it in the study settings first",
+                f"study '{study.slug}' uses the {thresholds.method_name(study.threshold_method)} "
+                f"method, not {thresholds.method_name(method)}; change it in the study settings "
+                "first",
             )
         )
     if cutoff_g is not None and cutoff_g != study.cutoff_g:
@@ -1176,8 +1316,7 @@ def _settle_design(
         by_day = sorted(plan.timepoints.values(), key=lambda r: r.day)
         plan.baseline = "T0" if "T0" in labels else by_day[0].timepoint
         result.notes.append(
-            f"baseline timepoint: {plan.baseline} (%MPE is relative to it; "
-            "choose another with --baseline)"
+            f"baseline timepoint: {plan.baseline} (%MPE is relative to it; you may choose another)"
         )
     codes = list(plan.groups)
     existing_control = (
@@ -1199,7 +1338,9 @@ def _settle_design(
                 )
             )
         plan.control = control
-    elif not has_control:
+    elif has_control:
+        plan.control = existing_control
+    elif control is None:
         named = [c for c in codes if CONTROL_NAMES.match(c)]
         if named:
             plan.control = named[0]
@@ -1207,8 +1348,19 @@ def _settle_design(
         elif codes:
             result.notes.append(
                 "no group is marked as control: statistics compare with the first group "
-                "until you mark one in the study's groups"
+                "until you choose one"
             )
+    elif codes:  # "" chosen: no control group
+        result.notes.append(
+            "no control group: statistics compare with the first group until you mark one "
+            "in the study's groups"
+        )
+    result.file_groups = sorted(codes, key=_natural)
+    result.file_timepoints = [
+        r.timepoint for r in sorted(plan.timepoints.values(), key=lambda r: r.day)
+    ]
+    result.control, result.baseline = plan.control or "", plan.baseline or ""
+    result.control_fixed, result.baseline_fixed = has_control, existing_base is not None
     if study is None:
         plan.day0 = day0 or _day0_from_file(plan, result)
     return problems
@@ -1259,8 +1411,9 @@ def _describe(result: ImportResult, table: Table, plan: _Plan, kind: str, study)
         other = sorted({r.method for r in plan.rows if r.method != result.method})
         if other:
             result.notes.append(
-                f"some thresholds were recorded with {', '.join(other)}, not the study's "
-                f"{result.method}: exports show each row's method"
+                f"some thresholds were recorded with "
+                f"{', '.join(thresholds.method_name(m) for m in other)}, not the study's "
+                f"{thresholds.method_name(result.method)}: exports show each row's method"
             )
     expected = set(STIMULI_REQUIRED + STIMULI_OPTIONAL) if kind == KIND_STIMULI else set()
     if kind == KIND_THRESHOLDS:
@@ -1289,7 +1442,7 @@ def _describe(result: ImportResult, table: Table, plan: _Plan, kind: str, study)
     _status_notes(result, plan, known_animals)
     if table.decimal_comma:
         result.notes.append("decimal commas read as decimal points")
-    if not table.encoding.startswith("UTF-8"):
+    if not table.encoding.startswith(("UTF-8", XLSX)):
         result.notes.append(f"text encoding: {table.encoding}")
 
 
@@ -1355,6 +1508,7 @@ def _write(
     title: str,
     slug: str,
     analysis: dict,
+    details: dict[str, dict],
 ) -> Study:
     reason = f"imported from {result.source_name}"[:100]
     study = plan.study
@@ -1384,17 +1538,25 @@ def _write(
         )
     groups = {g.code: g for g in study.groups.all()}
     start = max((g.order for g in groups.values()), default=0)
-    new_groups = [
-        TreatmentGroup(
-            study=study,
-            code=code,
-            name=code,
-            is_control=code == plan.control,
-            order=start + i,
-            colour=_colour(start + i),
+    new_groups = []
+    for i, code in enumerate(result.new_groups, start=1):
+        given = details.get(code, {})
+        new_groups.append(
+            TreatmentGroup(
+                study=study,
+                code=code,
+                name=given.get("name") or code,
+                drug=given.get("drug", ""),
+                dose_mg_kg=given.get("dose_mg_kg"),
+                # A file says nothing of route or vehicle: empty ("not recorded"), not the
+                # model's i.p. and saline.
+                route=given.get("route", ""),
+                vehicle=given.get("vehicle", ""),
+                is_control=code == plan.control,
+                order=start + i,
+                colour=given.get("colour") or _colour(start + i),
+            )
         )
-        for i, code in enumerate(result.new_groups, start=1)
-    ]
     if plan.control and plan.control in groups and not groups[plan.control].is_control:
         group = groups[plan.control]
         group.is_control = True
@@ -1459,6 +1621,70 @@ def _write(
     else:
         _write_thresholds(plan, result, animals, timepoints, user, reason)
     return study
+
+
+GROUP_FIELDS = ("name", "drug", "dose_mg_kg", "route", "vehicle", "colour")
+_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
+def _group_details(given: dict[str, dict], result: ImportResult) -> tuple[dict, list[Problem]]:
+    """What the user gave the file's new groups (name, drug, dose, route, vehicle, colour),
+    checked; empty values stay empty. Kept in `result.group_details` for the preview."""
+    problems: list[Problem] = []
+    details: dict[str, dict] = {}
+    routes = TreatmentGroup.Route.values
+    for code, raw in given.items():
+        if code not in result.new_groups:
+            problems.append(Problem(None, "", f"group {code} is not a new group of this file"))
+            continue
+        clean: dict = {}
+        for key, limit in (("name", 100), ("drug", 100), ("vehicle", 100)):
+            text = str(raw.get(key) or "").strip()
+            if len(text) > limit:
+                problems.append(
+                    Problem(None, "", f"group {code}: the {key} is longer than {limit} characters")
+                )
+            elif text:
+                clean[key] = text
+        dose = str(raw.get("dose_mg_kg") or "").strip().replace(",", ".")
+        if dose:
+            try:
+                value = Decimal(dose)
+            except InvalidOperation:
+                value = None
+            if value is None or not value.is_finite() or value < 0 or value >= 100000:
+                problems.append(
+                    Problem(None, "", f"group {code}: dose '{dose}' is not a dose in mg/kg")
+                )
+            else:
+                clean["dose_mg_kg"] = value.quantize(Decimal("0.001"))
+        route = str(raw.get("route") or "").strip()
+        if route and route not in routes:
+            problems.append(
+                Problem(
+                    None, "", f"group {code}: route '{route}' is not one of {', '.join(routes)}"
+                )
+            )
+        elif route:
+            clean["route"] = route
+        colour = str(raw.get("colour") or "").strip()
+        if colour and not _COLOUR.match(colour):
+            problems.append(
+                Problem(None, "", f"group {code}: colour '{colour}' is not like #1f77b4")
+            )
+        elif colour:
+            clean["colour"] = colour.lower()
+        details[code] = clean
+    result.group_details = {
+        code: {
+            "name": details.get(code, {}).get("name", code),
+            "colour": details.get(code, {}).get("colour") or _colour(i),
+            **{k: details.get(code, {}).get(k, "") for k in ("drug", "route", "vehicle")},
+            "dose_mg_kg": details.get(code, {}).get("dose_mg_kg", ""),
+        }
+        for i, code in enumerate(result.new_groups, start=1)
+    }
+    return details, problems
 
 
 _PALETTE = ("#4d4d4d", "#2b8cbe", "#d7301f", "#31a354", "#756bb1", "#e6550d", "#636363")

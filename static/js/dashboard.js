@@ -34,6 +34,11 @@
     var figure = readFigure(element.dataset.figure);
     if (!figure) return;
     var config = Object.assign({}, figure.config || {});
+    // Study data never goes to Plotly's cloud, whatever a figure's config says
+    // (analysis/charts.py chart_config sets the same).
+    config.showSendToCloud = false;
+    config.showEditInChartStudio = false;
+    config.plotlyServerURL = "";
     if (figure.download && figure.download.svg) {
       config.modeBarButtonsToAdd = [svgButton(figure)];
     }

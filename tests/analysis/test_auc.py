@@ -111,7 +111,7 @@ def test_auc_is_in_the_package_the_workbook_and_the_command(world, tmp_path):
 
     buffer = io.BytesIO()
     names = exports.StudyExport(world).write_package(buffer)
-    name = f"{world.slug}_auc_first_response_300g.csv"
+    name = f"{world.slug}_auc_target_force_300g.csv"
     assert any(n.endswith("/" + name) for n in names)
     archive = zipfile.ZipFile(buffer)
     (entry,) = [n for n in archive.namelist() if n.endswith(name)]

@@ -154,8 +154,8 @@ def test_hand_series_are_what_the_bench_would_record():
 
 def test_file_names_carry_study_method_and_cutoff(small):
     export = exports.StudyExport(small)
-    assert export.file_name("stimuli") == "small_stimuli_first_response_300g.csv"
-    assert export.stem == "small_publication_first_response_300g"
+    assert export.file_name("stimuli") == "small_stimuli_target_force_300g.csv"
+    assert export.stem == "small_publication_target_force_300g"
     small.cutoff_g = 60.0
     assert exports.StudyExport(small, method="up_down").file_name("thresholds") == (
         "small_thresholds_up_down_60g.csv"
@@ -211,7 +211,7 @@ def test_thresholds_export_values(small):
     assert len(rows) == 12
     a1 = rows[("A1", "T0")]
     assert (a1["group"], a1["day"], a1["method"], a1["threshold_g"], a1["status"]) == (
-        "control", "7", "first_response", "26", "ok",
+        "control", "7", "target_force", "26", "ok",
     )  # fmt: skip
     assert a1["pattern"] == "OOOOOOXOXOX"
     assert (a1["pct_mpe"], a1["paw"], a1["n_stimuli"], a1["source"]) == (
@@ -311,17 +311,120 @@ def test_stats_export_contract_and_hand_values(small):
 # ----------------------------------------------------------------------------- prism
 
 
-def test_prism_export_blocks(small):
-    rows = read_csv(export_text(small, "prism"))
-    assert rows[0] == ["threshold (g), method first_response, cut-off 300 g"]
-    assert rows[1] == ["timepoint", "day", "control", "control", "K10", "K10"]
-    assert rows[2] == ["", "", "A1", "A2", "B1", "B2"]
-    assert rows[3] == ["T0", "7", "26", "15", "26", "15"]
-    assert rows[4] == ["T1", "14", "15", "15", "100", "60"]
-    assert rows[5] == ["T2", "21", "26", "10", "300", "180"]
-    assert rows[6] == []
-    assert rows[7] == ["%MPE, method first_response, cut-off 300 g"]
-    assert rows[10][:6] == ["T0", "7", "0", "0", "0", "0"]
+def prism_tables(text: str) -> list[dict]:
+    """Read the prism export as a person pasting it into Prism would: each table is the
+    run of rows from a group-title row (first cell empty: the row-title column) to the
+    next blank line; the row above it, before a blank line, is its title. Checks what a
+    Prism grouped table needs: every data set spans the same number of subcolumns,
+    every data row is as wide as the title row, every cell a number or empty."""
+    rows = read_csv(text)
+    tables = []
+    i = 0
+    while i < len(rows):
+        row = rows[i]
+        if len(row) > 1 and row[0] == "" and any(row[1:]):
+            title = rows[i - 2][0] if i >= 2 and rows[i - 1] == [] else None
+            starts = [j for j, cell in enumerate(row) if cell]
+            assert starts[0] == 1, "the first data set starts in the second column"
+            widths = {b - a for a, b in zip(starts, [*starts[1:], len(row)], strict=True)}
+            assert len(widths) == 1, f"data sets of unequal width: {row}"
+            width = widths.pop()
+            data = []
+            i += 1
+            while i < len(rows) and rows[i]:
+                assert len(rows[i]) == len(row), f"row {rows[i]} is not {len(row)} cells wide"
+                assert rows[i][0], "every data row has its row title"
+                for cell in rows[i][1:]:
+                    if cell:
+                        float(cell)  # a number (raises otherwise)
+                data.append(rows[i])
+                i += 1
+            groups = {row[a]: [[r[a + k] for r in data] for k in range(width)] for a in starts}
+            tables.append(
+                {
+                    "title": title,
+                    "groups": groups,
+                    "row_titles": [r[0] for r in data],
+                    "rows": data,
+                    "note": rows[i + 1][0] if i + 1 < len(rows) and rows[i + 1] else "",
+                }
+            )
+        i += 1
+    return tables
+
+
+def test_prism_export_is_one_grouped_table_per_measure(small):
+    text = export_text(small, "prism")
+    tables = prism_tables(text)
+    assert [t["title"] for t in tables] == [
+        "threshold (g): target force (lowest withdrawal force), cut-off 300 g",
+        "%MPE: target force (lowest withdrawal force), cut-off 300 g",
+    ]
+    threshold, mpe = tables
+    for table in tables:
+        assert table["row_titles"] == ["T0", "T1", "T2"]  # no day column, no ID row
+        assert list(table["groups"]) == ["control", "K10"]
+        assert [len(columns) for columns in table["groups"].values()] == [2, 2]  # n animals
+        assert table["note"] == (
+            "Rows: T0 = day 7, T1 = day 14, T2 = day 21. "
+            "Subcolumns, in order: control: A1, A2; K10: B1, B2"
+        )
+    # target forces as on the filament set; the cut-off (300) where nothing withdrew
+    assert threshold["rows"] == [
+        ["T0", "26", "15", "26", "15"],
+        ["T1", "15", "15", "100", "60"],
+        ["T2", "26", "10", "300", "180"],
+    ]
+    # %MPE to 0.1: A1 T1 (15 - 26) / (300 - 26) = -4.01 %, A2 T2 (10 - 15) / 285 = -1.75 %,
+    # B1 T1 74 / 274 = 27.01 %, B2 T1 45 / 285 = 15.79 %, B2 T2 165 / 285 = 57.89 %
+    assert mpe["rows"] == [
+        ["T0", "0", "0", "0", "0"],
+        ["T1", "-4", "0", "27", "15.8"],
+        ["T2", "0", "-1.8", "100", "57.9"],
+    ]
+    lines = text.splitlines()
+    assert lines[1] == "" and lines[2] == ",control,,K10,"
+
+
+def test_prism_pads_a_smaller_group_and_rounds_computed_thresholds(small, people):
+    """Prism gives every data set the same subcolumns: control's third animal makes K10
+    end in an empty subcolumn. Up-down thresholds come out to 3 significant figures."""
+    a3 = Animal.objects.create(
+        study=small, code="A3", cage="C9", group=small.groups.get(code="control"), sex="male"
+    )
+    t0 = small.timepoints.get(label="T0")
+    session = session_services.start_session(
+        animal=a3, timepoint=t0, paw="right", user=people["technician"]
+    )
+    for size, withdrew in responder_series(26):
+        session_services.record_stimulus(
+            session=session, filament_size=size, withdrew=withdrew, user=people["technician"]
+        )
+    tables = prism_tables(export_text(small, "prism"))
+    threshold = tables[0]
+    assert [len(c) for c in threshold["groups"].values()] == [3, 3]
+    assert threshold["groups"]["K10"][2] == ["", "", ""]  # the padding subcolumn
+    assert threshold["groups"]["control"][2] == ["26", "", ""]  # A3: T0 only
+    assert threshold["note"].endswith("control: A1, A2, A3; K10: B1, B2")
+
+    tables = prism_tables(export_text(small, "prism", method="up_down"))
+    assert tables[0]["title"].startswith("threshold (g): up-down 50% threshold")
+    values = [c for row in tables[0]["rows"] for c in row[1:] if c]
+    export = exports.StudyExport(small, method="up_down")
+    exact = export.sessions.query("animal == 'A1' and timepoint == 'T0'")["threshold_g"].iloc[0]
+    assert tables[0]["rows"][0][1] == f"{float(f'{exact:.3g}'):g}"
+    for cell in values:
+        digits = cell.lstrip("-0.").replace(".", "")
+        assert len(digits.rstrip("0") or "0") <= 3, cell
+
+
+def test_prism_cell_precision():
+    assert exports.prism_cell(0.008, "threshold_g", "first_response") == "0.008"
+    assert exports.prism_cell(300.0, "threshold_g", "first_response") == "300"
+    assert exports.prism_cell(0.87662, "threshold_g", "up_down") == "0.877"
+    assert exports.prism_cell(1234.5, "threshold_g", "up_down") == "1230"
+    assert exports.prism_cell(-0.04, "pct_mpe", "up_down") == "0"
+    assert exports.prism_cell(float("nan"), "pct_mpe", "up_down") == ""
 
 
 # ----------------------------------------------------------------------------- others
@@ -403,23 +506,23 @@ def test_publication_package_opens_and_holds_every_file(small):
     with zipfile.ZipFile(target) as archive:
         assert archive.testzip() is None
         listed = archive.namelist()
-        folder = "small_publication_first_response_300g/"
-        expected = {f"{folder}small_{key}_first_response_300g.csv" for key in exports.TABLE_KEYS}
+        folder = "small_publication_target_force_300g/"
+        expected = {f"{folder}small_{key}_target_force_300g.csv" for key in exports.TABLE_KEYS}
         expected |= {
             f"{folder}README.txt",
-            f"{folder}small_tables_first_response_300g.xlsx",
-            f"{folder}small_methods_first_response_300g.txt",
+            f"{folder}small_tables_target_force_300g.xlsx",
+            f"{folder}small_methods_target_force_300g.txt",
         }
         assert set(listed) == expected == set(names)
         readme = archive.read(f"{folder}README.txt").decode()
         assert "Small hand-made study (small)" in readme
-        assert "Threshold method: first_response" in readme
+        assert "Threshold method: target_force" in readme
         assert "Cut-off:          300 g" in readme
         for name in listed:
             assert name.split("/")[-1] in readme or name.endswith("README.txt")
-        thresholds_csv = archive.read(f"{folder}small_thresholds_first_response_300g.csv")
+        thresholds_csv = archive.read(f"{folder}small_thresholds_target_force_300g.csv")
         assert thresholds_csv.decode() == export_text(small, "thresholds")
-        book_bytes = archive.read(f"{folder}small_tables_first_response_300g.xlsx")
+        book_bytes = archive.read(f"{folder}small_tables_target_force_300g.xlsx")
         assert archive.getinfo(f"{folder}README.txt").date_time[0] >= 2026
     from openpyxl import load_workbook
 

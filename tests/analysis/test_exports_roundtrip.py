@@ -123,7 +123,7 @@ def test_small_study_round_trip_with_another_method(people):
 def test_demo_study_round_trip_through_the_commands(tmp_path):
     load_demo_study()
     call_command("export_study", DEMO_SLUG, "--what", "stimuli", "--out", str(tmp_path))
-    path = tmp_path / f"{DEMO_SLUG}_stimuli_first_response_300g.csv"
+    path = tmp_path / f"{DEMO_SLUG}_stimuli_target_force_300g.csv"
     assert path.exists()
     out = io.StringIO()
     # The chosen comparisons (T7 vs T4) are a study setting, not data in the CSV: given
@@ -136,7 +136,7 @@ def test_demo_study_round_trip_through_the_commands(tmp_path):
     assert "note: analysis settings of the study: chosen pairs T7-T4" in out.getvalue()
     assert Study.objects.get(slug="demo-copy").comparison_pairs == "T7-T4"
     _assert_same_derived_files(tmp_path, "demo-copy")
-    stats = (tmp_path / "demo" / f"{DEMO_SLUG}_stats_first_response_300g.csv").read_text()
+    stats = (tmp_path / "demo" / f"{DEMO_SLUG}_stats_target_force_300g.csv").read_text()
     assert "nemenyi_kruskal" in stats and "friedman" in stats
     assert ",T7,T4," in stats  # the chosen pair's rows
 
@@ -148,8 +148,8 @@ def _assert_same_derived_files(tmp_path, copy_slug: str) -> dict[str, str]:
     for what in DERIVED:
         call_command("export_study", DEMO_SLUG, "--what", what, "--out", str(tmp_path / "demo"))
         call_command("export_study", copy_slug, "--what", what, "--out", str(tmp_path / "copy"))
-        original = (tmp_path / "demo" / f"{DEMO_SLUG}_{what}_first_response_300g.csv").read_text()
-        copy = (tmp_path / "copy" / f"{copy_slug}_{what}_first_response_300g.csv").read_text()
+        original = (tmp_path / "demo" / f"{DEMO_SLUG}_{what}_target_force_300g.csv").read_text()
+        copy = (tmp_path / "copy" / f"{copy_slug}_{what}_target_force_300g.csv").read_text()
         assert copy == original, what
         texts[what] = original
     return texts
@@ -165,7 +165,7 @@ def test_demo_study_with_an_excluded_animal_and_its_analysis_settings(tmp_path):
         status="excluded", status_date=demo.day0_date, status_reason="neuroma"
     )
     call_command("export_study", DEMO_SLUG, "--what", "stimuli", "--out", str(tmp_path))
-    path = tmp_path / f"{DEMO_SLUG}_stimuli_first_response_300g.csv"
+    path = tmp_path / f"{DEMO_SLUG}_stimuli_target_force_300g.csv"
     out = io.StringIO()
     call_command(
         "import_study", str(path), "--slug", "demo-copy", "--alpha", "0.01",
@@ -189,7 +189,7 @@ def test_demo_study_with_an_excluded_animal_and_its_analysis_settings(tmp_path):
 def test_import_study_refuses_bad_analysis_settings(tmp_path):
     load_demo_study()
     call_command("export_study", DEMO_SLUG, "--what", "stimuli", "--out", str(tmp_path))
-    path = str(tmp_path / f"{DEMO_SLUG}_stimuli_first_response_300g.csv")
+    path = str(tmp_path / f"{DEMO_SLUG}_stimuli_target_force_300g.csv")
     for args, message in (
         (["--pairs", "T7T4"], "file: 'T7T4' is not a timepoint pair like T7-T4"),
         (["--pairs", "T7-T4,T9-T4"], "file: pair T9-T4: timepoint T9 is not in the file"),
@@ -209,7 +209,7 @@ def test_export_study_command_writes_the_package_and_named_files(tmp_path):
     load_demo_study()
     out = io.StringIO()
     call_command("export_study", DEMO_SLUG, "--what", "package", "--out", str(tmp_path), stdout=out)
-    assert out.getvalue().strip().endswith(f"{DEMO_SLUG}_publication_first_response_300g.zip")
+    assert out.getvalue().strip().endswith(f"{DEMO_SLUG}_publication_target_force_300g.zip")
     target = tmp_path / "thresholds.csv"
     call_command(
         "export_study", DEMO_SLUG, "--what", "thresholds", "--method", "up_down",

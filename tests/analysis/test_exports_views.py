@@ -2,6 +2,7 @@
 
 import io
 import os
+import re
 import time
 import zipfile
 
@@ -79,10 +80,10 @@ def test_export_page_offers_the_package_and_every_table(small, client_for):
     response = client_for("data_manager").get(url("export_index"))
     html = response.content.decode()
     assert "Download publication package" in html
-    assert "small_publication_first_response_300g.zip" in html
+    assert "small_publication_target_force_300g.zip" in html
     for key in ("stimuli", "thresholds", "summary", "stats", "prism", "dictionary", "doses",
                 "weights", "observations", "audit_log"):  # fmt: skip
-        assert f"small_{key}_first_response_300g.csv" in html
+        assert f"small_{key}_target_force_300g.csv" in html
         assert url("export_table", key) in html
     assert "<script>" not in html  # the CSP forbids inline scripts
     assert 'href="/s/small/import/"' in html  # data managers also see the import
@@ -101,7 +102,7 @@ def test_csv_streams_with_a_named_file(small, client_for):
     assert isinstance(response, StreamingHttpResponse)
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert response["Content-Disposition"] == (
-        'attachment; filename="small_thresholds_first_response_300g.csv"'
+        'attachment; filename="small_thresholds_target_force_300g.csv"'
     )
     body = b"".join(response.streaming_content).decode()
     assert body.startswith("animal,group,timepoint,day,method,threshold_g,status,pattern,pct_mpe")
@@ -119,17 +120,17 @@ def test_method_choice_changes_values_and_file_name(small, client_for):
 def test_package_download_is_a_zip_with_every_file(small, client_for):
     response = client_for("data_manager").get(url("export_package"))
     assert response["Content-Disposition"] == (
-        'attachment; filename="small_publication_first_response_300g.zip"'
+        'attachment; filename="small_publication_target_force_300g.zip"'
     )
     archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
     names = {n.split("/")[-1] for n in archive.namelist()}
     assert len(names) == 14
-    assert {"README.txt", "small_tables_first_response_300g.xlsx"} <= names
+    assert {"README.txt", "small_tables_target_force_300g.xlsx"} <= names
 
 
 def test_methods_download(small, client_for):
     response = client_for("investigator").get(url("export_methods"))
-    assert "small_methods_first_response_300g.txt" in response["Content-Disposition"]
+    assert "small_methods_target_force_300g.txt" in response["Content-Disposition"]
     assert "Friedman" in response.content.decode()
 
 
@@ -356,3 +357,109 @@ def test_arrive_report_lists_exclusions_with_reasons(small, client_for):
     animal.save()
     html = client_for("data_manager").get(url("arrive_report")).content.decode()
     assert "autotomy of the injured paw" in html
+
+
+# ----------------------------------------------------------------------------- import choices
+
+
+def _xlsx(rows: list[list[str]]) -> io.BytesIO:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.title = "von Frey"
+    book.active.append(["animal", "group", "timepoint", "day", "paw", "order", "filament_size",
+                        "response"])  # fmt: skip
+    for a, g, tp, day, paw, order, size, r in rows:
+        book.active.append([a, g, tp, int(day), paw, int(order), float(size), int(r)])
+    out = io.BytesIO()
+    book.save(out)
+    out.seek(0)
+    out.name = "lab-sheet.xlsx"
+    return out
+
+
+def _visible_text(html: str) -> str:
+    import re
+
+    html = re.sub(r"<(script|style)\b.*?</\1>", "", html, flags=re.S)
+    return re.sub(r"<[^>]+>", " ", html)
+
+
+@pytest.fixture
+def empty_study(people):
+    import datetime as dt
+
+    from labstudy import services
+
+    return services.create_study(
+        template_key="blank",
+        slug="empty",
+        title="Empty study",
+        day0_date=dt.date(2026, 9, 1),
+        user=people["data_manager"],
+        first_day=0,
+        last_day=28,
+    )
+
+
+def test_excel_upload_lets_the_data_manager_choose_control_baseline_and_describe_groups(
+    empty_study, client_for
+):
+    client = client_for("data_manager")
+    rows = [["S1" if r[1] == "control" else r[0], "sham" if r[1] == "control" else r[1], *r[2:]]
+            for r in base_rows()]  # fmt: skip
+    rows += [[a, g, "T1", "14", *rest] for a, g, _tp, _day, *rest in rows]
+    preview = client.post(reverse("import_upload", args=["empty"]), {"file": _xlsx(rows)})
+    html = preview.content.decode()
+    assert "The file is valid. Nothing has been written yet." in html
+    assert "Excel workbook (.xlsx), sheet &#x27;von Frey&#x27;" in html
+    # offered: the file's groups (sham preselected by its name) and timepoints
+    assert '<option value="sham" selected>sham</option>' in html
+    assert '<option value="K10" >K10</option>' in html
+    assert '<option value="T0" selected>T0</option>' in html
+    assert 'name="group-0-route"' in html and ">not recorded</option>" in html
+    assert not re.search(r"(^|\s)--[a-z]", _visible_text(html)), "a command-line flag on a page"
+    token = preview.context["token"]
+    choices = {
+        "token": token,
+        "control": "K10",
+        "baseline": "T1",
+        "group-1-name": "Ketamine 10 mg/kg", "group-1-drug": "ketamine",
+        "group-1-dose_mg_kg": "10", "group-1-route": "i.p.", "group-1-vehicle": "saline",
+        "group-1-colour": "#d7301f",
+        "group-0-name": "Sham", "group-0-colour": "#4d4d4d",
+    }  # fmt: skip
+    # the preselected control's fields come first
+    assert [g["code"] for g in preview.context["groups"]] == ["sham", "K10"]
+    checked = client.post(reverse("import_confirm", args=["empty"]), {**choices, "action": "check"})
+    html = checked.content.decode()
+    assert '<option value="K10" selected>K10</option>' in html
+    assert '<option value="T1" selected>T1</option>' in html
+    assert not empty_study.groups.exists()  # checking writes nothing
+    done = client.post(reverse("import_confirm", args=["empty"]), {**choices, "action": "confirm"})
+    assert done.status_code == 302
+    groups = {g.code: g for g in empty_study.groups.all()}
+    assert [c for c, g in groups.items() if g.is_control] == ["K10"]
+    assert (groups["K10"].drug, groups["K10"].route, groups["K10"].vehicle) == (
+        "ketamine", "i.p.", "saline",
+    )  # fmt: skip
+    assert (groups["sham"].name, groups["sham"].route, groups["sham"].vehicle) == ("Sham", "", "")
+    assert empty_study.timepoints.get(is_baseline=True).label == "T1"
+
+
+def test_a_bad_choice_keeps_the_upload_for_correction(empty_study, client_for):
+    client = client_for("data_manager")
+    preview = client.post(reverse("import_upload", args=["empty"]), {"file": _xlsx(base_rows())})
+    token = preview.context["token"]
+    response = client.post(
+        reverse("import_confirm", args=["empty"]),
+        {"token": token, "control": "control", "group-1-dose_mg_kg": "lots", "action": "confirm"},
+    )
+    assert "group K10: dose &#x27;lots&#x27; is not a dose in mg/kg" in response.content.decode()
+    assert not empty_study.groups.exists()
+    fixed = client.post(
+        reverse("import_confirm", args=["empty"]),
+        {"token": token, "control": "control", "group-1-dose_mg_kg": "10", "action": "confirm"},
+    )
+    assert fixed.status_code == 302
+    assert str(empty_study.groups.get(code="K10").dose_mg_kg) == "10.000"

@@ -416,7 +416,7 @@ def test_a_signed_off_timepoint_is_refused(small):
 def test_method_or_cutoff_that_differ_from_an_existing_study(small):
     result = run(to_csv(rows_for("N1", "control", 26)), slug="small", method="up_down", cutoff_g=60)
     assert result.error_lines() == [
-        "file: study 'small' uses the first_response method, not up_down; change it in the "
+        "file: study 'small' uses the target_force method, not up_down; change it in the "
         "study settings first",
         "file: study 'small' has a cut-off of 300 g, not 60 g",
     ]
@@ -628,3 +628,194 @@ def test_animal_status_of_an_animal_already_in_the_study_is_kept_and_noted(small
         "the study's status is kept; change it on the animal's page if the file is right"
     ) in result.notes
     assert small.animals.get(code="A1").status == "active"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", ["target_force", "first_response"])
+def test_target_force_by_either_name_on_the_command_line_and_in_a_thresholds_file(tmp_path, name):
+    """The target force is stored as first_response; files and people call it target_force.
+    Both names are read: `--method` and a thresholds file's method column."""
+    path = tmp_path / "rats.csv"
+    path.write_bytes(to_csv(base_rows()))
+    out = io.StringIO()
+    call_command("import_study", str(path), "--slug", f"cmd-{name}", "--method", name, stdout=out)
+    assert Study.objects.get(slug=f"cmd-{name}").threshold_method == "first_response"
+    assert "method target_force" in out.getvalue()
+    lines = LEGACY.strip().splitlines()
+    legacy = "\n".join([lines[0] + ",method"] + [line + f",{name}" for line in lines[1:]])
+    result = run(legacy.encode(), slug=f"old-{name}")
+    assert result.ok, result.error_lines()
+    stored = LegacyThreshold.objects.filter(animal__study__slug=f"old-{name}")
+    assert set(stored.values_list("method", flat=True)) == {"first_response"}
+
+
+@pytest.mark.django_db
+def test_unknown_method_is_refused_by_the_command(tmp_path):
+    path = tmp_path / "rats.csv"
+    path.write_bytes(to_csv(base_rows()))
+    with pytest.raises(CommandError, match="unknown method 'lowest'"):
+        call_command("import_study", str(path), "--slug", "x", "--method", "lowest")
+
+
+# ----------------------------------------------------------------------------- Excel files
+
+
+def to_xlsx(sheets: dict[str, list[list]]) -> bytes:
+    """A workbook as Excel writes it: numbers stored as numbers."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.remove(book.active)
+    for name, rows in sheets.items():
+        sheet = book.create_sheet(name)
+        for row in rows:
+            sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def typed(rows: list[list[str]]) -> list[list]:
+    """Cells as Excel keeps them: day, order, size and response as numbers."""
+    return [[a, g, tp, int(day), paw, int(order), float(size), int(r)]
+            for a, g, tp, day, paw, order, size, r in rows]  # fmt: skip
+
+
+@pytest.mark.django_db
+def test_xlsx_first_sheet_imports_like_the_csv():
+    data = to_xlsx({"rats": [HEADER.split(","), *typed(base_rows())], "notes": [["x"]]})
+    result = run(data, source_name="rats.xlsx")
+    assert result.ok and result.written, result.error_lines()
+    assert (result.sessions, result.stimuli) == (2, 21)
+    assert result.encoding == "Excel workbook (.xlsx), sheet 'rats', the first of 2: rats, notes"
+    assert "separator" not in result.summary_lines()[0]
+    from analysis.exports import StudyExport
+
+    rows = as_dicts(export_text(Study.objects.get(slug="imported"), "thresholds"))
+    assert {(r["animal"], r["threshold_g"]) for r in rows} == {("A1", "26"), ("A2", "15")}
+    assert StudyExport  # the same exports as a CSV import
+
+
+@pytest.mark.django_db
+def test_xlsx_chosen_sheet_and_row_numbers_in_messages():
+    bad = typed(base_rows())
+    bad[3][6] = 4.32  # sheet row 5 (header = row 1)
+    data = to_xlsx({"summary": [["nothing here"]], "raw": [HEADER.split(","), *bad]})
+    result = run(data, source_name="rats.xlsx", sheet="raw")
+    assert result.error_lines() == [
+        "line 5, filament_size: unknown filament '4.32' (not in Stoelting 20)"
+    ]
+    missing = run(data, source_name="rats.xlsx", sheet="Sheet9")
+    assert missing.error_lines() == [
+        "file: no sheet 'Sheet9' in the workbook (sheets: 'summary', 'raw')"
+    ]
+    assert not Study.objects.filter(slug="imported").exists()
+
+
+@pytest.mark.django_db
+def test_utf16_unicode_text_from_excel():
+    text = HEADER.replace(",", "\t") + "\r\n" + "\r\n".join("\t".join(r) for r in base_rows())
+    data = text.encode("utf-16")  # with its byte-order mark, as Excel saves "Unicode text"
+    assert data[:2] in (b"\xff\xfe", b"\xfe\xff")
+    result = run(data, source_name="rats.txt", dry_run=True)
+    assert result.ok, result.error_lines()
+    assert (result.encoding, result.separator, result.stimuli) == (
+        "UTF-16 (Excel's Unicode text)", "tab", 21,
+    )  # fmt: skip
+    rows = base_rows()
+    rows[1][7] = "2"
+    text = HEADER.replace(",", "\t") + "\r\n" + "\r\n".join("\t".join(r) for r in rows)
+    bad = run(text.encode("utf-16"), source_name="rats.txt")
+    assert bad.error_lines() == [
+        "line 3, response: '2' is not 0 or 1 (1 = withdrawal, 0 = no withdrawal)"
+    ]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "data, kind",
+    [
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100, "an Excel 97-2003 workbook (.xls)"),
+        (b"%PDF-1.7\n" + b"\x00\x01" * 50, "a PDF document"),
+        (b"PK\x03\x04" + b"\x00" * 26 + b"mimetypeapplication/vnd.oasis.opendocument.spreadsheet",
+         "an OpenDocument spreadsheet (.ods)"),
+        (b"\x00\x01\x02binary", "not a text CSV file"),
+    ],
+)  # fmt: skip
+def test_other_files_are_refused_with_what_to_save_them_as(data, kind):
+    result = run(data, source_name="rats.bin")
+    [message] = result.error_lines()
+    assert kind in message
+    assert message.endswith(
+        "save it from Excel as CSV UTF-8 (Comma delimited) or as an Excel workbook (.xlsx)"
+    )
+    assert not Study.objects.filter(slug="imported").exists()
+
+
+@pytest.mark.django_db
+def test_import_study_command_reads_a_chosen_sheet(tmp_path):
+    path = tmp_path / "rats.xlsx"
+    path.write_bytes(
+        to_xlsx({"cover": [["about"]], "data": [HEADER.split(","), *typed(base_rows())]})
+    )
+    out = io.StringIO()
+    call_command("import_study", str(path), "--slug", "xl", "--sheet", "data", stdout=out)
+    assert "Excel workbook (.xlsx), sheet 'data'" in out.getvalue()
+    assert TestSession.objects.filter(animal__study__slug="xl").count() == 2
+
+
+# ----------------------------------------------------------------------------- choices
+
+
+@pytest.mark.django_db
+def test_chosen_control_and_baseline_and_nothing_invented_for_new_groups():
+    rows = base_rows() + rows_for("A1", "control", 15, tp="T1", day=14)
+    rows += rows_for("A2", "K10", 26, tp="T1", day=14)
+    result = run(
+        to_csv(rows),
+        control="K10",
+        baseline="T1",
+        groups={"K10": {"name": "Ketamine 10", "drug": "ketamine", "dose_mg_kg": "10",
+                        "route": "i.p.", "colour": "#D7301F"}},
+    )  # fmt: skip
+    assert result.ok and result.written, result.error_lines()
+    study = Study.objects.get(slug="imported")
+    assert list(study.groups.filter(is_control=True).values_list("code", flat=True)) == ["K10"]
+    assert list(study.timepoints.filter(is_baseline=True).values_list("label", flat=True)) == ["T1"]
+    k10 = study.groups.get(code="K10")
+    assert (k10.name, k10.drug, str(k10.dose_mg_kg), k10.route, k10.colour) == (
+        "Ketamine 10", "ketamine", "10.000", "i.p.", "#d7301f",
+    )  # fmt: skip
+    # the file said nothing of the other group: no route, no vehicle, no drug made up
+    control = study.groups.get(code="control")
+    assert (control.name, control.drug, control.route, control.vehicle) == ("control", "", "", "")
+    assert control.dose_mg_kg is None
+    assert result.file_groups == ["control", "K10"] and result.file_timepoints == ["T0", "T1"]
+
+
+@pytest.mark.django_db
+def test_no_control_chosen_is_kept_even_for_a_group_named_control():
+    result = run(to_csv(base_rows()), control="")
+    assert result.ok, result.error_lines()
+    assert not TreatmentGroup.objects.filter(study__slug="imported", is_control=True).exists()
+    assert not any("(from its name)" in note for note in result.notes)
+    auto = run(to_csv(base_rows()), slug="auto", dry_run=True)
+    assert auto.control == "control"
+
+
+@pytest.mark.django_db
+def test_bad_group_details_are_refused_and_nothing_is_written():
+    result = run(
+        to_csv(base_rows()),
+        groups={
+            "K10": {"dose_mg_kg": "ten", "route": "i.m.", "colour": "red"},
+            "K99": {"drug": "x"},
+        },
+    )
+    assert result.error_lines() == [
+        "file: group K10: dose 'ten' is not a dose in mg/kg",
+        "file: group K10: route 'i.m.' is not one of i.p., s.c., p.o., i.v.",
+        "file: group K10: colour 'red' is not like #1f77b4",
+        "file: group K99 is not a new group of this file",
+    ]
+    assert not Study.objects.filter(slug="imported").exists()

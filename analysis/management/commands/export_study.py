@@ -3,6 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from analysis import exports
+from analysis.exports import method_argument
 from labstudy.models import Study
 
 CHOICES = [*exports.TABLE_KEYS, "package", "xlsx", "methods"]
@@ -21,8 +22,9 @@ class Command(BaseCommand):
         parser.add_argument("--out", required=True, help="file to write, or an existing folder")
         parser.add_argument(
             "--method",
-            choices=["first_response", "up_down", "sudo"],
-            help="threshold method (default: the study's)",
+            type=method_argument,
+            help="threshold method: target_force (alias first_response), up_down or sudo "
+            "(default: the study's)",
         )
 
     def handle(self, *args, **options) -> None:

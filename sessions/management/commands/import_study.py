@@ -6,6 +6,7 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from analysis.exports import method_argument
 from labstudy.models import Study
 from sessions.importing import import_study_csv
 
@@ -19,13 +20,19 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("csv", help="path to the CSV file")
+        parser.add_argument(
+            "csv", help="path to the CSV file (or Excel's Unicode text, or an .xlsx workbook)"
+        )
+        parser.add_argument(
+            "--sheet", help="sheet of an .xlsx workbook to read (default: the first)"
+        )
         parser.add_argument("--slug", required=True, help="study short name (new or existing)")
         parser.add_argument("--title", default="", help="title of a new study")
         parser.add_argument(
             "--method",
-            choices=["first_response", "up_down", "sudo"],
-            help="threshold method of a new study (default first_response)",
+            type=method_argument,
+            help="threshold method of a new study: target_force (the lowest withdrawal; "
+            "first_response is the same), up_down or sudo (default target_force)",
         )
         parser.add_argument("--cutoff-g", type=float, help="cut-off of a new study (default 300)")
         parser.add_argument("--baseline", help="baseline timepoint label (default T0)")
@@ -71,6 +78,7 @@ class Command(BaseCommand):
             alpha=options["alpha"],
             posthoc=options["posthoc"],
             pairs=options["pairs"],
+            sheet=options["sheet"],
             user=user,
             dry_run=options["dry_run"],
         )
