@@ -196,6 +196,8 @@ STORAGES = {
 LABSTUDY_BENCH = os.environ.get("LABSTUDY_BENCH") == "1"
 
 LOGIN_URL = "login"
+# A form sent after its session ended says so, and leads back to it (labstudy.errors).
+CSRF_FAILURE_VIEW = "labstudy.errors.csrf_failure"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
 
-from labstudy import member_views, views
+from labstudy import errors, member_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -30,8 +30,14 @@ urlpatterns = [
     path("s/<slug:slug>/", include("analysis.urls")),
     path("s/<slug:slug>/", include("analysis.export_urls")),
     path("admin/", admin.site.urls),
+    path("accounts/login/", errors.LoginView.as_view(), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
+    # Browsers ask for /favicon.ico whatever the page links to.
+    path("favicon.ico", views.favicon, name="favicon"),
 ]
+
+handler404 = "labstudy.errors.page_not_found"
+handler403 = "labstudy.errors.permission_denied"
 
 if settings.LABSTUDY_BENCH:  # benchmarks only; see bench/bench_tap.py
     from labstudy.bench_baseline import bench_baseline

@@ -22,6 +22,7 @@ class Page:
     url_name: str
     may: str  # the StudyAccess property that lets a person open the page
     extra: tuple = ()
+    download: bool = False  # a file, not a page: the link says "preparing…" until it starts
 
 
 GROUPS: tuple[tuple[str, tuple[Page, ...]], ...] = (
@@ -58,6 +59,7 @@ GROUPS: tuple[tuple[str, tuple[Page, ...]], ...] = (
         "Records",
         (
             Page("exports", "Exports", "export_index", "can_export"),
+            Page("", "Publication package (.zip)", "export_package", "can_export", download=True),
             Page("arrive", "ARRIVE", "arrive_report", "can_export"),
             Page("import", "Import", "import_upload", "can_setup"),
         ),
@@ -75,7 +77,8 @@ def study_nav(access, section: str | None = None) -> dict:
             {
                 "label": page.label,
                 "url": reverse(page.url_name, args=[slug, *page.extra]),
-                "active": page.section == section,
+                "active": bool(section) and page.section == section,
+                "download": page.download,
             }
             for page in pages
             if getattr(access, page.may)
