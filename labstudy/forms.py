@@ -212,7 +212,7 @@ GROUP_LABELS = {
     "concentration_mg_ml": "Concentration (mg/ml)",
     "volume_ml_kg": "Volume (ml/kg)",
     "is_control": "Control group",
-    "colour": "Colour in charts",
+    "colour": "Colour",
     "coded_letter": "Solution letter",
 }
 GROUP_HELP = {
@@ -224,6 +224,7 @@ GROUP_HELP = {
     "the volume to inject.",
     "volume_ml_kg": "Injection volume per kg body weight; for a vehicle group, the volume it gets.",
     "is_control": "The group the others are compared with.",
+    "colour": "Its line in the charts.",
     "coded_letter": "Blinding: the letter on the solution bottle, the only thing a blinded "
     "technician sees, e.g. A.",
 }
