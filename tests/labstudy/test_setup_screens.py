@@ -131,6 +131,6 @@ def test_the_current_page_is_named_on_its_group(client_for, study):
     response = client_for("data_manager").get(reverse("dashboard", args=[study.slug]))
     block = NAV.search(response.content.decode()).group(1)
     assert re.search(
-        r'dropdown-toggle active"[^>]*>Results<span class="study-nav-current">: Dashboard', block
+        r'dropdown-toggle active"[^>]*>Results<span class="study-nav-current" aria-hidden="true">: Dashboard', block
     )
     assert 'aria-current="page">Dashboard</a>' in block
