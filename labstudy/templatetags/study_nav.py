@@ -67,10 +67,12 @@ GROUPS: tuple[tuple[str, tuple[Page, ...]], ...] = (
 )
 
 
-@register.inclusion_tag("labstudy/_study_nav_menu.html")
-def study_nav(access, section: str | None = None) -> dict:
+@register.inclusion_tag("labstudy/_study_nav_menu.html", takes_context=True)
+def study_nav(context, access, section: str | None = None) -> dict:
     """The groups this member may open, with their pages, and which one is current."""
     slug = access.study.slug
+    overview_url = reverse("study_overview", args=[slug])
+    request = context.get("request")
     groups = []
     for name, pages in GROUPS:
         links = [
@@ -87,8 +89,9 @@ def study_nav(access, section: str | None = None) -> dict:
             current = next((link["label"] for link in links if link["active"]), None)
             groups.append({"name": name, "links": links, "current": current})
     return {
-        "overview_url": reverse("study_overview", args=[slug]),
-        "overview_active": not section,
+        "overview_url": overview_url,
+        # History and animal pages belong to no menu, and are not the overview either.
+        "overview_active": request is not None and request.path == overview_url,
         "groups": groups,
         # One group (a technician's Bench) needs no menus: its pages are shown as tabs.
         "flat": len(groups) == 1,

@@ -131,6 +131,20 @@ def test_the_current_page_is_named_on_its_group(client_for, study):
     response = client_for("data_manager").get(reverse("dashboard", args=[study.slug]))
     block = NAV.search(response.content.decode()).group(1)
     assert re.search(
-        r'dropdown-toggle active"[^>]*>Results<span class="study-nav-current" aria-hidden="true">: Dashboard', block
+        r'dropdown-toggle active"[^>]*>Results'
+        r'<span class="study-nav-current" aria-hidden="true">: Dashboard',
+        block,
     )
     assert 'aria-current="page">Dashboard</a>' in block
+
+
+@pytest.mark.django_db
+def test_a_page_outside_the_menus_does_not_claim_to_be_the_overview(client_for, study):
+    from animals.models import Animal
+
+    animal = Animal.objects.create(study=study, code="R01")
+    client = client_for("data_manager")
+    history = client.get(reverse("animal_history", args=[study.slug, animal.code]))
+    assert 'aria-current="page"' not in NAV.search(history.content.decode()).group(1)
+    overview = client.get(reverse("study_overview", args=[study.slug]))
+    assert 'aria-current="page">Overview</a>' in NAV.search(overview.content.decode()).group(1)
