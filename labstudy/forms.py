@@ -44,11 +44,13 @@ class DateInput(forms.DateInput):
 
 
 class PlainDecimalInput(forms.NumberInput):
-    """A decimal as it was entered: "5", not the column's "5.000"."""
+    """A number as it was entered: "5", not the column's "5.000" or the float's "300.0"."""
 
     def format_value(self, value):
         if isinstance(value, Decimal):
             return format(value.normalize(), "f")
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))
         return super().format_value(value)
 
 
@@ -94,6 +96,7 @@ STUDY_HELP = {
     "order_seed": "Any whole number; the same number gives the same random test order again.",
     "day0_date": DAY0_HELP,
     "first_day": "Negative for days before surgery, e.g. -7 for a pre-surgery test.",
+    "last_day": "Timepoints and phases fall between the first and the last study day.",
     "status": "Planning while you set up; Running once animals are tested (changes then "
     "need a reason); Locked when data collection is over.",
     "alpha": "A p-value below this counts as significant; 0.05 in most papers.",
@@ -129,7 +132,7 @@ class StudyForm(forms.ModelForm):
         widgets = {
             "day0_date": DateInput,
             "description": forms.Textarea(attrs={"rows": 3}),
-            "cutoff_g": forms.NumberInput(attrs={"step": "any"}),
+            "cutoff_g": PlainDecimalInput(attrs={"step": "any"}),
         }
         labels = STUDY_LABELS
         help_texts = STUDY_HELP

@@ -150,3 +150,35 @@ def test_pages_for_when_something_is_wrong(demo, new_page):
     nav = page.locator(".study-nav").inner_text()
     assert "Dashboard" not in nav and "Settings" not in nav and "Bench today" in nav
     screenshot(page, "health-overview-technician-tablet")
+
+
+def test_an_empty_study_and_the_settings_page_explain_themselves(demo, new_page):
+    import datetime as dt
+
+    from django.contrib.auth import get_user_model
+
+    from labstudy import services
+
+    manager = get_user_model().objects.get(username="datamanager")
+    services.create_study(
+        template_key="psnl-vf-3x8",
+        slug="fresh",
+        title="A study with nothing recorded yet",
+        day0_date=dt.date.today() + dt.timedelta(days=2),
+        user=manager,
+    )
+    for name, viewport in (("tablet", TABLET), ("desktop", DESKTOP)):
+        page = new_page(viewport)
+        problems = watched(page)
+        login(page, "datamanager", DEMO_PASSWORD)
+        page.goto("/s/fresh/dashboard/")
+        expect(page.get_by_text("No thresholds yet: nothing to chart or test")).to_be_visible()
+        expect(page.get_by_text("No animals yet: a data manager adds them")).to_be_visible()
+        expect(page.locator("#first-due")).to_contain_text("The first timepoint, T0")
+        assert page.locator(".chart").count() == 0  # no empty axes
+        screenshot(page, f"health-dashboard-empty-{name}")
+        page.goto(f"{S}/setup/")
+        expect(page.get_by_label("Cut-off (g)")).to_be_visible()
+        expect(page.get_by_role("textbox", name="Day 0*", exact=True)).to_be_visible()
+        screenshot(page, f"health-settings-{name}")
+        assert problems == []

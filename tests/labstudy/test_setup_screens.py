@@ -80,6 +80,7 @@ def test_set_up_forms_use_words_people_know(client_for, study, people):
     ):
         assert text in settings_page, text
     assert "Cutoff" not in settings_page and "Day0" not in settings_page
+    assert 'name="study-cutoff_g" value="300"' in settings_page  # not "300.0"
 
 
 ALL_GROUPS = ["Bench", "Results", "Set-up", "Records"]
