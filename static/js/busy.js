@@ -104,6 +104,7 @@
       return;
     }
     if (link.hasAttribute("download")) return;
+    if (link.hasAttribute("hx-get")) return; // htmx swaps part of the page, with its own indicator
     var text = busyText(link);
     if (text) showBusy(text);
   });
