@@ -11,6 +11,7 @@ previewed, in one transaction.
 from __future__ import annotations
 
 import hashlib
+import re
 import tempfile
 from pathlib import Path
 
@@ -85,6 +86,25 @@ def export_index(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
+_DOWNLOAD_TOKEN = re.compile(r"^[0-9A-Za-z]{1,40}$")
+
+
+def _download_started(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    """Tell the page that asked for a file that it is on its way: static/js/busy.js shows
+    "Preparing…" until this cookie carries the token it sent."""
+    token = request.GET.get("download_token", "")
+    if _DOWNLOAD_TOKEN.match(token):
+        response.set_cookie(
+            "labstudy_download",
+            token,
+            max_age=120,
+            samesite="Lax",
+            secure=request.is_secure(),
+            httponly=False,  # the page's script reads it; it carries nothing secret
+        )
+    return response
+
+
 @login_required
 @require_GET
 def export_table(request: HttpRequest, slug: str, what: str) -> StreamingHttpResponse:
@@ -107,9 +127,10 @@ def export_package(request: HttpRequest, slug: str) -> FileResponse:
     archive = tempfile.TemporaryFile()  # noqa: SIM115 (FileResponse closes it)
     export.write_package(archive)
     archive.seek(0)
-    return FileResponse(
+    response = FileResponse(
         archive, as_attachment=True, filename=f"{export.stem}.zip", content_type="application/zip"
     )
+    return _download_started(request, response)
 
 
 @login_required
@@ -120,12 +141,13 @@ def export_workbook(request: HttpRequest, slug: str) -> FileResponse:
     book = tempfile.TemporaryFile()  # noqa: SIM115 (FileResponse closes it)
     export.write_workbook(book)
     book.seek(0)
-    return FileResponse(
+    response = FileResponse(
         book,
         as_attachment=True,
         filename=export.file_name("tables", "xlsx"),
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
+    return _download_started(request, response)
 
 
 @login_required

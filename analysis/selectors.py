@@ -651,3 +651,60 @@ def animal_record(study, animal) -> AnimalRecord:
         observations=list(animal.observations.order_by("date", "pk")),
         surgeries=list(animal.surgeries.order_by("date")),
     )
+
+
+@dataclass(frozen=True)
+class NothingYet:
+    """What an empty study's results pages say instead of drawing empty axes."""
+
+    missing: tuple[str, ...]
+    first_timepoint: TimepointInfo | None
+    first_due: TimepointInfo | None  # the first timepoint still to come, if any
+    days_until: int | None
+
+
+def nothing_yet(study, design: Design, today: dt.date) -> NothingYet:
+    """Why there are no thresholds yet, in the order a study fills up, and when the
+    first timepoint (or the next one to come) is due."""
+    from animals.models import Animal
+    from sessions.models import TestSession
+
+    animals = Animal.objects.filter(study=study).aggregate(
+        total=Count("pk"), allocated=Count("pk", filter=Q(group__isnull=False))
+    )
+    sessions = TestSession.objects.filter(animal__study=study).exclude(
+        status=TestSession.Status.VOIDED
+    )
+    counts = sessions.aggregate(
+        total=Count("pk"),
+        complete=Count("pk", filter=Q(status=TestSession.Status.COMPLETE)),
+    )
+    missing = []
+    if not design.groups:
+        missing.append("No treatment groups: a data manager adds them under Set-up → Groups.")
+    if not design.timepoints:
+        missing.append("No timepoints: a data manager adds them under Set-up → Timepoints.")
+    if not animals["total"]:
+        missing.append("No animals yet: a data manager adds them under Set-up → Add animals.")
+    elif not animals["allocated"]:
+        missing.append(
+            f"{animals['total']} animal{'s' if animals['total'] != 1 else ''}, none allocated "
+            "to a group yet: a data manager allocates them under Set-up → Allocation."
+        )
+    if not counts["total"]:
+        missing.append("No von Frey session recorded yet.")
+    elif not counts["complete"]:
+        missing.append(
+            f"{counts['total']} session{'s' if counts['total'] != 1 else ''} started, none "
+            "finished yet: a threshold counts once its series is complete."
+        )
+    elif animals["allocated"]:
+        missing.append("Finished sessions so far belong to animals without a group.")
+    first = design.timepoints[0] if design.timepoints else None
+    upcoming = next((t for t in design.timepoints if t.date >= today), None)
+    return NothingYet(
+        missing=tuple(missing),
+        first_timepoint=first,
+        first_due=upcoming,
+        days_until=(upcoming.date - today).days if upcoming else None,
+    )

@@ -183,6 +183,15 @@ def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
     access = _results_access(request, slug)
     study = access.study
     results = selectors.study_results(study)
+    if results.threshold.long.empty:
+        return render(
+            request,
+            "analysis/dashboard_empty.html",
+            {
+                **_common(access, "dashboard"),
+                "nothing": selectors.nothing_yet(study, results.design, timezone.localdate()),
+            },
+        )
     threshold_chart = _chart(study, results, "threshold")
     mpe_chart = _chart(study, results, "mpe")
     return render(

@@ -86,6 +86,16 @@ class StudyAccess:
         only for those who see past results."""
         return self.sees_past_results or date >= timezone.localdate()
 
+    @property
+    def can_export(self) -> bool:
+        """Exports and the ARRIVE report: investigators and data managers."""
+        return self.role in (Role.INVESTIGATOR, Role.DATA_MANAGER) and self.sees_treatment
+
+    @property
+    def can_view_allocation(self) -> bool:
+        """The allocation page: data managers allocate, investigators read it."""
+        return self.role in (Role.INVESTIGATOR, Role.DATA_MANAGER)
+
     def role_label(self) -> str:
         return Role(self.role).label
 

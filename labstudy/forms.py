@@ -1,4 +1,10 @@
-"""Forms for study set-up. Thin: validation of whole studies lives in models and services."""
+"""Forms for study set-up. Thin: validation of whole studies lives in models and services.
+
+Labels and help lines are written for lab people: where a word is ours (method, post-hoc,
+pairs, filament set, blinding, solution letter), the field says what it means.
+"""
+
+from decimal import Decimal
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -43,14 +49,80 @@ STUDY_FIELDS = [
 ]
 
 
+class PlainDecimalInput(forms.NumberInput):
+    """A number as it was entered: "5", not the column's "5.000" or the float's "300.0"."""
+
+    def format_value(self, value):
+        if isinstance(value, Decimal):
+            return format(value.normalize(), "f")
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))
+        return super().format_value(value)
+
+
+SLUG_LABEL = "Short name (in links)"
+SLUG_HELP = (
+    "Letters, numbers and hyphens, e.g. psnl-ketamine-2026. It names the study in page "
+    "addresses and exported file names, and cannot be changed later."
+)
+DAY0_HELP = (
+    "The calendar date of study day 0, usually the day of surgery; every study day counts from it."
+)
+
+STUDY_LABELS = {
+    "sex": "Sex of the animals",
+    "model": "Pain model",
+    "threshold_method": "Threshold method",
+    "cutoff_g": "Cut-off (g)",
+    "filament_set": "Filament set",
+    "start_filament": "First filament",
+    "blinded": "Blinded study",
+    "randomise_test_order": "Random test order at the bench",
+    "order_seed": "Test-order seed",
+    "day0_date": "Day 0",
+    "first_day": "First study day",
+    "last_day": "Last study day",
+    "alpha": "Significance level (alpha)",
+    "posthoc": "Between-group post-hoc test",
+    "comparison_pairs": "Chosen timepoint comparisons (pairs)",
+}
+STUDY_HELP = {
+    "threshold_method": "How one series of filament responses becomes one threshold. Target "
+    "force: the lowest force that made the paw withdraw (as Kim et al. 2022). Up-down: "
+    "Chaplan's 50% threshold from the Dixon pattern. SUDO: a shorter up-down series. Every "
+    "export names the method used.",
+    "cutoff_g": "The force recorded when no filament up to the top one makes the paw "
+    "withdraw (300 g on the Stoelting 20-filament set). It is also the ceiling of %MPE.",
+    "filament_set": "The von Frey filaments (sizes and forces) used at the bench. It cannot "
+    "be changed once a filament has been applied in this study.",
+    "start_filament": "Evaluator size of the filament applied first in every series, "
+    "e.g. 4.31 (2 g).",
+    "blinded": "Technicians see coded solution letters (A, B, C…), never the groups, drugs "
+    "or doses.",
+    "order_seed": "Any whole number; the same number gives the same random test order again.",
+    "day0_date": DAY0_HELP,
+    "first_day": "Negative for days before surgery, e.g. -7 for a pre-surgery test.",
+    "last_day": "Timepoints and phases fall between the first and the last study day.",
+    "status": "Planning while you set up; Running once animals are tested (changes then "
+    "need a reason); Locked when data collection is over.",
+    "alpha": "A p-value below this counts as significant; 0.05 in most papers.",
+    "posthoc": "After a significant Kruskal-Wallis test at a timepoint, the pairwise test "
+    "that says which groups differ: Nemenyi (as the reference paper, R's PMCMRplus) or "
+    "Dunn with Holm's correction.",
+    "comparison_pairs": "Timepoints to compare within each group besides each one against "
+    "the baseline, later first: 'T7-T4' (the reference paper compares T7 with T4). "
+    "Separate pairs with commas.",
+}
+
+
 class NewStudyForm(forms.Form):
     template = forms.ChoiceField(
         choices=[(t.key, t.name) for t in TEMPLATES.values()],
         help_text="A template fills in groups, phases and timepoints; you can change them after.",
     )
-    slug = forms.SlugField(max_length=60, help_text="Short name for addresses and file names.")
+    slug = forms.SlugField(max_length=60, label=SLUG_LABEL, help_text=SLUG_HELP)
     title = forms.CharField(max_length=200)
-    day0_date = forms.DateField(label="Day 0 (surgery) date", widget=DateInput)
+    day0_date = forms.DateField(label="Day 0", widget=DateInput, help_text=DAY0_HELP)
 
     def clean_day0_date(self):
         day0 = self.cleaned_data["day0_date"]
@@ -71,11 +143,13 @@ class StudyForm(forms.ModelForm):
     class Meta:
         model = Study
         fields = STUDY_FIELDS
-        widgets = {"day0_date": DateInput, "description": forms.Textarea(attrs={"rows": 3})}
-        help_texts = {
-            "filament_set": "The von Frey filaments used at the bench. It cannot be changed "
-            "once a filament has been applied in this study.",
+        widgets = {
+            "day0_date": DateInput,
+            "description": forms.Textarea(attrs={"rows": 3}),
+            "cutoff_g": PlainDecimalInput(attrs={"step": "any"}),
         }
+        labels = STUDY_LABELS
+        help_texts = STUDY_HELP
 
     change_reason = forms.CharField(
         label="Reason for this change",
@@ -162,6 +236,35 @@ class StyledRowsFormSet(BaseInlineFormSet):
             widget.attrs.setdefault("aria-label", str(field.label))
 
 
+GROUP_LABELS = {
+    "order": "Order",
+    "code": "Code",
+    "name": "Name",
+    "drug": "Drug",
+    "dose_mg_kg": "Dose (mg/kg)",
+    "route": "Route",
+    "vehicle": "Vehicle",
+    "concentration_mg_ml": "Concentration (mg/ml)",
+    "volume_ml_kg": "Volume (ml/kg)",
+    "is_control": "Control group",
+    "colour": "Colour",
+    "coded_letter": "Solution letter",
+}
+GROUP_HELP = {
+    "order": "Position in tables and charts.",
+    "code": "Short, e.g. K10; used in charts and exports.",
+    "drug": "Empty for a vehicle-only group.",
+    "dose_mg_kg": "As you would write it, e.g. 5 or 2.5.",
+    "concentration_mg_ml": "Of the dosing solution; with the dose and body weight it gives "
+    "the volume to inject.",
+    "volume_ml_kg": "Injection volume per kg body weight; for a vehicle group, the volume it gets.",
+    "is_control": "The group the others are compared with.",
+    "colour": "Its line in the charts.",
+    "coded_letter": "Blinding: the letter on the solution bottle, the only thing a blinded "
+    "technician sees, e.g. A.",
+}
+_DECIMAL_INPUT = PlainDecimalInput(attrs={"step": "any"})
+
 GroupFormSet = inlineformset_factory(
     Study,
     TreatmentGroup,
@@ -182,7 +285,14 @@ GroupFormSet = inlineformset_factory(
     ],
     extra=1,
     can_delete=False,
-    widgets={"colour": forms.TextInput(attrs={"type": "color"})},
+    labels=GROUP_LABELS,
+    help_texts=GROUP_HELP,
+    widgets={
+        "colour": forms.TextInput(attrs={"type": "color"}),
+        "dose_mg_kg": _DECIMAL_INPUT,
+        "concentration_mg_ml": _DECIMAL_INPUT,
+        "volume_ml_kg": _DECIMAL_INPUT,
+    },
     formfield_callback=finite_decimals,
 )
 PhaseFormSet = inlineformset_factory(
@@ -192,6 +302,19 @@ PhaseFormSet = inlineformset_factory(
     fields=["code", "name", "first_day", "last_day", "dosed"],
     extra=1,
     can_delete=False,
+    labels={
+        "code": "Code",
+        "name": "Name",
+        "first_day": "First day",
+        "last_day": "Last day",
+        "dosed": "Dosed",
+    },
+    help_texts={
+        "code": "Short, e.g. A; shown on the charts' shaded bands.",
+        "first_day": "Study day, counted from Day 0.",
+        "dosed": "Tick when animals get their treatment every day of this phase: the dosing "
+        "worksheet lists them on those days.",
+    },
 )
 
 
@@ -225,6 +348,20 @@ TimepointFormSet = inlineformset_factory(
     fields=["order", "label", "day", "is_baseline", "description"],
     extra=1,
     can_delete=False,
+    labels={
+        "order": "Order",
+        "label": "Label",
+        "day": "Study day",
+        "is_baseline": "Baseline",
+        "description": "Description",
+    },
+    help_texts={
+        "label": "Short, e.g. T0.",
+        "day": "Counted from Day 0 (the day of surgery).",
+        "is_baseline": "The timepoint each animal's %MPE is measured from (T0 in the "
+        "reference study): tick one.",
+        "description": "e.g. 1 week after the first injection.",
+    },
 )
 
 

@@ -123,6 +123,30 @@ def parse_birth(text: str, *, today: dt.date) -> dict:
     return {"age_at_arrival_weeks": weeks}
 
 
+# Column titles a spreadsheet's header row carries; a pasted line made of them is a header,
+# not an animal called "Animal".
+_HEADER_WORDS = {
+    "animal", "animals", "animal id", "animal_id", "animal code", "animal_code", "id", "code",
+    "rat", "rat id", "mouse", "mouse id", "subject", "subject id", "ear tag", "tag",
+    "cage", "cage id", "cage no", "cage number", "box",
+    "sex", "gender",
+    "dob", "date of birth", "birth date", "birthdate", "born", "age", "age (weeks)",
+    "age (wk)", "age in weeks", "age on arrival", "weeks",
+}  # fmt: skip
+
+
+_HEADER_CHARS = re.compile(r"[^a-z ()_]")
+
+
+def _looks_like_header(parts: list[str]) -> bool:
+    cells = [_HEADER_CHARS.sub("", p.lower()).strip() for p in parts if p.strip()]
+    return (
+        bool(cells)
+        and cells[0] in _HEADER_WORDS
+        and (len(cells) == 1 or any(cell in _HEADER_WORDS for cell in cells[1:]))
+    )
+
+
 def parse_animal_lines(text: str) -> list[dict]:
     """Parse pasted lines 'code[, cage[, sex[, date of birth or age]]]' (tab, comma or
     semicolon separated).
@@ -137,6 +161,13 @@ def parse_animal_lines(text: str) -> list[dict]:
         if not line:
             continue
         parts = _SPLIT.split(line)
+        if _looks_like_header(parts):
+            titles = ", ".join(p.strip() for p in parts if p.strip())
+            errors.append(
+                f"line {number} looks like a header row ({titles}): remove it or keep it "
+                "out of the selection"
+            )
+            continue
         code = parts[0].strip()
         cage = parts[1].strip() if len(parts) > 1 else ""
         sex = parts[2].strip().lower() if len(parts) > 2 else ""

@@ -238,6 +238,8 @@ SESSION_COOKIE_AGE = int(LABSTUDY_SESSION_HOURS * 3600)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
 LOGIN_URL = "login"
+# A form sent after its session ended says so, and leads back to it (labstudy.errors).
+CSRF_FAILURE_VIEW = "labstudy.errors.csrf_failure"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 

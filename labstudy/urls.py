@@ -2,7 +2,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
 
-from labstudy import account_views, member_views, views
+from labstudy import account_views, errors, member_views, views
 
 # Animal codes and timepoint labels sit in addresses as <path:>, not <str:>: the set-up
 # forms refuse '/' (labstudy.validators), yet a code stored before that rule must still
@@ -35,8 +35,14 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # Before Django's own auth URLs, so sign-out also clears the tablet (same URL name).
     path("accounts/logout/", account_views.sign_out, name="logout"),
+    path("accounts/login/", errors.LoginView.as_view(), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
+    # Browsers ask for /favicon.ico whatever the page links to.
+    path("favicon.ico", views.favicon, name="favicon"),
 ]
+
+handler404 = "labstudy.errors.page_not_found"
+handler403 = "labstudy.errors.permission_denied"
 
 if settings.LABSTUDY_BENCH:  # benchmarks only; see bench/bench_tap.py
     from labstudy.bench_baseline import bench_baseline

@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.templatetags.static import static
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -417,6 +418,12 @@ def session_history(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
             "rows": audit.session_trail(session),
         },
     )
+
+
+@require_GET
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico whatever a page links to: send them to the icon."""
+    return redirect(static("favicon.svg"))
 
 
 def _attach(form, exc: ValidationError) -> None:

@@ -533,13 +533,38 @@ def test_animal_of_another_study_is_not_found(client_for, world, people):
 
 
 @pytest.mark.django_db
-def test_an_empty_study_renders_and_says_so(client_for, study):
+def test_an_empty_study_renders_and_says_so(client_for, study, monkeypatch):
+    # Day 0 is 1 Sep 2026; T0 is day 7. Seen on 2 Sep, nothing is recorded yet.
+    monkeypatch.setattr("django.utils.timezone.localdate", lambda *a, **k: dt.date(2026, 9, 2))
     client = client_for("investigator")
-    html = page(client, "dashboard", study)
-    assert "No thresholds have been recorded for allocated animals yet." in html
-    assert figure(html, "threshold-data")["data"] == []
+    html = unescape(page(client, "dashboard", study))
+    assert "No thresholds yet: nothing to chart or test" in html
+    assert "No animals yet: a data manager adds them under Set-up → Add animals." in html
+    assert "No von Frey session recorded yet." in html
+    first_due = re.sub(r"\s+", " ", re.search(r'id="first-due">(.*?)</p>', html, re.S).group(1))
+    assert "The first timepoint, <strong>T0</strong> (study day 7), is due" in first_due
+    assert "Tuesday 8 September 2026</strong>, in 6 days." in first_due
+    assert 'id="threshold-data"' not in html  # no empty axes
     assert "No animals yet." in page(client, "dashboard_completeness", study)
     page(client, "dashboard_figure", study)
+
+
+@pytest.mark.django_db
+def test_an_empty_dashboard_names_the_next_missing_step(client_for, study, monkeypatch):
+    from animals.models import Animal
+
+    monkeypatch.setattr("django.utils.timezone.localdate", lambda *a, **k: dt.date(2026, 9, 15))
+    for code in ("R01", "R02"):
+        Animal.objects.create(study=study, code=code)
+    html = unescape(page(client_for("data_manager"), "dashboard", study))
+    assert "2 animals, none allocated to a group yet" in html
+    assert "No animals yet" not in html
+    # T0 (8 Sep) has passed; T1 (day 14, 15 Sep) is today.
+    first_due = re.sub(r"\s+", " ", re.search(r'id="first-due">(.*?)</p>', html, re.S).group(1))
+    assert (
+        "The next timepoint, <strong>T1</strong> (study day 14), is due <strong>today</strong>"
+        in first_due
+    )
 
 
 @pytest.mark.django_db

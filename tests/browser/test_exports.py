@@ -28,13 +28,9 @@ def test_two_clicks_to_the_publication_package(demo, new_page):
     page = new_page(DESKTOP)
     login(page, "datamanager", DEMO_PASSWORD)
     page.goto(f"/s/{DEMO_SLUG}/")
-    page.get_by_role("link", name="Exports", exact=True).click()  # click 1
-    page.wait_for_url(f"**/s/{DEMO_SLUG}/exports/")
-    expect(page.get_by_role("heading", name="Publication package")).to_be_visible()
-    expect(page.get_by_text(f"{DEMO_SLUG}_stimuli_target_force_300g.csv")).to_be_visible()
-    screenshot(page, "export-page")
+    page.get_by_role("button", name="Records").click()  # click 1
     with page.expect_download() as info:
-        page.get_by_role("link", name="Download publication package").click()  # click 2
+        page.get_by_role("link", name="Publication package (.zip)").click()  # click 2
     download = info.value
     assert download.suggested_filename == f"{DEMO_SLUG}_publication_target_force_300g.zip"
     with open(download.path(), "rb") as handle:
@@ -42,6 +38,13 @@ def test_two_clicks_to_the_publication_package(demo, new_page):
     names = [n.split("/")[-1] for n in archive.namelist()]
     assert "README.txt" in names and f"{DEMO_SLUG}_tables_target_force_300g.xlsx" in names
     assert len(names) == 14
+
+    page.get_by_role("button", name="Records").click()
+    page.get_by_role("link", name="Exports", exact=True).click()
+    page.wait_for_url(f"**/s/{DEMO_SLUG}/exports/")
+    expect(page.get_by_role("heading", name="Publication package")).to_be_visible()
+    expect(page.get_by_text(f"{DEMO_SLUG}_stimuli_target_force_300g.csv")).to_be_visible()
+    screenshot(page, "export-page")
 
 
 def test_upload_preview_confirm(demo, new_page, tmp_path):
@@ -58,6 +61,7 @@ def test_upload_preview_confirm(demo, new_page, tmp_path):
     page = new_page(TABLET)
     login(page, "datamanager", DEMO_PASSWORD)
     page.goto(f"/s/{DEMO_SLUG}/")
+    page.get_by_role("button", name="Records").click()
     page.get_by_role("link", name="Import", exact=True).click()
     page.wait_for_url(f"**/s/{DEMO_SLUG}/import/")
 
@@ -99,6 +103,7 @@ def test_arrive_report_prints(demo, new_page):
     page = new_page(DESKTOP)
     login(page, "investigator", DEMO_PASSWORD)
     page.goto(f"/s/{DEMO_SLUG}/")
+    page.get_by_role("button", name="Records").click()
     page.get_by_role("link", name="ARRIVE", exact=True).click()
     page.wait_for_url(f"**/s/{DEMO_SLUG}/arrive/")
     expect(page.get_by_role("heading", name="10. Results")).to_be_visible()

@@ -20,6 +20,7 @@ def test_a_data_manager_adds_and_removes_a_person(demo, new_page):
     page = new_page(TABLET)
     login(page, "datamanager", DEMO_PASSWORD)
     page.goto(f"/s/{DEMO_SLUG}/")
+    page.get_by_role("button", name="Set-up").click()
     page.get_by_role("link", name="People", exact=True).click()
     page.wait_for_url(f"**/s/{DEMO_SLUG}/people/")
     expect(page.get_by_role("heading", name="Members (3)")).to_be_visible()

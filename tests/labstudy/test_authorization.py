@@ -79,6 +79,8 @@ EXPECTED = {
     "export_package": (_row(A, 404, 404, 200, 200), _row(A, 404, 405, 405, 405)),
     "export_table": (_row(A, 404, 404, 200, 200), _row(A, 404, 405, 405, 405)),
     "export_workbook": (_row(A, 404, 404, 200, 200), _row(A, 404, 405, 405, 405)),
+    # /favicon.ico sends every browser, signed in or not, to the static icon.
+    "favicon": (_row(302, 302, 302, 302, 302), _row(405, 405, 405, 405, 405)),
     "home": (_row(A, 200, 200, 200, 200), _row(A, 405, 405, 405, 405)),
     "import_confirm": (_row(A, 404, 405, 405, 405), _row(A, 404, 404, 404, 302)),
     "import_upload": (_row(A, 404, 404, 404, 200), _row(A, 404, 404, 404, 200)),

@@ -79,3 +79,27 @@ def test_the_page_explains_the_fourth_column(client_for, study):
     text = html.unescape(page.content.decode())
     assert "date of birth (YYYY-MM-DD, e.g. 2026-06-15)" in text
     assert "age on arrival in weeks (e.g. 8 wk, or just 8)" in text
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "header",
+    ["Animal\tCage\tSex\tDOB", "animal id, cage, sex", "Rat #;Cage no.;Sex;Age (weeks)", "ID"],
+)
+def test_a_pasted_header_row_is_named_and_nothing_is_added(client_for, study, header):
+    before = study.animals.count()
+    text = f"{header}\nR01\tC1\tmale\t2026-06-15\nR02\tC1\tmale\t8\n"
+    response = paste(client_for("data_manager"), study, text)
+    assert response.status_code == 200
+    page = html.unescape(response.content.decode())
+    assert "line 1 looks like a header row (" in page
+    assert "remove it or keep it out of the selection" in page
+    assert study.animals.count() == before
+
+
+@pytest.mark.django_db
+def test_an_animal_coded_like_a_column_word_is_still_an_animal(client_for, study):
+    # "Rat 7" is not a column title, and a lone code next to a real cage is data.
+    response = paste(client_for("data_manager"), study, "Rat 7, C1\nRat, C2\n")
+    assert response.status_code == 302
+    assert set(study.animals.values_list("code", flat=True)) >= {"Rat 7", "Rat"}

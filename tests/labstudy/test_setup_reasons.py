@@ -46,7 +46,7 @@ def test_a_running_studys_cut_off_changes_only_with_a_reason(client_for, running
     response = client.post(url, data)
     assert response.status_code == 200
     assert response.context["form"].errors["change_reason"] == [
-        "Say why cutoff g changed: the study is running."
+        "Say why cut-off (g) changed: the study is running."
     ]
     running.refresh_from_db()
     assert running.cutoff_g == 300
