@@ -260,20 +260,23 @@ def excel_row(sheet, row: Iterable) -> list:
     return cells
 
 
-def prism_cell(value, outcome: str, method: str) -> str:
+def prism_cell(value, outcome: str, method: str) -> float | str:
     """A Prism table cell at the precision the value was measured with: a target force is
     a filament's force, written as on the filament set (0.008, 26, 300); a computed
     threshold (up-down, SUDO) has 3 significant figures, since the evaluator sizes it
-    comes from have two decimals; %MPE one decimal. Empty when there is no value."""
+    comes from have two decimals; %MPE one decimal. Empty when there is no value.
+
+    A number, not text, so the writers keep it numeric (a %MPE of -4 is the number -4 in
+    the CSV and the workbook, not text guarded against formulas)."""
     if value is None or (isinstance(value, float) and math.isnan(value)) or pd.isna(value):
         return ""
     value = float(value)
     if outcome == "pct_mpe":
-        return csv_cell(round(value, 1) + 0.0)  # + 0.0: no "-0"
+        return round(value, 1) + 0.0  # + 0.0: no "-0"
     if method == "first_response" or value == 0:
-        return csv_cell(value)
+        return value
     digits = 2 - math.floor(math.log10(abs(value)))
-    return csv_cell(round(value, digits) + 0.0)
+    return round(value, digits) + 0.0
 
 
 def _natural(code: str) -> list:

@@ -205,7 +205,12 @@ def main(argv=None) -> int:
             background = _world.make_study("bench-tablets-facility", n_animals=args.background)
             _world.add_sessions(background, seed=4)
         per_tablet = int(args.seconds * args.rate / 5 / 8) + 2  # ~5+ taps a series, 8 tps
-        world = _world.make_study("bench-tablets", n_animals=args.tablets * per_tablet)
+        # The technician taps series on every timepoint, all in the past: a blinded technician
+        # may open only today's (issue 18), so the study is open to the technician; the
+        # tap's path is otherwise the same.
+        world = _world.make_study(
+            "bench-tablets", n_animals=args.tablets * per_tablet, blinded=False
+        )
         rng = random.Random(args.seed)
         with _server.Server(url, workers=args.workers) as server:
             tablets = []

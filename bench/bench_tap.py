@@ -258,7 +258,10 @@ def main(argv=None) -> int:
             background = _world.make_study("bench-tap-facility", n_animals=args.background)
             _world.add_sessions(background, seed=3)
         n_animals = math.ceil((args.taps + args.warmup) / 5 / 8) + 2
-        world = _world.make_study("bench-tap", n_animals=n_animals)
+        # The technician taps series on every timepoint, all in the past: a blinded technician
+        # may open only today's (issue 18), so the study is open to the technician; the
+        # tap's path is otherwise the same.
+        world = _world.make_study("bench-tap", n_animals=n_animals, blinded=False)
         print(f"built in {time.perf_counter() - t0:.1f} s; starting gunicorn", flush=True)
         with _server.Server(url, workers=args.workers) as server:
             run = run_http(server, world, args.taps, args.warmup, args.seed)

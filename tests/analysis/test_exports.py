@@ -419,12 +419,13 @@ def test_prism_pads_a_smaller_group_and_rounds_computed_thresholds(small, people
 
 
 def test_prism_cell_precision():
-    assert exports.prism_cell(0.008, "threshold_g", "first_response") == "0.008"
-    assert exports.prism_cell(300.0, "threshold_g", "first_response") == "300"
-    assert exports.prism_cell(0.87662, "threshold_g", "up_down") == "0.877"
-    assert exports.prism_cell(1234.5, "threshold_g", "up_down") == "1230"
-    assert exports.prism_cell(-0.04, "pct_mpe", "up_down") == "0"
-    assert exports.prism_cell(float("nan"), "pct_mpe", "up_down") == ""
+    # prism_cell gives a number (or ""), which the CSV writer formats.
+    assert exports.csv_cell(exports.prism_cell(0.008, "threshold_g", "first_response")) == "0.008"
+    assert exports.csv_cell(exports.prism_cell(300.0, "threshold_g", "first_response")) == "300"
+    assert exports.csv_cell(exports.prism_cell(0.87662, "threshold_g", "up_down")) == "0.877"
+    assert exports.csv_cell(exports.prism_cell(1234.5, "threshold_g", "up_down")) == "1230"
+    assert exports.csv_cell(exports.prism_cell(-0.04, "pct_mpe", "up_down")) == "0"
+    assert exports.csv_cell(exports.prism_cell(float("nan"), "pct_mpe", "up_down")) == ""
 
 
 # ----------------------------------------------------------------------------- others

@@ -215,7 +215,11 @@ def assert_tables_are_guarded(texts: dict[str, str]) -> None:
     stats = dicts(tables["stats"])
     assert guarded(MINUS) in {r["group"] for r in stats} | {r["a"] for r in stats}
     prism = tables["prism"]
-    assert guarded(MINUS) in prism[1] and guarded(SUM) in prism[2]
+    # One grouped table per measure: a row of group titles (first cell empty) above the
+    # data, and the animals of each subcolumn named in a sentence below it.
+    group_titles = [row for row in prism if len(row) > 1 and row[0] == ""]
+    assert len(group_titles) == 2 and all(guarded(MINUS) in row for row in group_titles)
+    assert any(SUM in row[0] for row in prism if row and row[0].startswith("Rows:"))
 
     doses = {r["reason"]: r for r in dicts(tables["doses"])}
     assert set(doses) == {guarded(HYPERLINK), guarded(TAB.strip()), guarded(SUM)}

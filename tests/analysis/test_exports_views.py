@@ -12,8 +12,10 @@ from django.http import StreamingHttpResponse
 from django.urls import reverse
 
 from animals.models import Animal
+from labstudy.services import unblind_study
 from sessions.models import Stimulus, TestSession
 from tests.analysis.test_exports import build_small_study
+from tests.conftest import PASSWORD
 from tests.sessions.test_import import base_rows, counts, to_csv
 
 
@@ -55,9 +57,10 @@ def test_exports_for_investigators_and_data_managers_only(
     assert response.status_code == status
 
 
-def test_unblinded_technician_still_has_no_exports(small, client_for):
-    small.blinded = False
-    small.save()
+def test_unblinded_technician_still_has_no_exports(small, client_for, people):
+    unblind_study(study=small, user=people["investigator"], password=PASSWORD, reason="done")
+    small.refresh_from_db()
+    assert not small.blinded
     assert client_for("technician").get(url("export_index")).status_code == 404
 
 
