@@ -149,3 +149,29 @@ def test_a_page_outside_the_menus_does_not_claim_to_be_the_overview(client_for, 
     assert 'aria-current="page"' not in NAV.search(history.content.decode()).group(1)
     overview = client.get(reverse("study_overview", args=[study.slug]))
     assert 'aria-current="page">Overview</a>' in NAV.search(overview.content.decode()).group(1)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("role", "labels"),
+    [
+        # A tester never opens the dosing worksheet (it shows solution letters, issue 18).
+        ("tester", {"Overview", "Bench today", "Weights", "Observations"}),
+        ("dosing_technician", {"Overview", "Bench today", "Dosing", "Weights", "Observations"}),
+    ],
+)
+def test_split_bench_roles_are_shown_only_the_pages_they_open(
+    client, make_user, study, role, labels
+):
+    from labstudy.models import Membership
+
+    user = make_user(f"bench-{role}")
+    Membership.objects.create(user=user, study=study, role=role)
+    client.force_login(user)
+    groups, links = nav_of(client.get(reverse("study_overview", args=[study.slug])))
+    assert groups == []  # one group: tabs, no menus
+    assert {label for _, label in links} == labels
+    for url, label in links:
+        assert client.get(url).status_code == 200, (role, label, url)
+    if role == "tester":
+        assert client.get(reverse("bench_doses", args=[study.slug])).status_code == 404
