@@ -34,6 +34,18 @@ def _errors(exc: ValidationError) -> str:
     return " ".join(exc.messages)
 
 
+# A blinded bench role works on today only (issue 18): recording, voiding or reading a
+# row of another day would show that day's records, and change them behind the people who
+# may see the results.
+PAST_DAY_CLOSED = (
+    "Past days are closed while the study is blinded: record and correct today's work only."
+)
+
+
+def _closed_day(access: StudyAccess, date: dt.date) -> bool:
+    return not access.sees_day(date)
+
+
 def _form_errors(form) -> str:
     return " ".join(str(e) for errors in form.errors.values() for e in errors)
 
@@ -116,6 +128,9 @@ def bench_dose_record(request: HttpRequest, slug: str, animal_pk: int) -> HttpRe
         date = bench_date(request, access)
         return _dose_row_response(request, access, animal, date, ("error", _form_errors(form)))
     date = form.cleaned_data["date"]
+    if _closed_day(access, date):
+        today = timezone.localdate()
+        return _dose_row_response(request, access, animal, today, ("error", PAST_DAY_CLOSED))
     try:
         dose = services.record_dose(
             animal=animal,
@@ -142,6 +157,9 @@ def bench_dose_void(request: HttpRequest, slug: str, dose_pk: int) -> HttpRespon
     )
     form = VoidForm(request.POST)
     date = dose.scheduled_date
+    if _closed_day(access, date):
+        today = timezone.localdate()
+        return _dose_row_response(request, access, dose.animal, today, ("error", PAST_DAY_CLOSED))
     if not form.is_valid():
         message = ("error", "Give the reason the dose record is void.")
     else:
@@ -231,6 +249,9 @@ def bench_weight_record(request: HttpRequest, slug: str, animal_pk: int) -> Http
             request, access, animal, date, ("error", text), client_uuid=_posted_uuid(form)
         )
     date = form.cleaned_data["date"]
+    if _closed_day(access, date):
+        today = timezone.localdate()
+        return _weight_row_response(request, access, animal, today, ("error", PAST_DAY_CLOSED))
     entered = form.cleaned_data["grams"]
     client_uuid = form.cleaned_data["client_uuid"]
     try:
@@ -281,6 +302,11 @@ def bench_weight_void(request: HttpRequest, slug: str, weight_pk: int) -> HttpRe
         pk=weight_pk,
         animal__study=access.study,
     )
+    if _closed_day(access, weight.date):
+        today = timezone.localdate()
+        return _weight_row_response(
+            request, access, weight.animal, today, ("error", PAST_DAY_CLOSED)
+        )
     form = VoidForm(request.POST)
     if not form.is_valid():
         message = ("error", "Give the reason the weight is void.")
@@ -312,6 +338,9 @@ def bench_observations(request: HttpRequest, slug: str) -> HttpResponse:
     )
     reused = False
     if request.method == "POST":
+        if form.is_valid() and _closed_day(access, form.cleaned_data["date"]):
+            messages.error(request, PAST_DAY_CLOSED)
+            return redirect(_page("bench_observations", study, timezone.localdate()))
         if form.is_valid():
             date = form.cleaned_data["date"]
             animal = get_object_or_404(
@@ -384,6 +413,9 @@ def bench_observation_void(request: HttpRequest, slug: str, observation_pk: int)
         pk=observation_pk,
         animal__study=access.study,
     )
+    if _closed_day(access, observation.date):
+        messages.error(request, PAST_DAY_CLOSED)
+        return redirect(_page("bench_observations", access.study, timezone.localdate()))
     form = VoidForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Give the reason the observation is void.")

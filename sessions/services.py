@@ -297,11 +297,12 @@ def _check_study(session: TestSession, study: Study | None, slot: Slot | None = 
         return
     animal_pk, timepoint_pk, paw = slot
     if (session.animal_id, session.timepoint_id, session.paw) != (animal_pk, timepoint_pk, paw):
+        # The message does not say whose the session is: a blinded technician could map
+        # session ids to animals and past timepoints with it.
         raise TapConflict(
             "wrong_session",
-            f"Session {session.pk} is {session.animal.code} {session.timepoint.label} "
-            f"{session.get_paw_display().lower()}, not the animal, timepoint and paw of this "
-            "screen; nothing was recorded in it.",
+            f"Session {session.pk} is not the session of this screen's animal, timepoint "
+            "and paw; nothing was recorded. Reload the page to continue this animal.",
         )
 
 

@@ -151,13 +151,15 @@ def _dates(bench) -> dict[str, tuple[dt.date, str]]:
 
 
 WHEN = ["before the study", "in the future"]
+# Posted as an investigator: a blinded technician is refused any earlier day before the
+# date rule is reached (tests/animals/test_bench_past_days.py).
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("when", WHEN)
 def test_the_weights_form_refuses_a_date_outside_the_study(client_for, bench, when):
     date, message = _dates(bench)[when]
-    html = client_for("technician").post(
+    html = client_for("investigator").post(
         reverse("bench_weight_record", args=[bench.study.slug, bench.animals["R01"].pk]),
         {"date": date.isoformat(), "grams": "300"},
         HTTP_HX_REQUEST="true",
@@ -170,7 +172,7 @@ def test_the_weights_form_refuses_a_date_outside_the_study(client_for, bench, wh
 @pytest.mark.parametrize("when", WHEN)
 def test_the_dosing_form_refuses_a_date_outside_the_study(client_for, bench, when):
     date, message = _dates(bench)[when]
-    html = client_for("technician").post(
+    html = client_for("investigator").post(
         reverse("bench_dose_record", args=[bench.study.slug, bench.animals["R04"].pk]),
         {"date": date.isoformat(), "status": "missed", "reason": "escaped"},
         HTTP_HX_REQUEST="true",
@@ -183,7 +185,7 @@ def test_the_dosing_form_refuses_a_date_outside_the_study(client_for, bench, whe
 @pytest.mark.parametrize("when", WHEN)
 def test_the_observations_form_refuses_a_date_outside_the_study(client_for, bench, when):
     date, message = _dates(bench)[when]
-    html = client_for("technician").post(
+    html = client_for("investigator").post(
         reverse("bench_observations", args=[bench.study.slug]),
         {"date": date.isoformat(), "animal": bench.animals["R01"].pk, "terms": ["hematuria"]},
     )

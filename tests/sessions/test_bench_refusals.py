@@ -106,8 +106,10 @@ def test_a_tap_with_another_animals_session_id_is_refused(client_for, bench):
     )
     assert response.status_code == 409
     assert response["X-Bench-Result"] == "conflict:wrong_session"
-    assert f"Session {r03['session']} is R03 T3 right hind" in response.content.decode()
-    assert "nothing was recorded in it" in response.content.decode()
+    page = response.content.decode()
+    assert f"Session {r03['session']} is not the session of this screen" in page
+    assert "R03" not in page  # whose session it is stays unsaid
+    assert "nothing was recorded" in response.content.decode()
     assert Stimulus.objects.count() == 1  # R03's first tap only
     assert list(TestSession.objects.values_list("animal__code", flat=True)) == ["R03"]
 
@@ -121,7 +123,8 @@ def test_a_tap_with_the_animals_session_of_another_timepoint_is_refused(client_f
     )
     response = tap(client, bench, withdrew=False, size="4.31", session=earlier.pk, after="")
     assert response.status_code == 409
-    assert f"Session {earlier.pk} is R03 T2 right hind" in response.content.decode()
+    assert f"Session {earlier.pk} is not the session of this screen" in response.content.decode()
+    assert "T2" not in response.content.decode()
     assert Stimulus.objects.count() == 0
     assert TestSession.objects.count() == 1
 
@@ -142,7 +145,7 @@ def test_undo_and_void_with_another_animals_session_id_are_refused(client_for, b
         {"session": r03["session"], "reason": "wrong rat"},
         follow=True,
     )
-    assert f"Session {r03['session']} is R03 T3 right hind" in void.content.decode()
+    assert f"Session {r03['session']} is not the session of this screen" in void.content.decode()
     session = TestSession.objects.get(pk=r03["session"])
     assert (session.status, session.void_reason) == ("in_progress", "")
 
