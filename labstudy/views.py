@@ -167,6 +167,9 @@ def _day_change_context(day_change, refusals: dict[str, str], request: HttpReque
     }
 
 
+# The longest reason for a set-up change, as on the settings form (StudyForm.change_reason).
+REASON_MAX_CHARS = 300
+
 _FORMSETS = {
     "groups": (GroupFormSet, "Treatment groups"),
     "phases": (PhaseFormSet, "Phases"),
@@ -181,10 +184,17 @@ def study_setup_rows(request: HttpRequest, slug: str, section: str) -> HttpRespo
     study = access.study
     formset_class, title = _FORMSETS[section]
     formset = formset_class(_posted(request), instance=study, prefix=section)
-    reason = request.POST.get("change_reason", "").strip()[:300]
+    reason = request.POST.get("change_reason", "").strip()
     reason_error = ""
     day_change, refusals = None, {}
-    if request.method == "POST" and formset.is_valid():
+    if len(reason) > REASON_MAX_CHARS:
+        # As the settings form refuses it: a reason is kept whole or not at all.
+        reason_error = (
+            f"The reason is {len(reason):,} characters; keep it to {REASON_MAX_CHARS}. "
+            "Nothing was saved."
+        )
+        reason = reason[:REASON_MAX_CHARS]
+    elif request.method == "POST" and formset.is_valid():
         if section == "timepoints":
             days = {
                 form.instance.pk: form.cleaned_data["day"]

@@ -114,3 +114,21 @@ def test_a_signed_off_timepoint_cannot_be_edited(client_for, running, people):
     assert "T0 is signed off, so it cannot change." in response.content.decode()
     t0.refresh_from_db()
     assert t0.day != -3
+
+
+@pytest.mark.django_db
+def test_a_reason_too_long_for_the_history_is_refused_not_cut(client_for, running):
+    """A 100,000-character reason used to be cut to 300 without a word (attack probe F7);
+    like the settings page, the rows pages refuse it and save nothing."""
+    client = client_for("data_manager")
+    url = reverse("study_setup_rows", args=[running.slug, "groups"])
+    data = rows_data(client, url, "groups")
+    k10 = next(k for k, v in data.items() if v == "K10" and k.endswith("-code"))
+    data[f"{k10[: -len('code')]}name"] = "Ketamine 10 mg/kg (racemic)"
+    data["change_reason"] = "x" * 100_000
+    response = client.post(url, data)
+    assert response.status_code == 200
+    assert "The reason is 100,000 characters; keep it to 300. Nothing was saved." in (
+        response.content.decode()
+    )
+    assert running.groups.get(code="K10").name != "Ketamine 10 mg/kg (racemic)"
