@@ -368,7 +368,7 @@ class Timepoint(TimeStamped):
     label = models.CharField(
         max_length=20,
         validators=[validate_timepoint_label],
-        help_text="e.g. T0: letters, digits, spaces and - _ . # ( ) +.",
+        help_text="e.g. T0: letters, digits, spaces and _ . # ( ) + (not -, which joins pairs).",
     )
     day = models.IntegerField("study day")
     is_baseline = models.BooleanField(default=False)

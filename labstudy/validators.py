@@ -72,6 +72,13 @@ def code_problem(value: str, *, what: str = "code") -> str | None:
             f"'{odd}' ({_describe(odd)}) is a styled or compatibility form of '{plain}'; "
             f"type the plain character so the {what} matches what people type"
         )
+    if what == "timepoint label" and "-" in value:
+        # A chosen comparison is written "T7-T4" (settings, import, exports): a label
+        # holding '-' would make "T2-T1-T0" mean two different pairs.
+        return (
+            "'-' is not allowed in a timepoint label: it separates the two timepoints of a "
+            "chosen comparison (T7-T4); use _ or a space instead"
+        )
     for ch in value:
         category = unicodedata.category(ch)
         if category.startswith(("L", "M")) or category == "Nd" or ch in PUNCTUATION:

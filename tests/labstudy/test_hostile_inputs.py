@@ -169,7 +169,12 @@ def _timepoint_rows(study, **change) -> dict:
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     ("label", "why"),
-    [("T0/1", "'/' is not allowed"), ("T\u200b0", "U+200B"), ("T\u04250", "mixes Cyrillic")],
+    [
+        ("T0/1", "'/' is not allowed"),
+        ("T\u200b0", "U+200B"),
+        ("T\u04250", "mixes Cyrillic"),
+        ("T2-T1", "'-' is not allowed in a timepoint label"),  # a chosen pair's separator
+    ],
 )
 def test_the_timepoints_editor_refuses_a_label_that_breaks_pages(client_for, study, label, why):
     url = reverse("study_setup_rows", args=[study.slug, "timepoints"])
