@@ -157,7 +157,8 @@ def record_weight(
 
     A weight outside the study species' range (weight_range_g: rat 50–1,000 g, mouse
     10–60 g) is refused as a typo or the wrong unit. A change of more than 10 % from the
-    last weight raises NeedsConfirmation unless `confirmed`.
+    last weight, or a second weight on the same day, raises NeedsConfirmation unless
+    `confirmed`.
 
     `client_uuid` is the entry form's id: a resent form (lost answer, second tap) gets the
     weight it already stored, marked `already_saved`, and nothing is written twice; the
@@ -184,6 +185,15 @@ def record_weight(
             }
         )
     last = latest_weight(animal, date)
+    if last is not None and not confirmed and last.date == date:
+        # A second weight on one day is usually the same weighing saved twice from two
+        # forms (two tablets, a reopened page); asked, not refused: reweighing happens.
+        raise NeedsConfirmation(
+            {
+                "grams": f"{animal.code} already has a weight on {date:%d %b} "
+                f"({last.grams:f} g). Save {grams:f} g as a second weight for that day?"
+            }
+        )
     if last is not None and not confirmed:
         change = (grams - last.grams) / last.grams
         if abs(change) > WEIGHT_CONFIRM_CHANGE:

@@ -68,10 +68,16 @@ def test_the_same_weight_sent_twice_is_stored_once(client_for, bench):
 
 
 @pytest.mark.django_db
-def test_two_forms_with_different_ids_store_two_weights(client_for, bench):
+def test_two_forms_with_different_ids_store_two_weights_once_confirmed(client_for, bench):
+    """A second weight on one day is asked about first (attack probe F9: five weights of
+    one rat in a day, none questioned); confirmed, it is a second record."""
     client = client_for("technician")
     post_weight(client, bench, "305", uuid.uuid4())
-    html = post_weight(client, bench, "306", uuid.uuid4())
+    second = uuid.uuid4()
+    asked = post_weight(client, bench, "306", second)
+    assert "R01 already has a weight on" in asked and "(305.0 g)" in asked
+    assert weights_today(bench) == [Decimal("305.0")]
+    html = post_weight(client, bench, "306", second, confirm=True)
     assert "R01: 306.0 g saved." in html and "(already saved)" not in html
     assert weights_today(bench) == [Decimal("305.0"), Decimal("306.0")]
 
@@ -116,7 +122,9 @@ def test_a_used_form_id_with_another_weight_is_refused_not_dropped(client_for, b
     assert weights_today(bench) == [Decimal("305.0")]
     (new_id,) = form_ids(html)
     assert new_id != str(form_id)
-    assert "R01: 312.0 g saved." in post_weight(client, bench, "312", new_id)
+    # A second weight that day is asked about, then saved under the new id.
+    assert "R01 already has a weight on" in post_weight(client, bench, "312", new_id)
+    assert "R01: 312.0 g saved." in post_weight(client, bench, "312", new_id, confirm=True)
     assert weights_today(bench) == [Decimal("305.0"), Decimal("312.0")]
 
 
