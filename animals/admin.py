@@ -1,8 +1,9 @@
 """Admin for animals and their records.
 
-Recorded data cannot be deleted here (void it in the app); every change asks for a
-reason, kept in the record's history with the user's name; a locked or archived
-study's records are read-only.
+Recorded data cannot be deleted here (void it in the app). Once its study has left
+planning a record is read-only here (labstudy.admin.InspectAfterPlanning), and so is a
+voided record; a void is never set or undone here. While the study is in planning a
+change asks for a reason, kept in the record's history with the user's name.
 """
 
 from django import forms
@@ -18,7 +19,7 @@ from animals.models import (
     Observation,
     Surgery,
 )
-from labstudy.admin import KeptHistoryAdmin
+from labstudy.admin import LEFT_PLANNING_RECORDS, KeptHistoryAdmin
 from labstudy.validators import ADMIN_DECIMALS
 
 
@@ -30,32 +31,29 @@ class ReasonForm(forms.ModelForm):
     )
 
 
-def study_of(obj):
-    """The study a record belongs to (records hang off an animal or a session)."""
-    for path in ("study", "animal.study", "session.animal.study"):
-        target = obj
-        try:
-            for name in path.split("."):
-                target = getattr(target, name)
-        except AttributeError:
-            continue
-        return target
-    return None
-
-
-def study_is_closed(obj) -> bool:
-    study = study_of(obj) if obj is not None else None
-    return study is not None and study.status in (study.Status.LOCKED, study.Status.ARCHIVED)
+VOID_FIELDS = ("voided", "void_reason", "voided_at", "voided_by")
 
 
 class RecordAdmin(KeptHistoryAdmin):
-    """Recorded data: never deleted; a change needs a reason; read-only in a closed study."""
+    """Recorded data: never deleted; read-only once the study has left planning or the
+    record is voided (the base class); in planning a change needs a reason and the void
+    fields stay as the app set them."""
 
     form = ReasonForm
     formfield_overrides = {models.DecimalField: ADMIN_DECIMALS}
+    left_planning_message = LEFT_PLANNING_RECORDS
 
-    def has_change_permission(self, request, obj=None) -> bool:
-        return not study_is_closed(obj) and super().has_change_permission(request, obj)
+    def get_readonly_fields(self, request, obj=None):
+        names = {f.name for f in self.model._meta.get_fields()}
+        void = tuple(f for f in VOID_FIELDS if f in names)
+        return tuple(super().get_readonly_fields(request, obj)) + void
+
+    def formfield_for_choice_field(self, db_field, request, **kwargs):
+        field = super().formfield_for_choice_field(db_field, request, **kwargs)
+        if db_field.name == "status" and self.model is DoseAdministration:
+            # A dose is voided in the app, with its reason, never here.
+            field.choices = [c for c in field.choices if c[0] != db_field.model.Status.VOIDED]
+        return field
 
     def save_model(self, request, obj, form, change):
         obj._change_reason = form.cleaned_data["change_reason"].strip()
@@ -67,6 +65,8 @@ class ViewOnlyAdmin(KeptHistoryAdmin):
     """Records the app itself keeps consistent (taps, sessions, allocations, imports):
     shown here for inspection; corrections go through the app, which voids with a
     reason and respects signed-off timepoints."""
+
+    left_planning_message = LEFT_PLANNING_RECORDS
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False

@@ -1,9 +1,13 @@
 """Every admin list page works on the demo study, and recorded data cannot be deleted."""
 
+import datetime as dt
+from decimal import Decimal
+
 import pytest
 from django.contrib import admin
 from django.urls import reverse
 
+from labstudy.admin import study_of
 from labstudy.demo import load_demo_study
 
 RECORDED = {
@@ -112,8 +116,11 @@ def _change_form_data(admin_client, url):
 @pytest.mark.django_db
 def test_changing_a_weight_in_admin_needs_a_reason_kept_in_its_history(admin_client_with_demo):
     from animals.models import BodyWeight
+    from labstudy.models import Study
 
-    weight = BodyWeight.objects.order_by("pk").first()
+    # Only while its study is in planning (afterwards the admin only shows it).
+    Study.objects.update(status=Study.Status.PLANNING)
+    weight = BodyWeight.objects.filter(voided=False).order_by("pk").first()
     url = reverse("admin:animals_bodyweight_change", args=[weight.pk])
     data = _change_form_data(admin_client_with_demo, url) | {"grams": "301.5"}
     data.pop("change_reason", None)
@@ -300,3 +307,195 @@ def test_reverting_a_weight_from_its_history_is_refused(admin_client_with_demo):
     assert admin_client_with_demo.post(url, data).status_code == 403
     weight.refresh_from_db()
     assert (weight.voided, weight.void_reason, weight.grams) == (True, "scale not tared", old_grams)
+
+
+# --- The admin is for inspection once a study has left planning (issue 18) -------------
+
+
+def _post_data(admin_client, url):
+    """Everything the change page's forms (and its inlines) would post back unchanged."""
+    page = admin_client.get(url)
+    data = {}
+    forms = [page.context["adminform"].form]
+    for inline in page.context["inline_admin_formsets"]:
+        formset = inline.formset
+        forms.append(formset.management_form)
+        forms.extend(formset.forms)
+    for form in forms:
+        for name in form.fields:
+            value = form[name].value()
+            if value is None or value is False:
+                continue
+            key = form.add_prefix(name)
+            if isinstance(value, dt.datetime):  # the admin's split date/time widget
+                data[f"{key}_0"], data[f"{key}_1"] = value.date(), value.time()
+            else:
+                data[key] = "on" if value is True else value
+    return data
+
+
+def _in_planning(study_id, then):
+    """The change page's own data, read while the study was still in planning."""
+    from labstudy.models import Study
+
+    status = Study.objects.get(pk=study_id).status
+    Study.objects.filter(pk=study_id).update(status=Study.Status.PLANNING)
+    try:
+        return then()
+    finally:
+        Study.objects.filter(pk=study_id).update(status=status)
+
+
+def _running_demo_row(label):
+    from labstudy.demo import DEMO_SLUG
+    from labstudy.models import Study
+
+    model = _admin_for(label)
+    path = {
+        "labstudy.study": "slug",
+        "labstudy.treatmentgroup": "study__slug",
+        "labstudy.phase": "study__slug",
+        "labstudy.timepoint": "study__slug",
+        "labstudy.membership": "study__slug",
+    }.get(label, "animal__study__slug" if label != "animals.animal" else "study__slug")
+    obj = model.objects.filter(**{path: DEMO_SLUG}).order_by("pk").first()
+    assert Study.objects.get(slug=DEMO_SLUG).status == Study.Status.RUNNING
+    return model, obj
+
+
+# A post that changes what the attack probe changed: letters, doses, days, labels, codes.
+CHANGES = {
+    "labstudy.study": {"day0_date": "2026-01-01", "status": "running"},
+    "labstudy.treatmentgroup": {"coded_letter": "Z", "dose_mg_kg": "99"},
+    "labstudy.phase": {"first_day": "40", "last_day": "41"},
+    "labstudy.timepoint": {"label": "T99", "day": "55"},
+    "labstudy.membership": {"role": "investigator"},
+    "animals.animal": {"code": "RENAMED-1"},
+    "animals.bodyweight": {"grams": "999"},
+    "animals.doseadministration": {"dose_mg_kg": "99"},
+    "animals.observation": {"term": "changed in the admin"},
+    "animals.surgery": {"surgeon": "someone else"},
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("label", sorted(CHANGES))
+def test_a_running_studys_design_and_records_are_read_only_in_admin(admin_client_with_demo, label):
+    model, obj = _running_demo_row(label)
+    opts = model._meta
+    url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
+    study_id = obj.pk if label == "labstudy.study" else study_of(obj).pk
+    data = _in_planning(study_id, lambda: _post_data(admin_client_with_demo, url))
+    data |= CHANGES[label] | {"change_reason": "because the admin can"}
+    before = model.objects.filter(pk=obj.pk).values().get()
+    page = admin_client_with_demo.get(url)
+    assert page.status_code == 200  # inspection stays possible
+    assert 'name="_save"' not in page.content.decode()
+    assert "This study has left planning" in page.content.decode()
+    assert admin_client_with_demo.post(url, data).status_code == 403
+    assert model.objects.filter(pk=obj.pk).values().get() == before
+
+
+@pytest.mark.django_db
+def test_a_study_in_planning_can_still_be_changed_in_admin(admin_client_with_demo, study):
+    from labstudy.models import Study, TreatmentGroup
+
+    assert study.status == Study.Status.PLANNING
+    url = reverse("admin:labstudy_study_change", args=[study.pk])
+    page = admin_client_with_demo.get(url).content.decode()
+    assert 'name="_save"' in page and "This study has left planning" not in page
+    data = _post_data(admin_client_with_demo, url) | {"day0_date": "2026-09-08"}
+    assert TreatmentGroup.objects.get(pk=data["groups-0-id"]).dose_mg_kg != Decimal("7.5")
+    data["groups-0-dose_mg_kg"] = "7.5"
+    response = admin_client_with_demo.post(url, data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    study.refresh_from_db()
+    assert str(study.day0_date) == "2026-09-08"
+    group = TreatmentGroup.objects.get(pk=data["groups-0-id"])
+    assert group.dose_mg_kg == Decimal("7.5")
+
+
+@pytest.mark.django_db
+def test_no_group_is_added_to_a_running_study_in_admin(admin_client_with_demo, study):
+    from labstudy.demo import DEMO_SLUG
+    from labstudy.models import Study, TreatmentGroup
+
+    running = Study.objects.get(slug=DEMO_SLUG)
+    add = reverse("admin:labstudy_treatmentgroup_add")
+    form = admin_client_with_demo.get(add).context["adminform"].form
+    assert list(form.fields["study"].queryset) == [study]  # only the study in planning
+    count = TreatmentGroup.objects.filter(study=running).count()
+    data = {"study": running.pk, "code": "X", "name": "Extra", "coded_letter": "X"}
+    response = admin_client_with_demo.post(add, data)
+    assert response.status_code == 200
+    assert "study" in response.context["adminform"].form.errors
+    assert TreatmentGroup.objects.filter(study=running).count() == count
+    # Nor as an extra row on the running study's own page.
+    page = admin_client_with_demo.get(reverse("admin:labstudy_study_change", args=[running.pk]))
+    for inline in page.context["inline_admin_formsets"]:
+        assert not inline.has_add_permission and not inline.has_change_permission
+
+
+@pytest.mark.django_db
+def test_a_timepoints_sign_off_is_never_set_in_admin(admin_client_with_demo, study):
+    from labstudy.models import Timepoint
+
+    timepoint = Timepoint.objects.filter(study=study).order_by("order").first()
+    url = reverse("admin:labstudy_timepoint_change", args=[timepoint.pk])
+    data = _post_data(admin_client_with_demo, url)
+    data |= {"locked_at_0": "2026-09-01", "locked_at_1": "10:00:00", "locked_by": 1}
+    data["description"] = "seen in the admin"
+    assert admin_client_with_demo.post(url, data).status_code == 302
+    timepoint.refresh_from_db()
+    assert timepoint.description == "seen in the admin"  # the post was taken...
+    assert (timepoint.locked_at, timepoint.locked_by) == (None, None)  # ...but not the sign-off
+    # Nor through the study page's timepoint rows.
+    study_url = reverse("admin:labstudy_study_change", args=[study.pk])
+    data = _post_data(admin_client_with_demo, study_url)
+    prefix = next(k for k in data if k.endswith("-label") and data[k] == timepoint.label)
+    row = prefix.removesuffix("-label")
+    data |= {f"{row}-locked_at_0": "2026-09-01", f"{row}-locked_at_1": "10:00:00"}
+    data[f"{row}-locked_by"] = 1
+    assert admin_client_with_demo.post(study_url, data).status_code == 302
+    timepoint.refresh_from_db()
+    assert timepoint.locked_at is None
+
+
+@pytest.mark.django_db
+def test_a_void_is_neither_undone_nor_set_in_admin(admin_client_with_demo):
+    from animals import services
+    from animals.models import BodyWeight, DoseAdministration
+    from labstudy.models import Study
+
+    Study.objects.update(status=Study.Status.PLANNING)  # even where records can be changed
+    weights = BodyWeight.objects.filter(voided=False).order_by("pk")
+    voided, live = weights[0], weights[1]
+    url = reverse("admin:animals_bodyweight_change", args=[voided.pk])
+    data = _post_data(admin_client_with_demo, url) | {"change_reason": "un-void"}
+    data.pop("voided", None)
+    services.void_weight(weight=voided, user=None, reason="scale not tared")
+    page = admin_client_with_demo.get(url).content.decode()
+    assert 'name="_save"' not in page and "This record is voided" in page
+    assert admin_client_with_demo.post(url, data | {"void_reason": ""}).status_code == 403
+    voided.refresh_from_db()
+    assert (voided.voided, voided.void_reason) == (True, "scale not tared")
+
+    # A live weight cannot be voided here either (the app voids, with its checks).
+    url = reverse("admin:animals_bodyweight_change", args=[live.pk])
+    data = _post_data(admin_client_with_demo, url)
+    data |= {"voided": "on", "void_reason": "x", "change_reason": "void it"}
+    admin_client_with_demo.post(url, data)
+    live.refresh_from_db()
+    assert (live.voided, live.void_reason) == (False, "")
+
+    # A voided dose stays voided; a live one cannot be set to voided.
+    dose = DoseAdministration.objects.exclude(status="voided").order_by("pk").first()
+    url = reverse("admin:animals_doseadministration_change", args=[dose.pk])
+    data = _post_data(admin_client_with_demo, url) | {"change_reason": "void it"}
+    response = admin_client_with_demo.post(url, data | {"status": "voided", "reason": "x"})
+    assert response.status_code == 200 and "status" in response.context["adminform"].form.errors
+    services.void_dose(dose=dose, user=None, reason="wrong rat")
+    data |= {"status": "given", "reason": ""}
+    assert admin_client_with_demo.post(url, data).status_code == 403
+    dose.refresh_from_db()
+    assert (dose.status, dose.reason) == ("voided", "wrong rat")
