@@ -1,6 +1,7 @@
 """Worlds several test modules build on (a test module never imports another one)."""
 
 import datetime as dt
+import re
 from decimal import Decimal
 from types import SimpleNamespace
 
@@ -38,3 +39,31 @@ def make_bench_study(study: Study, *, day: int = 28, method: str | None = None) 
         tp=study.timepoints.get(day=day) if study.timepoints.filter(day=day).exists() else None,
         animals=animals,
     )
+
+
+def browser_value(html: str, name: str) -> str:
+    """What a browser posts for an <input type="date">: its value when it is an ISO date,
+    and nothing otherwise (a browser drops a value like 01/09/2026)."""
+    tag = re.search(rf'<input[^>]*name="{name}"[^>]*>', html).group(0)
+    assert 'type="date"' in tag
+    value = re.search(r'value="([^"]*)"', tag)
+    try:
+        return dt.date.fromisoformat(value.group(1)).isoformat() if value else ""
+    except ValueError:
+        return ""
+
+
+def settings_as_posted(client, url: str, **changes) -> dict:
+    """The study settings form as a browser posts it untouched (no disabled or unticked
+    field; Day 0 as the date input shows it), with `changes` (field names unprefixed)."""
+    response = client.get(url)
+    form, html = response.context["form"], response.content.decode()
+    data = {}
+    for name, field in form.fields.items():
+        value = form[name].value()
+        if value is None or value is False or field.disabled:
+            continue
+        data[f"study-{name}"] = value
+    data["study-day0_date"] = browser_value(html, "study-day0_date")
+    data.update({f"study-{k}": v for k, v in changes.items()})
+    return data

@@ -4,7 +4,6 @@ timepoint's day under recorded data says what moves and needs confirmation and a
 A chosen pair naming a timepoint the study does not have is refused, as the import does."""
 
 import datetime as dt
-import re
 from decimal import Decimal
 
 import pytest
@@ -17,34 +16,9 @@ from labstudy import selectors
 from labstudy.forms import NewStudyForm
 from labstudy.models import Study
 from sessions.models import TestSession
+from tests.worlds import browser_value, settings_as_posted
 
 T3_DATE = dt.date(2026, 9, 29)  # day 28 of a study whose Day 0 is 1 Sep 2026
-
-
-def browser_value(html: str, name: str) -> str:
-    """What a browser posts for an <input type="date">: its value when it is an ISO date,
-    and nothing otherwise (a browser drops a value like 01/09/2026)."""
-    tag = re.search(rf'<input[^>]*name="{name}"[^>]*>', html).group(0)
-    assert 'type="date"' in tag
-    value = re.search(r'value="([^"]*)"', tag)
-    try:
-        return dt.date.fromisoformat(value.group(1)).isoformat() if value else ""
-    except ValueError:
-        return ""
-
-
-def settings_post(client, url) -> dict:
-    """The settings form as a browser posts it untouched."""
-    response = client.get(url)
-    form, html = response.context["form"], response.content.decode()
-    data = {}
-    for name, field in form.fields.items():
-        value = form[name].value()
-        if value is None or value is False or field.disabled:
-            continue
-        data[f"study-{name}"] = value
-    data["study-day0_date"] = browser_value(html, "study-day0_date")
-    return data
 
 
 @pytest.fixture
@@ -97,7 +71,7 @@ def test_every_date_input_shows_its_saved_date_as_iso(client_for, study):
 def test_changing_the_title_without_touching_day0_keeps_day0(client_for, running):
     client = client_for("data_manager")
     url = reverse("study_setup", args=[running.slug])
-    data = settings_post(client, url) | {
+    data = settings_as_posted(client, url) | {
         "study-title": "PSNL allodynia study (cohort 2)",
         "study-change_reason": "cohort number added to the title",
     }
@@ -112,7 +86,7 @@ def test_changing_the_title_without_touching_day0_keeps_day0(client_for, running
 def test_moving_day0_lists_what_moves_and_saves_nothing_unconfirmed(client_for, recorded_t3):
     client = client_for("data_manager")
     url = reverse("study_setup", args=[recorded_t3.slug])
-    data = settings_post(client, url) | {
+    data = settings_as_posted(client, url) | {
         "study-day0_date": "2026-09-02",
         "study-change_reason": "surgery was on 2 Sep",
     }
@@ -141,7 +115,7 @@ def test_moving_day0_needs_a_reason_even_when_confirmed(client_for, recorded_t3)
     Study.objects.filter(pk=recorded_t3.pk).update(status=Study.Status.PLANNING)
     client = client_for("data_manager")
     url = reverse("study_setup", args=[recorded_t3.slug])
-    data = settings_post(client, url) | {
+    data = settings_as_posted(client, url) | {
         "study-day0_date": "2026-09-02",
         "confirm_move": "1",
         "confirm_off_day": "1",
@@ -158,7 +132,7 @@ def test_moving_day0_needs_a_reason_even_when_confirmed(client_for, recorded_t3)
 def test_confirmed_day0_move_saves_with_its_reason_in_the_history(client_for, recorded_t3):
     client = client_for("data_manager")
     url = reverse("study_setup", args=[recorded_t3.slug])
-    data = settings_post(client, url) | {
+    data = settings_as_posted(client, url) | {
         "study-day0_date": "2026-09-02",
         "study-change_reason": "surgery log says 2 Sep",
         "confirm_move": "1",
@@ -180,7 +154,7 @@ def test_confirmed_day0_move_saves_with_its_reason_in_the_history(client_for, re
 def test_day0_of_a_study_without_records_moves_without_questions(client_for, running):
     client = client_for("data_manager")
     url = reverse("study_setup", args=[running.slug])
-    data = settings_post(client, url) | {
+    data = settings_as_posted(client, url) | {
         "study-day0_date": "2026-09-03",
         "study-change_reason": "surgery postponed",
     }
@@ -229,7 +203,7 @@ def test_moving_a_timepoint_under_its_sessions_needs_both_confirmations(client_f
 def test_a_chosen_pair_with_an_unknown_timepoint_is_refused_in_settings(client_for, running):
     client = client_for("data_manager")
     url = reverse("study_setup", args=[running.slug])
-    data = settings_post(client, url) | {
+    data = settings_as_posted(client, url) | {
         "study-comparison_pairs": "T7-T4, T9-T4",
         "study-change_reason": "add a pair",
     }

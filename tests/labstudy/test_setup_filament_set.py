@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from animals.models import Animal
 from sessions.models import Filament, FilamentSet, Stimulus, TestSession
+from tests.worlds import settings_as_posted
 
 
 @pytest.fixture
@@ -18,14 +19,6 @@ def other_set(db):
     for order, (size, grams) in enumerate([("3.61", 0.4), ("4.31", 2.0), ("5.07", 10.0)], 1):
         Filament.objects.create(filament_set=fset, size=size, grams=grams, order=order)
     return fset
-
-
-def settings_data(client, url, **changes):
-    form = client.get(url).context["form"]
-    data = {f"study-{k}": v for k, v in form.initial.items() if k in form.fields and v is not None}
-    data = {k: v for k, v in data.items() if v is not False}
-    data.update({f"study-{k}": v for k, v in changes.items()})
-    return data
 
 
 @pytest.mark.django_db
@@ -40,7 +33,7 @@ def test_the_settings_page_lists_the_filament_sets(client_for, study, other_set)
 def test_the_set_can_be_changed_before_any_filament_is_applied(client_for, study, other_set):
     client = client_for("data_manager")
     url = reverse("study_setup", args=[study.slug])
-    response = client.post(url, settings_data(client, url, filament_set=other_set.pk))
+    response = client.post(url, settings_as_posted(client, url, filament_set=other_set.pk))
     assert response.status_code == 302, response.context["form"].errors
     study.refresh_from_db()
     assert study.filament_set == other_set
@@ -52,7 +45,7 @@ def test_a_set_without_the_start_filament_is_refused_naming_the_field(client_for
     Filament.objects.create(filament_set=tiny, size="6.65", grams=300.0, order=1)
     client = client_for("data_manager")
     url = reverse("study_setup", args=[study.slug])
-    response = client.post(url, settings_data(client, url, filament_set=tiny.pk))
+    response = client.post(url, settings_as_posted(client, url, filament_set=tiny.pk))
     assert response.status_code == 200
     assert (
         "Filament '4.31' is not in Two filaments."
@@ -77,7 +70,7 @@ def test_the_set_is_fixed_once_a_filament_is_recorded(client_for, study, other_s
     )
     client = client_for("data_manager")
     url = reverse("study_setup", args=[study.slug])
-    response = client.post(url, settings_data(client, url, filament_set=other_set.pk))
+    response = client.post(url, settings_as_posted(client, url, filament_set=other_set.pk))
     assert response.status_code == 200
     text = html.unescape(response.content.decode())
     assert (
@@ -87,7 +80,7 @@ def test_the_set_is_fixed_once_a_filament_is_recorded(client_for, study, other_s
     study.refresh_from_db()
     assert study.filament_set.slug != other_set.slug
     # Other settings still save while the set stays as it is.
-    response = client.post(url, settings_data(client, url, cutoff_g="100"))
+    response = client.post(url, settings_as_posted(client, url, cutoff_g="100"))
     assert response.status_code == 302
     study.refresh_from_db()
     assert study.cutoff_g == 100

@@ -6,17 +6,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from labstudy.models import Study
-
-
-def settings_data(client, url):
-    form = client.get(url).context["form"]
-    data = {}
-    for name, field in form.fields.items():
-        value = form[name].value()
-        if value is None or value is False or field.disabled:
-            continue
-        data[f"study-{name}"] = value
-    return data
+from tests.worlds import settings_as_posted
 
 
 def rows_data(client, url, section):
@@ -42,7 +32,7 @@ def running(study):
 def test_a_running_studys_cut_off_changes_only_with_a_reason(client_for, running):
     client = client_for("data_manager")
     url = reverse("study_setup", args=[running.slug])
-    data = settings_data(client, url) | {"study-cutoff_g": "180"}
+    data = settings_as_posted(client, url) | {"study-cutoff_g": "180"}
     response = client.post(url, data)
     assert response.status_code == 200
     assert response.context["form"].errors["change_reason"] == [
@@ -66,7 +56,7 @@ def test_blinding_is_not_a_checkbox_once_the_study_runs(client_for, running):
     url = reverse("study_setup", args=[running.slug])
     page = client.get(url)
     assert page.context["form"].fields["blinded"].disabled
-    data = settings_data(client, url) | {"study-change_reason": "try to unblind"}
+    data = settings_as_posted(client, url) | {"study-change_reason": "try to unblind"}
     data.pop("study-blinded", None)  # an unticked box
     client.post(url, data)
     running.refresh_from_db()
