@@ -12,7 +12,7 @@ import uuid
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -21,8 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from animals import selectors, services
 from animals.forms import AnimalStatusForm, DoseForm, ObservationForm, VoidForm, WeightForm
 from animals.models import Animal, BodyWeight, DoseAdministration, Observation
-from labstudy.access import BENCH_ROLES, StudyAccess, study_access
-from labstudy.models import Role
+from labstudy.access import StudyAccess, study_access
 from sessions.views import bench_date, day_links
 
 
@@ -65,10 +64,7 @@ BAD_FORM_ID = "This form is out of date: reload the page and enter it again."
 
 def _dose_access(request: HttpRequest, slug: str) -> StudyAccess:
     """The worksheet shows solution letters: not for a tester (StudyAccess.can_dose)."""
-    access = study_access(request.user, slug, roles=BENCH_ROLES)
-    if not access.can_dose:
-        raise Http404("Dosing is not part of your role in this study.")
-    return access
+    return study_access(request.user, slug, may="can_dose")
 
 
 @login_required
@@ -179,7 +175,7 @@ def bench_dose_void(request: HttpRequest, slug: str, dose_pk: int) -> HttpRespon
 @login_required
 @require_GET
 def bench_weights(request: HttpRequest, slug: str) -> HttpResponse:
-    access = study_access(request.user, slug, roles=BENCH_ROLES)
+    access = study_access(request.user, slug, may="can_record")
     study = access.study
     date = bench_date(request, access)
     sheet = selectors.weight_sheet(study, date)
@@ -233,7 +229,7 @@ def _weight_row_response(
 @login_required
 @require_POST
 def bench_weight_record(request: HttpRequest, slug: str, animal_pk: int) -> HttpResponse:
-    access = study_access(request.user, slug, roles=BENCH_ROLES)
+    access = study_access(request.user, slug, may="can_record")
     animal = get_object_or_404(
         Animal.objects.select_related("study"), pk=animal_pk, study=access.study
     )
@@ -296,7 +292,7 @@ def bench_weight_record(request: HttpRequest, slug: str, animal_pk: int) -> Http
 @login_required
 @require_POST
 def bench_weight_void(request: HttpRequest, slug: str, weight_pk: int) -> HttpResponse:
-    access = study_access(request.user, slug, roles=BENCH_ROLES)
+    access = study_access(request.user, slug, may="can_record")
     weight = get_object_or_404(
         BodyWeight.objects.select_related("animal__study"),
         pk=weight_pk,
@@ -329,7 +325,7 @@ def bench_weight_void(request: HttpRequest, slug: str, weight_pk: int) -> HttpRe
 @login_required
 @require_http_methods(["GET", "POST"])
 def bench_observations(request: HttpRequest, slug: str) -> HttpResponse:
-    access = study_access(request.user, slug, roles=BENCH_ROLES)
+    access = study_access(request.user, slug, may="can_record")
     study = access.study
     date = bench_date(request, access)
     form = ObservationForm(
@@ -407,7 +403,7 @@ def bench_observations(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_POST
 def bench_observation_void(request: HttpRequest, slug: str, observation_pk: int) -> HttpResponse:
-    access = study_access(request.user, slug, roles=BENCH_ROLES)
+    access = study_access(request.user, slug, may="can_record")
     observation = get_object_or_404(
         Observation.objects.select_related("animal__study"),
         pk=observation_pk,
@@ -434,13 +430,11 @@ def bench_observation_void(request: HttpRequest, slug: str, observation_pk: int)
 # ---------------------------------------------------------------------------
 # Animal status (excluded, died, euthanised, active again)
 
-STATUS_ROLES = (Role.DATA_MANAGER, Role.INVESTIGATOR)
-
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def animal_status(request: HttpRequest, slug: str, code: str) -> HttpResponse:
-    access = study_access(request.user, slug, roles=STATUS_ROLES)
+    access = study_access(request.user, slug, may="can_change_status")
     study = access.study
     animal = get_object_or_404(Animal.objects.select_related("group"), study=study, code=code)
     animal.study = study

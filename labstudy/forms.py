@@ -1,4 +1,5 @@
-"""Forms for study set-up. Thin: validation of whole studies lives in models and services.
+"""Forms for study set-up and the study's people. Thin: validation of whole studies lives
+in models and services.
 
 Labels and help lines are written for lab people: where a word is ours (method, post-hoc,
 pairs, filament set, blinding, solution letter), the field says what it means.
@@ -12,6 +13,7 @@ from django.forms import BaseInlineFormSet, inlineformset_factory
 
 from labstudy.models import (
     Phase,
+    Role,
     Study,
     Timepoint,
     TreatmentGroup,
@@ -426,3 +428,22 @@ class ReasonedPasswordForm(PasswordConfirmForm):
     reason = forms.CharField(max_length=300, widget=forms.TextInput)
 
     field_order = ["reason", "password"]
+
+
+# ---------------------------------------------------------------------------
+# The People page (labstudy.member_views)
+
+
+class AddMemberForm(forms.Form):
+    username = forms.CharField(max_length=150)
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.TECHNICIAN)
+
+
+class ChangeRoleForm(forms.Form):
+    membership = forms.IntegerField(min_value=1, max_value=2**31 - 1, widget=forms.HiddenInput)
+    role = forms.ChoiceField(choices=Role.choices)
+
+
+class RemoveMemberForm(forms.Form):
+    membership = forms.IntegerField(min_value=1, max_value=2**31 - 1, widget=forms.HiddenInput)
+    reason = forms.CharField(max_length=500, help_text="Kept in the study's history.")

@@ -4,7 +4,6 @@ Thin: access (data managers only; everyone else gets 404), a form, one call into
 labstudy.memberships. One URL; the posted `action` says which form was sent.
 """
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -14,23 +13,8 @@ from django.views.decorators.http import require_http_methods
 
 from labstudy import memberships
 from labstudy.access import study_access
+from labstudy.forms import AddMemberForm, ChangeRoleForm, RemoveMemberForm
 from labstudy.models import ROLE_DESCRIPTIONS, Role
-
-
-class AddMemberForm(forms.Form):
-    username = forms.CharField(max_length=150)
-    role = forms.ChoiceField(choices=Role.choices, initial=Role.TECHNICIAN)
-
-
-class ChangeRoleForm(forms.Form):
-    membership = forms.IntegerField(min_value=1, max_value=2**31 - 1, widget=forms.HiddenInput)
-    role = forms.ChoiceField(choices=Role.choices)
-
-
-class RemoveMemberForm(forms.Form):
-    membership = forms.IntegerField(min_value=1, max_value=2**31 - 1, widget=forms.HiddenInput)
-    reason = forms.CharField(max_length=500, help_text="Kept in the study's history.")
-
 
 FORMS = {"add": AddMemberForm, "role": ChangeRoleForm, "remove": RemoveMemberForm}
 
@@ -55,7 +39,7 @@ def _run(action: str, data: dict, study, user):
 @login_required
 @require_http_methods(["GET", "POST"])
 def study_members(request: HttpRequest, slug: str) -> HttpResponse:
-    access = study_access(request.user, slug, roles=(Role.DATA_MANAGER,))
+    access = study_access(request.user, slug, may="can_manage_members")
     study = access.study
     add_form = AddMemberForm(prefix="add")
     errors: list[str] = []

@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
 from django.utils import timezone
@@ -31,8 +31,6 @@ from labstudy.forms import (
 )
 from labstudy.models import Role, Study, Timepoint
 from sessions.models import TestSession
-
-SETUP = (Role.DATA_MANAGER,)
 
 
 @login_required
@@ -98,7 +96,7 @@ def study_new(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def study_setup(request: HttpRequest, slug: str) -> HttpResponse:
-    access = study_access(request.user, slug, roles=SETUP)
+    access = study_access(request.user, slug, may="can_setup")
     study = access.study
     form = StudyForm(_posted(request), instance=study, prefix="study")
     day_change, refusals = None, {}
@@ -180,7 +178,7 @@ _FORMSETS = {
 @login_required
 @require_http_methods(["GET", "POST"])
 def study_setup_rows(request: HttpRequest, slug: str, section: str) -> HttpResponse:
-    access = study_access(request.user, slug, roles=SETUP)
+    access = study_access(request.user, slug, may="can_setup")
     study = access.study
     formset_class, title = _FORMSETS[section]
     formset = formset_class(_posted(request), instance=study, prefix=section)
@@ -239,7 +237,7 @@ def study_setup_rows(request: HttpRequest, slug: str, section: str) -> HttpRespo
 @login_required
 @require_http_methods(["GET", "POST"])
 def study_add_animals(request: HttpRequest, slug: str) -> HttpResponse:
-    access = study_access(request.user, slug, roles=SETUP)
+    access = study_access(request.user, slug, may="can_setup")
     study = access.study
     form = AddAnimalsForm(_posted(request))
     if request.method == "POST" and form.is_valid():
@@ -262,15 +260,14 @@ def study_add_animals(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def study_allocation(request: HttpRequest, slug: str) -> HttpResponse:
-    access = study_access(request.user, slug, roles=(Role.DATA_MANAGER, Role.INVESTIGATOR))
+    access = study_access(request.user, slug, may="can_view_allocation")
     study = access.study
     form = AllocationForm(
         _posted(request), initial={"seed": secrets.randbelow(10**9), "method": "stratified"}
     )
     reallocate = request.POST.get("action") == "reallocate"
     if request.method == "POST":
-        if not access.can_setup:
-            raise Http404("Only data managers allocate animals.")
+        access.require("can_allocate")
         if form.is_valid():
             try:
                 record = allocation_service.allocate(
@@ -327,7 +324,7 @@ def study_allocation(request: HttpRequest, slug: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def timepoint_signoff(request: HttpRequest, slug: str, label: str) -> HttpResponse:
     """Investigators sign off a timepoint (password) or reopen it (password + reason)."""
-    access = study_access(request.user, slug, roles=(Role.INVESTIGATOR,))
+    access = study_access(request.user, slug, may="can_sign_off")
     study = access.study
     timepoint = get_object_or_404(Timepoint, study=study, label=label)
     form_class = ReasonedPasswordForm if timepoint.is_locked else PasswordConfirmForm
@@ -363,7 +360,7 @@ def timepoint_signoff(request: HttpRequest, slug: str, label: str) -> HttpRespon
 @login_required
 @require_http_methods(["GET", "POST"])
 def study_unblind(request: HttpRequest, slug: str) -> HttpResponse:
-    access = study_access(request.user, slug, roles=(Role.INVESTIGATOR,))
+    access = study_access(request.user, slug, may="can_unblind")
     study = access.study
     form = ReasonedPasswordForm(_posted(request))
     if request.method == "POST" and form.is_valid():
@@ -385,11 +382,8 @@ def study_unblind(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _audit_access(request: HttpRequest, slug: str):
-    access = study_access(request.user, slug)
-    if not access.sees_treatment:
-        # A blinded technician would read the allocation from an animal's history.
-        raise Http404("The audit trail is not available to blinded technicians.")
-    return access
+    # A blinded technician would read the allocation from an animal's history.
+    return study_access(request.user, slug, may="can_view_history")
 
 
 @login_required

@@ -24,7 +24,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from animals import selectors as animal_selectors
 from animals.models import Animal
-from labstudy.access import BENCH_ROLES, HIDDEN_WHILE_BLINDED, StudyAccess, study_access
+from labstudy.access import HIDDEN_WHILE_BLINDED, StudyAccess, study_access
 from labstudy.models import Study, Timepoint
 from labstudy.selectors import paws_for
 from sessions import selectors
@@ -111,7 +111,7 @@ def day_links(
 @login_required
 @require_GET
 def bench_today(request: HttpRequest, slug: str) -> HttpResponse:
-    access = study_access(request.user, slug, roles=BENCH_ROLES)
+    access = study_access(request.user, slug, may="can_record")
     study = access.study
     date = bench_date(request, access)
     day = selectors.bench_day(study, date)
@@ -141,9 +141,7 @@ class HiddenWhileBlinded(Http404):
 def _session_access(request: HttpRequest, slug: str, timepoint_pk: int) -> StudyAccess:
     """The access for a von Frey session URL: testers and technicians, and for a blinded
     bench role only the sessions of today (or later): the session in hand, never the past."""
-    access = study_access(request.user, slug, roles=BENCH_ROLES)
-    if not access.can_test:
-        raise Http404("von Frey testing is not part of your role in this study.")
+    access = study_access(request.user, slug, may="can_test")
     if not access.sees_past_results:
         timepoint = get_object_or_404(Timepoint, pk=timepoint_pk, study=access.study)
         if not access.sees_day(access.study.date_of_day(timepoint.day)):
@@ -437,5 +435,5 @@ def bench_service_worker(request: HttpRequest, slug: str) -> HttpResponse:
     (or signed out) cannot install or update it; the update check then fails and the
     worker already installed stays until sign-out clears it.
     """
-    study_access(request.user, slug, roles=BENCH_ROLES)
+    study_access(request.user, slug, may="can_record")
     return HttpResponse(SERVICE_WORKER.read_bytes(), content_type="text/javascript")

@@ -52,7 +52,7 @@ GROUPS: tuple[tuple[str, tuple[Page, ...]], ...] = (
             Page("timepoints", "Timepoints", "study_setup_rows", "can_setup", ("timepoints",)),
             Page("animals", "Add animals", "study_add_animals", "can_setup"),
             Page("allocation", "Allocation", "study_allocation", "can_view_allocation"),
-            Page("people", "People", "study_members", "can_setup"),
+            Page("people", "People", "study_members", "can_manage_members"),
         ),
     ),
     (
@@ -61,7 +61,7 @@ GROUPS: tuple[tuple[str, tuple[Page, ...]], ...] = (
             Page("exports", "Exports", "export_index", "can_export"),
             Page("", "Publication package (.zip)", "export_package", "can_export", download=True),
             Page("arrive", "ARRIVE", "arrive_report", "can_export"),
-            Page("import", "Import", "import_upload", "can_setup"),
+            Page("import", "Import", "import_upload", "can_import"),
         ),
     ),
 )
