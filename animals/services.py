@@ -61,10 +61,10 @@ class FormReused(ValidationError):
 
 
 def check_study_open(study: Study) -> None:
-    if study.status in (Study.Status.LOCKED, Study.Status.ARCHIVED):
-        raise ValidationError(
-            f"The study is {study.get_status_display().lower()}: nothing can be recorded."
-        )
+    """Refuse any write to a locked or archived study (Study.recording_refusal)."""
+    refusal = study.recording_refusal()
+    if refusal:
+        raise ValidationError(refusal)
 
 
 def check_record_date(study: Study, date: dt.date) -> None:

@@ -219,6 +219,17 @@ class Study(TimeStamped):
     def day_of_date(self, date: dt.date) -> int:
         return (date - self.day0_date).days
 
+    # Nothing more is recorded in a study in these states (taps, doses, weights,
+    # observations, status changes, voids); it reopens only by an edit of its status.
+    CLOSED_FOR_RECORDING = (Status.LOCKED, Status.ARCHIVED)
+
+    def recording_refusal(self) -> str | None:
+        """Why nothing can be recorded in this study now (it is locked or archived), or
+        None when it can. The one rule every writer of recorded data asks."""
+        if self.status in self.CLOSED_FOR_RECORDING:
+            return f"The study is {self.get_status_display().lower()}: nothing can be recorded."
+        return None
+
     def date_refusal(self, date: dt.date, what: str = "Date") -> str | None:
         """Why nothing can be recorded on `date` in this study, or None when it can.
 
@@ -399,6 +410,14 @@ class Timepoint(TimeStamped):
     @property
     def is_locked(self) -> bool:
         return self.locked_at is not None
+
+    def recording_refusal(self) -> str | None:
+        """Why nothing can be recorded in this timepoint's sessions (it is signed off), or
+        None when it can. Read `locked_at` from a row locked against sign-off
+        (sessions.services.lock_timepoint) when the answer decides a write."""
+        if self.is_locked:
+            return f"Timepoint {self.label} has been signed off; its sessions are read-only."
+        return None
 
     def clean(self) -> None:
         if self.study_id and self.day is not None:

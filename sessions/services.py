@@ -150,13 +150,7 @@ def start_session(
 def _check_can_start(animal: Animal, timepoint: Timepoint) -> None:
     """Refuse a new session in a signed-off timepoint, a closed study, or before its day."""
     study = animal.study
-    if timepoint.locked_at is not None:
-        raise TapConflict(
-            "locked",
-            f"Timepoint {timepoint.label} has been signed off; its sessions are read-only.",
-        )
-    if study.status in (study.Status.LOCKED, study.Status.ARCHIVED):
-        raise TapConflict("locked", f"The study is {study.get_status_display().lower()}.")
+    _refuse_closed(timepoint, study)
     day = study.date_of_day(timepoint.day)
     if day > timezone.localdate():
         raise ValidationError(
@@ -313,14 +307,14 @@ def check_writable(session: TestSession) -> None:
         raise TapConflict(
             "voided", f"This session was voided{why}; nothing more can be recorded in it."
         )
-    if session.timepoint.locked_at is not None:
-        raise TapConflict(
-            "locked",
-            f"Timepoint {session.timepoint.label} has been signed off; its sessions are read-only.",
-        )
-    study = session.animal.study
-    if study.status in (study.Status.LOCKED, study.Status.ARCHIVED):
-        raise TapConflict("locked", f"The study is {study.get_status_display().lower()}.")
+    _refuse_closed(session.timepoint, session.animal.study)
+
+
+def _refuse_closed(timepoint: Timepoint, study: Study) -> None:
+    """TapConflict "locked" when the timepoint is signed off or the study closed."""
+    refusal = timepoint.recording_refusal() or study.recording_refusal()
+    if refusal:
+        raise TapConflict("locked", refusal)
 
 
 def suggested_filament(session: TestSession, series: list[tuple[str, bool]]) -> str | None:
