@@ -855,6 +855,9 @@ def _group_words(code: str) -> str:
 def _check_against_study(study: Study, plan: _Plan, kind: str) -> list[Problem]:
     """Conflicts with what the study already holds: groups, days, allocations, sessions."""
     problems: list[Problem] = []
+    closed = study.recording_refusal()  # locked or archived: as at the bench
+    if closed:
+        problems.append(Problem(None, "", closed))
     existing_tps = {t.label: t for t in study.timepoints.all()}
     tp_by_day = {t.day: t for t in existing_tps.values()}
     for label, row in plan.timepoints.items():
