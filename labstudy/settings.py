@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "animals",
     "sessions.apps.VfSessionsConfig",
     "analysis",
+    "front",
 ]
 
 MIDDLEWARE = [

@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
-from analysis import thresholds
+from analysis import frames, thresholds
 from animals import allocation_service
 from animals.models import (
     Allocation,
@@ -206,6 +206,7 @@ def _allocate(study, manager, baseline_day: int) -> None:
         study=study,
         method="stratified",
         seed=ALLOCATION_SEED,
+        baselines_g=frames.baseline_thresholds(study),
         user=manager,
         notes="Demo: allocated after the simulated T0 test (day 7), before the first dose; "
         "every later session, dose and weight is simulated for the group allocated here.",

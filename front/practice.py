@@ -20,8 +20,7 @@ from simple_history.utils import bulk_create_with_history
 
 from animals.models import Animal, DoseAdministration
 from animals.services import is_dosed
-from labstudy import services
-from labstudy.demo import (
+from front.demo import (
     SEED,
     _accounts,
     _add_members,
@@ -30,6 +29,7 @@ from labstudy.demo import (
     _surgeries,
     _weights,
 )
+from labstudy import services
 from labstudy.models import Study
 from sessions.models import TestSession
 
