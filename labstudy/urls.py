@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -22,8 +21,3 @@ urlpatterns = [
 
 handler404 = "labstudy.errors.page_not_found"
 handler403 = "labstudy.errors.permission_denied"
-
-if settings.LABSTUDY_BENCH:  # benchmarks only; see bench/bench_tap.py
-    from labstudy.bench_baseline import bench_baseline
-
-    urlpatterns.append(path("bench-baseline/", bench_baseline, name="bench_baseline"))
