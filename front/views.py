@@ -251,7 +251,7 @@ def study_add_animals(request: HttpRequest, slug: str) -> HttpResponse:
     form = AddAnimalsForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         try:
-            animals = services.add_animals(
+            animals = animal_services.add_animals(
                 study=study, text=form.cleaned_data["codes"], user=request.user
             )
         except ValidationError as exc:
