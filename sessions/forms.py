@@ -1,10 +1,8 @@
-"""What the guided session screen posts (a tap, an undo, a session void) and the import's
-upload form."""
+"""What the guided session screen posts: a tap, an undo, a session void."""
 
 from django import forms
 
 from labstudy.converters import MAX_ID
-from labstudy.models import Study
 
 NOTE_PICKS = ("ambulated", "guarding", "licking", "flinching", "moved before the stimulus")
 
@@ -39,55 +37,3 @@ class UndoForm(forms.Form):
 class VoidSessionForm(forms.Form):
     session = forms.IntegerField(min_value=1, max_value=MAX_ID)
     reason = forms.CharField(max_length=300)
-
-
-class UploadForm(forms.Form):
-    file = forms.FileField(
-        label="CSV or Excel file",
-        help_text=(
-            "A stimuli table (the stimuli export's format) or a thresholds-only table: CSV, "
-            "Excel's Unicode text, or an Excel workbook (.xlsx)."
-        ),
-        widget=forms.ClearableFileInput(
-            attrs={
-                "accept": ".csv,.txt,.tsv,.xlsx,text/csv,text/plain,"
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-            }
-        ),
-    )
-    sheet = forms.CharField(
-        label="Sheet (Excel workbooks)",
-        required=False,
-        max_length=100,
-        help_text="Optional: the sheet's name as on its tab; empty reads the first sheet.",
-    )
-    # The study's analysis settings, which a CSV does not carry (as import_study's --alpha,
-    # --posthoc, --pairs); empty keeps the study's. Applied while the study is in planning.
-    alpha = forms.FloatField(
-        label="Significance level (alpha)",
-        required=False,
-        min_value=0.0001,
-        max_value=0.5,
-        help_text="Optional; empty keeps the study's.",
-    )
-    posthoc = forms.ChoiceField(
-        label="Between-group post-hoc test",
-        required=False,
-        choices=[("", "keep the study's"), *Study.Posthoc.choices],
-    )
-    pairs = forms.CharField(
-        label="Chosen timepoint comparisons",
-        required=False,
-        max_length=200,
-        help_text="Optional, e.g. T7-T4 or T7-T4,T5-T1; the timepoints must be in the file.",
-    )
-
-    def options(self) -> dict:
-        """import_study_csv's alpha, posthoc and pairs; None where left empty."""
-        data = self.cleaned_data
-        return {
-            "alpha": data.get("alpha"),
-            "posthoc": data.get("posthoc") or None,
-            "pairs": (data.get("pairs") or "").strip() or None,
-            "sheet": (data.get("sheet") or "").strip() or None,
-        }

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -22,13 +23,64 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from labstudy.access import study_access
-from labstudy.models import Role, TreatmentGroup
+from labstudy.models import Role, Study, TreatmentGroup
 from sessions import uploads
-from sessions.forms import UploadForm
 from sessions.importing import ImportResult, import_study_csv, size_problem
 
 IMPORT_ROLES = (Role.DATA_MANAGER,)
 ERRORS_SHOWN = 500
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(
+        label="CSV or Excel file",
+        help_text=(
+            "A stimuli table (the stimuli export's format) or a thresholds-only table: CSV, "
+            "Excel's Unicode text, or an Excel workbook (.xlsx)."
+        ),
+        widget=forms.ClearableFileInput(
+            attrs={
+                "accept": ".csv,.txt,.tsv,.xlsx,text/csv,text/plain,"
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+            }
+        ),
+    )
+    sheet = forms.CharField(
+        label="Sheet (Excel workbooks)",
+        required=False,
+        max_length=100,
+        help_text="Optional: the sheet's name as on its tab; empty reads the first sheet.",
+    )
+    # The study's analysis settings, which a CSV does not carry (as import_study's --alpha,
+    # --posthoc, --pairs); empty keeps the study's. Applied while the study is in planning.
+    alpha = forms.FloatField(
+        label="Significance level (alpha)",
+        required=False,
+        min_value=0.0001,
+        max_value=0.5,
+        help_text="Optional; empty keeps the study's.",
+    )
+    posthoc = forms.ChoiceField(
+        label="Between-group post-hoc test",
+        required=False,
+        choices=[("", "keep the study's"), *Study.Posthoc.choices],
+    )
+    pairs = forms.CharField(
+        label="Chosen timepoint comparisons",
+        required=False,
+        max_length=200,
+        help_text="Optional, e.g. T7-T4 or T7-T4,T5-T1; the timepoints must be in the file.",
+    )
+
+    def options(self) -> dict:
+        """import_study_csv's alpha, posthoc and pairs; None where left empty."""
+        data = self.cleaned_data
+        return {
+            "alpha": data.get("alpha"),
+            "posthoc": data.get("posthoc") or None,
+            "pairs": (data.get("pairs") or "").strip() or None,
+            "sheet": (data.get("sheet") or "").strip() or None,
+        }
 
 
 def _session_key(slug: str) -> str:
