@@ -16,8 +16,8 @@ from django.utils import timezone
 
 from analysis import thresholds
 from animals.models import Animal
-from labstudy.audit import already_voided
 from labstudy.models import Study, Timepoint
+from labstudy.voiding import AlreadyVoided, void_reason, void_record
 from sessions.models import Filament, FilamentSet, Stimulus, TestSession
 
 STOELTING_SLUG = "stoelting-20"
@@ -574,22 +574,25 @@ def void_session(
     The session and its timepoint are locked and read again first, so a sign-off that
     committed meanwhile refuses the void; a session voided already keeps its reason.
     """
-    if not reason.strip():
-        raise ValidationError({"reason": "Give the reason the session is voided."})
+    missing = "Give the reason the session is voided."
+    reason = void_reason(reason, missing=missing)
     locked = session_state(session.pk, lock=True).session
     _check_study(locked, study, slot)
-    if locked.status == TestSession.Status.VOIDED:
-        raise TapConflict(
-            "voided",
-            f"This session was {already_voided(locked, status=TestSession.Status.VOIDED)}; "
-            "its reason is kept as it was.",
+    try:
+        void_record(
+            locked,
+            by=user,
+            reason=reason,
+            what="This session",
+            missing=missing,
+            state={"status": TestSession.Status.VOIDED},
+            check=lambda: check_writable(locked),
+            locked=True,
         )
-    check_writable(locked)
-    locked.status = TestSession.Status.VOIDED
-    locked.void_reason = reason.strip()
-    locked._change_reason = reason.strip()
-    locked._history_user = user
-    locked.save(update_fields=["status", "void_reason", "updated_at"])
+    except AlreadyVoided as refused:
+        raise TapConflict(
+            "voided", f"This session was {refused.text}; its reason is kept as it was."
+        ) from None
     for name in ("status", "void_reason", "updated_at"):
         setattr(session, name, getattr(locked, name))
     return session
