@@ -53,8 +53,8 @@ from labstudy.models import (
     ThresholdMethod,
     Timepoint,
     TreatmentGroup,
-    unknown_pair_timepoints,
 )
+from labstudy.pairs import bad_pair_message, parse_pairs, unknown_pair_timepoints
 from labstudy.validators import code_problem, shown
 from sessions.models import Filament, FilamentSet, LegacyThreshold, Stimulus, TestSession
 from sessions.services import stoelting_set
@@ -1198,17 +1198,10 @@ def _analysis_settings(
         else:
             wanted["posthoc"] = posthoc
     if pairs is not None and pairs.strip():
-        parsed = []
-        for item in pairs.split(","):
-            a, dash, b = item.strip().partition("-")
-            a, b = a.strip(), b.strip()
-            if not (dash and a and b and a != b):
-                problems.append(
-                    Problem(None, "", f"'{item.strip()}' is not a timepoint pair like T7-T4")
-                )
-            else:
-                parsed.append(f"{a}-{b}")
-        text = ",".join(parsed)
+        parsed = parse_pairs(pairs)
+        for item in parsed.bad:
+            problems.append(Problem(None, "", bad_pair_message(item, noun="timepoint pair")))
+        text = parsed.text
         if len(text) > 200:
             problems.append(Problem(None, "", "the chosen pairs are longer than 200 characters"))
         elif not problems:
