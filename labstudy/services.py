@@ -1,4 +1,5 @@
-"""Writes that shape a study: creating one from a template, adding animals in bulk.
+"""Writes that shape a study: creating one from a template, saving its settings and its
+set-up rows (groups, phases, timepoints), adding animals in bulk.
 
 Each function validates everything first and writes in one transaction, so a refused
 request leaves the database as it was.
@@ -10,6 +11,7 @@ import random
 import re
 import secrets
 import string
+from collections.abc import Sequence
 from dataclasses import asdict
 
 from django.conf import settings
@@ -18,6 +20,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from animals import services as animal_services
 from animals.models import Animal
 from labstudy.models import (
     Membership,
@@ -76,6 +79,38 @@ def create_study(
     if user is not None and not user.is_superuser:
         Membership.objects.create(user=user, study=study, role=Role.DATA_MANAGER, created_by=user)
     return study
+
+
+@transaction.atomic
+def save_study_settings(
+    *, study: Study, user: AbstractBaseUser | None, reason: str, day0_moved: bool = False
+) -> Study:
+    """Save the study's settings (validated by the caller's form) with `reason` in its
+    history; when Day 0 moved, every dose keeps its calendar date and takes that date's
+    study day (animals.services.restate_dose_days), in the same transaction."""
+    study._change_reason = reason or None
+    study._history_user = user
+    study.save()
+    if day0_moved:
+        animal_services.restate_dose_days(study=study, user=user, reason=reason)
+    return study
+
+
+SetupRow = TreatmentGroup | Phase | Timepoint
+
+
+@transaction.atomic
+def save_setup_rows(
+    *, rows: Sequence[SetupRow], user: AbstractBaseUser | None, reason: str
+) -> list[SetupRow]:
+    """Save the set-up rows a page changed (one study's groups, phases or timepoints,
+    validated by the caller's formset) in one transaction: all or none. Each row's
+    history keeps `reason` (none when it is empty, as in planning)."""
+    for row in rows:
+        row._change_reason = reason or None
+        row._history_user = user
+        row.save()
+    return list(rows)
 
 
 def solution_letters(*, seed: int, count: int) -> list[str]:

@@ -6,6 +6,7 @@ client UUID so a tap re-sent after a dropped connection is stored once.
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -339,6 +340,55 @@ class TapResult:
     stimulus: Stimulus
     created: bool
     state: SessionState | None = None
+
+
+@transaction.atomic  # a refused first tap leaves no empty session behind
+def tap_slot(
+    *,
+    study: Study,
+    slot: Slot,
+    session_pk: int | None,
+    filament_size: str,
+    withdrew: bool,
+    client_uuid: uuid.UUID | str | None,
+    user: AbstractBaseUser | None,
+    note: str = "",
+    expected_last: uuid.UUID | str | None | object = UNCHECKED,
+    slot_objects: Callable[[], tuple[Animal, Timepoint]],
+) -> TapResult:
+    """The bench's tap on a slot (animal, timepoint, paw): into the session the tablet
+    names; when it names none (it has not seen one yet), into the slot's live session;
+    when there is none, the first tap starts one (start_session). One transaction, so a
+    refused first tap leaves no empty session behind.
+
+    `slot_objects()` gives the slot's animal and timepoint, read only when a session is
+    started (the bench view answers a wrong address with 404 there).
+    """
+    animal_pk, timepoint_pk, paw = slot
+    if session_pk is not None:
+        session = TestSession(pk=session_pk)
+    else:
+        session = (
+            TestSession.objects.filter(
+                animal_id=animal_pk, timepoint_id=timepoint_pk, paw=paw, animal__study=study
+            )
+            .exclude(status=TestSession.Status.VOIDED)
+            .first()
+        )
+        if session is None:
+            animal, timepoint = slot_objects()
+            session = start_session(animal=animal, timepoint=timepoint, paw=paw, user=user)
+    return record_stimulus(
+        session=session,
+        filament_size=filament_size,
+        withdrew=withdrew,
+        client_uuid=client_uuid,
+        user=user,
+        note=note,
+        expected_last=expected_last,
+        study=study,
+        slot=slot,
+    )
 
 
 def record_stimulus(
