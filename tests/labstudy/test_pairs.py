@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from analysis import selectors
-from labstudy.demo import DEMO_SLUG, load_demo_study
+from front.demo import DEMO_SLUG, load_demo_study
 from labstudy.models import Study
 from labstudy.pairs import bad_pair_message, parse_pairs, unknown_pair_timepoints
 from tests.worlds import settings_as_posted

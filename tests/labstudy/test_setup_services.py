@@ -1,6 +1,6 @@
-"""The set-up pages' writes as services (labstudy.services): the rows of one page are
-saved all or none, each with the reason in its history; the settings save moves the
-doses' study days with Day 0 in the same transaction."""
+"""The set-up pages' writes as services: the rows of one page are saved all or none, each
+with the reason in its history (labstudy.services); the settings save moves the doses'
+study days with Day 0 in the same transaction (front.services)."""
 
 import datetime as dt
 
@@ -8,6 +8,7 @@ import pytest
 from django.db import IntegrityError
 
 from animals.models import Animal, DoseAdministration
+from front.services import save_study_settings
 from labstudy import services
 
 
@@ -36,7 +37,7 @@ def test_moving_day_0_moves_the_doses_study_days_in_the_same_save(study, people)
         animal=animal, scheduled_date=dt.date(2026, 9, 8), study_day=7
     )
     study.day0_date = dt.date(2026, 9, 2)
-    services.save_study_settings(
+    save_study_settings(
         study=study, user=people["data_manager"], reason="surgery a day late", day0_moved=True
     )
     dose.refresh_from_db()
