@@ -93,7 +93,14 @@ def treatment_text(group) -> str:
 
 
 def arrive_report(study, *, method: str | None = None) -> ArriveReport:
-    from animals.models import Animal, BodyWeight, DoseAdministration, Observation, Surgery
+    from animals.models import (
+        DOSE_VOIDED,
+        Animal,
+        BodyWeight,
+        DoseAdministration,
+        Observation,
+        Surgery,
+    )
     from sessions.models import TestSession
 
     export = exports.StudyExport(study, method=method)
@@ -480,20 +487,20 @@ def arrive_report(study, *, method: str | None = None) -> ArriveReport:
             parts.append(f"{exports.csv_cell(g.volume_ml_kg)} ml/kg")
         item.recorded.append(Fact(f"Treatment, {g.code}", ", ".join(parts)))
     doses = Counter(
-        DoseAdministration.objects.filter(animal__study=study).values_list("status", flat=True)
+        DOSE_VOIDED if voided else status
+        for status, voided in DoseAdministration.objects.filter(animal__study=study).values_list(
+            "status", "voided"
+        )
     )
     if doses:
         item.recorded.append(
             Fact(
                 "Doses",
-                ", ".join(
-                    f"{n} {DoseAdministration.Status(status).label.lower()}"
-                    for status, n in sorted(doses.items())
-                ),
+                ", ".join(f"{n} {status}" for status, n in sorted(doses.items())),
             )
         )
         not_given = list(
-            DoseAdministration.objects.filter(animal__study=study)
+            DoseAdministration.objects.filter(animal__study=study, voided=False)
             .exclude(status__in=["given", "scheduled"])
             .order_by("scheduled_date")
             .values_list("animal__code", "study_day", "status", "reason")

@@ -642,7 +642,7 @@ class StudyExport:
         yield from dictionary_entries(self.study)
 
     def _rows_doses(self) -> Iterator[tuple]:
-        from animals.models import DoseAdministration
+        from animals.models import DOSE_VOIDED, DoseAdministration
 
         rows = (
             DoseAdministration.objects.filter(animal__study=self.study)
@@ -660,12 +660,16 @@ class StudyExport:
                 "given_at",
                 "given_by__username",
                 "reason",
+                "voided",
+                "void_reason",
             )
         )
         for row in rows.iterator(chunk_size=ITERATOR_CHUNK):
-            row = list(row)
+            *row, voided, void_reason = row
             row[1] = row[1] or ""
             row[10] = row[10] or ""
+            if voided:  # the file contract: a voided dose's status is "voided", its reason why
+                row[8], row[11] = DOSE_VOIDED, void_reason
             yield tuple(row)
 
     def _rows_weights(self) -> Iterator[tuple]:

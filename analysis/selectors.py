@@ -530,7 +530,7 @@ def dosing_compliance(
     from animals.models import DoseAdministration
 
     status = DoseAdministration.Status
-    live = DoseAdministration.objects.filter(animal__study=study).exclude(status=status.VOIDED)
+    live = DoseAdministration.objects.filter(animal__study=study, voided=False)
     rows = live.values("animal_id").annotate(
         given=Count("pk", filter=Q(status=status.GIVEN)),
         missed=Count("pk", filter=Q(status=status.MISSED)),
@@ -558,7 +558,7 @@ def doses_not_given(study) -> pd.DataFrame:
 
     status = DoseAdministration.Status
     rows = DoseAdministration.objects.filter(
-        animal__study=study, status__in=[status.MISSED, status.REFUSED]
+        animal__study=study, voided=False, status__in=[status.MISSED, status.REFUSED]
     ).order_by("scheduled_date", "animal__code")
     return pd.DataFrame(
         list(

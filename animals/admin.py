@@ -48,13 +48,6 @@ class RecordAdmin(KeptHistoryAdmin):
         void = tuple(f for f in VOID_FIELDS if f in names)
         return tuple(super().get_readonly_fields(request, obj)) + void
 
-    def formfield_for_choice_field(self, db_field, request, **kwargs):
-        field = super().formfield_for_choice_field(db_field, request, **kwargs)
-        if db_field.name == "status" and self.model is DoseAdministration:
-            # A dose is voided in the app, with its reason, never here.
-            field.choices = [c for c in field.choices if c[0] != db_field.model.Status.VOIDED]
-        return field
-
     def save_model(self, request, obj, form, change):
         obj._change_reason = form.cleaned_data["change_reason"].strip()
         obj._history_user = request.user
@@ -112,8 +105,9 @@ class DoseAdministrationAdmin(RecordAdmin):
         "status",
         "given_at",
         "given_by",
+        "voided",
     )
-    list_filter = ("animal__study", "status", "route", "scheduled_date")
+    list_filter = ("animal__study", "status", "voided", "route", "scheduled_date")
     search_fields = ("animal__code", "reason")
     list_select_related = ("animal", "given_by")
     date_hierarchy = "scheduled_date"

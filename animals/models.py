@@ -153,13 +153,17 @@ class BodyWeight(TimeStamped):
             raise ValidationError(errors)
 
 
+DOSE_VOIDED = "voided"
+"""What the doses export, the animal page and ARRIVE show as a voided dose's status (the
+file contract from before `voided` was a field of its own)."""
+
+
 class DoseAdministration(TimeStamped):
     class Status(models.TextChoices):
         SCHEDULED = "scheduled", "Scheduled"
         GIVEN = "given", "Given"
         MISSED = "missed", "Missed"
         REFUSED = "refused", "Refused"
-        VOIDED = "voided", "Voided"
 
     animal = models.ForeignKey(Animal, on_delete=models.CASCADE, related_name="doses")
     scheduled_date = models.DateField()
@@ -185,8 +189,11 @@ class DoseAdministration(TimeStamped):
     given_at = models.DateTimeField(null=True, blank=True)
     given_by = _person()
     reason = models.CharField(
-        max_length=300, blank=True, help_text="Why a dose was missed, refused or voided."
+        max_length=300, blank=True, help_text="Why a dose was missed or refused."
     )
+    # Voided as weights and observations are: `status` keeps what was marked before the void.
+    voided = models.BooleanField(default=False)
+    void_reason = models.CharField(max_length=300, blank=True)
     created_by = _person()
     history = HistoricalRecords()
 
@@ -195,22 +202,33 @@ class DoseAdministration(TimeStamped):
         constraints = [
             models.UniqueConstraint(
                 fields=["animal", "scheduled_date"],
-                condition=~Q(status="voided"),
+                condition=Q(voided=False),
                 name="one_live_dose_per_animal_and_day",
             ),
         ]
         indexes = [models.Index(fields=["scheduled_date", "status"])]
 
     def __str__(self) -> str:
-        return f"{self.animal} day {self.study_day}: {self.status}"
+        return f"{self.animal} day {self.study_day}: {self.state}"
+
+    @property
+    def state(self) -> str:
+        """The status as pages and exports show it: "voided" for a voided dose (whatever
+        was marked before the void), else scheduled, given, missed or refused."""
+        return DOSE_VOIDED if self.voided else self.status
+
+    def get_state_display(self) -> str:
+        return "Voided" if self.voided else self.get_status_display()
 
     def clean(self) -> None:
         errors = _date_errors(self, "scheduled_date")
         if self.status == self.Status.GIVEN and not self.given_at:
             errors["given_at"] = "Record when the dose was given."
-        if self.status in (self.Status.MISSED, self.Status.REFUSED, self.Status.VOIDED):
+        if self.status in (self.Status.MISSED, self.Status.REFUSED):
             if not self.reason.strip():
                 errors["reason"] = f"Give the reason the dose was {self.status}."
+        if self.voided and not self.void_reason.strip():
+            errors["void_reason"] = "Give the reason the dose record was voided."
         if errors:
             raise ValidationError(errors)
 

@@ -134,9 +134,9 @@ def dose_sheet(study: Study, date: dt.date, *, sees_treatment: bool = False) -> 
     dosing_day = study.phases.filter(dosed=True, first_day__lte=day, last_day__gte=day).exists()
     records = {
         d.animal_id: d
-        for d in DoseAdministration.objects.filter(animal__study=study, scheduled_date=date)
-        .exclude(status=DoseAdministration.Status.VOIDED)
-        .select_related("given_by")
+        for d in DoseAdministration.objects.filter(
+            animal__study=study, scheduled_date=date, voided=False
+        ).select_related("given_by")
     }
     animals = [
         a

@@ -16,8 +16,8 @@ from simple_history.utils import bulk_update_with_history
 
 from animals.intake import parse_animal_lines
 from animals.models import Animal, BodyWeight, DoseAdministration, Observation
-from labstudy.audit import already_voided
 from labstudy.models import Study, TreatmentGroup
+from labstudy.voiding import void_record
 
 # Plausible body weights (g) per species: outside them a weight is refused as a typo or
 # the wrong unit. A species without its own range gets a wide one; the >10 % change
@@ -215,26 +215,16 @@ def record_weight(
     return weight
 
 
-def _refuse_void_twice(record, what: str, **voided) -> None:
-    """Lock `record`'s row and refuse when it is voided already: a second void would
-    overwrite the first reason. Two voids at once queue on the lock; the second is refused."""
-    current = type(record).objects.select_for_update().get(pk=record.pk)
-    if all(getattr(current, name) == value for name, value in voided.items()):
-        raise ValidationError(f"{what} was {already_voided(current, **voided)}.")
-
-
 @transaction.atomic
 def void_weight(*, weight: BodyWeight, user: AbstractBaseUser | None, reason: str) -> BodyWeight:
-    if not reason.strip():
-        raise ValidationError({"reason": "Give the reason the weight is void."})
-    check_study_open(weight.animal.study)
-    _refuse_void_twice(weight, f"This weight ({weight.grams:f} g)", voided=True)
-    weight.voided = True
-    weight.void_reason = reason.strip()
-    weight._change_reason = reason.strip()
-    weight._history_user = user
-    weight.save(update_fields=["voided", "void_reason", "updated_at"])
-    return weight
+    return void_record(
+        weight,
+        by=user,
+        reason=reason,
+        missing="Give the reason the weight is void.",
+        what=f"This weight ({weight.grams:f} g)",
+        check=lambda: check_study_open(weight.animal.study),
+    )
 
 
 def is_dosed(group: TreatmentGroup | None) -> bool:
@@ -300,7 +290,7 @@ def record_dose(
     dose = (
         DoseAdministration.objects.select_for_update()
         .filter(animal=animal, scheduled_date=date)
-        .exclude(status=DoseAdministration.Status.VOIDED)
+        .filter(voided=False)
         .first()
     )
     if dose is not None and dose.status != DoseAdministration.Status.SCHEDULED:
@@ -350,16 +340,15 @@ def restate_dose_days(*, study: Study, user: AbstractBaseUser | None, reason: st
 def void_dose(
     *, dose: DoseAdministration, user: AbstractBaseUser | None, reason: str
 ) -> DoseAdministration:
-    if not reason.strip():
-        raise ValidationError({"reason": "Give the reason the dose record is void."})
-    check_study_open(dose.animal.study)
-    _refuse_void_twice(dose, "This dose record", status=DoseAdministration.Status.VOIDED)
-    dose.status = DoseAdministration.Status.VOIDED
-    dose.reason = reason.strip()
-    dose._change_reason = reason.strip()
-    dose._history_user = user
-    dose.save(update_fields=["status", "reason", "updated_at"])
-    return dose
+    """Void a dose record; its status (given, missed, refused) stays as it was marked."""
+    return void_record(
+        dose,
+        by=user,
+        reason=reason,
+        missing="Give the reason the dose record is void.",
+        what="This dose record",
+        check=lambda: check_study_open(dose.animal.study),
+    )
 
 
 @transaction.atomic
@@ -443,16 +432,14 @@ def record_observations(
 def void_observation(
     *, observation: Observation, user: AbstractBaseUser | None, reason: str
 ) -> Observation:
-    if not reason.strip():
-        raise ValidationError({"reason": "Give the reason the observation is void."})
-    check_study_open(observation.animal.study)
-    _refuse_void_twice(observation, f"This observation ({observation.term})", voided=True)
-    observation.voided = True
-    observation.void_reason = reason.strip()
-    observation._change_reason = reason.strip()
-    observation._history_user = user
-    observation.save(update_fields=["voided", "void_reason", "updated_at"])
-    return observation
+    return void_record(
+        observation,
+        by=user,
+        reason=reason,
+        missing="Give the reason the observation is void.",
+        what=f"This observation ({observation.term})",
+        check=lambda: check_study_open(observation.animal.study),
+    )
 
 
 @transaction.atomic

@@ -93,8 +93,7 @@ def _dose_row_response(
         getattr(messages, message[0])(request, message[1])
         return redirect(_page("bench_doses", access.study, date))
     dose = (
-        DoseAdministration.objects.filter(animal=animal, scheduled_date=date)
-        .exclude(status=DoseAdministration.Status.VOIDED)
+        DoseAdministration.objects.filter(animal=animal, scheduled_date=date, voided=False)
         .select_related("given_by")
         .first()
     )

@@ -181,10 +181,8 @@ def day_change_effects(
         by_timepoint[date][timepoint_id] += 1
     if day0_moves:
         recorded = {
-            "doses": DoseAdministration.objects.filter(animal__study=study)
-            .exclude(
-                status__in=[DoseAdministration.Status.SCHEDULED, DoseAdministration.Status.VOIDED]
-            )
+            "doses": DoseAdministration.objects.filter(animal__study=study, voided=False)
+            .exclude(status=DoseAdministration.Status.SCHEDULED)
             .values_list("scheduled_date"),
             "weights": BodyWeight.objects.filter(animal__study=study, voided=False).values_list(
                 "date"

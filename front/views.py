@@ -9,7 +9,6 @@ import secrets
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
@@ -21,6 +20,7 @@ from animals import allocation_service
 from animals import services as animal_services
 from animals.models import Animal
 from front import selectors, trails
+from front.services import save_study_settings
 from labstudy import services
 from labstudy.access import can_create_studies, studies_for, study_access
 from labstudy.forms import (
@@ -117,11 +117,12 @@ def study_setup(request: HttpRequest, slug: str) -> HttpResponse:
             if "change_reason" in refusals and "change_reason" not in form.errors:
                 form.add_error("change_reason", refusals["change_reason"])
         if valid and not refusals:
-            with transaction.atomic():
-                study._change_reason = reason or None
-                form.save()
-                if day_change is not None and day_change.day0_moves:
-                    animal_services.restate_dose_days(study=study, user=request.user, reason=reason)
+            save_study_settings(
+                study=form.save(commit=False),
+                user=request.user,
+                reason=reason,
+                day0_moved=day_change is not None and day_change.day0_moves,
+            )
             messages.success(request, "Study settings saved.")
             return redirect("study_setup", slug=study.slug)
     return render(
@@ -217,10 +218,9 @@ def study_setup_rows(request: HttpRequest, slug: str, section: str) -> HttpRespo
         elif refusals:
             reason_error = refusals.get("change_reason", "")
         else:
-            with transaction.atomic():
-                for row in formset.save(commit=False):
-                    row._change_reason = reason or None
-                    row.save()
+            services.save_setup_rows(
+                rows=formset.save(commit=False), user=request.user, reason=reason
+            )
             messages.success(request, f"{title} saved.")
             return redirect("study_setup_rows", slug=study.slug, section=section)
     return render(

@@ -50,7 +50,7 @@ def study_has_left_planning(obj) -> bool:
 
 
 def is_voided(obj) -> bool:
-    """A voided record (a weight or observation ticked voided, a dose voided)."""
+    """A voided record (a weight, dose or observation ticked voided, a session voided)."""
     return bool(getattr(obj, "voided", False)) or getattr(obj, "status", None) == "voided"
 
 

@@ -89,7 +89,7 @@ def already_voided(record, **voided) -> str:
 
     `voided` are the field values of the voided state (voided=True, or status="voided");
     the moment is the first historical record of the latest unbroken voided run. The
-    reason is the record's `void_reason` (a dose keeps it in `reason`).
+    reason is the record's `void_reason`.
     """
     start = None
     for past in record.history.select_related("history_user").order_by(
@@ -98,7 +98,7 @@ def already_voided(record, **voided) -> str:
         if any(getattr(past, name) != value for name, value in voided.items()):
             break
         start = past
-    reason = getattr(record, "void_reason", None) or getattr(record, "reason", "") or "no reason"
+    reason = record.void_reason or "no reason"
     if start is None:
         return f"already voided (when and by whom is not recorded): {reason}"
     who = start.history_user.get_username() if start.history_user else "system"

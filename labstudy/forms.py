@@ -19,8 +19,8 @@ from labstudy.models import (
     Timepoint,
     TreatmentGroup,
     check_day0_date,
-    unknown_pair_timepoints,
 )
+from labstudy.pairs import normalized, unknown_pair_timepoints
 from labstudy.study_templates import TEMPLATES
 from labstudy.validators import finite_decimals
 from labstudy.widgets import DateInput
@@ -184,7 +184,7 @@ class StudyForm(forms.ModelForm):
         return cleaned
 
     def clean_comparison_pairs(self):
-        pairs = self.cleaned_data["comparison_pairs"]
+        pairs = normalized(self.cleaned_data["comparison_pairs"])  # "T7–T4" is stored T7-T4
         known = set(self.instance.timepoints.values_list("label", flat=True))
         unknown = unknown_pair_timepoints(pairs, known)
         if unknown:

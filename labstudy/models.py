@@ -13,6 +13,8 @@ from django.db.models import Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from labstudy.pairs import bad_pair_message, parse_pairs
+from labstudy.pairs import unknown_pair_timepoints as unknown_pair_timepoints  # old home
 from labstudy.validators import validate_timepoint_label
 
 
@@ -147,12 +149,9 @@ class Study(TimeStamped):
     def clean(self) -> None:
         if self.day0_date is not None:
             check_day0_date(self.day0_date)
-        for item in self.comparison_pairs.split(","):
-            a, dash, b = item.strip().partition("-")
-            if item.strip() and not (dash and a.strip() and b.strip() and a.strip() != b.strip()):
-                raise ValidationError(
-                    {"comparison_pairs": f"'{item.strip()}' is not a pair like T7-T4."}
-                )
+        bad = parse_pairs(self.comparison_pairs).bad
+        if bad:
+            raise ValidationError({"comparison_pairs": f"{bad_pair_message(bad[0])}."})
         for name in ("first_day", "last_day"):
             value = getattr(self, name)
             if value is not None and abs(value) > MAX_STUDY_DAY:
@@ -224,13 +223,9 @@ class Study(TimeStamped):
             )
 
     def chosen_pairs(self) -> list[tuple[str, str]]:
-        """`comparison_pairs` as (later, earlier) label pairs, e.g. [("T7", "T4")]."""
-        pairs = []
-        for item in self.comparison_pairs.split(","):
-            if item.strip():
-                a, _, b = item.partition("-")
-                pairs.append((a.strip(), b.strip()))
-        return pairs
+        """`comparison_pairs` as (later, earlier) label pairs, e.g. [("T7", "T4")]; an
+        item that is not a pair (refused by clean) is left out."""
+        return parse_pairs(self.comparison_pairs).pairs
 
     def date_of_day(self, day: int) -> dt.date:
         return self.day0_date + dt.timedelta(days=day)
@@ -500,18 +495,3 @@ class PasswordRecheckFailure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} at {self.failed_at:%Y-%m-%d %H:%M}"
-
-
-def unknown_pair_timepoints(pairs: str, known: set[str]) -> list[tuple[str, list[str]]]:
-    """Each pair of `pairs` ("T7-T4,T9-T4") naming a timepoint not in `known`, with the
-    labels missing. The import and the settings page both refuse such a pair (one rule, one
-    home); a malformed item is `Study.clean`'s business."""
-    found = []
-    for item in pairs.split(","):
-        a, dash, b = item.strip().partition("-")
-        if not dash:
-            continue
-        missing = [label for label in (a.strip(), b.strip()) if label and label not in known]
-        if missing:
-            found.append((f"{a.strip()}-{b.strip()}", missing))
-    return found

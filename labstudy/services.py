@@ -1,5 +1,7 @@
-"""Writes that shape a study: creating one from a template, signing timepoints off,
-unblinding. (Animals are added by animals.services.add_animals.)
+"""Writes that shape a study: creating one from a template, saving its set-up rows
+(groups, phases, timepoints), signing timepoints off, unblinding. (Animals are added by
+animals.services.add_animals; the settings save that also moves doses is
+front.services.save_study_settings.)
 
 Each function validates everything first and writes in one transaction, so a refused
 request leaves the database as it was.
@@ -10,6 +12,7 @@ import functools
 import random
 import secrets
 import string
+from collections.abc import Sequence
 from dataclasses import asdict
 
 from django.conf import settings
@@ -75,6 +78,23 @@ def create_study(
     if user is not None and not user.is_superuser:
         Membership.objects.create(user=user, study=study, role=Role.DATA_MANAGER, created_by=user)
     return study
+
+
+SetupRow = TreatmentGroup | Phase | Timepoint
+
+
+@transaction.atomic
+def save_setup_rows(
+    *, rows: Sequence[SetupRow], user: AbstractBaseUser | None, reason: str
+) -> list[SetupRow]:
+    """Save the set-up rows a page changed (one study's groups, phases or timepoints,
+    validated by the caller's formset) in one transaction: all or none. Each row's
+    history keeps `reason` (none when it is empty, as in planning)."""
+    for row in rows:
+        row._change_reason = reason or None
+        row._history_user = user
+        row.save()
+    return list(rows)
 
 
 def solution_letters(*, seed: int, count: int) -> list[str]:

@@ -6,6 +6,7 @@ client UUID so a tap re-sent after a dropped connection is stored once.
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -16,9 +17,9 @@ from django.utils import timezone
 
 from analysis import thresholds
 from animals.models import Animal
-from labstudy.audit import already_voided
 from labstudy.locks import lock_timepoint
 from labstudy.models import Study, Timepoint
+from labstudy.voiding import AlreadyVoided, void_reason, void_record
 from sessions.models import Filament, FilamentSet, Stimulus, TestSession
 
 STOELTING_SLUG = "stoelting-20"
@@ -324,6 +325,55 @@ class TapResult:
     state: SessionState | None = None
 
 
+@transaction.atomic  # a refused first tap leaves no empty session behind
+def tap_slot(
+    *,
+    study: Study,
+    slot: Slot,
+    session_pk: int | None,
+    filament_size: str,
+    withdrew: bool,
+    client_uuid: uuid.UUID | str | None,
+    user: AbstractBaseUser | None,
+    note: str = "",
+    expected_last: uuid.UUID | str | None | object = UNCHECKED,
+    slot_objects: Callable[[], tuple[Animal, Timepoint]],
+) -> TapResult:
+    """The bench's tap on a slot (animal, timepoint, paw): into the session the tablet
+    names; when it names none (it has not seen one yet), into the slot's live session;
+    when there is none, the first tap starts one (start_session). One transaction, so a
+    refused first tap leaves no empty session behind.
+
+    `slot_objects()` gives the slot's animal and timepoint, read only when a session is
+    started (the bench view answers a wrong address with 404 there).
+    """
+    animal_pk, timepoint_pk, paw = slot
+    if session_pk is not None:
+        session = TestSession(pk=session_pk)
+    else:
+        session = (
+            TestSession.objects.filter(
+                animal_id=animal_pk, timepoint_id=timepoint_pk, paw=paw, animal__study=study
+            )
+            .exclude(status=TestSession.Status.VOIDED)
+            .first()
+        )
+        if session is None:
+            animal, timepoint = slot_objects()
+            session = start_session(animal=animal, timepoint=timepoint, paw=paw, user=user)
+    return record_stimulus(
+        session=session,
+        filament_size=filament_size,
+        withdrew=withdrew,
+        client_uuid=client_uuid,
+        user=user,
+        note=note,
+        expected_last=expected_last,
+        study=study,
+        slot=slot,
+    )
+
+
 def record_stimulus(
     *,
     session: TestSession,
@@ -557,22 +607,25 @@ def void_session(
     The session and its timepoint are locked and read again first, so a sign-off that
     committed meanwhile refuses the void; a session voided already keeps its reason.
     """
-    if not reason.strip():
-        raise ValidationError({"reason": "Give the reason the session is voided."})
+    missing = "Give the reason the session is voided."
+    reason = void_reason(reason, missing=missing)
     locked = session_state(session.pk, lock=True).session
     _check_study(locked, study, slot)
-    if locked.status == TestSession.Status.VOIDED:
-        raise TapConflict(
-            "voided",
-            f"This session was {already_voided(locked, status=TestSession.Status.VOIDED)}; "
-            "its reason is kept as it was.",
+    try:
+        void_record(
+            locked,
+            by=user,
+            reason=reason,
+            what="This session",
+            missing=missing,
+            state={"status": TestSession.Status.VOIDED},
+            check=lambda: check_writable(locked),
+            locked=True,
         )
-    check_writable(locked)
-    locked.status = TestSession.Status.VOIDED
-    locked.void_reason = reason.strip()
-    locked._change_reason = reason.strip()
-    locked._history_user = user
-    locked.save(update_fields=["status", "void_reason", "updated_at"])
+    except AlreadyVoided as refused:
+        raise TapConflict(
+            "voided", f"This session was {refused.text}; its reason is kept as it was."
+        ) from None
     for name in ("status", "void_reason", "updated_at"):
         setattr(session, name, getattr(locked, name))
     return session

@@ -13,7 +13,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -31,9 +30,8 @@ from sessions.models import TestSession
 from sessions.services import (
     UNCHECKED,
     TapConflict,
-    record_stimulus,
     session_state,
-    start_session,
+    tap_slot,
     undo_tap,
     void_session,
 )
@@ -214,27 +212,18 @@ def bench_tap(
         return _refused(request, study, key, code="invalid", message=errors, status=400)
     session_pk = form.cleaned_data["session"]
 
-    @transaction.atomic  # a refused first tap leaves no empty session behind
     def tap():
-        if session_pk is not None:
-            session = TestSession(pk=session_pk)
-        else:  # the tablet has not seen a session yet: the first tap starts one
-            session = selectors.live_session(study, animal_pk, timepoint_pk, paw)
-            if session is None:
-                animal, timepoint = _key_objects(study, *key)
-                session = start_session(
-                    animal=animal, timepoint=timepoint, paw=paw, user=request.user
-                )
-        return record_stimulus(
-            session=session,
+        return tap_slot(
+            study=study,
+            slot=key,
+            session_pk=session_pk,
             filament_size=form.filament_size(),
             withdrew=form.cleaned_data["withdrew"],
             client_uuid=form.cleaned_data["client_uuid"],
             user=request.user,
             note=form.note_text(),
             expected_last=form.cleaned_data["after"] if "after" in request.POST else UNCHECKED,
-            study=study,
-            slot=key,
+            slot_objects=lambda: _key_objects(study, *key),
         )
 
     return _answer(request, study, key, tap, lambda t: "created" if t.created else "duplicate")

@@ -21,7 +21,8 @@ from django.utils import timezone
 
 from analysis import thresholds
 from animals.models import Animal
-from labstudy.models import Study, unknown_pair_timepoints
+from labstudy.models import Study
+from labstudy.pairs import bad_pair_message, parse_pairs, unknown_pair_timepoints
 from sessions.importing.parsing import KIND_STIMULI, METHODS, Row, natural_key
 from sessions.importing.result import ImportResult, Problem
 from sessions.models import LegacyThreshold, TestSession
@@ -319,17 +320,10 @@ def analysis_settings(
         else:
             wanted["posthoc"] = posthoc
     if pairs is not None and pairs.strip():
-        parsed = []
-        for item in pairs.split(","):
-            a, dash, b = item.strip().partition("-")
-            a, b = a.strip(), b.strip()
-            if not (dash and a and b and a != b):
-                problems.append(
-                    Problem(None, "", f"'{item.strip()}' is not a timepoint pair like T7-T4")
-                )
-            else:
-                parsed.append(f"{a}-{b}")
-        text = ",".join(parsed)
+        parsed = parse_pairs(pairs)
+        for item in parsed.bad:
+            problems.append(Problem(None, "", bad_pair_message(item, noun="timepoint pair")))
+        text = parsed.text
         if len(text) > 200:
             problems.append(Problem(None, "", "the chosen pairs are longer than 200 characters"))
         elif not problems:

@@ -78,17 +78,21 @@ def world(study):
         (9, DoseAdministration.Status.GIVEN, ""),
         (10, DoseAdministration.Status.MISSED, "escaped during restraint"),
         (11, DoseAdministration.Status.SCHEDULED, ""),  # past, never recorded
-        (12, DoseAdministration.Status.VOIDED, "entered twice"),
+        (12, "voided", "entered twice"),
         (40, DoseAdministration.Status.SCHEDULED, ""),  # still to come
     ]
     for day, status, reason in doses:
+        voided = status == "voided"  # a dose given, then voided as entered twice
+        status = DoseAdministration.Status.GIVEN if voided else status
         DoseAdministration.objects.create(
             animal=k1,
             scheduled_date=study.date_of_day(day),
             study_day=day,
             dose_mg_kg=10,
             status=status,
-            reason=reason,
+            reason="" if voided else reason,
+            voided=voided,
+            void_reason=reason if voided else "",
             given_at=timezone.now() if status == DoseAdministration.Status.GIVEN else None,
         )
     Observation.objects.create(

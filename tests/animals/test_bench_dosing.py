@@ -134,15 +134,16 @@ def test_a_wrong_dose_record_is_voided_with_a_reason_and_kept(client_for, bench,
     )
     assert "dose record voided" in response.content.decode()
     dose.refresh_from_db()
-    assert (dose.status, dose.reason) == ("voided", "tapped the wrong rat")
+    # Voided as weights are; the status keeps what was marked.
+    assert (dose.voided, dose.void_reason, dose.status) == (True, "tapped the wrong rat", "given")
     assert dose.history.first().history_change_reason == "tapped the wrong rat"
     client.post(
         reverse("bench_dose_record", args=[bench.study.slug, animal.pk]),
         {"date": day, "status": "missed", "reason": "escaped"},
     )
-    assert list(DoseAdministration.objects.order_by("pk").values_list("status", flat=True)) == [
-        "voided",
-        "missed",
+    assert list(DoseAdministration.objects.order_by("pk").values_list("voided", "status")) == [
+        (True, "given"),
+        (False, "missed"),
     ]
 
 

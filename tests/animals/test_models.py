@@ -105,7 +105,7 @@ def test_missed_dose_needs_a_reason_and_given_dose_a_time(animal):
 @pytest.mark.django_db
 def test_one_live_dose_per_animal_and_day_but_voided_ones_stay(animal):
     kwargs = {"animal": animal, "scheduled_date": dt.date(2026, 9, 8), "study_day": 7}
-    DoseAdministration.objects.create(status="voided", reason="entered twice", **kwargs)
+    DoseAdministration.objects.create(voided=True, void_reason="entered twice", **kwargs)
     DoseAdministration.objects.create(**kwargs)
     with pytest.raises(IntegrityError), transaction.atomic():
         DoseAdministration.objects.create(**kwargs)

@@ -489,13 +489,17 @@ def test_a_void_is_neither_undone_nor_set_in_admin(admin_client_with_demo):
     assert (live.voided, live.void_reason) == (False, "")
 
     # A voided dose stays voided; a live one cannot be set to voided.
-    dose = DoseAdministration.objects.exclude(status="voided").order_by("pk").first()
+    dose = DoseAdministration.objects.filter(voided=False).order_by("pk").first()
     url = reverse("admin:animals_doseadministration_change", args=[dose.pk])
     data = _post_data(admin_client_with_demo, url) | {"change_reason": "void it"}
     response = admin_client_with_demo.post(url, data | {"status": "voided", "reason": "x"})
     assert response.status_code == 200 and "status" in response.context["adminform"].form.errors
+    admin_client_with_demo.post(url, data | {"voided": "on", "void_reason": "x"})
+    dose.refresh_from_db()
+    assert (dose.voided, dose.void_reason) == (False, "")
+    marked = dose.status
     services.void_dose(dose=dose, user=None, reason="wrong rat")
     data |= {"status": "given", "reason": ""}
     assert admin_client_with_demo.post(url, data).status_code == 403
     dose.refresh_from_db()
-    assert (dose.status, dose.reason) == ("voided", "wrong rat")
+    assert (dose.voided, dose.void_reason, dose.status) == (True, "wrong rat", marked)

@@ -80,8 +80,10 @@ def _check_invariants(study):
     for weight in BodyWeight.objects.filter(animal__study=study, voided=False):
         assert 0 < weight.grams <= 1000, weight
     for dose in DoseAdministration.objects.filter(animal__study=study):
-        if dose.status in ("missed", "refused", "voided"):
+        if dose.status in ("missed", "refused"):
             assert dose.reason.strip(), dose
+        if dose.voided:
+            assert dose.void_reason.strip(), dose
         if dose.status == "given":
             assert dose.given_at is not None, dose
     sizes = set(study.filament_set.filaments.values_list("size", flat=True))

@@ -1,0 +1,26 @@
+"""Writes that gather several apps, for the pages in front/: saving the study settings,
+which moves the doses' study days (animals) when Day 0 moves (the study core).
+
+Must not: hold a rule of its own; each part is the owning app's service.
+"""
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+
+from animals.services import restate_dose_days
+from labstudy.models import Study
+
+
+@transaction.atomic
+def save_study_settings(
+    *, study: Study, user: AbstractBaseUser | None, reason: str, day0_moved: bool = False
+) -> Study:
+    """Save the study's settings (validated by the caller's form) with `reason` in its
+    history; when Day 0 moved, every dose keeps its calendar date and takes that date's
+    study day (animals.services.restate_dose_days), in the same transaction."""
+    study._change_reason = reason or None
+    study._history_user = user
+    study.save()
+    if day0_moved:
+        restate_dose_days(study=study, user=user, reason=reason)
+    return study

@@ -1,0 +1,62 @@
+"""The first tap's decision, as a service (sessions.services.tap_slot): a tap into a slot
+with no session starts one; the next tap goes into that session; a refused first tap
+leaves no empty session behind; a voided session's slot starts afresh."""
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from sessions import services
+from sessions.models import TestSession
+from tests.worlds import make_bench_study
+
+
+@pytest.fixture
+def bench(study):
+    return make_bench_study(study)  # today is day 28 = T3
+
+
+def _tap(bench, user, *, size="4.31", withdrew=False, session_pk=None, asked=None):
+    animal, tp = bench.animals["R01"], bench.tp
+    slot = (animal.pk, tp.pk, "right")
+
+    def slot_objects():
+        if asked is not None:
+            asked.append(slot)
+        return animal, tp
+
+    return services.tap_slot(
+        study=bench.study, slot=slot, session_pk=session_pk, filament_size=size,
+        withdrew=withdrew, client_uuid=None, user=user, slot_objects=slot_objects,
+    )  # fmt: skip
+
+
+@pytest.mark.django_db
+def test_the_first_tap_starts_a_session_and_the_next_goes_into_it(bench, people):
+    tess, asked = people["technician"], []
+    first = _tap(bench, tess, asked=asked)
+    second = _tap(bench, tess, size="4.56", asked=asked)
+    assert len(asked) == 1  # the animal and timepoint are read only to start the session
+    session = TestSession.objects.get()
+    assert (session.animal.code, session.timepoint.label, session.paw) == ("R01", "T3", "right")
+    assert first.stimulus.session_id == second.stimulus.session_id == session.pk
+    assert list(session.stimuli.values_list("filament__size", flat=True)) == ["4.31", "4.56"]
+
+
+@pytest.mark.django_db
+def test_a_refused_first_tap_leaves_no_empty_session(bench, people):
+    with pytest.raises(ValidationError):
+        _tap(bench, people["technician"], size="4.32")  # not a Stoelting filament
+    assert not TestSession.objects.exists()
+
+
+@pytest.mark.django_db
+def test_after_a_void_the_next_tap_starts_a_new_session(bench, people):
+    tess = people["technician"]
+    voided = _tap(bench, tess).stimulus.session
+    services.void_session(session=voided, user=tess, reason="wrong paw")
+    fresh = _tap(bench, tess).stimulus.session
+    assert fresh.pk != voided.pk
+    assert list(TestSession.objects.order_by("pk").values_list("status", "void_reason")) == [
+        ("voided", "wrong paw"),
+        ("in_progress", ""),
+    ]
