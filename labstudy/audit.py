@@ -2,11 +2,12 @@
 
 Built on django-simple-history: every recorded-data model keeps a historical table.
 This module turns consecutive historical records into one row per changed field (the
-animal and session pages), streams a study's whole history (the audit-log export),
-lists the study's unblinding events (the ARRIVE report) and says when a record was
-voided. No other module reads `.history`: pages and exports call the functions here.
-Reads only; models are imported inside the functions, so the apps' models and services
-can import this module.
+animal and session pages, through front.trails), streams a study's whole history (the
+audit-log export), lists the study's unblinding events (the ARRIVE report) and says
+when a record was voided. Reads only. Study core: it reads any model's history it is
+handed, or finds the study's models in the app registry by label, and must not import
+the recording apps' models; the trail of one animal or session (which gathers animals
+and sessions) is front.trails.
 """
 
 from __future__ import annotations
@@ -87,57 +88,6 @@ def merged(*groups: Iterable[AuditRow]) -> list[AuditRow]:
     return sorted((row for group in groups for row in group), key=lambda r: r.when, reverse=True)
 
 
-def animal_trail(animal) -> list[AuditRow]:
-    """The animal and everything recorded about it, newest first."""
-    from animals.models import BodyWeight, DoseAdministration, Observation, Surgery
-    from sessions.models import Stimulus, TestSession
-
-    code = animal.code
-    sessions = {
-        s.pk: s for s in TestSession.objects.filter(animal=animal).select_related("timepoint")
-    }
-
-    def session_name(session_id) -> str:
-        session = sessions.get(session_id)
-        return f"{code} {session.timepoint.label} {session.paw}" if session else f"{code} session"
-
-    return merged(
-        rows_for(animal.history.all(), lambda r: f"animal {code}"),
-        rows_for(Surgery.history.filter(animal_id=animal.pk), lambda r: f"{code} surgery {r.date}"),
-        rows_for(
-            BodyWeight.history.filter(animal_id=animal.pk), lambda r: f"{code} weight {r.date}"
-        ),
-        rows_for(
-            DoseAdministration.history.filter(animal_id=animal.pk),
-            lambda r: f"{code} dose day {r.study_day}",
-        ),
-        rows_for(
-            Observation.history.filter(animal_id=animal.pk),
-            lambda r: f"{code} observation {r.date}",
-        ),
-        rows_for(
-            TestSession.history.filter(animal_id=animal.pk),
-            lambda r: f"session {session_name(r.id)}",
-        ),
-        rows_for(
-            Stimulus.history.filter(session_id__in=list(sessions)),
-            lambda r: f"{session_name(r.session_id)} stimulus #{r.order}",
-        ),
-    )
-
-
-def session_trail(session) -> list[AuditRow]:
-    from sessions.models import Stimulus
-
-    name = f"{session.animal.code} {session.timepoint.label} {session.paw}"
-    return merged(
-        rows_for(session.history.all(), lambda r: f"session {name}"),
-        rows_for(
-            Stimulus.history.filter(session_id=session.pk), lambda r: f"{name} stimulus #{r.order}"
-        ),
-    )
-
-
 def already_voided(record, **voided) -> str:
     """'already voided on 03 Dec 2026 14:02 by tess: wrong animal': when, by whom and why
     `record` was voided, for refusing a second void that would overwrite the reason.
@@ -176,33 +126,39 @@ class HistoryEntry(NamedTuple):
     fields: tuple[tuple[str, object], ...]
 
 
+# The study and every record kept under it that has a history, as (app label, model,
+# path from the model to the study's id). Models are found in the app registry, not
+# imported: the study core must not import the recording apps (see the module docstring).
+STUDY_HISTORY = (
+    ("labstudy", "Study", "id"),
+    ("labstudy", "TreatmentGroup", "study_id"),
+    ("labstudy", "Phase", "study_id"),
+    ("labstudy", "Timepoint", "study_id"),
+    ("labstudy", "Membership", "study_id"),
+    ("animals", "Animal", "study_id"),
+    ("animals", "Allocation", "study_id"),
+    ("animals", "Surgery", "animal__study_id"),
+    ("animals", "BodyWeight", "animal__study_id"),
+    ("animals", "DoseAdministration", "animal__study_id"),
+    ("animals", "Observation", "animal__study_id"),
+    ("vf_sessions", "TestSession", "animal__study_id"),
+    ("vf_sessions", "LegacyThreshold", "animal__study_id"),
+    ("vf_sessions", "Stimulus", "session__animal__study_id"),
+)
+
+
 def _study_history_sources(study) -> list[tuple[str, object]]:
     """(model name, historical queryset) of the study and every record kept under it."""
-    from animals import models as animal_models
-    from labstudy import models as study_models
-    from sessions import models as session_models
+    from django.apps import apps
 
-    by_study = ("TreatmentGroup", "Phase", "Timepoint", "Membership", "Animal", "Allocation")
-    by_animal = (
-        "Surgery",
-        "BodyWeight",
-        "DoseAdministration",
-        "Observation",
-        "TestSession",
-        "LegacyThreshold",
-    )
-    sources = [("Study", study_models.Study.history.filter(id=study.pk))]
-    for name in by_study:
-        model = getattr(study_models, name, None) or getattr(animal_models, name, None)
-        if model is not None and hasattr(model, "history"):
-            sources.append((name, model.history.filter(study_id=study.pk)))
-    for name in by_animal:
-        model = getattr(animal_models, name, None) or getattr(session_models, name, None)
-        if model is not None and hasattr(model, "history"):
-            sources.append((name, model.history.filter(animal__study_id=study.pk)))
-    sources.append(
-        ("Stimulus", session_models.Stimulus.history.filter(session__animal__study_id=study.pk))
-    )
+    sources = []
+    for app_label, name, path in STUDY_HISTORY:
+        try:
+            model = apps.get_model(app_label, name)
+        except LookupError:
+            continue
+        if hasattr(model, "history"):
+            sources.append((name, model.history.filter(**{path: study.pk})))
     return sources
 
 
