@@ -1,17 +1,22 @@
-"""The audit trail as people read it: who changed what, when, old value, new value, why.
+"""The audit trail: every reading of django-simple-history's historical tables.
 
-Built on django-simple-history: every recorded-data model keeps a historical table;
-this module turns consecutive historical records into one row per changed field.
-Reads only. Study core: it reads any model's history it is handed and must not import the
-recording apps' models; the trail of one animal or session (which gathers animals and
-sessions) is front.trails.
+Built on django-simple-history: every recorded-data model keeps a historical table.
+This module turns consecutive historical records into one row per changed field (the
+animal and session pages, through front.trails), streams a study's whole history (the
+audit-log export), lists the study's unblinding events (the ARRIVE report) and says
+when a record was voided. Reads only. Study core: it reads any model's history it is
+handed, or finds the study's models in the app registry by label, and must not import
+the recording apps' models; the trail of one animal or session (which gathers animals
+and sessions) is front.trails.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import heapq
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from django.utils import timezone
 
@@ -104,3 +109,88 @@ def already_voided(record, **voided) -> str:
     who = start.history_user.get_username() if start.history_user else "system"
     when = timezone.localtime(start.history_date)
     return f"already voided on {when:%d %b %Y %H:%M} by {who}: {reason}"
+
+
+# ----------------------------------------------------------------------------- a study's history
+
+
+class HistoryEntry(NamedTuple):
+    """One historical record: the record's fields as they were after the change."""
+
+    when: datetime
+    model: str
+    object_id: int
+    action: str
+    user: str | None
+    reason: str | None
+    fields: tuple[tuple[str, object], ...]
+
+
+# The study and every record kept under it that has a history, as (app label, model,
+# path from the model to the study's id). Models are found in the app registry, not
+# imported: the study core must not import the recording apps (see the module docstring).
+STUDY_HISTORY = (
+    ("labstudy", "Study", "id"),
+    ("labstudy", "TreatmentGroup", "study_id"),
+    ("labstudy", "Phase", "study_id"),
+    ("labstudy", "Timepoint", "study_id"),
+    ("labstudy", "Membership", "study_id"),
+    ("animals", "Animal", "study_id"),
+    ("animals", "Allocation", "study_id"),
+    ("animals", "Surgery", "animal__study_id"),
+    ("animals", "BodyWeight", "animal__study_id"),
+    ("animals", "DoseAdministration", "animal__study_id"),
+    ("animals", "Observation", "animal__study_id"),
+    ("vf_sessions", "TestSession", "animal__study_id"),
+    ("vf_sessions", "LegacyThreshold", "animal__study_id"),
+    ("vf_sessions", "Stimulus", "session__animal__study_id"),
+)
+
+
+def _study_history_sources(study) -> list[tuple[str, object]]:
+    """(model name, historical queryset) of the study and every record kept under it."""
+    from django.apps import apps
+
+    sources = []
+    for app_label, name, path in STUDY_HISTORY:
+        try:
+            model = apps.get_model(app_label, name)
+        except LookupError:
+            continue
+        if hasattr(model, "history"):
+            sources.append((name, model.history.filter(**{path: study.pk})))
+    return sources
+
+
+def _entries(name: str, queryset, chunk_size: int) -> Iterator[HistoryEntry]:
+    model = queryset.model
+    fields = [
+        f.attname
+        for f in model._meta.concrete_fields
+        if not f.name.startswith("history_") and f.attname != "id"
+    ]
+    values = queryset.order_by("history_date", "history_id").values_list(
+        "history_date", "id", "history_type", "history_user__username", "history_change_reason",
+        *fields,
+    )  # fmt: skip
+    for when, pk, kind, user, reason, *record in values.iterator(chunk_size=chunk_size):
+        values = tuple(zip(fields, record, strict=True))
+        yield HistoryEntry(when, name, pk, ACTIONS.get(kind, kind), user, reason, values)
+
+
+def study_history(study, *, chunk_size: int = 5000) -> Iterator[HistoryEntry]:
+    """Every historical record of the study and of everything recorded under it, oldest
+    first (then by model name and record id), streamed from server-side cursors so
+    memory stays flat however long the history."""
+    streams = [_entries(name, qs, chunk_size) for name, qs in _study_history_sources(study)]
+    yield from heapq.merge(*streams, key=lambda entry: (entry.when, entry.model, entry.object_id))
+
+
+def unblinding_events(study) -> list[tuple[datetime, str | None, str]]:
+    """(when, who, reason) of each change to the study saved with an "unblinded" reason,
+    oldest first."""
+    return list(
+        study.history.filter(history_change_reason__startswith="unblinded")
+        .order_by("history_date")
+        .values_list("history_date", "history_user__username", "history_change_reason")
+    )
