@@ -406,7 +406,7 @@ class StudyExport:
             except ValueError as error:
                 self.notes.append(f"statistics on {label} not computed: {error}")
                 continue
-            result["note"] = _flag_legacy(result, frames._usable(self.sessions, value))
+            result["note"] = _flag_legacy(result, frames.usable(self.sessions, value))
             result["outcome"] = value
             parts.append(result)
         if not parts:

@@ -21,6 +21,10 @@ STIMULI_COLUMNS = [
     "animal", "group", "timepoint", "day", "paw", "order", "filament_size", "filament_g",
     "response", "tested_at", "tester", "cage", "sex", "session",
 ]  # fmt: skip
+# `source` of a session-frame row: computed from the recorded stimuli, or a threshold
+# imported from a spreadsheet that recorded no stimuli.
+SOURCE_STIMULI = "stimuli"
+SOURCE_LEGACY = "legacy_thresholds"
 SESSION_COLUMNS = [
     "session", "animal", "group", "timepoint", "day", "paw", "method", "threshold_g",
     "status", "pattern", "pct_mpe", "n_stimuli", "session_status", "cage", "sex", "reason",
@@ -145,7 +149,7 @@ def session_frame(study, *, method: str | None = None) -> pd.DataFrame:
     frame["n_stimuli"] = frame.get("n_stimuli", pd.Series(dtype=float)).fillna(0).astype(int)
     frame["reason"] = frame.get("reason", pd.Series(dtype=object)).fillna("no stimuli recorded")
     frame["method"] = method
-    frame["source"] = "stimuli"
+    frame["source"] = SOURCE_STIMULI
     legacy = _legacy_thresholds(study)
     if not legacy.empty:
         frame = pd.concat([frame, legacy], ignore_index=True)
@@ -210,7 +214,7 @@ def _legacy_thresholds(study) -> pd.DataFrame:
         f"imported threshold without stimuli ({name} line {line})"
         for name, line in zip(frame["source_file"], frame["source_line"], strict=True)
     ]
-    frame["source"] = "legacy_thresholds"
+    frame["source"] = SOURCE_LEGACY
     return frame.drop(columns=["source_file", "source_line"])
 
 
@@ -247,8 +251,8 @@ def mpe_left_out(sessions: pd.DataFrame) -> pd.DataFrame:
     Columns: animal, group, reason, timepoints (list of labels).
     """
     columns = ["animal", "group", "reason", "timepoints"]
-    usable = _usable(sessions, "threshold_g")
-    missing = usable[usable["pct_mpe"].isna()]
+    rows = usable(sessions, "threshold_g")
+    missing = rows[rows["pct_mpe"].isna()]
     if missing.empty:
         return pd.DataFrame(columns=columns)
     missing = missing.sort_values(["animal", "day"])
@@ -261,15 +265,19 @@ def mpe_left_out(sessions: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
-def _usable(sessions: pd.DataFrame, value: str) -> pd.DataFrame:
-    """The session rows the statistics use for `value`, one per animal and timepoint."""
+def usable(sessions: pd.DataFrame, value: str) -> pd.DataFrame:
+    """The session rows the statistics use for `value`, one per animal and timepoint:
+    allocated animals with a value, excluded animals left out, the analysed paw only."""
     keep = (sessions["group"] != "") & sessions[value].notna()
     if "animal_status" in sessions:
         keep &= sessions["animal_status"] != "excluded"
     if "analysed_paw" in sessions:
         keep &= sessions["paw"] == sessions["analysed_paw"]
-    usable = sessions[keep]
-    return usable.sort_values(["animal", "day", "paw"]).drop_duplicates(["animal", "timepoint"])
+    return (
+        sessions[keep]
+        .sort_values(["animal", "day", "paw"])
+        .drop_duplicates(["animal", "timepoint"])
+    )
 
 
 def analysis_frame(sessions: pd.DataFrame, value: str = "threshold_g") -> pd.DataFrame:
@@ -277,10 +285,10 @@ def analysis_frame(sessions: pd.DataFrame, value: str = "threshold_g") -> pd.Dat
 
     Only allocated animals with a computed value, excluded animals left out (animals that
     died keep their data up to death); one paw per animal: the study's analysed paw
-    (`analysed_paw`, see `_analysed_paws`), never a mix of the two.
+    (`analysed_paw`, see `_analysed_paws`), never a mix of the two: the rows of `usable`.
     """
-    usable = _usable(sessions, value)
-    return usable[["animal", "group", "timepoint", "day", value]].rename(columns={value: "value"})
+    rows = usable(sessions, value)
+    return rows[["animal", "group", "timepoint", "day", value]].rename(columns={value: "value"})
 
 
 def wide_frame(sessions: pd.DataFrame, value: str = "threshold_g") -> pd.DataFrame:

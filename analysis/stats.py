@@ -1394,6 +1394,10 @@ def group_summary(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
 
 
+# `study_statistics` has a `mixed_model` switch, which hides the function inside it.
+_mixed_model = mixed_model
+
+
 def study_statistics(
     frame: pd.DataFrame,
     *,
@@ -1403,13 +1407,16 @@ def study_statistics(
     posthoc: str = "nemenyi",
     pairs: Sequence[tuple[str, str]] = (),
     first_treated: str | None = None,
+    mixed_model: bool = True,
 ) -> pd.DataFrame:
     """Everything above in one frame in the stats CSV shape (:data:`COLUMNS`).
 
     ``baseline`` is the reference timepoint (T0), ``first_treated`` defaults to the
     timepoint after it, ``pairs`` are extra within-group comparisons such as
     ``[("T7", "T4")]``; ``posthoc`` is "nemenyi" or "dunn_holm" for between-group
-    comparisons; ``alpha`` gates every post-hoc.
+    comparisons; ``alpha`` gates every post-hoc. ``mixed_model=False`` leaves out the
+    linear mixed model (:func:`mixed_model`), the one slow fit, for a page that offers it
+    on request.
     """
     _check_posthoc(posthoc)
     if not 0 < alpha < 1:
@@ -1435,8 +1442,9 @@ def study_statistics(
         mixed_anova(clean, control_group=control_group),
         between_group_tests(clean, control_group=control_group, alpha=alpha, posthoc=posthoc),
         auc_tests(clean, control_group=control_group, alpha=alpha, posthoc=posthoc),
-        mixed_model(clean, baseline=baseline, control_group=control_group),
     ]
+    if mixed_model:
+        parts.append(_mixed_model(clean, baseline=baseline, control_group=control_group))
     parts = [part for part in parts if not part.empty]
     return _frame(pd.concat(parts, ignore_index=True).to_dict("records"))
 
