@@ -7,9 +7,11 @@ procedures, results per timepoint, adverse events) and what the authors must sti
 Every number comes in through one function, `gather`, which reads the study; one function
 per item (`study_design_item` ... `results_item`) turns those inputs into the item's
 facts, tables and to-dos without reading the database; `arrive_report` wires the two.
-The numbers are the exports' (`analysis.exports.StudyExport`), and the doses not given,
-dose counts and adverse events are the completeness page's (`analysis.selectors`), so
-the report, the exports, the dashboard and the completeness page agree by construction.
+The design, reference, frames and statistics come from `analysis.inputs`
+(`analysis_inputs`, `study_statistics`) as for the dashboard and the exports, the
+summary table from the summary export, and the doses not given, dose counts and adverse
+events from the completeness page's selectors (`analysis.selectors`), so the report,
+the exports, the dashboard and the completeness page agree by construction.
 
 Reads only; must not write, and must not restate a rule a selector already holds (which
 dose counts as given, missed or void; which observation is a live adverse event).
@@ -28,6 +30,7 @@ import pandas as pd
 from scipy import stats as scipy_stats
 
 from analysis import exports, frames, selectors, thresholds
+from analysis.inputs import OUTCOMES, AnalysisInputs, analysis_inputs, study_statistics
 
 
 @dataclass
@@ -149,8 +152,9 @@ class ArriveInputs:
 
 
 def gather(study, *, method: str | None = None, today: dt.date | None = None) -> ArriveInputs:
-    """Every read the report needs, in one place: the analysis numbers (reference group,
-    baseline, sessions, summary, statistics) and the completeness page's dose and
+    """Every read the report needs, in one place: the analysis numbers from
+    `analysis_inputs` and `study_statistics` (as the dashboard and exports take them), the
+    summary table from the summary export, and the completeness page's dose and
     adverse-event selectors."""
     from django.utils import timezone
 
@@ -158,10 +162,8 @@ def gather(study, *, method: str | None = None, today: dt.date | None = None) ->
     from sessions.models import TestSession
 
     today = today or timezone.localdate()
-    export = exports.StudyExport(study, method=method)
-    control, baseline = export.design
-    design = selectors.study_design(study)
-    compliance = selectors.dosing_compliance(study, design=design, today=today)
+    numbers = analysis_inputs(study, method=method)
+    compliance = selectors.dosing_compliance(study, design=numbers.design, today=today)
     voided_sessions = list(
         TestSession.objects.filter(animal__study=study, status=TestSession.Status.VOIDED)
         .order_by("timepoint__day", "animal__code")
@@ -169,18 +171,18 @@ def gather(study, *, method: str | None = None, today: dt.date | None = None) ->
     )
     return ArriveInputs(
         study=study,
-        method=export.method,
+        method=numbers.method,
         today=today,
         groups=list(study.groups.order_by("order", "code")),
         animals=list(Animal.objects.filter(study=study).select_related("group").order_by("code")),
         timepoints=list(study.timepoints.order_by("day")),
         phases=list(study.phases.order_by("first_day")),
         filaments=frames.filaments_of(study),
-        baseline=baseline,
-        control=control,
-        sessions=export.sessions,
-        summary=export.summary(),
-        dropped=exports._dropped_animals(export.statistics),
+        baseline=numbers.baseline,
+        control=numbers.control,
+        sessions=numbers.sessions,
+        summary=exports.StudyExport(study, method=numbers.method).summary(),
+        dropped=_dropped(numbers),
         voided_sessions=voided_sessions,
         allocations=_allocations(study),
         unblinding=_unblinding(study),
@@ -190,6 +192,13 @@ def gather(study, *, method: str | None = None, today: dt.date | None = None) ->
         not_given=selectors.doses_not_given(study),
         adverse_events=selectors.adverse_events(study),
     )
+
+
+def _dropped(numbers: AnalysisInputs) -> list[str]:
+    """Animals a complete-case test (Friedman, ANOVA) left out, for either outcome. The
+    mixed model, which drops no animal, is not fitted for this."""
+    tables = [study_statistics(numbers, outcome, mixed_model=False).table for outcome in OUTCOMES]
+    return exports._dropped_animals(pd.concat(tables, ignore_index=True))
 
 
 def arrive_report(study, *, method: str | None = None) -> ArriveReport:
