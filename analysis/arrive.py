@@ -120,9 +120,10 @@ def treatment_text(group) -> str:
 
 @dataclass
 class ArriveInputs:
-    """What the report shows, read once. `baseline`, `control`, `sessions`, `summary` and
-    `dropped` are the exports' numbers; `dose_counts`, `not_given` and `adverse_events`
-    the completeness page's."""
+    """What the report shows, read once. `timepoints`, `phases`, `baseline`, `control`,
+    `sessions` and `dropped` come from `analysis_inputs` (the design's `TimepointInfo`
+    and `PhaseInfo`, the reference with data), `summary` is the summary export;
+    `dose_counts`, `not_given` and `adverse_events` are the completeness page's."""
 
     study: object
     method: str
@@ -175,8 +176,8 @@ def gather(study, *, method: str | None = None, today: dt.date | None = None) ->
         today=today,
         groups=list(study.groups.order_by("order", "code")),
         animals=list(Animal.objects.filter(study=study).select_related("group").order_by("code")),
-        timepoints=list(study.timepoints.order_by("day")),
-        phases=list(study.phases.order_by("first_day")),
+        timepoints=list(numbers.design.timepoints),
+        phases=list(numbers.design.phases),
         filaments=frames.filaments_of(study),
         baseline=numbers.baseline,
         control=numbers.control,
@@ -202,6 +203,8 @@ def _dropped(numbers: AnalysisInputs) -> list[str]:
 
 
 def arrive_report(study, *, method: str | None = None) -> ArriveReport:
+    """The ten items, in order, for `study` with its thresholds by `method` (the
+    study's own when None)."""
     inputs = gather(study, method=method)
     study = inputs.study
     groups, animals, n_by_group = inputs.groups, inputs.animals, inputs.n_by_group
