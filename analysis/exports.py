@@ -3,11 +3,15 @@ publication package (ZIP) that holds them all.
 
 Reads only; this module never writes to the database. Raw tables (stimuli, doses,
 weights, observations, audit log) are read with server-side iterators and written row
-by row, so memory stays flat however large the study; derived tables (thresholds,
-summary, statistics, Prism) come from `analysis.frames` and `analysis.stats`, the same
-functions the dashboard uses. Every file name carries the study's short name, the
-threshold method's name and the cut-off, e.g. ``psnl-ketamine-demo_stimuli_target_force_300g.csv``
-(the target force is stored as ``first_response``; files name it for what it is).
+by row, so memory stays flat however large the study (the audit log from
+`labstudy.audit.study_history`); derived tables (thresholds, summary, statistics, AUC,
+Prism) come from `analysis.inputs.analysis_inputs` and `study_statistics`, the same call
+the dashboard and ARRIVE make. The methods paragraph and the data dictionary live in
+`analysis.methods_text` and `analysis.data_dictionary`; this module keeps the file
+contracts (columns, names, formats) and re-exports their old names. Every file name
+carries the study's short name, the threshold method's name and the cut-off, e.g.
+``psnl-ketamine-demo_stimuli_target_force_300g.csv`` (the target force is stored as
+``first_response``; files name it for what it is).
 
 Who may export is decided by the caller (`analysis.export_views`, the `export_study`
 command): exports show treatment groups, so never to a blinded technician.
@@ -18,10 +22,8 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
-import heapq
 import io
 import math
-import platform
 import re
 import shutil
 import tempfile
@@ -30,13 +32,22 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache, cached_property
-from importlib import metadata
 from typing import IO
 
 import pandas as pd
 from django.utils import timezone
 
-from analysis import frames, safe_cells, stats, thresholds
+from analysis import data_dictionary, frames, methods_text, safe_cells, stats, thresholds
+from analysis.inputs import AnalysisInputs, analysis_inputs, group_summary, study_statistics
+from labstudy import audit
+
+# Names other modules take from here, from before the methods text and the data
+# dictionary had modules of their own (`analysis.methods_text`, `analysis.data_dictionary`).
+GUARD_NOTE = data_dictionary.GUARD_NOTE
+dictionary_entries = data_dictionary.dictionary_entries
+software_versions = methods_text.software_versions
+_posthoc_sentence = methods_text.posthoc_sentence
+_dropped_animals = methods_text.dropped_animals
 
 # --------------------------------------------------------------------------- contracts
 
@@ -62,16 +73,9 @@ WEIGHT_COLUMNS = ["animal", "group", "date", "day", "grams"]
 OBSERVATION_COLUMNS = ["animal", "group", "date", "day", "kind", "term", "severity", "notes"]
 AUDIT_COLUMNS = ["when", "model", "object_id", "action", "user", "reason", "record"]
 DICTIONARY_COLUMNS = ["table", "column", "unit", "meaning"]
-GUARD_NOTE = (
-    "a text cell that starts with =, +, -, @, a tab or a carriage return is written with a "
-    "leading ' (in the CSV files and the workbook) so that a spreadsheet shows it as text "
-    "and does not run it as a formula; the import removes that ' again. Numbers are not "
-    "changed: a negative %MPE stays a number"
-)
-
 OUTCOMES = (("threshold_g", "threshold (g)"), ("pct_mpe", "%MPE"))
-SOURCE_STIMULI = "stimuli"
-SOURCE_LEGACY = "legacy_thresholds"
+SOURCE_STIMULI = frames.SOURCE_STIMULI
+SOURCE_LEGACY = frames.SOURCE_LEGACY
 EXCEL_MAX_ROWS = 1_048_576
 CHUNK_ROWS = 500
 ITERATOR_CHUNK = 5000
@@ -110,33 +114,6 @@ TABLES: tuple[TableSpec, ...] = (
     TableSpec("audit_log", "Audit log", "every change to the study's records: who, when, why"),
 )
 TABLE_KEYS = tuple(t.key for t in TABLES)
-
-
-def _flag_legacy(result: pd.DataFrame, usable: pd.DataFrame) -> list[str]:
-    """Each stats row's note, plus how many imported thresholds without stimuli its test
-    took in: the values of its group (within-group tests and mixed models) or of its
-    timepoint (between-group tests; a mixed model's fit takes every timepoint), less the
-    animals the test dropped. Post-hoc rows count their whole family, whose ranks they use."""
-    legacy = usable.loc[usable["source"] == SOURCE_LEGACY, ["animal", "group", "timepoint"]]
-    notes = []
-    for row in result.itertuples(index=False):
-        note = row.note if isinstance(row.note, str) else ""
-        cells = legacy
-        if len(cells) and isinstance(row.group, str) and row.group:
-            cells = cells[cells["group"] == row.group]
-        mixed = str(row.test).startswith("mixed_model")
-        if len(cells) and isinstance(row.timepoint, str) and row.timepoint and not mixed:
-            cells = cells[cells["timepoint"] == row.timepoint]
-        if len(cells) and isinstance(row.dropped, str) and row.dropped:
-            dropped = {a.strip() for a in row.dropped.split(",")}
-            cells = cells[~cells["animal"].astype(str).isin(dropped)]
-        n = len(cells)
-        if n:
-            what = "threshold" if n == 1 else "thresholds"
-            flag = f"includes {n} imported {what} without stimuli (legacy)"
-            note = f"{note}; {flag}" if note else flag
-        notes.append(note)
-    return notes
 
 
 # --------------------------------------------------------------------------- names
@@ -316,31 +293,6 @@ def _copy_available() -> bool:
 # --------------------------------------------------------------------------- study data
 
 
-def control_group(study, codes: Iterable[str] | None = None) -> str | None:
-    """The study's control group code; else its first group (with data, when given)."""
-    groups = list(study.groups.order_by("order", "code").values_list("code", "is_control"))
-    available = set(codes) if codes is not None else {c for c, _ in groups}
-    for code, is_control in groups:
-        if is_control and code in available:
-            return code
-    for code, _ in groups:
-        if code in available:
-            return code
-    return None
-
-
-def baseline_label(study, labels: Iterable[str] | None = None) -> str | None:
-    rows = list(study.timepoints.order_by("day").values_list("label", "is_baseline"))
-    available = set(labels) if labels is not None else {label for label, _ in rows}
-    for label, is_baseline in rows:
-        if is_baseline and label in available:
-            return label
-    for label, _ in rows:
-        if label in available:
-            return label
-    return None
-
-
 class StudyExport:
     """One study's exports with a threshold method; derived frames are computed once."""
 
@@ -359,56 +311,37 @@ class StudyExport:
     def stem(self) -> str:
         return file_stem(self.study, "publication", method=self.method)
 
-    # derived frames ----------------------------------------------------------
+    # derived frames: all from `analysis.inputs`, as the dashboard's ------------
     @cached_property
-    def sessions(self) -> pd.DataFrame:
-        return frames.session_frame(self.study, method=self.method)
+    def inputs(self) -> AnalysisInputs:
+        return analysis_inputs(self.study, method=self.method)
 
-    @cached_property
+    @property
+    def sessions(self) -> pd.DataFrame:
+        return self.inputs.sessions
+
+    @property
     def group_order(self) -> dict[str, int]:
-        codes = self.study.groups.order_by("order", "code").values_list("code", flat=True)
-        return {code: i for i, code in enumerate(codes)}
+        return self.inputs.group_order
 
     def long(self, value: str) -> pd.DataFrame:
-        """The stats input in study group order, then day and animal, as the dashboard
-        orders it, so the statistics rows come out in the same order on both."""
-        frame = frames.analysis_frame(self.sessions, value)
-        rank = frame["group"].map(self.group_order).fillna(len(self.group_order))
-        ordered = frame.assign(_rank=rank).sort_values(["_rank", "day", "animal"], kind="stable")
-        return ordered.drop(columns="_rank").reset_index(drop=True)
+        """The stats input of `value` ("threshold_g" or "pct_mpe") in study order."""
+        return self.inputs.long(value)
 
-    @cached_property
+    @property
     def design(self) -> tuple[str | None, str | None]:
-        long = self.long("threshold_g")
-        control = control_group(self.study, long["group"].unique())
-        baseline = baseline_label(self.study, long["timepoint"].unique())
-        return control, baseline
+        """(control group, baseline timepoint) of `inputs.reference`, for older callers."""
+        return self.inputs.control, self.inputs.baseline
 
     @cached_property
     def statistics(self) -> pd.DataFrame:
-        control, baseline = self.design
         parts = []
         for value, label in OUTCOMES:
-            long = self.long(value)
-            if long.empty or control is None or baseline is None:
-                self.notes.append(f"statistics on {label} not computed: no usable data")
+            computed = study_statistics(self.inputs, value)
+            if computed.problem:
+                self.notes.append(f"statistics on {label} not computed: {computed.problem}")
                 continue
-            try:
-                labels = set(long["timepoint"].tolist())
-                result = stats.study_statistics(
-                    long,
-                    baseline=baseline,
-                    control_group=control,
-                    alpha=self.study.alpha,
-                    posthoc=self.study.posthoc,
-                    pairs=[p for p in self.study.chosen_pairs() if set(p) <= labels],
-                )
-            except ValueError as error:
-                self.notes.append(f"statistics on {label} not computed: {error}")
-                continue
-            result["note"] = _flag_legacy(result, frames.usable(self.sessions, value))
-            result["outcome"] = value
-            parts.append(result)
+            parts.append(computed.table.assign(outcome=value))
         if not parts:
             return pd.DataFrame(columns=STATS_COLUMNS)
         return pd.concat(parts, ignore_index=True)[STATS_COLUMNS]
@@ -538,26 +471,21 @@ class StudyExport:
         yield from self.summary().itertuples(index=False, name=None)
 
     def summary(self) -> pd.DataFrame:
-        thr = stats.group_summary(self.long("threshold_g"))
+        thr = group_summary(self.inputs, "threshold_g")
         if thr.empty:
             return pd.DataFrame(columns=SUMMARY_COLUMNS)
-        mpe = stats.group_summary(self.long("pct_mpe"))
+        mpe = group_summary(self.inputs, "pct_mpe")
         mpe = mpe[["group", "timepoint", "mean", "sem"]].rename(
             columns={"mean": "mpe_mean", "sem": "mpe_sem"}
         )
         table = thr.merge(mpe, on=["group", "timepoint"], how="left")
-        sessions = self.sessions
-        legacy = sessions[
-            (sessions["source"] == SOURCE_LEGACY)
-            & (sessions["group"] != "")
-            & sessions["threshold_g"].notna()
-        ]
+        # Of the n animals summarised (`inputs.usable`), those whose threshold was imported.
+        usable = self.inputs.usable("threshold_g")
+        legacy = usable[usable["source"] == SOURCE_LEGACY]
         counts = legacy.groupby(["group", "timepoint"])["animal"].nunique()
         keys = zip(table["group"], table["timepoint"], strict=True)
         table["n_legacy"] = [int(counts.get(key, 0)) for key in keys]
-        table["_order"] = table["group"].map(self.group_order).fillna(len(self.group_order))
-        table = table.sort_values(["_order", "day"], kind="stable")
-        return table[SUMMARY_COLUMNS].reset_index(drop=True)
+        return self.inputs.ordered(table)[SUMMARY_COLUMNS]
 
     def _rows_stats(self) -> Iterator[tuple]:
         yield from self.statistics.itertuples(index=False, name=None)
@@ -570,10 +498,10 @@ class StudyExport:
         of the stats export compare, in study group order, then animal."""
         parts = []
         for value, _label in OUTCOMES:
-            long = self.long(value)
-            if long.empty:
+            aucs = self.inputs.auc(value)
+            if aucs is None:
                 continue
-            aucs = stats.auc_per_animal(long)
+            long = self.long(value)
             labels = set(long["timepoint"])
             days = long.drop_duplicates("timepoint").set_index("timepoint")["day"]
             span = [tp for tp in days.sort_values().index if tp in labels]
@@ -587,9 +515,8 @@ class StudyExport:
                 to_day=days[span[-1]],
                 auc=aucs["auc"].where(complete),
                 complete=complete,
-                _order=aucs["group"].map(self.group_order).fillna(len(self.group_order)),
             )
-            parts.append(aucs.sort_values(["_order", "animal"], kind="stable")[AUC_COLUMNS])
+            parts.append(self.inputs.ordered(aucs)[AUC_COLUMNS])
         if not parts:
             return pd.DataFrame(columns=AUC_COLUMNS)
         return pd.concat(parts, ignore_index=True)
@@ -609,7 +536,7 @@ class StudyExport:
         legacy = int((self.sessions["source"] == SOURCE_LEGACY).sum()) if len(self.sessions) else 0
         flag = f"; includes {legacy} imported thresholds (legacy_thresholds)" if legacy else ""
         for value, label in OUTCOMES:
-            wide = frames.wide_frame(self.sessions, value)
+            wide = self.inputs.wide(value)
             if wide.empty:
                 continue
             animals: dict[str, list[str]] = {}
@@ -697,9 +624,12 @@ class StudyExport:
             yield (animal, group or "", date, (date - day0).days, kind, term, severity, notes)
 
     def _rows_audit_log(self) -> Iterator[tuple]:
-        streams = [_history_rows(name, qs) for name, qs in _history_sources(self.study)]
-        for _key, row in heapq.merge(*streams, key=lambda item: item[0]):
-            yield row
+        for entry in audit.study_history(self.study, chunk_size=ITERATOR_CHUNK):
+            record = "; ".join(f"{name}={_cell_text(value)}" for name, value in entry.fields)
+            yield (
+                entry.when, entry.model, entry.object_id, entry.action, entry.user or "",
+                entry.reason, record,
+            )  # fmt: skip
 
     # package -----------------------------------------------------------------
     def write_workbook(self, target: IO[bytes]) -> None:
@@ -759,16 +689,10 @@ class StudyExport:
 
     # texts -------------------------------------------------------------------
     def counts(self) -> dict[str, int]:
-        sessions = self.sessions
-        legacy = int((sessions["source"] == SOURCE_LEGACY).sum()) if len(sessions) else 0
-        return {
-            "sessions": int((sessions["source"] == SOURCE_STIMULI).sum()) if len(sessions) else 0,
-            "stimuli": int(sessions["n_stimuli"].sum()) if len(sessions) else 0,
-            "legacy": legacy,
-        }
+        return methods_text.data_counts(self.sessions)
 
     def methods_text(self) -> str:
-        return methods_paragraph(self)
+        return methods_text.methods_paragraph(self.inputs, statistics=self.statistics)
 
     def readme_text(self, files: list[str] | None = None) -> str:
         return readme(self, files or [])
@@ -780,363 +704,9 @@ def _entry(name: str) -> zipfile.ZipInfo:
     return info
 
 
-# --------------------------------------------------------------------------- audit log
-
-
-def _history_sources(study) -> list[tuple[str, object]]:
-    from animals import models as animal_models
-    from labstudy import models as study_models
-    from sessions import models as session_models
-
-    by_study = ("TreatmentGroup", "Phase", "Timepoint", "Membership", "Animal", "Allocation")
-    by_animal = (
-        "Surgery",
-        "BodyWeight",
-        "DoseAdministration",
-        "Observation",
-        "TestSession",
-        "LegacyThreshold",
-    )
-    sources = [("Study", study_models.Study.history.filter(id=study.pk))]
-    for name in by_study:
-        model = getattr(study_models, name, None) or getattr(animal_models, name, None)
-        if model is not None and hasattr(model, "history"):
-            sources.append((name, model.history.filter(study_id=study.pk)))
-    for name in by_animal:
-        model = getattr(animal_models, name, None) or getattr(session_models, name, None)
-        if model is not None and hasattr(model, "history"):
-            sources.append((name, model.history.filter(animal__study_id=study.pk)))
-    sources.append(
-        ("Stimulus", session_models.Stimulus.history.filter(session__animal__study_id=study.pk))
-    )
-    return sources
-
-
-_ACTIONS = {"+": "created", "~": "changed", "-": "deleted"}
-
-
-def _history_rows(name: str, queryset) -> Iterator[tuple]:
-    model = queryset.model
-    fields = [
-        f.attname
-        for f in model._meta.concrete_fields
-        if not f.name.startswith("history_") and f.attname != "id"
-    ]
-    values = queryset.order_by("history_date", "history_id").values_list(
-        "history_date", "id", "history_type", "history_user__username", "history_change_reason",
-        *fields,
-    )  # fmt: skip
-    for when, pk, kind, user, reason, *record in values.iterator(chunk_size=ITERATOR_CHUNK):
-        text = "; ".join(f"{f}={_cell_text(v)}" for f, v in zip(fields, record, strict=True))
-        yield (when, name, pk), (when, name, pk, _ACTIONS.get(kind, kind), user or "", reason, text)
-
-
-# --------------------------------------------------------------------------- dictionary
-
-
-def dictionary_entries(study) -> list[tuple[str, str, str, str]]:
-    cut = f"{study.cutoff_g:g}"
-    entries = [
-        ("(every table)", "(text cells)", "", GUARD_NOTE),
-        ("stimuli", "animal", "", "animal ID, unique within the study"),
-        ("stimuli", "group", "", "treatment group code (empty before allocation)"),
-        ("stimuli", "timepoint", "", "timepoint label, e.g. T0"),
-        ("stimuli", "day", "study day", "days after day 0 (surgery)"),
-        ("stimuli", "paw", "", "right or left hind paw"),
-        ("stimuli", "order", "", "1 for the first filament applied in the session"),
-        ("stimuli", "filament_size", "evaluator size", "log10(10 x force in mg), as on the handle"),
-        ("stimuli", "filament_g", "g", "nominal bending force of the filament"),
-        ("stimuli", "response", "0/1", "1 = paw withdrawal (X), 0 = no withdrawal (O)"),
-        ("stimuli", "tested_at", "ISO 8601 date-time", "when the filament was applied"),
-        ("stimuli", "tester", "", "user who ran the session"),
-        ("stimuli", "cage", "", "cage of the animal"),
-        ("stimuli", "sex", "", "male or female"),
-        ("stimuli", "session", "", "session id in this database (not stable across systems)"),
-        ("stimuli", "animal_status", "", "active, excluded, died or euthanised; excluded "
-         "animals are left out of the statistics (kept when the file is imported)"),
-        ("thresholds", "animal", "", "animal ID"),
-        ("thresholds", "group", "", "treatment group code"),
-        ("thresholds", "timepoint", "", "timepoint label"),
-        ("thresholds", "day", "study day", "days after day 0"),
-        ("thresholds", "method", "", "threshold method: target_force (lowest withdrawal; "
-         "older files say first_response), up_down (Chaplan 50 %) or sudo"),
-        ("thresholds", "threshold_g", "g", f"withdrawal threshold; {cut} g = cut-off"),
-        ("thresholds", "status", "", "ok, cutoff_high (no withdrawal up to the top filament: "
-         "cut-off given), cutoff_low (withdrawal at the lowest filament), incomplete"),
-        ("thresholds", "pattern", "X/O", "the series used: X = withdrawal, O = none"),
-        ("thresholds", "pct_mpe", "%", f"(threshold - baseline) / ({cut} - baseline) x 100, "
-         "baseline = the animal's own baseline-timepoint threshold on the same paw"),
-        ("thresholds", "paw", "", "right or left hind paw"),
-        ("thresholds", "n_stimuli", "", "filament applications used for the threshold"),
-        ("thresholds", "source", "", "stimuli (computed from the raw responses) or "
-         "legacy_thresholds (imported from a spreadsheet without the responses)"),
-        ("thresholds", "reason", "", "why the status is not ok, or where an imported value "
-         "came from"),
-        ("thresholds", "mpe_reason", "", "why pct_mpe is empty (no baseline threshold, baseline "
-         f"at the {cut} g cut-off, no threshold at this timepoint); empty when it has a value"),
-        ("summary", "group", "", "treatment group code"),
-        ("summary", "timepoint", "", "timepoint label"),
-        ("summary", "day", "study day", "days after day 0"),
-        ("summary", "n", "animals", "animals with a threshold"),
-        ("summary", "mean", "g", "mean threshold"),
-        ("summary", "sd", "g", "standard deviation (n - 1)"),
-        ("summary", "sem", "g", "standard error of the mean, SD / sqrt(n)"),
-        ("summary", "median", "g", "median threshold"),
-        ("summary", "q1", "g", "first quartile (R quantile type 7)"),
-        ("summary", "q3", "g", "third quartile (R quantile type 7)"),
-        ("summary", "mpe_mean", "%", "mean %MPE"),
-        ("summary", "mpe_sem", "%", "SEM of %MPE"),
-        ("summary", "n_legacy", "animals", "of n, thresholds imported without stimuli "
-         "(legacy_thresholds)"),
-        ("stats", "test", "", "friedman, nemenyi_friedman, wilcoxon, rm_anova(_gg/_hf), "
-         "mauchly, mixed_anova(_gg/_hf), kruskal, nemenyi_kruskal, dunn_kruskal, "
-         "mann_whitney, auc_*, mixed_model (docs/statistics.md)"),
-        ("stats", "group", "", "set for tests within one group across timepoints"),
-        ("stats", "timepoint", "", "set for tests between groups at one timepoint"),
-        ("stats", "a", "", "pairwise rows: the first of the two compared (or the ANOVA effect)"),
-        ("stats", "b", "", "pairwise rows: the reference (baseline timepoint or control group)"),
-        ("stats", "statistic", "", "test statistic (chi-squared, q, z, F, V, W)"),
-        ("stats", "df", "", "degrees of freedom (numerator for F)"),
-        ("stats", "p", "", "p-value"),
-        ("stats", "p_adj", "", "p-value to compare with alpha (adjusted where the test is)"),
-        ("stats", "n", "animals", "animals in the test"),
-        ("stats", "note", "", "caveats: ties, all equal, animals dropped or kept; 'includes "
-         "N imported thresholds without stimuli (legacy)' when the test took in "
-         "legacy_thresholds values"),
-        ("stats", "sentence", "", "the result as a sentence"),
-        ("stats", "df2", "", "denominator degrees of freedom of F"),
-        ("stats", "epsilon", "", "Greenhouse-Geisser or Huynh-Feldt epsilon"),
-        ("stats", "role", "", "vs baseline, vs first treated, chosen pair, vs control"),
-        ("stats", "dropped", "", "animals left out for a missing timepoint"),
-        ("stats", "outcome", "", "threshold_g or pct_mpe: which values were tested"),
-        ("auc", "animal", "", "animal ID"),
-        ("auc", "group", "", "treatment group code"),
-        ("auc", "outcome", "", "threshold_g or pct_mpe: the values under the curve"),
-        ("auc", "auc", "g·day or %·day", "area under the animal's time course, trapezoid rule "
-         "over study days from from_day to to_day; empty when the animal misses a timepoint"),
-        ("auc", "unit", "", "g·day (thresholds) or %·day (%MPE)"),
-        ("auc", "from_timepoint", "", "first timepoint with data in the study"),
-        ("auc", "to_timepoint", "", "last timepoint with data in the study"),
-        ("auc", "from_day", "study day", "day of from_timepoint"),
-        ("auc", "to_day", "study day", "day of to_timepoint"),
-        ("auc", "complete", "true/false", "the animal has a value at every timepoint of the "
-         "span, so it has an AUC and is in the auc_* tests of the stats table"),
-        ("prism", "(block)", "", "one Prism grouped table per outcome (threshold g, %MPE): a "
-         "title line and a blank line, then the table to copy: a row of group titles (each "
-         "spanning one subcolumn per animal; smaller groups end in empty subcolumns), then "
-         "one row per timepoint, titled in the first column; after a blank line, the days "
-         "of the rows and the animal of each subcolumn. Target forces as on the filament "
-         "set, computed thresholds to 3 significant figures, %MPE to 0.1"),
-        ("dictionary", "table", "", "export the column belongs to"),
-        ("dictionary", "column", "", "column name"),
-        ("dictionary", "unit", "", "unit of the values"),
-        ("dictionary", "meaning", "", "what the column holds"),
-        ("doses", "animal", "", "animal ID"),
-        ("doses", "group", "", "treatment group code"),
-        ("doses", "study_day", "study day", "planned day of the dose"),
-        ("doses", "scheduled_date", "ISO date", "planned date"),
-        ("doses", "planned_dose_mg_kg", "mg/kg", "the group's dose"),
-        ("doses", "dose_mg_kg", "mg/kg", "dose recorded for this administration"),
-        ("doses", "volume_ml", "ml", "volume injected"),
-        ("doses", "route", "", "i.p., s.c., p.o., i.v."),
-        ("doses", "status", "", "scheduled, given, missed, refused, voided"),
-        ("doses", "given_at", "ISO 8601 date-time", "when it was given"),
-        ("doses", "given_by", "", "user who gave it"),
-        ("doses", "reason", "", "why a dose was missed, refused or voided"),
-        ("weights", "animal", "", "animal ID"),
-        ("weights", "group", "", "treatment group code"),
-        ("weights", "date", "ISO date", "date weighed"),
-        ("weights", "day", "study day", "days after day 0"),
-        ("weights", "grams", "g", "body weight"),
-        ("observations", "animal", "", "animal ID"),
-        ("observations", "group", "", "treatment group code"),
-        ("observations", "date", "ISO date", "date observed"),
-        ("observations", "day", "study day", "days after day 0"),
-        ("observations", "kind", "", "adverse_event, clinical_sign or note"),
-        ("observations", "term", "", "what was observed, e.g. hematuria"),
-        ("observations", "severity", "", "mild, moderate, severe (empty if not graded)"),
-        ("observations", "notes", "", "free text"),
-        ("audit_log", "when", "ISO 8601 date-time", "when the change was saved"),
-        ("audit_log", "model", "", "kind of record (Stimulus, TestSession, Animal, ...)"),
-        ("audit_log", "object_id", "", "record id in this database"),
-        ("audit_log", "action", "", "created, changed or deleted"),
-        ("audit_log", "user", "", "who made the change"),
-        ("audit_log", "reason", "", "reason given (void reason, import file, sign-off)"),
-        ("audit_log", "record", "", "the record's fields after the change"),
-    ]  # fmt: skip
-    return entries
-
-
-# --------------------------------------------------------------------------- texts
-
-
-def software_versions() -> dict[str, str]:
-    versions = {"Python": platform.python_version()}
-    for name, dist in (
-        ("labstudy", None),
-        ("Django", "Django"),
-        ("pandas", "pandas"),
-        ("NumPy", "numpy"),
-        ("SciPy", "scipy"),
-        ("scikit-posthocs", "scikit-posthocs"),
-        ("statsmodels", "statsmodels"),
-    ):
-        if dist is None:
-            versions[name] = _labstudy_version()
-            continue
-        try:
-            versions[name] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            versions[name] = "?"
-    return versions
-
-
-def _labstudy_version() -> str:
-    import tomllib
-    from pathlib import Path
-
-    try:
-        path = Path(__file__).resolve().parents[1] / "pyproject.toml"
-        return tomllib.loads(path.read_text())["project"]["version"]
-    except (OSError, KeyError, ValueError):
-        return "?"
-
-
-def _join(items: list[str]) -> str:
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
-
-
-def _method_sentence(study, method: str, filaments) -> str:
-    cut = f"{study.cutoff_g:g}"
-    if method == "first_response":
-        return (
-            "The withdrawal threshold was the target force: the force of the lowest filament "
-            "that elicited a paw withdrawal anywhere in the series (not the first "
-            f"withdrawal), or the cut-off of {cut} g when no filament did."
-        )
-    delta = thresholds.mean_log_step(filaments)
-    if method == "up_down":
-        return (
-            "The 50 % withdrawal threshold was calculated as 10^(Xf + k·δ)/10 000 g "
-            "(Chaplan et al. 1994), where Xf is the evaluator size of the last filament, k "
-            "Dixon's tabulated value for the pattern of responses (Dixon 1980) and δ the mean "
-            f"step between filaments ({delta:.3f} log units); the series ended six responses "
-            f"after the first change of response. Estimates above {cut} g were set to the "
-            "cut-off."
-        )
-    return (
-        "The threshold was estimated by the simplified up-down method (SUDO; Bonin et al. "
-        "2014): five stimuli, the threshold read from the fifth filament moved half a step "
-        f"down after a withdrawal and up after none (cut-off {cut} g)."
-    )
-
-
-def _posthoc_sentence(posthoc: str) -> str:
-    if posthoc == "dunn_holm":
-        return "Dunn's test with Holm correction"
-    return (
-        "the Nemenyi test with the studentized-range distribution (as "
-        "PMCMRplus::kwAllPairsNemenyiTest)"
-    )
-
-
 def methods_paragraph(export: StudyExport) -> str:
-    """The statistics-and-methods paragraph with this study's numbers filled in."""
-    study = export.study
-    fset = study.filament_set
-    filaments = frames.filaments_of(study)
-    sessions = export.sessions
-    counts = export.counts()
-    control, baseline = export.design
-    groups = []
-    allocated = sessions.drop_duplicates("animal")
-    n_by_group = allocated[allocated["group"] != ""].groupby("group")["animal"].nunique()
-    for code, name in study.groups.order_by("order", "code").values_list("code", "name"):
-        groups.append(f"{name} ({code}, n = {int(n_by_group.get(code, 0))})")
-    tps = list(study.timepoints.order_by("day").values_list("label", "day"))
-    n_animals = int(sessions["animal"].nunique()) if len(sessions) else 0
-    paw = {"right": "right hind paw", "left": "left hind paw", "both": "both hind paws"}[
-        study.paw_tested
-    ]
-    start = next((f for f in filaments if f.size == study.start_filament), None)
-    sex = {"male": "male", "female": "female", "mixed": "male and female"}[study.sex]
-    species = f"{study.strain} {study.species}".strip()
-    parts = [
-        f"Mechanical withdrawal thresholds were measured with von Frey filaments ({fset.name}; "
-        f"{len(filaments)} filaments, evaluator sizes {filaments[0].size}–{filaments[-1].size}, "
-        f"{filaments[0].grams:g}–{filaments[-1].grams:g} g) applied to the plantar surface of "
-        f"the {paw}.",
-        "Testing started with filament "
-        + (f"{start.size} ({start.grams:g} g)" if start else study.start_filament)
-        + "; after a withdrawal the next lower filament and after no withdrawal the next "
-        "higher one was applied (Dixon's up-down stepping).",
-        _method_sentence(study, export.method, filaments),
-    ]
-    if baseline:
-        parts.append(
-            "The maximum possible effect was calculated per animal as %MPE = (post-treatment "
-            f"threshold − baseline threshold) / ({study.cutoff_g:g} g − baseline threshold) × "
-            f"100, with the animal's own {baseline} threshold as baseline."
-        )
-    parts.append(
-        f"{n_animals} {sex} {species}s were studied"
-        + (f" in {len(groups)} groups: {_join(groups)}." if groups else ".")
-    )
-    if tps:
-        listing = _join([f"{label} (day {day})" for label, day in tps])
-        parts.append(f"Thresholds were measured at {len(tps)} timepoints: {listing}.")
-    parts.append(
-        f"{counts['sessions']} test sessions with {counts['stimuli']} filament applications "
-        "were analysed."
-    )
-    if counts["legacy"]:
-        parts.append(
-            f"{counts['legacy']} thresholds were imported from spreadsheets that did not "
-            "record the individual responses; they are flagged 'legacy_thresholds' in the data."
-        )
-    parts.append("Group values are given as mean ± SEM.")
-    alpha = f"{study.alpha:g}"
-    parts.append(
-        "Within each group, thresholds were compared across timepoints with the Friedman "
-        "test followed, where significant, by the Nemenyi test (as "
-        "PMCMRplus::frdAllPairsNemenyiTest), and with repeated-measures ANOVA "
-        "(Greenhouse–Geisser and Huynh–Feldt corrections after Mauchly's test of "
-        "sphericity). Between groups, each timepoint was tested with the Kruskal–Wallis test "
-        f"followed, where significant, by {_posthoc_sentence(study.posthoc)}"
-        + (f", comparing each group with {control}." if control else ".")
-        + " A linear mixed model with a random intercept per animal was fitted as well, "
-        "because it keeps animals with a missing timepoint."
-    )
-    dropped = _dropped_animals(export.statistics)
-    if dropped:
-        parts.append(
-            "Animals left out of the Friedman test and ANOVA for a missing timepoint: "
-            f"{', '.join(dropped)}."
-        )
-    parts.append(f"Differences were considered significant at p < {alpha}.")
-    versions = software_versions()
-    listing = ", ".join(f"{k} {v}" for k, v in versions.items() if k != "labstudy")
-    parts.append(f"Analyses were computed with labstudy {versions['labstudy']} ({listing}).")
-    title = f"Methods — {study.title} ({study.slug})"
-    body = " ".join(parts)
-    return f"{title}\n\n{_wrap(body)}\n"
-
-
-def _dropped_animals(statistics: pd.DataFrame) -> list[str]:
-    if statistics.empty or "dropped" not in statistics:
-        return []
-    names: set[str] = set()
-    for text in statistics["dropped"].dropna():
-        names.update(a.strip() for a in str(text).split(",") if a.strip())
-    return sorted(names)
-
-
-def _wrap(text: str, width: int = 88) -> str:
-    import textwrap
-
-    return "\n".join(textwrap.wrap(text, width=width))
+    """The methods paragraph of `export` (`analysis.methods_text.methods_paragraph`)."""
+    return export.methods_text()
 
 
 def readme(export: StudyExport, files: list[str]) -> str:

@@ -293,7 +293,12 @@ def analysis_frame(sessions: pd.DataFrame, value: str = "threshold_g") -> pd.Dat
 
 def wide_frame(sessions: pd.DataFrame, value: str = "threshold_g") -> pd.DataFrame:
     """Animal x timepoint table of `value`, timepoints in study-day order."""
-    long = analysis_frame(sessions, value)
+    return pivot_wide(analysis_frame(sessions, value))
+
+
+def pivot_wide(long: pd.DataFrame) -> pd.DataFrame:
+    """(group, animal) x timepoint table of an `analysis_frame`'s values, timepoints in
+    study-day order."""
     order = long.drop_duplicates("timepoint").sort_values("day")["timepoint"].tolist()
     table = long.pivot_table(index=["group", "animal"], columns="timepoint", values="value")
     return table.reindex(columns=order)

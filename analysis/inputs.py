@@ -208,6 +208,10 @@ class AnalysisInputs:
         """The long frame of `outcome` ("threshold_g" or "pct_mpe") in study order."""
         return self.frames[outcome]
 
+    def wide(self, outcome: str) -> pd.DataFrame:
+        """(group, animal) x timepoint table of `long(outcome)` (`frames.pivot_wide`)."""
+        return frames.pivot_wide(self.frames[outcome])
+
     def usable(self, outcome: str) -> pd.DataFrame:
         """The session rows behind `long(outcome)` (all columns, source included)."""
         return frames.usable(self.sessions, outcome)
@@ -255,6 +259,15 @@ def analysis_inputs(study, *, method: str | None = None) -> AnalysisInputs:
             {outcome: tuple(usable_pairs(chosen, long)) for outcome, long in longs.items()}
         ),
     )
+
+
+def group_summary(inputs: AnalysisInputs, outcome: str = THRESHOLD_G) -> pd.DataFrame:
+    """`stats.group_summary` of one outcome (n, mean, SD, SEM, median, quartiles per group
+    and timepoint), in study order: the dashboard's tables and the summary export."""
+    long = inputs.long(outcome)
+    if long.empty:
+        return pd.DataFrame(columns=stats.SUMMARY_COLUMNS)
+    return inputs.ordered(stats.group_summary(long))
 
 
 # ----------------------------------------------------------------------------- statistics

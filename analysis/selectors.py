@@ -1,8 +1,9 @@
 """Reads that feed the results pages: dashboard, completeness, publication figure, animal.
 
 Each function reads the ORM in a fixed number of queries (none per animal, session or
-dose) and leaves the numbers to `analysis.frames` (thresholds, %MPE) and
-`analysis.stats` (statistics), so the page, the export and the tests share one source.
+dose). The design, reference, frames and statistics come from `analysis.inputs`
+(`analysis_inputs`, `study_statistics`), the call the exports and ARRIVE make too, so
+the page and the files cannot disagree; this module shapes them for the pages.
 Nothing is cached: a page shows the data as recorded when it is drawn.
 
 This module reads only. Frames include treatment groups: views check
@@ -18,9 +19,11 @@ import numpy as np
 import pandas as pd
 from django.db.models import Count, Q
 
-from analysis import frames, stats
+from analysis import frames, inputs, stats
 
 # ----------------------------------------------------------------------------- design
+
+Design = inputs.Design  # re-exported for the views
 
 
 @dataclass(frozen=True)
@@ -34,91 +37,13 @@ class Measure:
 
 THRESHOLD = Measure(
     key="threshold",
-    column="threshold_g",
+    column=inputs.THRESHOLD_G,
     label="Withdrawal threshold",
     unit="g",
     axis_title="Paw withdrawal threshold (g)",
 )
-MPE = Measure(key="mpe", column="pct_mpe", label="%MPE", unit="%", axis_title="%MPE")
+MPE = Measure(key="mpe", column=inputs.PCT_MPE, label="%MPE", unit="%", axis_title="%MPE")
 MEASURES = {m.key: m for m in (THRESHOLD, MPE)}
-
-
-@dataclass(frozen=True)
-class GroupInfo:
-    code: str
-    name: str
-    colour: str
-    is_control: bool
-
-
-@dataclass(frozen=True)
-class PhaseInfo:
-    code: str
-    name: str
-    first_day: int
-    last_day: int
-    dosed: bool
-
-
-@dataclass(frozen=True)
-class TimepointInfo:
-    pk: int
-    label: str
-    day: int
-    is_baseline: bool
-    date: dt.date
-
-
-@dataclass(frozen=True)
-class Design:
-    """Groups, phases and timepoints in study order, and the reference points of the
-    statistics: the baseline timepoint, the first treated one and the control group."""
-
-    groups: tuple[GroupInfo, ...]
-    phases: tuple[PhaseInfo, ...]
-    timepoints: tuple[TimepointInfo, ...]
-    baseline: str | None
-    first_treated: str | None
-    control: str | None
-    control_assumed: bool = False
-
-    @property
-    def group_order(self) -> dict[str, int]:
-        return {g.code: i for i, g in enumerate(self.groups)}
-
-
-def study_design(study) -> Design:
-    """Three queries: groups, phases, timepoints."""
-    groups = tuple(
-        GroupInfo(code, name, colour, is_control)
-        for code, name, colour, is_control in study.groups.order_by("order", "code").values_list(
-            "code", "name", "colour", "is_control"
-        )
-    )
-    phases = tuple(
-        PhaseInfo(*row)
-        for row in study.phases.order_by("first_day").values_list(
-            "code", "name", "first_day", "last_day", "dosed"
-        )
-    )
-    timepoints = tuple(
-        TimepointInfo(pk, label, day, is_baseline, study.date_of_day(day))
-        for pk, label, day, is_baseline in study.timepoints.order_by("day").values_list(
-            "pk", "label", "day", "is_baseline"
-        )
-    )
-    baseline = next((t.label for t in timepoints if t.is_baseline), None)
-    if baseline is None and timepoints:
-        baseline = timepoints[0].label
-    labels = [t.label for t in timepoints]
-    first_treated = None
-    if baseline is not None and labels.index(baseline) + 1 < len(labels):
-        first_treated = labels[labels.index(baseline) + 1]
-    control = next((g.code for g in groups if g.is_control), None)
-    assumed = control is None and bool(groups)
-    if assumed:
-        control = groups[0].code
-    return Design(groups, phases, timepoints, baseline, first_treated, control, assumed)
 
 
 # ----------------------------------------------------------------------------- results
@@ -148,6 +73,8 @@ class MeasureResults:
     left_out: list[dict] = field(default_factory=list)
     # Per-animal area under the curve (`stats.auc_per_animal`), one entry per group.
     auc: list[dict] = field(default_factory=list)
+    # The study's chosen comparison pairs this measure has values for.
+    pairs: tuple[tuple[str, str], ...] = ()
 
     @property
     def dropped_animals(self) -> list[str]:
@@ -161,119 +88,83 @@ class MeasureResults:
 @dataclass
 class StudyResults:
     design: Design
-    reference: Reference
+    reference: inputs.Reference
     sessions: pd.DataFrame
     threshold: MeasureResults
     mpe: MeasureResults
+    analysed: inputs.AnalysisInputs | None = None  # what every number above came from
 
     def measure(self, key: str) -> MeasureResults:
         return self.threshold if key == THRESHOLD.key else self.mpe
 
 
-@dataclass(frozen=True)
-class Reference:
-    """The baseline, first treated timepoint and control group the statistics use.
-
-    The study's own (its baseline timepoint, its control group) when they have data;
-    otherwise the first timepoint / group with data, as the stats export chooses
-    (`analysis.exports.control_group`, `baseline_label`), so page and export agree.
-    """
-
-    baseline: str | None
-    first_treated: str | None
-    control: str | None
-    notes: tuple[str, ...] = ()
-
-
-def reference_for(design: Design, long: pd.DataFrame) -> Reference:
-    labels = set(long["timepoint"].tolist()) if not long.empty else set()
-    codes = set(long["group"].tolist()) if not long.empty else set()
-    timepoints = [t.label for t in design.timepoints if t.label in labels]
-    notes = []
-    baseline = design.baseline if design.baseline in labels else None
-    if baseline is None and timepoints:
-        baseline = timepoints[0]
-        notes.append(f"the baseline {design.baseline} has no values yet: {baseline} is used")
-    control = design.control if design.control in codes else None
-    if control is None and codes:
-        control = next(g.code for g in design.groups if g.code in codes)
-        notes.append(f"the control group {design.control} has no values yet: {control} is used")
-    elif design.control_assumed and control is not None:
-        notes.append(f"no group is marked as control: the first group, {control}, is used")
-    first_treated = None
-    if baseline is not None and timepoints.index(baseline) + 1 < len(timepoints):
-        first_treated = timepoints[timepoints.index(baseline) + 1]
-    return Reference(baseline, first_treated, control, tuple(notes))
-
-
-def study_results(study, *, design: Design | None = None) -> StudyResults:
+def study_results(study, *, analysed: inputs.AnalysisInputs | None = None) -> StudyResults:
     """Thresholds and %MPE of every live session, their summaries, statistics and the
-    significance marks the charts draw, in a fixed number of queries."""
-    design = design or study_design(study)
-    sessions = frames.session_frame(study)
-    threshold_long = _ordered(frames.analysis_frame(sessions, THRESHOLD.column), design)
-    reference = reference_for(design, threshold_long)
-    mpe_long = _ordered(frames.analysis_frame(sessions, MPE.column), design)
-    mpe = measure_results(mpe_long, MPE, design, reference, study)
-    mpe.left_out = mpe_left_out(sessions, design)
+    significance marks the charts draw, in a fixed number of queries: all of it from
+    `analysis.inputs`, as the exports compute theirs."""
+    analysed = analysed or inputs.analysis_inputs(study)
+    mpe = measure_results(analysed, MPE)
+    mpe.left_out = mpe_left_out(analysed)
     return StudyResults(
-        design=design,
-        reference=reference,
-        sessions=sessions,
-        threshold=measure_results(threshold_long, THRESHOLD, design, reference, study),
+        design=analysed.design,
+        reference=analysed.reference,
+        sessions=analysed.sessions,
+        threshold=measure_results(analysed, THRESHOLD),
         mpe=mpe,
+        analysed=analysed,
     )
 
 
-def mpe_left_out(sessions: pd.DataFrame, design: Design) -> list[dict]:
+def mpe_left_out(analysed: inputs.AnalysisInputs) -> list[dict]:
     """Animals left out of %MPE at some timepoint and why, in study group order."""
-    frame = frames.mpe_left_out(sessions)
+    frame = frames.mpe_left_out(analysed.sessions)
     if frame.empty:
         return []
-    return _ordered_animals(frame, design).to_dict("records")
+    return analysed.ordered(frame).to_dict("records")
 
 
-def measure_results(
-    long: pd.DataFrame, measure: Measure, design: Design, reference: Reference, study
-) -> MeasureResults:
+def measure_results(analysed: inputs.AnalysisInputs, measure: Measure) -> MeasureResults:
+    """One measure's long frame, summary, statistics (without the mixed model, fitted on
+    request) and marks."""
+    long = analysed.long(measure.column)
+    computed = inputs.study_statistics(analysed, measure.column, mixed_model=False)
     if long.empty:
         return MeasureResults(
             measure,
             long,
             pd.DataFrame(columns=stats.SUMMARY_COLUMNS),
-            pd.DataFrame(columns=stats.COLUMNS),
+            computed.table,
             pd.DataFrame(columns=stats.MARK_COLUMNS),
-            problem="No values yet: nothing has been recorded for an allocated animal.",
+            problem=computed.problem,
         )
-    summary = _ordered(stats.group_summary(long), design)
-    results, problem = _statistics(
-        long, reference, alpha=study.alpha, posthoc=study.posthoc, pairs=study.chosen_pairs()
-    )
+    results = computed.table
     marks = (
-        stats.significance_marks(results, alpha=study.alpha)
+        stats.significance_marks(results, alpha=analysed.study.alpha)
         if not results.empty
         else pd.DataFrame(columns=stats.MARK_COLUMNS)
     )
     return MeasureResults(
         measure,
         long,
-        summary,
+        inputs.group_summary(analysed, measure.column),
         results,
         marks,
         dropped=_dropped(results),
-        problem=problem,
-        auc=auc_by_group(long, design),
+        problem=computed.problem,
+        auc=auc_by_group(analysed, measure.column),
+        pairs=analysed.pairs[measure.column],
     )
 
 
-def auc_by_group(long: pd.DataFrame, design: Design) -> list[dict]:
+def auc_by_group(analysed: inputs.AnalysisInputs, outcome: str) -> list[dict]:
     """`stats.auc_per_animal` per group in study order: each group's animals (AUC NaN
     where an animal misses a timepoint), n, mean ± SEM of the complete ones, and the span
     (first and last timepoint with data) the trapezoids run over."""
-    if long.empty:
+    aucs = analysed.auc(outcome)
+    if aucs is None:
         return []
-    aucs = stats.auc_per_animal(long)
-    present = set(long["timepoint"])
+    present = set(analysed.long(outcome)["timepoint"])
+    design = analysed.design
     span = [t for t in design.timepoints if t.label in present]
     out = []
     for group in design.groups:
@@ -298,65 +189,10 @@ def auc_by_group(long: pd.DataFrame, design: Design) -> list[dict]:
     return out
 
 
-def _ordered(frame: pd.DataFrame, design: Design) -> pd.DataFrame:
-    """Rows in study group order, then by day (and animal): the order the stats export
-    uses, so `analysis.stats` meets the groups, and prints its rows, in the same order."""
-    if frame.empty:
-        return frame.reset_index(drop=True)
-    rank = frame["group"].map(design.group_order).fillna(len(design.groups))
-    keys = ["_rank", "day"] + (["animal"] if "animal" in frame.columns else [])
-    ordered = frame.assign(_rank=rank).sort_values(keys, kind="stable")
-    return ordered.drop(columns="_rank").reset_index(drop=True)
-
-
-def usable_pairs(pairs, long: pd.DataFrame) -> list[tuple[str, str]]:
-    """The study's chosen pairs whose two timepoints both have values."""
-    labels = set(long["timepoint"].tolist())
-    return [(a, b) for a, b in pairs if a in labels and b in labels]
-
-
-def _statistics(
-    long: pd.DataFrame, reference: Reference, *, alpha: float, posthoc: str, pairs=()
-) -> tuple[pd.DataFrame, str]:
-    """`stats.study_statistics` without the linear mixed model, which takes seconds on a
-    large study and is offered on request (`mixed_model_results`); every other row is
-    computed by the same functions, with the same arguments, as in the stats export."""
-    empty = pd.DataFrame(columns=stats.COLUMNS)
-    if reference.baseline not in set(long["timepoint"].tolist()):
-        return empty, "Statistics start once the baseline timepoint has values."
-    if reference.control not in set(long["group"].tolist()):
-        return empty, "Statistics start once the control group has values."
-    baseline, control = reference.baseline, reference.control
-    parts = [
-        stats.within_group_tests(
-            long,
-            baseline=baseline,
-            first_treated=reference.first_treated,
-            pairs=usable_pairs(pairs, long),
-            alpha=alpha,
-        ),
-        stats.rm_anova(long),
-        stats.mixed_anova(long, control_group=control),
-        stats.between_group_tests(long, control_group=control, alpha=alpha, posthoc=posthoc),
-        stats.auc_tests(long, control_group=control, alpha=alpha, posthoc=posthoc),
-    ]
-    parts = [part for part in parts if not part.empty]
-    return pd.concat(parts, ignore_index=True), ""
-
-
 def mixed_model_results(study, measure: Measure) -> pd.DataFrame:
     """The linear mixed model (random intercept per animal) that keeps animals with a
-    missing timepoint: `stats.mixed_model` on the same long frame as the dashboard."""
-    design = study_design(study)
-    sessions = frames.session_frame(study)
-    reference = reference_for(
-        design, _ordered(frames.analysis_frame(sessions, THRESHOLD.column), design)
-    )
-    long = _ordered(frames.analysis_frame(sessions, measure.column), design)
-    if long.empty or reference.baseline not in set(long["timepoint"]):
-        return pd.DataFrame(columns=stats.COLUMNS)
-    control = reference.control if reference.control in set(long["group"]) else None
-    return stats.mixed_model(long, baseline=reference.baseline, control_group=control)
+    missing timepoint, on the same inputs as the dashboard and the stats export."""
+    return inputs.mixed_model_statistics(inputs.analysis_inputs(study), measure.column)
 
 
 def _dropped(results: pd.DataFrame) -> list[dict]:
@@ -425,7 +261,7 @@ def completeness(study, *, design: Design, sessions: pd.DataFrame, today: dt.dat
     """
     from sessions.models import TestSession
 
-    animals = _ordered_animals(animals_frame(study), design)
+    animals = inputs.in_study_order(animals_frame(study), design)
     tps = pd.DataFrame(
         [(t.pk, t.label, t.day, t.date) for t in design.timepoints],
         columns=["timepoint_id", "timepoint", "day", "date"],
@@ -500,16 +336,6 @@ def completeness(study, *, design: Design, sessions: pd.DataFrame, today: dt.dat
     return animals, grid
 
 
-def _ordered_animals(animals: pd.DataFrame, design: Design) -> pd.DataFrame:
-    rank = animals["group"].map(design.group_order).fillna(len(design.groups))
-    return (
-        animals.assign(_rank=rank)
-        .sort_values(["_rank", "animal"], kind="stable")
-        .drop(columns="_rank")
-        .reset_index(drop=True)
-    )
-
-
 def completeness_counts(grid: pd.DataFrame) -> dict[str, int]:
     counts = grid["state"].value_counts()
     return {state: int(counts.get(state, 0)) for state in CELL_LABELS}
@@ -541,7 +367,7 @@ def dosing_compliance(
     columns = ["given", "missed", "refused", "not_recorded", "to_come"]
     counts = pd.DataFrame(list(rows), columns=["animal_id", *columns])
     if animals is None:
-        animals = _ordered_animals(animals_frame(study), design)
+        animals = inputs.in_study_order(animals_frame(study), design)
     frame = animals[["animal_id", "animal", "group", "status"]].merge(
         counts, on="animal_id", how="left"
     )
@@ -658,8 +484,8 @@ class NothingYet:
     """What an empty study's results pages say instead of drawing empty axes."""
 
     missing: tuple[str, ...]
-    first_timepoint: TimepointInfo | None
-    first_due: TimepointInfo | None  # the first timepoint still to come, if any
+    first_timepoint: inputs.TimepointInfo | None
+    first_due: inputs.TimepointInfo | None  # the first timepoint still to come, if any
     days_until: int | None
 
 

@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from analysis import charts, frames, selectors
+from analysis import charts, inputs, selectors
 from analysis.static_finders import PLOTLY_JS
 from labstudy.access import StudyAccess, study_access
 
@@ -76,9 +76,7 @@ def _mark_key(study, results: selectors.StudyResults, measure_results) -> charts
         first_treated=reference.first_treated,
         control=reference.control,
         between_test=between,
-        pairs=tuple(selectors.usable_pairs(study.chosen_pairs(), measure_results.long))
-        if not measure_results.long.empty
-        else (),
+        pairs=measure_results.pairs,
     )
 
 
@@ -250,9 +248,11 @@ def completeness(request: HttpRequest, slug: str) -> HttpResponse:
     access = _results_access(request, slug)
     study = access.study
     today = timezone.localdate()
-    design = selectors.study_design(study)
-    sessions = frames.session_frame(study)
-    animals, grid = selectors.completeness(study, design=design, sessions=sessions, today=today)
+    analysed = inputs.analysis_inputs(study)
+    design = analysed.design
+    animals, grid = selectors.completeness(
+        study, design=design, sessions=analysed.sessions, today=today
+    )
     prefix = _animal_url_prefix(slug)
     k = len(design.timepoints)
     cells = grid[["animal_id", "state", "session", "value", "timepoint"]].to_dict("records")

@@ -1,15 +1,21 @@
-"""The audit trail as people read it: who changed what, when, old value, new value, why.
+"""The audit trail: every reading of django-simple-history's historical tables.
 
-Built on django-simple-history: every recorded-data model keeps a historical table;
-this module turns consecutive historical records into one row per changed field.
-Reads only.
+Built on django-simple-history: every recorded-data model keeps a historical table.
+This module turns consecutive historical records into one row per changed field (the
+animal and session pages), streams a study's whole history (the audit-log export),
+lists the study's unblinding events (the ARRIVE report) and says when a record was
+voided. No other module reads `.history`: pages and exports call the functions here.
+Reads only; models are imported inside the functions, so the apps' models and services
+can import this module.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import heapq
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from django.utils import timezone
 
@@ -153,3 +159,82 @@ def already_voided(record, **voided) -> str:
     who = start.history_user.get_username() if start.history_user else "system"
     when = timezone.localtime(start.history_date)
     return f"already voided on {when:%d %b %Y %H:%M} by {who}: {reason}"
+
+
+# ----------------------------------------------------------------------------- a study's history
+
+
+class HistoryEntry(NamedTuple):
+    """One historical record: the record's fields as they were after the change."""
+
+    when: datetime
+    model: str
+    object_id: int
+    action: str
+    user: str | None
+    reason: str | None
+    fields: tuple[tuple[str, object], ...]
+
+
+def _study_history_sources(study) -> list[tuple[str, object]]:
+    """(model name, historical queryset) of the study and every record kept under it."""
+    from animals import models as animal_models
+    from labstudy import models as study_models
+    from sessions import models as session_models
+
+    by_study = ("TreatmentGroup", "Phase", "Timepoint", "Membership", "Animal", "Allocation")
+    by_animal = (
+        "Surgery",
+        "BodyWeight",
+        "DoseAdministration",
+        "Observation",
+        "TestSession",
+        "LegacyThreshold",
+    )
+    sources = [("Study", study_models.Study.history.filter(id=study.pk))]
+    for name in by_study:
+        model = getattr(study_models, name, None) or getattr(animal_models, name, None)
+        if model is not None and hasattr(model, "history"):
+            sources.append((name, model.history.filter(study_id=study.pk)))
+    for name in by_animal:
+        model = getattr(animal_models, name, None) or getattr(session_models, name, None)
+        if model is not None and hasattr(model, "history"):
+            sources.append((name, model.history.filter(animal__study_id=study.pk)))
+    sources.append(
+        ("Stimulus", session_models.Stimulus.history.filter(session__animal__study_id=study.pk))
+    )
+    return sources
+
+
+def _entries(name: str, queryset, chunk_size: int) -> Iterator[HistoryEntry]:
+    model = queryset.model
+    fields = [
+        f.attname
+        for f in model._meta.concrete_fields
+        if not f.name.startswith("history_") and f.attname != "id"
+    ]
+    values = queryset.order_by("history_date", "history_id").values_list(
+        "history_date", "id", "history_type", "history_user__username", "history_change_reason",
+        *fields,
+    )  # fmt: skip
+    for when, pk, kind, user, reason, *record in values.iterator(chunk_size=chunk_size):
+        values = tuple(zip(fields, record, strict=True))
+        yield HistoryEntry(when, name, pk, ACTIONS.get(kind, kind), user, reason, values)
+
+
+def study_history(study, *, chunk_size: int = 5000) -> Iterator[HistoryEntry]:
+    """Every historical record of the study and of everything recorded under it, oldest
+    first (then by model name and record id), streamed from server-side cursors so
+    memory stays flat however long the history."""
+    streams = [_entries(name, qs, chunk_size) for name, qs in _study_history_sources(study)]
+    yield from heapq.merge(*streams, key=lambda entry: (entry.when, entry.model, entry.object_id))
+
+
+def unblinding_events(study) -> list[tuple[datetime, str | None, str]]:
+    """(when, who, reason) of each change to the study saved with an "unblinded" reason,
+    oldest first."""
+    return list(
+        study.history.filter(history_change_reason__startswith="unblinded")
+        .order_by("history_date")
+        .values_list("history_date", "history_user__username", "history_change_reason")
+    )

@@ -1,0 +1,201 @@
+"""The methods paragraph of a study's publication, with the study's numbers filled in.
+
+Words only: the design, reference group, baseline and sessions come from
+`analysis.inputs` and the dropped animals from the statistics the stats export holds,
+so the paragraph says what the files show. Reads only; it must not compute numbers of
+its own or import `analysis.exports` (which re-exports its old names).
+"""
+
+from __future__ import annotations
+
+import platform
+from importlib import metadata
+
+import pandas as pd
+
+from analysis import frames, thresholds
+from analysis.inputs import AnalysisInputs
+
+
+def data_counts(sessions: pd.DataFrame) -> dict[str, int]:
+    """Sessions computed from stimuli, their stimuli, and thresholds imported without
+    stimuli, in a session frame (`frames.session_frame`)."""
+    legacy = int((sessions["source"] == frames.SOURCE_LEGACY).sum()) if len(sessions) else 0
+    return {
+        "sessions": int((sessions["source"] == frames.SOURCE_STIMULI).sum())
+        if len(sessions)
+        else 0,
+        "stimuli": int(sessions["n_stimuli"].sum()) if len(sessions) else 0,
+        "legacy": legacy,
+    }
+
+
+def software_versions() -> dict[str, str]:
+    versions = {"Python": platform.python_version()}
+    for name, dist in (
+        ("labstudy", None),
+        ("Django", "Django"),
+        ("pandas", "pandas"),
+        ("NumPy", "numpy"),
+        ("SciPy", "scipy"),
+        ("scikit-posthocs", "scikit-posthocs"),
+        ("statsmodels", "statsmodels"),
+    ):
+        if dist is None:
+            versions[name] = _labstudy_version()
+            continue
+        try:
+            versions[name] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            versions[name] = "?"
+    return versions
+
+
+def _labstudy_version() -> str:
+    import tomllib
+    from pathlib import Path
+
+    try:
+        path = Path(__file__).resolve().parents[1] / "pyproject.toml"
+        return tomllib.loads(path.read_text())["project"]["version"]
+    except (OSError, KeyError, ValueError):
+        return "?"
+
+
+def _join(items: list[str]) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def method_sentence(study, method: str, filaments) -> str:
+    cut = f"{study.cutoff_g:g}"
+    if method == "first_response":
+        return (
+            "The withdrawal threshold was the target force: the force of the lowest filament "
+            "that elicited a paw withdrawal anywhere in the series (not the first "
+            f"withdrawal), or the cut-off of {cut} g when no filament did."
+        )
+    delta = thresholds.mean_log_step(filaments)
+    if method == "up_down":
+        return (
+            "The 50 % withdrawal threshold was calculated as 10^(Xf + k·δ)/10 000 g "
+            "(Chaplan et al. 1994), where Xf is the evaluator size of the last filament, k "
+            "Dixon's tabulated value for the pattern of responses (Dixon 1980) and δ the mean "
+            f"step between filaments ({delta:.3f} log units); the series ended six responses "
+            f"after the first change of response. Estimates above {cut} g were set to the "
+            "cut-off."
+        )
+    return (
+        "The threshold was estimated by the simplified up-down method (SUDO; Bonin et al. "
+        "2014): five stimuli, the threshold read from the fifth filament moved half a step "
+        f"down after a withdrawal and up after none (cut-off {cut} g)."
+    )
+
+
+def posthoc_sentence(posthoc: str) -> str:
+    if posthoc == "dunn_holm":
+        return "Dunn's test with Holm correction"
+    return (
+        "the Nemenyi test with the studentized-range distribution (as "
+        "PMCMRplus::kwAllPairsNemenyiTest)"
+    )
+
+
+def methods_paragraph(inputs: AnalysisInputs, *, statistics: pd.DataFrame) -> str:
+    """The statistics-and-methods paragraph with this study's numbers filled in:
+    `inputs`' design, reference and sessions, and the animals `statistics` (the stats
+    export's table) dropped."""
+    study = inputs.study
+    fset = study.filament_set
+    filaments = frames.filaments_of(study)
+    sessions = inputs.sessions
+    counts = data_counts(sessions)
+    control, baseline = inputs.control, inputs.baseline
+    groups = []
+    allocated = sessions.drop_duplicates("animal")
+    n_by_group = allocated[allocated["group"] != ""].groupby("group")["animal"].nunique()
+    for group in inputs.design.groups:
+        groups.append(f"{group.name} ({group.code}, n = {int(n_by_group.get(group.code, 0))})")
+    tps = [(t.label, t.day) for t in inputs.design.timepoints]
+    n_animals = int(sessions["animal"].nunique()) if len(sessions) else 0
+    paw = {"right": "right hind paw", "left": "left hind paw", "both": "both hind paws"}[
+        study.paw_tested
+    ]
+    start = next((f for f in filaments if f.size == study.start_filament), None)
+    sex = {"male": "male", "female": "female", "mixed": "male and female"}[study.sex]
+    species = f"{study.strain} {study.species}".strip()
+    parts = [
+        f"Mechanical withdrawal thresholds were measured with von Frey filaments ({fset.name}; "
+        f"{len(filaments)} filaments, evaluator sizes {filaments[0].size}–{filaments[-1].size}, "
+        f"{filaments[0].grams:g}–{filaments[-1].grams:g} g) applied to the plantar surface of "
+        f"the {paw}.",
+        "Testing started with filament "
+        + (f"{start.size} ({start.grams:g} g)" if start else study.start_filament)
+        + "; after a withdrawal the next lower filament and after no withdrawal the next "
+        "higher one was applied (Dixon's up-down stepping).",
+        method_sentence(study, inputs.method, filaments),
+    ]
+    if baseline:
+        parts.append(
+            "The maximum possible effect was calculated per animal as %MPE = (post-treatment "
+            f"threshold − baseline threshold) / ({study.cutoff_g:g} g − baseline threshold) × "
+            f"100, with the animal's own {baseline} threshold as baseline."
+        )
+    parts.append(
+        f"{n_animals} {sex} {species}s were studied"
+        + (f" in {len(groups)} groups: {_join(groups)}." if groups else ".")
+    )
+    if tps:
+        listing = _join([f"{label} (day {day})" for label, day in tps])
+        parts.append(f"Thresholds were measured at {len(tps)} timepoints: {listing}.")
+    parts.append(
+        f"{counts['sessions']} test sessions with {counts['stimuli']} filament applications "
+        "were analysed."
+    )
+    if counts["legacy"]:
+        parts.append(
+            f"{counts['legacy']} thresholds were imported from spreadsheets that did not "
+            "record the individual responses; they are flagged 'legacy_thresholds' in the data."
+        )
+    parts.append("Group values are given as mean ± SEM.")
+    alpha = f"{study.alpha:g}"
+    parts.append(
+        "Within each group, thresholds were compared across timepoints with the Friedman "
+        "test followed, where significant, by the Nemenyi test (as "
+        "PMCMRplus::frdAllPairsNemenyiTest), and with repeated-measures ANOVA "
+        "(Greenhouse–Geisser and Huynh–Feldt corrections after Mauchly's test of "
+        "sphericity). Between groups, each timepoint was tested with the Kruskal–Wallis test "
+        f"followed, where significant, by {posthoc_sentence(study.posthoc)}"
+        + (f", comparing each group with {control}." if control else ".")
+        + " A linear mixed model with a random intercept per animal was fitted as well, "
+        "because it keeps animals with a missing timepoint."
+    )
+    dropped = dropped_animals(statistics)
+    if dropped:
+        parts.append(
+            "Animals left out of the Friedman test and ANOVA for a missing timepoint: "
+            f"{', '.join(dropped)}."
+        )
+    parts.append(f"Differences were considered significant at p < {alpha}.")
+    versions = software_versions()
+    listing = ", ".join(f"{k} {v}" for k, v in versions.items() if k != "labstudy")
+    parts.append(f"Analyses were computed with labstudy {versions['labstudy']} ({listing}).")
+    title = f"Methods — {study.title} ({study.slug})"
+    body = " ".join(parts)
+    return f"{title}\n\n{_wrap(body)}\n"
+
+
+def dropped_animals(statistics: pd.DataFrame) -> list[str]:
+    if statistics.empty or "dropped" not in statistics:
+        return []
+    names: set[str] = set()
+    for text in statistics["dropped"].dropna():
+        names.update(a.strip() for a in str(text).split(",") if a.strip())
+    return sorted(names)
+
+
+def _wrap(text: str, width: int = 88) -> str:
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, width=width))

@@ -1,0 +1,233 @@
+"""One route from the data to the numbers (issue 16): on the demo study with an excluded
+animal, a voided session and a refused dose, the dashboard a user sees, the summary and
+stats CSV files the `export_study` command writes and the Prism table agree cell for
+cell, and the completeness page lists the same doses not given as the doses file.
+
+The dashboard is read from the context its template renders, the files from disk as a
+data manager gets them, so the test compares what people see, not what our functions
+return.
+"""
+
+import csv
+import math
+from types import SimpleNamespace
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.urls import reverse
+
+from animals import services as animal_services
+from animals.models import Animal, DoseAdministration
+from labstudy.demo import DEMO_SLUG, load_demo_study
+from labstudy.models import Study
+from sessions import services as session_services
+from sessions.models import TestSession
+
+OUTCOMES = ("threshold_g", "pct_mpe")
+KEYS = ("test", "group", "timepoint", "a", "b")
+
+
+@pytest.fixture
+def demo(db, client, tmp_path):
+    """The demo with R-coded K5's first animal excluded on day 30, K10's first T3 session
+    voided and control's first dose voided and recorded again as refused; its exports
+    written by the command into `tmp_path`."""
+    load_demo_study()
+    study = Study.objects.get(slug=DEMO_SLUG)
+    manager = get_user_model().objects.get(username="datamanager")
+    excluded = Animal.objects.filter(study=study, group__code="K5").order_by("code").first()
+    animal_services.change_animal_status(
+        animal=excluded,
+        status=Animal.Status.EXCLUDED,
+        date=study.date_of_day(30),
+        reason="wound infection",
+        user=manager,
+    )
+    voided = (
+        TestSession.objects.filter(
+            animal__study=study, animal__group__code="K10", timepoint__label="T3"
+        )
+        .select_related("animal")
+        .order_by("animal__code")
+        .first()
+    )
+    session_services.void_session(session=voided, user=manager, reason="wrong rat", study=study)
+    dose = (
+        DoseAdministration.objects.filter(
+            animal__study=study,
+            animal__group__code="control",
+            status=DoseAdministration.Status.GIVEN,
+        )
+        .select_related("animal")
+        .order_by("scheduled_date", "animal__code")
+        .first()
+    )
+    animal_services.void_dose(dose=dose, user=manager, reason="marked on the wrong day")
+    animal_services.record_dose(
+        animal=dose.animal,
+        date=dose.scheduled_date,
+        status=DoseAdministration.Status.REFUSED,
+        user=manager,
+        reason="struggled, not injected",
+    )
+    files = {}
+    for what in ("summary", "stats", "prism", "thresholds", "doses"):
+        out = tmp_path / f"{what}.csv"
+        call_command("export_study", DEMO_SLUG, what=what, out=str(out), stdout=None)
+        files[what] = out.read_text(encoding="utf-8")
+    client.force_login(get_user_model().objects.get(username="investigator"))
+    return SimpleNamespace(
+        study=study,
+        client=client,
+        files=files,
+        excluded=excluded.code,
+        voided=(voided.animal.code, "T3"),
+        refused=(dose.animal.code, dose.study_day),
+    )
+
+
+def rows(text: str) -> list[dict]:
+    return list(csv.DictReader(text.splitlines()))
+
+
+def number(text: str) -> float:
+    return float(text) if text != "" else math.nan
+
+
+def same(a: float | None, b: float | None) -> bool:
+    """Equal to the 15 significant digits the CSV files keep, or both missing."""
+    a = math.nan if a is None else float(a)
+    b = math.nan if b is None else float(b)
+    if math.isnan(a) or math.isnan(b):
+        return math.isnan(a) and math.isnan(b)
+    return math.isclose(a, b, rel_tol=1e-13, abs_tol=1e-300)
+
+
+def prism_tables(text: str) -> tuple[dict[str, dict[tuple[str, str], float]], dict]:
+    """Outcome -> {(animal, timepoint): value} read from the Prism export (group titles,
+    one row per timepoint, and the line naming each subcolumn's animal), and the
+    animals of each group."""
+    lines = list(csv.reader(text.splitlines()))
+    tables = {}
+    i = 0
+    while i < len(lines):
+        if not lines[i]:
+            i += 1
+            continue
+        title = lines[i][0]
+        outcome = "pct_mpe" if title.startswith("%MPE") else "threshold_g"
+        header = lines[i + 2]
+        body = []
+        j = i + 3
+        while lines[j]:
+            body.append(lines[j])
+            j += 1
+        listing = lines[j + 1][0].split("Subcolumns, in order: ")[1]
+        animals = {}
+        for part in listing.split("; "):
+            group, codes = part.split(": ")
+            animals[group] = codes.split(", ")
+        columns = []
+        for k, cell in enumerate(header):
+            if cell:
+                columns += [(k + n, a) for n, a in enumerate(animals[cell])]
+        tables[outcome] = {
+            (animal, row[0]): number(row[k]) for row in body for k, animal in columns
+        }
+        i = j + 3
+    return tables, animals
+
+
+@pytest.mark.django_db
+def test_dashboard_exports_and_prism_agree_cell_for_cell(demo):
+    page = demo.client.get(reverse("dashboard", args=[DEMO_SLUG]))
+    assert page.status_code == 200
+    context = page.context
+
+    # The excluded animal and the voided session are gone from every number.
+    summary = {(r["group"], r["timepoint"]): r for r in context["summary_rows"]}
+    assert {r["n"] for k, r in summary.items() if k[0] == "K5"} == {4}
+    assert summary[("K10", "T3")]["n"] == 4 and summary[("K10", "T2")]["n"] == 5
+
+    # Summary CSV = the dashboard's threshold and %MPE tables, every group and timepoint.
+    exported = rows(demo.files["summary"])
+    assert [(r["group"], r["timepoint"]) for r in exported] == list(summary)
+    mpe = {(r["group"], r["timepoint"]): r for r in context["mpe_summary_rows"]}
+    for row in exported:
+        mine = summary[(row["group"], row["timepoint"])]
+        assert int(row["n"]) == mine["n"]
+        for column in ("mean", "sd", "sem", "median", "q1", "q3"):
+            assert same(number(row[column]), mine[column]), (row, column)
+        assert same(number(row["mpe_mean"]), mpe[(row["group"], row["timepoint"])]["mean"])
+        assert same(number(row["mpe_sem"]), mpe[(row["group"], row["timepoint"])]["sem"])
+
+    # Stats CSV = the dashboard's statistics tables (the mixed model is on its own page).
+    stats_rows = rows(demo.files["stats"])
+    for measure in context["measures"]:
+        outcome = "threshold_g" if measure["key"] == "threshold" else "pct_mpe"
+        shown = {
+            tuple(row[k] or "" for k in KEYS): row
+            for section in measure["sections"]
+            for row in section["rows"]
+        }
+        written = {
+            tuple(r[k] for k in KEYS): r
+            for r in stats_rows
+            if r["outcome"] == outcome and r["test"] != "mixed_model"
+        }
+        assert len(written) > 40
+        assert set(shown) == set(written)
+        for key, row in written.items():
+            for column in ("statistic", "p", "p_adj"):
+                assert same(number(row[column]), shown[key][column]), (key, column)
+        mixed = demo.client.get(
+            reverse("dashboard_mixed_model", args=[DEMO_SLUG]), {"measure": measure["key"]}
+        ).context["sections"]
+        shown_mixed = {(r["a"] or "", r["b"] or ""): r["p"] for s in mixed for r in s["rows"]}
+        written_mixed = {
+            (r["a"], r["b"]): number(r["p"])
+            for r in stats_rows
+            if r["outcome"] == outcome and r["test"] == "mixed_model"
+        }
+        assert shown_mixed.keys() == written_mixed.keys() and written_mixed
+        assert all(same(written_mixed[k], shown_mixed[k]) for k in written_mixed)
+
+    # Prism = the thresholds the summary averaged: the dashboard's means from its cells.
+    prism, animals = prism_tables(demo.files["prism"])
+    analysed = {
+        (r["animal"], r["timepoint"]): r
+        for r in rows(demo.files["thresholds"])
+        if r["paw"] == "right"
+    }
+    assert demo.excluded not in {animal for animal, _ in prism["threshold_g"]}
+    assert math.isnan(prism["threshold_g"][demo.voided])
+    for (animal, timepoint), value in prism["threshold_g"].items():
+        if math.isnan(value):
+            continue
+        assert value == number(analysed[(animal, timepoint)]["threshold_g"])
+        assert prism["pct_mpe"][(animal, timepoint)] == round(
+            number(analysed[(animal, timepoint)]["pct_mpe"]), 1
+        )
+    assert list(animals) == [g.code for g in context["design"].groups]
+    for (group, timepoint), mine in summary.items():
+        values = [
+            prism["threshold_g"][(a, timepoint)]
+            for a in animals[group]
+            if not math.isnan(prism["threshold_g"][(a, timepoint)])
+        ]
+        assert len(values) == mine["n"]
+        assert math.isclose(sum(values) / len(values), mine["mean"], rel_tol=1e-12)
+
+
+@pytest.mark.django_db
+def test_completeness_lists_the_doses_not_given_that_the_doses_file_holds(demo):
+    page = demo.client.get(reverse("dashboard_completeness", args=[DEMO_SLUG]))
+    shown = {(d["animal"], d["day"], d["status"]) for d in page.context["not_given"]}
+    written = {
+        (r["animal"], int(r["study_day"]), r["status"])
+        for r in rows(demo.files["doses"])
+        if r["status"] in ("missed", "refused")
+    }
+    assert (*demo.refused, "refused") in shown
+    assert shown == written
