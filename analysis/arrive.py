@@ -29,8 +29,9 @@ from dataclasses import dataclass, field
 import pandas as pd
 from scipy import stats as scipy_stats
 
-from analysis import exports, frames, selectors, thresholds
-from analysis.inputs import OUTCOMES, AnalysisInputs, analysis_inputs, study_statistics
+from analysis import exports, frames, methods_text, selectors, thresholds
+from analysis.inputs import OUTCOMES, AnalysisInputs, study_statistics
+from labstudy import audit
 
 
 @dataclass
@@ -154,8 +155,8 @@ class ArriveInputs:
 
 def gather(study, *, method: str | None = None, today: dt.date | None = None) -> ArriveInputs:
     """Every read the report needs, in one place: the analysis numbers from
-    `analysis_inputs` and `study_statistics` (as the dashboard and exports take them), the
-    summary table from the summary export, and the completeness page's dose and
+    `analysis_inputs` (through the export's, so the summary export is computed on the very
+    same frames) and `study_statistics`, and the completeness page's dose and
     adverse-event selectors."""
     from django.utils import timezone
 
@@ -163,7 +164,8 @@ def gather(study, *, method: str | None = None, today: dt.date | None = None) ->
     from sessions.models import TestSession
 
     today = today or timezone.localdate()
-    numbers = analysis_inputs(study, method=method)
+    export = exports.StudyExport(study, method=method)
+    numbers = export.inputs
     compliance = selectors.dosing_compliance(study, design=numbers.design, today=today)
     voided_sessions = list(
         TestSession.objects.filter(animal__study=study, status=TestSession.Status.VOIDED)
@@ -182,7 +184,7 @@ def gather(study, *, method: str | None = None, today: dt.date | None = None) ->
         baseline=numbers.baseline,
         control=numbers.control,
         sessions=numbers.sessions,
-        summary=exports.StudyExport(study, method=numbers.method).summary(),
+        summary=export.summary(),
         dropped=_dropped(numbers),
         voided_sessions=voided_sessions,
         allocations=_allocations(study),
@@ -199,7 +201,7 @@ def _dropped(numbers: AnalysisInputs) -> list[str]:
     """Animals a complete-case test (Friedman, ANOVA) left out, for either outcome. The
     mixed model, which drops no animal, is not fitted for this."""
     tables = [study_statistics(numbers, outcome, mixed_model=False).table for outcome in OUTCOMES]
-    return exports._dropped_animals(pd.concat(tables, ignore_index=True))
+    return methods_text.dropped_animals(pd.concat(tables, ignore_index=True))
 
 
 def arrive_report(study, *, method: str | None = None) -> ArriveReport:
@@ -534,14 +536,14 @@ def statistical_methods_item(study, *, control, dropped: list[str]) -> ArriveIte
         Fact(
             "Between groups",
             "Kruskal–Wallis test at each timepoint, then "
-            + exports._posthoc_sentence(study.posthoc)
+            + methods_text.posthoc_sentence(study.posthoc)
             + (f" vs {control}" if control else "")
             + " where significant; area under the curve; linear mixed model (random "
             "intercept per animal)",
         )
     )
     item.recorded.append(Fact("Significance level", f"alpha = {study.alpha:g}, two-sided"))
-    versions = exports.software_versions()
+    versions = methods_text.software_versions()
     item.recorded.append(
         Fact("Software", ", ".join(f"{name} {version}" for name, version in versions.items()))
     )
@@ -808,12 +810,8 @@ def _allocations(study) -> list[str]:
 
 
 def _unblinding(study) -> list[str]:
-    rows = (
-        study.history.filter(history_change_reason__startswith="unblinded")
-        .order_by("history_date")
-        .values_list("history_date", "history_user__username", "history_change_reason")
-    )
+    """Each unblinding in the study's history, as "when by whom: why"."""
     return [
         f"{exports.csv_cell(when)} by {user or 'unknown'}: {reason.removeprefix('unblinded: ')}"
-        for when, user, reason in rows
+        for when, user, reason in audit.unblinding_events(study)
     ]

@@ -18,9 +18,11 @@ from animals.services import (
     void_dose,
     void_observation,
 )
+from labstudy.services import unblind_study
 from sessions.models import TestSession
 from sessions.services import void_session
 from tests.analysis.dashboard_world import record, series_to
+from tests.conftest import PASSWORD
 from tests.worlds import make_bench_study
 
 
@@ -220,6 +222,17 @@ def test_blinding_names_the_coded_letters_or_the_unblinding(bench):
         ("Outcome assessment", "blinded until the study was unblinded"),
         ("Unblinded", "2026-09-30 by ivy: analysis done"),
     ]
+
+
+def test_blinding_reads_who_unblinded_the_study_and_why_from_its_history(bench, people):
+    unblind_study(
+        study=bench.study, user=people["investigator"], password=PASSWORD, reason="analysis done"
+    )
+    inputs = arrive.gather(bench.study)
+    assert len(inputs.unblinding) == 1
+    assert inputs.unblinding[0].endswith(" by ivy: analysis done")
+    item = arrive.blinding_item(bench.study, groups=inputs.groups, unblinding=inputs.unblinding)
+    assert _facts(item)["Outcome assessment"] == "blinded until the study was unblinded"
 
 
 # ----------------------------------------------------------------------------- 6, 7 outcome, stats
