@@ -24,15 +24,14 @@ from labstudy.models import Study
 from sessions import services as session_services
 from sessions.models import TestSession
 
-OUTCOMES = ("threshold_g", "pct_mpe")
 KEYS = ("test", "group", "timepoint", "a", "b")
 
 
 @pytest.fixture
 def demo(db, client, tmp_path):
-    """The demo with R-coded K5's first animal excluded on day 30, K10's first T3 session
-    voided and control's first dose voided and recorded again as refused; its exports
-    written by the command into `tmp_path`."""
+    """The demo with K5's first animal (by code) excluded on day 30, K10's first T3 session
+    voided and control's first dose voided and recorded again as refused. `exported(what)`
+    is the CSV file the `export_study` command writes."""
     load_demo_study()
     study = Study.objects.get(slug=DEMO_SLUG)
     manager = get_user_model().objects.get(username="datamanager")
@@ -71,16 +70,17 @@ def demo(db, client, tmp_path):
         user=manager,
         reason="struggled, not injected",
     )
-    files = {}
-    for what in ("summary", "stats", "prism", "thresholds", "doses"):
+
+    def exported(what: str) -> str:
         out = tmp_path / f"{what}.csv"
-        call_command("export_study", DEMO_SLUG, what=what, out=str(out), stdout=None)
-        files[what] = out.read_text(encoding="utf-8")
+        call_command("export_study", DEMO_SLUG, what=what, out=str(out))
+        return out.read_text(encoding="utf-8")
+
     client.force_login(get_user_model().objects.get(username="investigator"))
     return SimpleNamespace(
         study=study,
         client=client,
-        files=files,
+        exported=exported,
         excluded=excluded.code,
         voided=(voided.animal.code, "T3"),
         refused=(dose.animal.code, dose.study_day),
@@ -151,7 +151,7 @@ def test_dashboard_exports_and_prism_agree_cell_for_cell(demo):
     assert summary[("K10", "T3")]["n"] == 4 and summary[("K10", "T2")]["n"] == 5
 
     # Summary CSV = the dashboard's threshold and %MPE tables, every group and timepoint.
-    exported = rows(demo.files["summary"])
+    exported = rows(demo.exported("summary"))
     assert [(r["group"], r["timepoint"]) for r in exported] == list(summary)
     mpe = {(r["group"], r["timepoint"]): r for r in context["mpe_summary_rows"]}
     for row in exported:
@@ -163,7 +163,7 @@ def test_dashboard_exports_and_prism_agree_cell_for_cell(demo):
         assert same(number(row["mpe_sem"]), mpe[(row["group"], row["timepoint"])]["sem"])
 
     # Stats CSV = the dashboard's statistics tables (the mixed model is on its own page).
-    stats_rows = rows(demo.files["stats"])
+    stats_rows = rows(demo.exported("stats"))
     for measure in context["measures"]:
         outcome = "threshold_g" if measure["key"] == "threshold" else "pct_mpe"
         shown = {
@@ -194,10 +194,10 @@ def test_dashboard_exports_and_prism_agree_cell_for_cell(demo):
         assert all(same(written_mixed[k], shown_mixed[k]) for k in written_mixed)
 
     # Prism = the thresholds the summary averaged: the dashboard's means from its cells.
-    prism, animals = prism_tables(demo.files["prism"])
+    prism, animals = prism_tables(demo.exported("prism"))
     analysed = {
         (r["animal"], r["timepoint"]): r
-        for r in rows(demo.files["thresholds"])
+        for r in rows(demo.exported("thresholds"))
         if r["paw"] == "right"
     }
     assert demo.excluded not in {animal for animal, _ in prism["threshold_g"]}
@@ -226,7 +226,7 @@ def test_completeness_lists_the_doses_not_given_that_the_doses_file_holds(demo):
     shown = {(d["animal"], d["day"], d["status"]) for d in page.context["not_given"]}
     written = {
         (r["animal"], int(r["study_day"]), r["status"])
-        for r in rows(demo.files["doses"])
+        for r in rows(demo.exported("doses"))
         if r["status"] in ("missed", "refused")
     }
     assert (*demo.refused, "refused") in shown
