@@ -265,7 +265,7 @@ def test_arrive_agrees_with_the_dashboard_and_the_completeness_page(demo):
         for r in dashboard["summary_rows"]
     ]  # fmt: skip
     assert [(r[0], r[1], r[3]) for r in results] == [
-        (r["group"], r["timepoint"], r["n"]) for r in rows(demo.files["summary"])
+        (r["group"], r["timepoint"], r["n"]) for r in rows(demo.exported("summary"))
     ]
 
     # who is out of the study, with the reason; who the complete-case tests dropped
