@@ -8,7 +8,7 @@ import zipfile
 import pytest
 from playwright.sync_api import expect
 
-from labstudy.demo import DEMO_PASSWORD, DEMO_SLUG, load_demo_study
+from front.demo import DEMO_PASSWORD, DEMO_SLUG, load_demo_study
 from sessions.models import Stimulus
 from tests.browser.conftest import DESKTOP, TABLET, login, screenshot, too_small_targets
 from tests.sessions.test_import import HEADER, rows_for
