@@ -19,7 +19,7 @@ from django.urls import reverse
 
 from animals import services as animal_services
 from animals.models import Animal, DoseAdministration
-from labstudy.demo import DEMO_SLUG, load_demo_study
+from front.demo import DEMO_SLUG, load_demo_study
 from labstudy.models import Study
 from sessions import services as session_services
 from sessions.models import TestSession
