@@ -1,13 +1,13 @@
 """The audit trail: every reading of django-simple-history's historical tables.
 
-Built on django-simple-history: every recorded-data model keeps a historical table;
-this module turns consecutive historical records into one row per changed field, streams
-a study's whole history (the audit-log export), lists the study's unblinding events (the
-ARRIVE report) and says when a record was voided. Pages and exports call the functions
-here rather than reading `.history` themselves; the trail of one animal or session
-(which gathers animals and sessions) is front.trails.
-Reads only. Study core: it must not import the recording apps' models at module level;
-the whole-study history imports them inside the function (`_study_history_sources`).
+Built on django-simple-history: every recorded-data model keeps a historical table.
+This module turns consecutive historical records into one row per changed field (the
+animal and session pages, through front.trails), streams a study's whole history (the
+audit-log export), lists the study's unblinding events (the ARRIVE report) and says
+when a record was voided. Reads only. Study core: it reads any model's history it is
+handed, or finds the study's models in the app registry by label, and must not import
+the recording apps' models; the trail of one animal or session (which gathers animals
+and sessions) is front.trails.
 """
 
 from __future__ import annotations
@@ -126,33 +126,39 @@ class HistoryEntry(NamedTuple):
     fields: tuple[tuple[str, object], ...]
 
 
+# The study and every record kept under it that has a history, as (app label, model,
+# path from the model to the study's id). Models are found in the app registry, not
+# imported: the study core must not import the recording apps (see the module docstring).
+STUDY_HISTORY = (
+    ("labstudy", "Study", "id"),
+    ("labstudy", "TreatmentGroup", "study_id"),
+    ("labstudy", "Phase", "study_id"),
+    ("labstudy", "Timepoint", "study_id"),
+    ("labstudy", "Membership", "study_id"),
+    ("animals", "Animal", "study_id"),
+    ("animals", "Allocation", "study_id"),
+    ("animals", "Surgery", "animal__study_id"),
+    ("animals", "BodyWeight", "animal__study_id"),
+    ("animals", "DoseAdministration", "animal__study_id"),
+    ("animals", "Observation", "animal__study_id"),
+    ("vf_sessions", "TestSession", "animal__study_id"),
+    ("vf_sessions", "LegacyThreshold", "animal__study_id"),
+    ("vf_sessions", "Stimulus", "session__animal__study_id"),
+)
+
+
 def _study_history_sources(study) -> list[tuple[str, object]]:
     """(model name, historical queryset) of the study and every record kept under it."""
-    from animals import models as animal_models
-    from labstudy import models as study_models
-    from sessions import models as session_models
+    from django.apps import apps
 
-    by_study = ("TreatmentGroup", "Phase", "Timepoint", "Membership", "Animal", "Allocation")
-    by_animal = (
-        "Surgery",
-        "BodyWeight",
-        "DoseAdministration",
-        "Observation",
-        "TestSession",
-        "LegacyThreshold",
-    )
-    sources = [("Study", study_models.Study.history.filter(id=study.pk))]
-    for name in by_study:
-        model = getattr(study_models, name, None) or getattr(animal_models, name, None)
-        if model is not None and hasattr(model, "history"):
-            sources.append((name, model.history.filter(study_id=study.pk)))
-    for name in by_animal:
-        model = getattr(animal_models, name, None) or getattr(session_models, name, None)
-        if model is not None and hasattr(model, "history"):
-            sources.append((name, model.history.filter(animal__study_id=study.pk)))
-    sources.append(
-        ("Stimulus", session_models.Stimulus.history.filter(session__animal__study_id=study.pk))
-    )
+    sources = []
+    for app_label, name, path in STUDY_HISTORY:
+        try:
+            model = apps.get_model(app_label, name)
+        except LookupError:
+            continue
+        if hasattr(model, "history"):
+            sources.append((name, model.history.filter(**{path: study.pk})))
     return sources
 
 
