@@ -2,22 +2,36 @@
 
 For each item it lists what labstudy already knows (design, groups and n, exclusions
 with reasons, randomisation, blinding, outcome and method, statistics, animals,
-procedures, results per timepoint) and what the authors must still write. Reads only;
-the numbers come from `analysis.exports.StudyExport`, so the report, the exports and
-the dashboard agree.
+procedures, results per timepoint, adverse events) and what the authors must still write.
+
+Every number comes in through one function, `gather`, which reads the study; one function
+per item (`study_design_item` ... `results_item`) turns those inputs into the item's
+facts, tables and to-dos without reading the database; `arrive_report` wires the two.
+The design, reference, frames and statistics come from `analysis.inputs`
+(`analysis_inputs`, `study_statistics`) as for the dashboard and the exports, the
+summary table from the summary export, and the doses not given, dose counts and adverse
+events from the completeness page's selectors (`analysis.selectors`), so the report,
+the exports, the dashboard and the completeness page agree by construction.
+
+Reads only; must not write, and must not restate a rule a selector already holds (which
+dose counts as given, missed or void; which observation is a live adverse event).
 
 ARRIVE 2.0: Percie du Sert et al. 2020, PLoS Biol 18(7): e3000410.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections import Counter
 from dataclasses import dataclass, field
 
+import pandas as pd
 from scipy import stats as scipy_stats
 
-from analysis import exports, frames, thresholds
+from analysis import exports, frames, methods_text, selectors, thresholds
+from analysis.inputs import OUTCOMES, AnalysisInputs, study_statistics
+from labstudy import audit
 
 
 @dataclass
@@ -62,6 +76,16 @@ class ArriveReport:
         return sum(len(item.to_write) for item in self.items)
 
 
+# The order `selectors.dosing_compliance` counts doses in, with the completeness page's words.
+DOSE_COUNTS = (
+    ("given", "given"),
+    ("missed", "missed"),
+    ("refused", "refused"),
+    ("not_recorded", "not recorded"),
+    ("to_come", "still to come"),
+)
+
+
 def _n(value: float, digits: int = 1) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
@@ -92,51 +116,168 @@ def treatment_text(group) -> str:
     return "no treatment"
 
 
-def arrive_report(study, *, method: str | None = None) -> ArriveReport:
-    from animals.models import (
-        DOSE_VOIDED,
-        Animal,
-        BodyWeight,
-        DoseAdministration,
-        Observation,
-        Surgery,
-    )
+# ----------------------------------------------------------------------------- inputs
+
+
+@dataclass
+class ArriveInputs:
+    """What the report shows, read once. `timepoints`, `phases`, `baseline`, `control`,
+    `sessions` and `dropped` come from `analysis_inputs` (the design's `TimepointInfo`
+    and `PhaseInfo`, the reference with data), `summary` is the summary export;
+    `dose_counts`, `not_given` and `adverse_events` are the completeness page's."""
+
+    study: object
+    method: str
+    today: dt.date
+    groups: list
+    animals: list
+    timepoints: list
+    phases: list
+    filaments: list
+    baseline: str | None
+    control: str | None
+    sessions: pd.DataFrame
+    summary: pd.DataFrame
+    dropped: list[str]
+    voided_sessions: list[tuple[str, str, str]]
+    allocations: list[str]
+    unblinding: list[str]
+    first_weights_g: list[float]
+    surgeries: Counter
+    dose_counts: dict[str, int]
+    not_given: pd.DataFrame
+    adverse_events: pd.DataFrame
+
+    @property
+    def n_by_group(self) -> Counter:
+        return Counter(a.group.code for a in self.animals if a.group)
+
+
+def gather(study, *, method: str | None = None, today: dt.date | None = None) -> ArriveInputs:
+    """Every read the report needs, in one place: the analysis numbers from
+    `analysis_inputs` (through the export's, so the summary export is computed on the very
+    same frames) and `study_statistics`, and the completeness page's dose and
+    adverse-event selectors."""
+    from django.utils import timezone
+
+    from animals.models import Animal
     from sessions.models import TestSession
 
+    today = today or timezone.localdate()
     export = exports.StudyExport(study, method=method)
-    sessions = export.sessions
-    control, baseline = export.design
-    groups = list(study.groups.order_by("order", "code"))
-    animals = list(Animal.objects.filter(study=study).select_related("group").order_by("code"))
-    timepoints = list(study.timepoints.order_by("day"))
-    phases = list(study.phases.order_by("first_day"))
-    n_by_group = Counter(a.group.code for a in animals if a.group)
-    unallocated = [a.code for a in animals if a.group is None]
-    items = []
+    numbers = export.inputs
+    compliance = selectors.dosing_compliance(study, design=numbers.design, today=today)
+    voided_sessions = list(
+        TestSession.objects.filter(animal__study=study, status=TestSession.Status.VOIDED)
+        .order_by("timepoint__day", "animal__code")
+        .values_list("animal__code", "timepoint__label", "void_reason")
+    )
+    return ArriveInputs(
+        study=study,
+        method=numbers.method,
+        today=today,
+        groups=list(study.groups.order_by("order", "code")),
+        animals=list(Animal.objects.filter(study=study).select_related("group").order_by("code")),
+        timepoints=list(numbers.design.timepoints),
+        phases=list(numbers.design.phases),
+        filaments=frames.filaments_of(study),
+        baseline=numbers.baseline,
+        control=numbers.control,
+        sessions=numbers.sessions,
+        summary=export.summary(),
+        dropped=_dropped(numbers),
+        voided_sessions=voided_sessions,
+        allocations=_allocations(study),
+        unblinding=_unblinding(study),
+        first_weights_g=_first_weights_g(study),
+        surgeries=_surgeries(study),
+        dose_counts={key: int(compliance[key].sum()) for key, _ in DOSE_COUNTS},
+        not_given=selectors.doses_not_given(study),
+        adverse_events=selectors.adverse_events(study),
+    )
 
-    # 1 Study design ------------------------------------------------------------
+
+def _dropped(numbers: AnalysisInputs) -> list[str]:
+    """Animals a complete-case test (Friedman, ANOVA) left out, for either outcome. The
+    mixed model, which drops no animal, is not fitted for this."""
+    tables = [study_statistics(numbers, outcome, mixed_model=False).table for outcome in OUTCOMES]
+    return methods_text.dropped_animals(pd.concat(tables, ignore_index=True))
+
+
+def arrive_report(study, *, method: str | None = None) -> ArriveReport:
+    """The ten items, in order, for `study` with its thresholds by `method` (the
+    study's own when None)."""
+    inputs = gather(study, method=method)
+    study = inputs.study
+    groups, animals, n_by_group = inputs.groups, inputs.animals, inputs.n_by_group
+    items = [
+        study_design_item(
+            study,
+            groups=groups,
+            n_by_group=n_by_group,
+            timepoints=inputs.timepoints,
+            phases=inputs.phases,
+            baseline=inputs.baseline,
+        ),
+        sample_size_item(groups=groups, animals=animals, n_by_group=n_by_group),
+        inclusion_exclusion_item(
+            animals=animals,
+            timepoints=inputs.timepoints,
+            sessions=inputs.sessions,
+            voided_sessions=inputs.voided_sessions,
+            dropped=inputs.dropped,
+            today=inputs.today,
+        ),
+        randomisation_item(study, allocations=inputs.allocations),
+        blinding_item(study, groups=groups, unblinding=inputs.unblinding),
+        outcome_measures_item(
+            study, filaments=inputs.filaments, method=inputs.method, baseline=inputs.baseline
+        ),
+        statistical_methods_item(study, control=inputs.control, dropped=inputs.dropped),
+        experimental_animals_item(study, animals=animals, first_weights_g=inputs.first_weights_g),
+        experimental_procedures_item(
+            study,
+            groups=groups,
+            surgeries=inputs.surgeries,
+            dose_counts=inputs.dose_counts,
+            not_given=inputs.not_given,
+            filaments=inputs.filaments,
+            method=inputs.method,
+        ),
+        results_item(
+            summary=inputs.summary, method=inputs.method, adverse_events=inputs.adverse_events
+        ),
+    ]
+    return ArriveReport(study=study, method=inputs.method, items=items)
+
+
+# ----------------------------------------------------------------------------- items
+
+
+def study_design_item(
+    study, *, groups: list, n_by_group: Counter, timepoints: list, phases: list, baseline
+) -> ArriveItem:
+    """1: the groups with their treatment, control and n; model, unit, timepoints, phases."""
     item = ArriveItem(
         1,
         "Study design",
         "The groups compared, including controls, and the experimental unit.",
     )
-    group_rows = []
-    for g in groups:
-        group_rows.append(
-            [
-                g.code,
-                g.name,
-                treatment_text(g),
-                "yes" if g.is_control else "",
-                g.coded_letter,
-                str(n_by_group.get(g.code, 0)),
-            ]
-        )
     item.tables.append(
         Table(
             "Groups",
             ["code", "name", "treatment", "control", "solution letter", "n animals"],
-            group_rows,
+            [
+                [
+                    g.code,
+                    g.name,
+                    treatment_text(g),
+                    "yes" if g.is_control else "",
+                    g.coded_letter,
+                    str(n_by_group.get(g.code, 0)),
+                ]
+                for g in groups
+            ],
         )
     )
     item.recorded.append(Fact("Model", study.get_model_display()))
@@ -172,14 +313,17 @@ def arrive_report(study, *, method: str | None = None) -> ArriveReport:
             "No group is marked as the control: name the control group, or explain why "
             "there is none."
         )
-    items.append(item)
+    return item
 
-    # 2 Sample size -------------------------------------------------------------
+
+def sample_size_item(*, groups: list, animals: list, n_by_group: Counter) -> ArriveItem:
+    """2: n per group and in total, and the animals not allocated."""
     item = ArriveItem(
         2,
         "Sample size",
         "The number of animals in each group and in total, and how it was decided.",
     )
+    unallocated = [a.code for a in animals if a.group is None]
     item.recorded.append(
         Fact(
             "Animals",
@@ -192,16 +336,27 @@ def arrive_report(study, *, method: str | None = None) -> ArriveReport:
         "How the sample size was decided (e.g. a power calculation: effect size, variability, "
         "power and significance level), or why no calculation was done."
     )
-    items.append(item)
+    return item
 
-    # 3 Inclusion and exclusion criteria ---------------------------------------
+
+def inclusion_exclusion_item(
+    *,
+    animals: list,
+    timepoints: list,
+    sessions: pd.DataFrame,
+    voided_sessions: list[tuple[str, str, str]],
+    dropped: list[str],
+    today: dt.date,
+) -> ArriveItem:
+    """3: animals out of the study with the reason, voided sessions, missing thresholds,
+    animals the complete-case tests dropped, unfinished series and imported thresholds."""
     item = ArriveItem(
         3,
         "Inclusion and exclusion criteria",
         "Criteria set in advance, every animal or data point left out with the reason, "
         "and the exact n in each analysis.",
     )
-    out = [a for a in animals if a.status != Animal.Status.ACTIVE]
+    out = [a for a in animals if a.status != a.Status.ACTIVE]
     if out:
         item.tables.append(
             Table(
@@ -221,20 +376,15 @@ def arrive_report(study, *, method: str | None = None) -> ArriveReport:
         )
     else:
         item.recorded.append(Fact("Animals excluded", "none: every animal is active"))
-    voided = list(
-        TestSession.objects.filter(animal__study=study, status=TestSession.Status.VOIDED)
-        .order_by("timepoint__day", "animal__code")
-        .values_list("animal__code", "timepoint__label", "void_reason")
-    )
-    if voided:
+    if voided_sessions:
         item.tables.append(
             Table(
                 "Voided test sessions (left out of every analysis)",
                 ["animal", "timepoint", "reason"],
-                [list(v) for v in voided],
+                [list(v) for v in voided_sessions],
             )
         )
-    missing = _missing_measurements(sessions, animals, timepoints)
+    missing = missing_measurements(sessions, animals, timepoints, today=today)
     if missing:
         item.tables.append(
             Table(
@@ -243,7 +393,6 @@ def arrive_report(study, *, method: str | None = None) -> ArriveReport:
                 missing,
             )
         )
-    dropped = exports._dropped_animals(export.statistics)
     if dropped:
         item.recorded.append(
             Fact(
@@ -274,16 +423,17 @@ def arrive_report(study, *, method: str | None = None) -> ArriveReport:
         "confirmed when the injured paw withdrew at 26 g or less at the post-injury "
         "baseline), and whether they were set a priori."
     )
-    items.append(item)
+    return item
 
-    # 4 Randomisation ----------------------------------------------------------
+
+def randomisation_item(study, *, allocations: list[str]) -> ArriveItem:
+    """4: the allocation records and whether the bench order was randomised."""
     item = ArriveItem(
         4,
         "Randomisation",
         "Whether and how animals were randomised to groups, and how confounders such as "
         "the order of testing were controlled.",
     )
-    allocations = _allocations(study)
     if allocations:
         for allocation in allocations:
             item.recorded.append(Fact("Allocation", allocation))
@@ -304,15 +454,16 @@ def arrive_report(study, *, method: str | None = None) -> ArriveReport:
             "How the order of testing and dosing, and cage position, were handled to limit "
             "confounding (the bench order was not randomised in labstudy)."
         )
-    items.append(item)
+    return item
 
-    # 5 Blinding ---------------------------------------------------------------
+
+def blinding_item(study, *, groups: list, unblinding: list[str]) -> ArriveItem:
+    """5: whether outcome assessment was blinded, and when the study was unblinded."""
     item = ArriveItem(
         5,
         "Blinding",
         "Who was aware of group allocation at each stage of the experiment.",
     )
-    unblinding = _unblinding(study)
     if study.blinded:
         item.recorded.append(
             Fact(
@@ -332,22 +483,23 @@ def arrive_report(study, *, method: str | None = None) -> ArriveReport:
         "Who knew the allocation during allocation, the conduct of the experiment (dosing), "
         "outcome assessment and data analysis, and how the solutions were coded."
     )
-    items.append(item)
+    return item
 
-    # 6 Outcome measures -------------------------------------------------------
+
+def outcome_measures_item(study, *, filaments: list, method: str, baseline) -> ArriveItem:
+    """6: the withdrawal threshold (filaments, paw, method, cut-off) and %MPE."""
     item = ArriveItem(
         6,
         "Outcome measures",
         "Each outcome measure, defined, and the primary outcome when the study tests a hypothesis.",
     )
-    filaments = frames.filaments_of(study)
     item.recorded.append(
         Fact(
             "Mechanical withdrawal threshold (g)",
             f"von Frey filaments ({study.filament_set.name}, {len(filaments)} filaments "
             f"{filaments[0].grams:g}–{filaments[-1].grams:g} g) on the "
             f"{study.get_paw_tested_display().lower()}; method: "
-            f"{exports.method_label(export.method)}; cut-off {study.cutoff_g:g} g",
+            f"{exports.method_label(method)}; cut-off {study.cutoff_g:g} g",
         )
     )
     if baseline:
@@ -362,9 +514,11 @@ def arrive_report(study, *, method: str | None = None) -> ArriveReport:
         "Which outcome is primary (the one the sample size was based on), if the study "
         "tests a hypothesis."
     )
-    items.append(item)
+    return item
 
-    # 7 Statistical methods ----------------------------------------------------
+
+def statistical_methods_item(study, *, control, dropped: list[str]) -> ArriveItem:
+    """7: the tests within and between groups, alpha, software and missing data."""
     item = ArriveItem(
         7,
         "Statistical methods",
@@ -382,14 +536,14 @@ def arrive_report(study, *, method: str | None = None) -> ArriveReport:
         Fact(
             "Between groups",
             "Kruskal–Wallis test at each timepoint, then "
-            + exports._posthoc_sentence(study.posthoc)
+            + methods_text.posthoc_sentence(study.posthoc)
             + (f" vs {control}" if control else "")
             + " where significant; area under the curve; linear mixed model (random "
             "intercept per animal)",
         )
     )
     item.recorded.append(Fact("Significance level", f"alpha = {study.alpha:g}, two-sided"))
-    versions = exports.software_versions()
+    versions = methods_text.software_versions()
     item.recorded.append(
         Fact("Software", ", ".join(f"{name} {version}" for name, version in versions.items()))
     )
@@ -401,9 +555,11 @@ def arrive_report(study, *, method: str | None = None) -> ArriveReport:
         "How you checked that the data met the assumptions of the tests (e.g. normality of "
         "residuals for the ANOVA and the mixed model), and what you did if they did not."
     )
-    items.append(item)
+    return item
 
-    # 8 Experimental animals ---------------------------------------------------
+
+def experimental_animals_item(study, *, animals: list, first_weights_g: list[float]) -> ArriveItem:
+    """8: species, strain, sexes, age at arrival and body weight at first weighing."""
     item = ArriveItem(
         8,
         "Experimental animals",
@@ -427,15 +583,8 @@ def arrive_report(study, *, method: str | None = None) -> ArriveReport:
         )
     else:
         item.to_write.append("The age of the animals (not recorded in labstudy).")
-    first_weights = {}
-    for code, grams in (
-        BodyWeight.objects.filter(animal__study=study, voided=False)
-        .order_by("animal__code", "date")
-        .values_list("animal__code", "grams")
-    ):
-        first_weights.setdefault(code, float(grams))
-    if first_weights:
-        values = list(first_weights.values())
+    if first_weights_g:
+        values = first_weights_g
         mean = sum(values) / len(values)
         sd = (
             math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
@@ -453,16 +602,25 @@ def arrive_report(study, *, method: str | None = None) -> ArriveReport:
         "The source (supplier or breeding colony), health status, and any previous "
         "procedures or genetic modification."
     )
-    items.append(item)
+    return item
 
-    # 9 Experimental procedures ------------------------------------------------
+
+def experimental_procedures_item(
+    study,
+    *,
+    groups: list,
+    surgeries: Counter,
+    dose_counts: dict[str, int],
+    not_given: pd.DataFrame,
+    filaments: list,
+    method: str,
+) -> ArriveItem:
+    """9: surgery, each group's treatment, the doses (given, missed, refused...) with
+    every dose not given, and the von Frey procedure."""
     item = ArriveItem(
         9,
         "Experimental procedures",
         "For each group, what was done, how, when and where, in enough detail to repeat it.",
-    )
-    surgeries = Counter(
-        Surgery.objects.filter(animal__study=study).values_list("procedure", "side", "anaesthesia")
     )
     for (procedure, side, anaesthesia), n in surgeries.items():
         item.recorded.append(
@@ -475,44 +633,13 @@ def arrive_report(study, *, method: str | None = None) -> ArriveReport:
     if not surgeries:
         item.to_write.append("The surgery or model induction (no surgery records in labstudy).")
     for g in groups:
-        treatment = treatment_text(g)
-        if treatment == "no treatment":
-            continue
-        parts = [treatment]
-        if g.drug and g.vehicle:
-            parts.append(f"in {g.vehicle}")
-        if g.concentration_mg_ml:
-            parts.append(f"{exports.csv_cell(g.concentration_mg_ml)} mg/ml")
-        if g.volume_ml_kg and g.drug:
-            parts.append(f"{exports.csv_cell(g.volume_ml_kg)} ml/kg")
-        item.recorded.append(Fact(f"Treatment, {g.code}", ", ".join(parts)))
-    doses = Counter(
-        DOSE_VOIDED if voided else status
-        for status, voided in DoseAdministration.objects.filter(animal__study=study).values_list(
-            "status", "voided"
-        )
-    )
-    if doses:
-        item.recorded.append(
-            Fact(
-                "Doses",
-                ", ".join(f"{n} {status}" for status, n in sorted(doses.items())),
-            )
-        )
-        not_given = list(
-            DoseAdministration.objects.filter(animal__study=study, voided=False)
-            .exclude(status__in=["given", "scheduled"])
-            .order_by("scheduled_date")
-            .values_list("animal__code", "study_day", "status", "reason")
-        )
-        if not_given:
-            item.tables.append(
-                Table(
-                    "Doses not given",
-                    ["animal", "day", "status", "reason"],
-                    [[a, str(d), s, r] for a, d, s, r in not_given],
-                )
-            )
+        fact = _treatment_fact(g)
+        if fact:
+            item.recorded.append(fact)
+    if any(dose_counts.values()):
+        item.recorded.append(Fact("Doses", doses_sentence(dose_counts)))
+    if len(not_given):
+        item.tables.append(doses_not_given_table(not_given))
     start = next((f for f in filaments if f.size == study.start_filament), None)
     item.recorded.append(
         Fact(
@@ -520,96 +647,145 @@ def arrive_report(study, *, method: str | None = None) -> ArriveReport:
             f"start filament {study.start_filament}"
             + (f" ({start.grams:g} g)" if start else "")
             + "; one filament down after a withdrawal, one up after none; "
-            f"{exports.method_label(export.method).lower()}",
+            f"{exports.method_label(method).lower()}",
         )
     )
     item.to_write.append(
         "Where and when procedures were done (facility, time of day, habituation to the "
         "testing apparatus), housing and husbandry, analgesia and welfare monitoring."
     )
-    items.append(item)
+    return item
 
-    # 10 Results ---------------------------------------------------------------
+
+def _treatment_fact(group) -> Fact | None:
+    treatment = treatment_text(group)
+    if treatment == "no treatment":
+        return None
+    parts = [treatment]
+    if group.drug and group.vehicle:
+        parts.append(f"in {group.vehicle}")
+    if group.concentration_mg_ml:
+        parts.append(f"{exports.csv_cell(group.concentration_mg_ml)} mg/ml")
+    if group.volume_ml_kg and group.drug:
+        parts.append(f"{exports.csv_cell(group.volume_ml_kg)} ml/kg")
+    return Fact(f"Treatment, {group.code}", ", ".join(parts))
+
+
+def doses_sentence(dose_counts: dict[str, int]) -> str:
+    """ "522 given, 1 missed, 1 refused": `selectors.dosing_compliance` summed over the
+    animals, categories with no dose left out. Voided records are not doses."""
+    return ", ".join(
+        f"{dose_counts[key]} {words}" for key, words in DOSE_COUNTS if dose_counts.get(key)
+    )
+
+
+def doses_not_given_table(not_given: pd.DataFrame) -> Table:
+    """`selectors.doses_not_given` (the completeness page's list) as a table."""
+    return Table(
+        "Doses not given",
+        ["animal", "day", "status", "reason"],
+        [[r.animal, str(r.day), r.status, r.reason] for r in not_given.itertuples(index=False)],
+    )
+
+
+def results_item(*, summary: pd.DataFrame, method: str, adverse_events: pd.DataFrame) -> ArriveItem:
+    """10: threshold and %MPE per group and timepoint with a 95 % CI, and adverse events."""
     item = ArriveItem(
         10,
         "Results",
         "For each analysis, summary statistics with a measure of variability, and the "
         "effect size with a confidence interval.",
     )
-    summary = export.summary()
-    rows = []
-    for r in summary.itertuples(index=False):
-        low = high = math.nan
-        if r.n > 1 and not math.isnan(r.sem):
-            t = float(scipy_stats.t.ppf(0.975, r.n - 1))
-            low, high = r.mean - t * r.sem, r.mean + t * r.sem
-        rows.append(
-            [
-                r.group,
-                r.timepoint,
-                exports.csv_cell(r.day),
-                str(r.n),
-                f"{_n(r.mean)} ± {_n(r.sem)}",
-                f"{_n(low)} to {_n(high)}",
-                f"{_n(r.mpe_mean)} ± {_n(r.mpe_sem)}",
-            ]
-        )
     item.tables.append(
         Table(
-            f"Withdrawal threshold (g, {thresholds.method_name(export.method)}) and %MPE per "
+            f"Withdrawal threshold (g, {thresholds.method_name(method)}) and %MPE per "
             "group and timepoint",
             ["group", "timepoint", "day", "n", "mean ± SEM (g)", "95% CI (g)", "%MPE mean ± SEM"],
-            rows,
+            [_summary_row(r) for r in summary.itertuples(index=False)],
         )
     )
-    events = list(
-        Observation.objects.filter(
-            animal__study=study, voided=False, kind=Observation.Kind.ADVERSE_EVENT
-        )
-        .order_by("date")
-        .values_list("animal__code", "animal__group__code", "date", "term", "severity", "notes")
-    )
-    if events:
-        item.tables.append(
-            Table(
-                "Adverse events",
-                ["animal", "group", "day", "event", "severity", "notes"],
-                [
-                    [a, g or "", str(study.day_of_date(d)), term, sev, notes]
-                    for a, g, d, term, sev, notes in events
-                ],
-            )
-        )
+    if len(adverse_events):
+        item.tables.append(adverse_events_table(adverse_events))
     else:
         item.recorded.append(Fact("Adverse events", "none recorded"))
     item.to_write.append(
         "Effect sizes with confidence intervals for the comparisons you report (e.g. the "
         "difference from control at each timepoint), and their interpretation."
     )
-    items.append(item)
-    return ArriveReport(study=study, method=export.method, items=items)
+    return item
 
 
-def _missing_measurements(sessions, animals, timepoints) -> list[list[str]]:
+def _summary_row(r) -> list[str]:
+    low = high = math.nan
+    if r.n > 1 and not math.isnan(r.sem):
+        t = float(scipy_stats.t.ppf(0.975, r.n - 1))
+        low, high = r.mean - t * r.sem, r.mean + t * r.sem
+    return [
+        r.group,
+        r.timepoint,
+        exports.csv_cell(r.day),
+        str(r.n),
+        f"{_n(r.mean)} ± {_n(r.sem)}",
+        f"{_n(low)} to {_n(high)}",
+        f"{_n(r.mpe_mean)} ± {_n(r.mpe_sem)}",
+    ]
+
+
+def adverse_events_table(adverse_events: pd.DataFrame) -> Table:
+    """`selectors.adverse_events` (the completeness page's list) as a table."""
+    return Table(
+        "Adverse events",
+        ["animal", "group", "day", "event", "severity", "notes"],
+        [
+            [r.animal, r.group or "", str(r.day), r.term, r.severity, r.notes]
+            for r in adverse_events.itertuples(index=False)
+        ],
+    )
+
+
+# ----------------------------------------------------------------------------- reads
+
+
+def missing_measurements(
+    sessions: pd.DataFrame, animals: list, timepoints: list, *, today: dt.date
+) -> list[list[str]]:
+    """Allocated animals without a threshold at a timepoint due by `today`:
+    [animal, group, "T1, T3"] rows."""
     have = set()
     if len(sessions):
         valued = sessions[sessions["threshold_g"].notna()]
         have = set(zip(valued["animal"], valued["timepoint"], strict=True))
-    today_labels = [t.label for t in timepoints if t.date <= _today()]
+    due = [t.label for t in timepoints if t.date <= today]
     rows = []
     for a in animals:
         if a.group is None:
             continue
-        gaps = [label for label in today_labels if (a.code, label) not in have]
+        gaps = [label for label in due if (a.code, label) not in have]
         if gaps:
             rows.append([a.code, a.group.code, ", ".join(gaps)])
     return rows
 
 
-def _today():
-    from django.utils import timezone
+def _first_weights_g(study) -> list[float]:
+    """Each animal's first live body weight (g), in animal code order."""
+    from animals.models import BodyWeight
 
-    return timezone.localdate()
+    first: dict[str, float] = {}
+    for code, grams in (
+        BodyWeight.objects.filter(animal__study=study, voided=False)
+        .order_by("animal__code", "date")
+        .values_list("animal__code", "grams")
+    ):
+        first.setdefault(code, float(grams))
+    return list(first.values())
+
+
+def _surgeries(study) -> Counter:
+    from animals.models import Surgery
+
+    return Counter(
+        Surgery.objects.filter(animal__study=study).values_list("procedure", "side", "anaesthesia")
+    )
 
 
 def _allocations(study) -> list[str]:
@@ -634,12 +810,8 @@ def _allocations(study) -> list[str]:
 
 
 def _unblinding(study) -> list[str]:
-    rows = (
-        study.history.filter(history_change_reason__startswith="unblinded")
-        .order_by("history_date")
-        .values_list("history_date", "history_user__username", "history_change_reason")
-    )
+    """Each unblinding in the study's history, as "when by whom: why"."""
     return [
         f"{exports.csv_cell(when)} by {user or 'unknown'}: {reason.removeprefix('unblinded: ')}"
-        for when, user, reason in rows
+        for when, user, reason in audit.unblinding_events(study)
     ]

@@ -231,3 +231,74 @@ def test_completeness_lists_the_doses_not_given_that_the_doses_file_holds(demo):
     }
     assert (*demo.refused, "refused") in shown
     assert shown == written
+
+
+def _arrive_table(item, caption: str):
+    return next(t for t in item.tables if t.caption.startswith(caption))
+
+
+def _arrive_fact(item, label: str) -> str:
+    return next(f.text for f in item.recorded if f.label == label)
+
+
+def _one_decimal(value) -> str:
+    return "–" if value is None or math.isnan(value) else f"{value:.1f}"
+
+
+@pytest.mark.django_db
+def test_arrive_agrees_with_the_dashboard_and_the_completeness_page(demo):
+    """ARRIVE's group sizes, exclusions, dropped animals, doses and adverse events are
+    the dashboard's and the completeness page's; a voided dose record is on none of them."""
+    pages = {
+        name: demo.client.get(reverse(name, args=[DEMO_SLUG]))
+        for name in ("arrive_report", "dashboard", "dashboard_completeness")
+    }
+    arrive = {item.number: item for item in pages["arrive_report"].context["report"].items}
+    dashboard = pages["dashboard"].context
+    completeness = pages["dashboard_completeness"].context
+
+    # n and mean ± SEM per group and timepoint: the dashboard's and the summary file's
+    results = _arrive_table(arrive[10], "Withdrawal threshold").rows
+    assert [(r[0], r[1], r[3], r[4]) for r in results] == [
+        (r["group"], r["timepoint"], str(r["n"]), f"{_one_decimal(r['mean'])} ± "
+         f"{_one_decimal(r['sem'])}")
+        for r in dashboard["summary_rows"]
+    ]  # fmt: skip
+    assert [(r[0], r[1], r[3]) for r in results] == [
+        (r["group"], r["timepoint"], r["n"]) for r in rows(demo.exported("summary"))
+    ]
+
+    # who is out of the study, with the reason; who the complete-case tests dropped
+    out = _arrive_table(arrive[3], "Animals no longer in the study").rows
+    assert [(r[0], r[2], r[4]) for r in out] == [(demo.excluded, "Excluded", "wound infection")]
+    assert [
+        r["animal"]["animal"] for r in completeness["rows"] if r["animal"]["status"] != "active"
+    ] == [demo.excluded]
+    measured = dashboard["results"]
+    dropped = sorted(set(measured.threshold.dropped_animals) | set(measured.mpe.dropped_animals))
+    assert dropped == [demo.voided[0]]
+    assert _arrive_fact(arrive[3], "Left out of Friedman and ANOVA").startswith(
+        f"{demo.voided[0]} (a missing timepoint)"
+    )
+    assert [*demo.voided, "wrong rat"] in _arrive_table(arrive[3], "Voided test sessions").rows
+
+    # doses: the completeness page's counts and its list of doses not given
+    compliance = completeness["compliance"]
+    given, missed, refused = (sum(a[k] for a in compliance) for k in ("given", "missed", "refused"))
+    assert (given, missed, refused) == (15 * 35 - 2, 1, 1)  # the demo's missed dose + ours
+    assert _arrive_fact(arrive[9], "Doses") == f"{given} given, 1 missed, 1 refused"
+    not_given = _arrive_table(arrive[9], "Doses not given").rows
+    assert not_given == [
+        [d["animal"], str(d["day"]), d["status"], d["reason"]] for d in completeness["not_given"]
+    ]
+    refused_code, refused_day = demo.refused
+    assert [refused_code, str(refused_day), "refused", "struggled, not injected"] in not_given
+    html = pages["arrive_report"].content.decode()
+    assert "marked on the wrong day" not in html and "<td>voided</td>" not in html
+
+    # adverse events
+    events = _arrive_table(arrive[10], "Adverse events").rows
+    assert [r[:4] for r in events] == [
+        [e["animal"], e["group"], str(e["day"]), e["term"]] for e in completeness["events"]
+    ]
+    assert [r[3] for r in events] == ["hematuria"]
