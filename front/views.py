@@ -19,9 +19,9 @@ from analysis import frames
 from animals import allocation_service
 from animals import services as animal_services
 from animals.models import Animal
-from front import selectors, trails
+from front import selectors
 from front.services import save_study_settings
-from labstudy import services
+from labstudy import audit, services
 from labstudy.access import can_create_studies, studies_for, study_access
 from labstudy.forms import (
     AddAnimalsForm,
@@ -407,7 +407,7 @@ def animal_history(request: HttpRequest, slug: str, code: str) -> HttpResponse:
             "study": access.study,
             "subject": f"Animal {animal.code}",
             "animal": animal,
-            "rows": trails.animal_trail(animal),
+            "rows": audit.animal_trail(animal),
         },
     )
 
@@ -427,7 +427,7 @@ def session_history(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
             "access": access,
             "study": access.study,
             "subject": subject,
-            "rows": trails.session_trail(session),
+            "rows": audit.session_trail(session),
         },
     )
 

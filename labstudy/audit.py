@@ -6,8 +6,8 @@ animal and session pages, through front.trails), streams a study's whole history
 audit-log export), lists the study's unblinding events (the ARRIVE report) and says
 when a record was voided. Reads only. Study core: it reads any model's history it is
 handed, or finds the study's models in the app registry by label, and must not import
-the recording apps' models; the trail of one animal or session (which gathers animals
-and sessions) is front.trails.
+the recording apps' models (it finds them in the app registry by label, as the trails of
+one animal or session and the study's history do).
 """
 
 from __future__ import annotations
@@ -193,4 +193,75 @@ def unblinding_events(study) -> list[tuple[datetime, str | None, str]]:
         study.history.filter(history_change_reason__startswith="unblinded")
         .order_by("history_date")
         .values_list("history_date", "history_user__username", "history_change_reason")
+    )
+
+
+def _model(app_label: str, name: str):
+    from django.apps import apps
+
+    return apps.get_model(app_label, name)
+
+
+def animal_trail(animal) -> list[AuditRow]:
+    """The animal and everything recorded about it (surgery, weights, doses, observations,
+    sessions and their stimuli), newest first: the animal's history page."""
+    code = animal.code
+    session_model = _model("vf_sessions", "TestSession")
+    sessions = {
+        s.pk: s for s in session_model.objects.filter(animal=animal).select_related("timepoint")
+    }
+
+    def session_name(session_id) -> str:
+        session = sessions.get(session_id)
+        return f"{code} {session.timepoint.label} {session.paw}" if session else f"{code} session"
+
+    def of(app_label: str, name: str, **filters):
+        return _model(app_label, name).history.filter(**filters)
+
+    return merged(
+        rows_for(animal.history.all(), lambda r: f"animal {code}"),
+        rows_for(
+            of("animals", "Surgery", animal_id=animal.pk), lambda r: f"{code} surgery {r.date}"
+        ),
+        rows_for(
+            of("animals", "BodyWeight", animal_id=animal.pk), lambda r: f"{code} weight {r.date}"
+        ),
+        rows_for(
+            of("animals", "DoseAdministration", animal_id=animal.pk),
+            lambda r: f"{code} dose day {r.study_day}",
+        ),
+        rows_for(
+            of("animals", "Observation", animal_id=animal.pk),
+            lambda r: f"{code} observation {r.date}",
+        ),
+        rows_for(
+            of("vf_sessions", "TestSession", animal_id=animal.pk),
+            lambda r: f"session {session_name(r.id)}",
+        ),
+        rows_for(
+            of("vf_sessions", "Stimulus", session_id__in=list(sessions)),
+            lambda r: f"{session_name(r.session_id)} stimulus #{r.order}",
+        ),
+    )
+
+
+def session_trail(session) -> list[AuditRow]:
+    """One test session and its stimuli, newest first: the session's history page."""
+    name = f"{session.animal.code} {session.timepoint.label} {session.paw}"
+    return merged(
+        rows_for(session.history.all(), lambda r: f"session {name}"),
+        rows_for(
+            _model("vf_sessions", "Stimulus").history.filter(session_id=session.pk),
+            lambda r: f"{name} stimulus #{r.order}",
+        ),
+    )
+
+
+def membership_removals(study):
+    """Past removals from the study's people, newest first, with who removed whom and why."""
+    return (
+        _model("labstudy", "Membership")
+        .history.filter(study_id=study.pk, history_type="-")
+        .select_related("user", "history_user")
+        .order_by("-history_date")
     )

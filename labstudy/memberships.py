@@ -11,6 +11,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from labstudy import audit
 from labstudy.models import Membership, Role, Study
 
 
@@ -109,8 +110,4 @@ def remove_member(
 
 def removals(study: Study):
     """Past removals from the study, newest first, with who removed whom and why."""
-    return (
-        Membership.history.filter(study_id=study.pk, history_type="-")
-        .select_related("user", "history_user")
-        .order_by("-history_date")
-    )
+    return audit.membership_removals(study)
