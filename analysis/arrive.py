@@ -144,6 +144,7 @@ class ArriveInputs:
     unblinding: list[str]
     first_weights_g: list[float]
     surgeries: Counter
+    missing: list[list[str]]
     dose_counts: dict[str, int]
     not_given: pd.DataFrame
     adverse_events: pd.DataFrame
@@ -167,6 +168,10 @@ def gather(study, *, method: str | None = None, today: dt.date | None = None) ->
     export = exports.StudyExport(study, method=method)
     numbers = export.inputs
     compliance = selectors.dosing_compliance(study, design=numbers.design, today=today)
+    animals = list(Animal.objects.filter(study=study).select_related("group").order_by("code"))
+    _, grid = selectors.completeness(
+        study, design=numbers.design, sessions=numbers.sessions, today=today
+    )
     voided_sessions = list(
         TestSession.objects.filter(animal__study=study, status=TestSession.Status.VOIDED)
         .order_by("timepoint__day", "animal__code")
@@ -177,7 +182,7 @@ def gather(study, *, method: str | None = None, today: dt.date | None = None) ->
         method=numbers.method,
         today=today,
         groups=list(study.groups.order_by("order", "code")),
-        animals=list(Animal.objects.filter(study=study).select_related("group").order_by("code")),
+        animals=animals,
         timepoints=list(numbers.design.timepoints),
         phases=list(numbers.design.phases),
         filaments=frames.filaments_of(study),
@@ -191,6 +196,7 @@ def gather(study, *, method: str | None = None, today: dt.date | None = None) ->
         unblinding=_unblinding(study),
         first_weights_g=_first_weights_g(study),
         surgeries=_surgeries(study),
+        missing=missing_measurements(grid, animals),
         dose_counts={key: int(compliance[key].sum()) for key, _ in DOSE_COUNTS},
         not_given=selectors.doses_not_given(study),
         adverse_events=selectors.adverse_events(study),
@@ -222,11 +228,10 @@ def arrive_report(study, *, method: str | None = None) -> ArriveReport:
         sample_size_item(groups=groups, animals=animals, n_by_group=n_by_group),
         inclusion_exclusion_item(
             animals=animals,
-            timepoints=inputs.timepoints,
             sessions=inputs.sessions,
             voided_sessions=inputs.voided_sessions,
+            missing=inputs.missing,
             dropped=inputs.dropped,
-            today=inputs.today,
         ),
         randomisation_item(study, allocations=inputs.allocations),
         blinding_item(study, groups=groups, unblinding=inputs.unblinding),
@@ -342,11 +347,10 @@ def sample_size_item(*, groups: list, animals: list, n_by_group: Counter) -> Arr
 def inclusion_exclusion_item(
     *,
     animals: list,
-    timepoints: list,
     sessions: pd.DataFrame,
     voided_sessions: list[tuple[str, str, str]],
+    missing: list[list[str]],
     dropped: list[str],
-    today: dt.date,
 ) -> ArriveItem:
     """3: animals out of the study with the reason, voided sessions, missing thresholds,
     animals the complete-case tests dropped, unfinished series and imported thresholds."""
@@ -384,7 +388,6 @@ def inclusion_exclusion_item(
                 [list(v) for v in voided_sessions],
             )
         )
-    missing = missing_measurements(sessions, animals, timepoints, today=today)
     if missing:
         item.tables.append(
             Table(
@@ -746,24 +749,22 @@ def adverse_events_table(adverse_events: pd.DataFrame) -> Table:
 # ----------------------------------------------------------------------------- reads
 
 
-def missing_measurements(
-    sessions: pd.DataFrame, animals: list, timepoints: list, *, today: dt.date
-) -> list[list[str]]:
-    """Allocated animals without a threshold at a timepoint due by `today`:
-    [animal, group, "T1, T3"] rows."""
-    have = set()
-    if len(sessions):
-        valued = sessions[sessions["threshold_g"].notna()]
-        have = set(zip(valued["animal"], valued["timepoint"], strict=True))
-    due = [t.label for t in timepoints if t.date <= today]
-    rows = []
-    for a in animals:
-        if a.group is None:
-            continue
-        gaps = [label for label in due if (a.code, label) not in have]
-        if gaps:
-            rows.append([a.code, a.group.code, ", ".join(gaps)])
-    return rows
+def missing_measurements(grid: pd.DataFrame, animals: list) -> list[list[str]]:
+    """Allocated animals without a threshold at a timepoint that was due while they were
+    in the study: [animal, group, "T1, T3"] rows, read off the completeness page's grid
+    (`selectors.completeness`), so an animal out of the study is not counted missing
+    where that page says "not expected", and nothing not yet due is listed."""
+    group_of = {a.code: a.group.code for a in animals if a.group is not None}
+    left_out = {selectors.CELL_UPCOMING, selectors.CELL_NOT_EXPECTED, selectors.CELL_IMPORTED}
+    gaps = grid[
+        grid["animal"].isin(group_of) & ~grid["state"].isin(left_out) & grid["value"].isna()
+    ]
+    labels = gaps.groupby("animal", sort=False)["timepoint"].agg(list)
+    return [
+        [code, group_of[code], ", ".join(labels[code])]
+        for code in sorted(group_of)
+        if code in labels.index
+    ]
 
 
 def _first_weights_g(study) -> list[float]:

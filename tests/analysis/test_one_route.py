@@ -282,6 +282,21 @@ def test_arrive_agrees_with_the_dashboard_and_the_completeness_page(demo):
     )
     assert [*demo.voided, "wrong rat"] in _arrive_table(arrive[3], "Voided test sessions").rows
 
+    # thresholds missing: the completeness page's cells without a value that were due while
+    # the animal was in the study (the excluded animal's later timepoints are "not expected")
+    gaps = {
+        (r["animal"]["animal"], c["timepoint"])
+        for r in completeness["rows"]
+        for c in r["cells"]
+        if c["state"] in ("missing", "voided", "done", "in_progress") and c["value"] is None
+    }
+    listed = {
+        (row[0], label)
+        for row in _arrive_table(arrive[3], "Allocated animals without a threshold").rows
+        for label in row[2].split(", ")
+    }
+    assert listed == gaps and (demo.voided[0], demo.voided[1]) in listed
+
     # doses: the completeness page's counts and its list of doses not given
     compliance = completeness["compliance"]
     given, missed, refused = (sum(a[k] for a in compliance) for k in ("given", "missed", "refused"))
