@@ -178,17 +178,14 @@ def check_against_study(study: Study, plan: Plan, kind: str) -> list[Problem]:
                         f"({study.first_day} to {study.last_day})",
                     )
                 )
-    locked = {t.label for t in existing_tps.values() if getattr(t, "locked_at", None)}
-    reported_locked: set[str] = set()
+    signed_off = {
+        label: refusal for label, t in existing_tps.items() if (refusal := t.recording_refusal())
+    }
     for row in plan.rows:
-        if row.timepoint in locked and row.timepoint not in reported_locked:
-            reported_locked.add(row.timepoint)
+        if row.timepoint in signed_off:
+            refusal = signed_off.pop(row.timepoint)  # once per timepoint, on its first line
             problems.append(
-                Problem(
-                    row.line,
-                    "timepoint",
-                    f"{row.timepoint} is signed off (locked); reopen it before importing",
-                )
+                Problem(row.line, "timepoint", f"{refusal} Reopen it before importing.")
             )
     animals = {
         a.code: a

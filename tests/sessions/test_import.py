@@ -408,7 +408,8 @@ def test_a_signed_off_timepoint_is_refused(small):
     Timepoint.objects.filter(study=small, label="T2").update(locked_at=timezone.now())
     rows = rows_for("N1", "control", 26, tp="T2", day=21)
     assert run(to_csv(rows), slug="small").error_lines() == [
-        "line 2, timepoint: T2 is signed off (locked); reopen it before importing"
+        "line 2, timepoint: Timepoint T2 has been signed off; its sessions are read-only. "
+        "Reopen it before importing."
     ]
 
 
