@@ -167,7 +167,7 @@ def breakdown(world, client) -> dict[str, float]:
 
     patched = [
         timed(labstudy.middleware, "study_access", "study access"),
-        timed(sessions.views, "record_stimulus", "the tap's transaction"),
+        timed(sessions.views, "tap_slot", "the tap's transaction"),
         timed(sessions.views.selectors, "panel", "panel"),
         timed(sessions.views, "render", "template"),
     ]
