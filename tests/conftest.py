@@ -9,7 +9,9 @@ from django.contrib.auth import get_user_model
 from hypothesis import settings as hypothesis_settings
 
 from labstudy import services
+from labstudy.demo import DemoSummary, load_demo_study
 from labstudy.models import Membership, Role
+from tests.worlds import MD5_HASHER, DemoSnapshot
 
 PASSWORD = "correct-horse-battery"
 
@@ -54,6 +56,21 @@ def study(people):
     return study
 
 
+@pytest.fixture(scope="session")
+def demo_snapshot(django_db_setup, django_db_blocker) -> DemoSnapshot:
+    """The demo study's rows, made once per test worker (see tests.worlds.DemoSnapshot)."""
+    with django_db_blocker.unblock():
+        return DemoSnapshot.take()
+
+
+@pytest.fixture
+def demo_study(db, demo_snapshot) -> DemoSummary:
+    """The demo study and its accounts, as `load_demo_study()` leaves them (a browser
+    test that asks for transactional_db gets it there too)."""
+    demo_snapshot.install()
+    return load_demo_study()
+
+
 @pytest.fixture
 def client_for(client, people):
     """A test client logged in as one of `people`."""
@@ -68,7 +85,7 @@ def client_for(client, people):
 @pytest.fixture(autouse=True)
 def test_settings(settings):
     # PBKDF2's deliberate slowness protects real accounts, not test fixtures.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.PASSWORD_HASHERS = [MD5_HASHER]
     # Login throttling needs the request, which Client.login() does not pass;
     # tests/labstudy/test_security.py switches it back on to test it.
     settings.AXES_ENABLED = False

@@ -11,7 +11,7 @@ from django.core.management import CommandError, call_command
 from analysis.exports import StudyExport
 from animals.models import Animal
 from animals.services import change_animal_status
-from labstudy.demo import DEMO_SLUG, load_demo_study
+from labstudy.demo import DEMO_SLUG
 from labstudy.models import Study
 from sessions.importing import import_study_csv
 from sessions.models import TestSession
@@ -120,8 +120,7 @@ def test_small_study_round_trip_with_another_method(people):
 
 
 @pytest.mark.django_db
-def test_demo_study_round_trip_through_the_commands(tmp_path):
-    load_demo_study()
+def test_demo_study_round_trip_through_the_commands(tmp_path, demo_study):
     call_command("export_study", DEMO_SLUG, "--what", "stimuli", "--out", str(tmp_path))
     path = tmp_path / f"{DEMO_SLUG}_stimuli_target_force_300g.csv"
     assert path.exists()
@@ -156,8 +155,7 @@ def _assert_same_derived_files(tmp_path, copy_slug: str) -> dict[str, str]:
 
 
 @pytest.mark.django_db
-def test_demo_study_with_an_excluded_animal_and_its_analysis_settings(tmp_path):
-    load_demo_study()
+def test_demo_study_with_an_excluded_animal_and_its_analysis_settings(tmp_path, demo_study):
     demo = Study.objects.get(slug=DEMO_SLUG)
     Study.objects.filter(pk=demo.pk).update(alpha=0.01, posthoc="dunn_holm")
     excluded = demo.animals.filter(group__code="K10").order_by("code").first()
@@ -186,8 +184,7 @@ def test_demo_study_with_an_excluded_animal_and_its_analysis_settings(tmp_path):
 
 
 @pytest.mark.django_db
-def test_import_study_refuses_bad_analysis_settings(tmp_path):
-    load_demo_study()
+def test_import_study_refuses_bad_analysis_settings(tmp_path, demo_study):
     call_command("export_study", DEMO_SLUG, "--what", "stimuli", "--out", str(tmp_path))
     path = str(tmp_path / f"{DEMO_SLUG}_stimuli_target_force_300g.csv")
     for args, message in (
@@ -205,8 +202,7 @@ def test_import_study_refuses_bad_analysis_settings(tmp_path):
 
 
 @pytest.mark.django_db
-def test_export_study_command_writes_the_package_and_named_files(tmp_path):
-    load_demo_study()
+def test_export_study_command_writes_the_package_and_named_files(tmp_path, demo_study):
     out = io.StringIO()
     call_command("export_study", DEMO_SLUG, "--what", "package", "--out", str(tmp_path), stdout=out)
     assert out.getvalue().strip().endswith(f"{DEMO_SLUG}_publication_target_force_300g.zip")

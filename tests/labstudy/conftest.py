@@ -4,14 +4,13 @@ kwarg for every route parameter."""
 import pytest
 
 from animals.models import BodyWeight, DoseAdministration, Observation
-from labstudy.demo import DEMO_SLUG, load_demo_study
+from labstudy.demo import DEMO_SLUG
 from labstudy.models import Membership, Role, Study
 from sessions.models import TestSession
 
 
 @pytest.fixture
-def world(db, django_user_model):
-    load_demo_study()
+def world(demo_study, django_user_model):
     study = Study.objects.get(slug=DEMO_SLUG)
     outsider = django_user_model.objects.create_user("olly", password="x")
     users = {
