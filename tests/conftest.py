@@ -11,7 +11,7 @@ from hypothesis import settings as hypothesis_settings
 from labstudy import services
 from labstudy.demo import DemoSummary, load_demo_study
 from labstudy.models import Membership, Role
-from tests.worlds import MD5_HASHER, DemoSnapshot
+from tests.worlds import MD5_HASHER, DemoSnapshot, build_small_study, make_bench_study
 
 PASSWORD = "correct-horse-battery"
 
@@ -54,6 +54,21 @@ def study(people):
     for role in (Role.TECHNICIAN, Role.INVESTIGATOR):
         Membership.objects.create(user=people[role], study=study, role=role)
     return study
+
+
+@pytest.fixture
+def bench(study):
+    """The reference study running with today = study day 28 (T3, in the dosed phase A;
+    the study's first day is day -7), blinded, four animals in cages C2, C10, C1, C2 each
+    weighed a week ago (tests.worlds.make_bench_study)."""
+    return make_bench_study(study)
+
+
+@pytest.fixture
+def small_study(people):
+    """The small hand-made study of tests/analysis/test_exports.py (two groups of two,
+    T0-T2, every threshold worked out on paper), recorded through the bench services."""
+    return build_small_study(people)
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from labstudy.demo import DEMO_PASSWORD, DEMO_SLUG
 from sessions.models import Stimulus
 from tests.browser.conftest import DESKTOP, TABLET, login, screenshot, too_small_targets
-from tests.sessions.test_import import HEADER, rows_for
+from tests.worlds import HEADER, rows_for
 
 
 @pytest.fixture

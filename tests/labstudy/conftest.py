@@ -1,4 +1,4 @@
-"""The demo study as a world for whole-project tests: users in every role and a URL
+"""The demo study for whole-project tests: users in every role and a URL
 kwarg for every route parameter."""
 
 import pytest
@@ -10,7 +10,7 @@ from sessions.models import TestSession
 
 
 @pytest.fixture
-def world(demo_study, django_user_model):
+def demo_people_and_urls(demo_study, django_user_model):
     study = Study.objects.get(slug=DEMO_SLUG)
     outsider = django_user_model.objects.create_user("olly", password="x")
     users = {
