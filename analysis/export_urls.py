@@ -1,4 +1,4 @@
-"""URLs under /s/<slug>/ for exports, the import upload and the ARRIVE report."""
+"""URLs under /s/<slug>/ for exports and the ARRIVE report (the import's are sessions/urls.py)."""
 
 from django.urls import path
 
@@ -10,7 +10,5 @@ urlpatterns = [
     path("exports/workbook.xlsx", export_views.export_workbook, name="export_workbook"),
     path("exports/methods.txt", export_views.export_methods, name="export_methods"),
     path("exports/<slug:what>.csv", export_views.export_table, name="export_table"),
-    path("import/", export_views.import_upload, name="import_upload"),
-    path("import/confirm/", export_views.import_confirm, name="import_confirm"),
     path("arrive/", export_views.arrive_report, name="arrive_report"),
 ]

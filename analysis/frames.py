@@ -289,3 +289,12 @@ def wide_frame(sessions: pd.DataFrame, value: str = "threshold_g") -> pd.DataFra
     order = long.drop_duplicates("timepoint").sort_values("day")["timepoint"].tolist()
     table = long.pivot_table(index=["group", "animal"], columns="timepoint", values="value")
     return table.reindex(columns=order)
+
+
+def baseline_thresholds(study) -> dict[str, float]:
+    """Each animal's threshold (g) at the study's baseline timepoint, by the study method
+    (the first paw in order when both are tested): what a stratified allocation sorts on."""
+    sessions = session_frame(study)
+    base = sessions[sessions["is_baseline"] & sessions["threshold_g"].notna()]
+    base = base.sort_values(["animal", "paw"]).drop_duplicates("animal")
+    return dict(zip(base["animal"], base["threshold_g"].astype(float), strict=True))

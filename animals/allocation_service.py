@@ -1,7 +1,13 @@
-"""Store an allocation and apply it to the animals, in one transaction."""
+"""Store an allocation and apply it to the animals, in one transaction.
+
+A stratified allocation needs each animal's baseline threshold; the caller reads them
+(analysis.frames.baseline_thresholds) and passes them in, so the animals app never imports
+the analysis app above it.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -14,16 +20,6 @@ from animals.models import Allocation, AllocationEntry, Animal
 from labstudy.models import Study
 
 
-def baseline_thresholds(study: Study) -> dict[str, float]:
-    """Each animal's threshold (g) at the study's baseline timepoint, by the study method."""
-    from analysis import frames
-
-    sessions = frames.session_frame(study)
-    base = sessions[sessions["is_baseline"] & sessions["threshold_g"].notna()]
-    base = base.sort_values(["animal", "paw"]).drop_duplicates("animal")
-    return dict(zip(base["animal"], base["threshold_g"].astype(float), strict=True))
-
-
 @transaction.atomic
 def allocate(
     *,
@@ -32,15 +28,21 @@ def allocate(
     seed: int,
     user: AbstractBaseUser | None,
     block_size: int | None = None,
+    baselines_g: Mapping[str, float] | None = None,
     reallocate: bool = False,
     reason: str = "",
     notes: str = "",
 ) -> Allocation:
     """Allocate every active, unallocated animal of the study; record method, seed, table.
 
+    `baselines_g` (animal code -> baseline threshold in g, from
+    analysis.frames.baseline_thresholds) is required for the stratified method and unused
+    by the others; an animal missing from it is named in the refusal.
     With `reallocate`, every active animal is allocated afresh: only while the study is in
     planning and with a reason; the earlier allocations stay, marked superseded.
     """
+    if method == "stratified" and baselines_g is None:
+        raise TypeError("a stratified allocation needs baselines_g from its caller")
     reason = reason.strip()
     animals = Animal.objects.select_for_update().filter(study=study, status=Animal.Status.ACTIVE)
     if reallocate:
@@ -62,7 +64,7 @@ def allocate(
     groups = list(study.groups.order_by("order", "code"))
     if not animals:
         raise ValidationError({"method": "Every active animal is already allocated."})
-    baselines = baseline_thresholds(study) if method == "stratified" else {}
+    baselines = dict(baselines_g or {}) if method == "stratified" else {}
     codes = [a.code for a in animals]
     try:
         table = allocation.derive(

@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import OuterRef, Subquery
 
 from animals.models import Animal, BodyWeight, DoseAdministration, Observation
+from animals.ordering import bench_order
 from animals.services import WEIGHT_STALE_DAYS, dose_volume_ml, is_dosed
 from labstudy.models import Study, TreatmentGroup
 
@@ -41,12 +42,6 @@ def _latest_weights(animals: list[Animal], date: dt.date, *, before: bool) -> di
         .values_list("w", flat=True)
     )
     return {w.animal_id: w for w in BodyWeight.objects.filter(pk__in=[i for i in ids if i])}
-
-
-def _day_order(study: Study, animals: list[Animal], day: int) -> list[Animal]:
-    from sessions.selectors import bench_order
-
-    return bench_order(study, animals, day)
 
 
 # ---------------------------------------------------------------------------
@@ -154,7 +149,7 @@ def dose_sheet(study: Study, date: dt.date, *, sees_treatment: bool = False) -> 
         dose_row(
             a, date, dose=records.get(a.pk), weight=weights.get(a.pk), sees_treatment=sees_treatment
         )
-        for a in _day_order(study, animals, day)
+        for a in bench_order(study, animals, day)
     ]
     return DoseSheet(date=date, study_day=day, dosing_day=dosing_day, rows=rows)
 
@@ -215,7 +210,7 @@ def weight_rows(study: Study, animals: list[Animal], date: dt.date) -> list[Weig
 def weight_sheet(study: Study, date: dt.date) -> WeightSheet:
     """Active animals in bench order with their last weight and the day's weights."""
     day = study.day_of_date(date)
-    animals = _day_order(
+    animals = bench_order(
         study, list(Animal.objects.filter(study=study, status=Animal.Status.ACTIVE)), day
     )
     return WeightSheet(date=date, rows=weight_rows(study, animals, date))
@@ -227,7 +222,7 @@ def weight_sheet(study: Study, date: dt.date) -> WeightSheet:
 
 def active_animals(study: Study, date: dt.date) -> list[Animal]:
     animals = list(Animal.objects.filter(study=study, status=Animal.Status.ACTIVE))
-    return _day_order(study, animals, study.day_of_date(date))
+    return bench_order(study, animals, study.day_of_date(date))
 
 
 def recent_observations(study: Study, date: dt.date, *, days: int = 14) -> list[Observation]:

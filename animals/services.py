@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 from simple_history.utils import bulk_update_with_history
 
+from animals.intake import parse_animal_lines
 from animals.models import Animal, BodyWeight, DoseAdministration, Observation
 from labstudy.audit import already_voided
 from labstudy.models import Study, TreatmentGroup
@@ -499,3 +500,38 @@ def change_animal_status(
     animal._history_user = user
     animal.save(update_fields=["status", "status_date", "status_reason", "updated_at"])
     return animal
+
+
+@transaction.atomic
+def add_animals(*, study: Study, text: str, user: AbstractBaseUser | None) -> list[Animal]:
+    """Add the animals pasted as text (read by animals.intake.parse_animal_lines); all
+    or nothing."""
+    rows = parse_animal_lines(text)
+    existing = set(
+        Animal.objects.filter(study=study, code__in=[r["code"] for r in rows]).values_list(
+            "code", flat=True
+        )
+    )
+    clashes = [
+        f"line {r['line']}: animal code '{r['code']}' already exists in this study"
+        for r in rows
+        if r["code"] in existing
+    ]
+    if clashes:
+        raise ValidationError({"codes": clashes})
+    default_sex = study.sex if study.sex in ("male", "female") else "male"
+    animals = [
+        Animal(
+            study=study,
+            code=r["code"],
+            cage=r["cage"],
+            sex=r["sex"] or default_sex,
+            date_of_birth=r.get("date_of_birth"),
+            age_at_arrival_weeks=r.get("age_at_arrival_weeks"),
+            created_by=user,
+        )
+        for r in rows
+    ]
+    for animal in animals:
+        animal.save()
+    return animals

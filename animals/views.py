@@ -22,8 +22,8 @@ from animals import selectors, services
 from animals.forms import AnimalStatusForm, DoseForm, ObservationForm, VoidForm, WeightForm
 from animals.models import Animal, BodyWeight, DoseAdministration, Observation
 from labstudy.access import BENCH_ROLES, StudyAccess, study_access
+from labstudy.bench import bench_date, day_links
 from labstudy.models import Role
-from sessions.views import bench_date, day_links
 
 
 def _page(name: str, study, date: dt.date) -> str:

@@ -77,10 +77,10 @@ def database(url: str | None, tag: str) -> Iterator[str]:
 def setup_django(url: str, *, migrate: bool = True) -> None:
     """Django settings for this process on `url` (DEBUG off, as in production)."""
     os.environ["DATABASE_URL"] = url
-    os.environ["DJANGO_SETTINGS_MODULE"] = "labstudy.settings"
+    # The product's settings plus the baseline page of bench_tap (bench/settings.py).
+    os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
     os.environ["LABSTUDY_ENV"] = "development"  # in-process reads only; the server is separate
     os.environ["LABSTUDY_DEBUG"] = "0"
-    os.environ["LABSTUDY_BENCH"] = "1"  # the baseline page of bench_tap exists here too
     import django
 
     # WhiteNoise warns that STATIC_ROOT does not exist; in-process runs serve no files.

@@ -4,8 +4,9 @@
 on a free port of 127.0.0.1 with the production settings, as behind the reverse proxy the
 README describes: the client sends `X-Forwarded-Proto: https`, so no redirect, secure
 cookies, HSTS and CSRF origin checks all apply. Static files are collected into a
-temporary folder first (the manifest storage needs them). LABSTUDY_BENCH=1 adds the
-baseline page. Only 127.0.0.1 is ever contacted; every loop using this is bounded.
+temporary folder first (the manifest storage needs them). The settings are
+bench.settings: the product's plus the baseline page. Only 127.0.0.1 is ever contacted;
+every loop using this is bounded.
 
 `Browser` is http.client over one keep-alive connection with a cookie jar: it signs in
 through the real login form (CSRF token and session cookie) like a tablet's browser.
@@ -70,7 +71,7 @@ class Server:
             LABSTUDY_STATIC_ROOT=str(self.tmp / "static"),
             LABSTUDY_BIND=f"{HOST}:{self.port}",
             LABSTUDY_ACCESS_LOG=str(self.log_dir / "access.log"),
-            LABSTUDY_BENCH="1",
+            DJANGO_SETTINGS_MODULE="bench.settings",
         )
         if self.workers:
             env["LABSTUDY_WORKERS"] = str(self.workers)

@@ -5,10 +5,11 @@ Builds a study on a fresh PostgreSQL database (plus a 1,000-animal study of fini
 sessions so the tables have a facility's worth of rows), starts gunicorn with the
 project's gunicorn.conf.py and production settings, signs in as a technician through the
 login form, then sends 2,000 taps following the stepping rule, each followed by a GET
-of /bench-baseline/ (a constant template behind the same middleware, routed only in
-benchmark mode) on the same keep-alive connection. Target: tap p95 <= 2x the baseline's
-p95. Queries per tap are counted in-process (CaptureQueriesContext) on the same request
-and in the tap's own transaction (target <= 5), and the queries are EXPLAINed.
+of /bench-baseline/ (a constant template behind the same middleware, routed only by
+the benchmark settings, bench/settings.py) on the same keep-alive connection. Target: tap
+p95 <= 2x the baseline's p95. Queries per tap are counted in-process
+(CaptureQueriesContext) on the same request and in the tap's own transaction (target <= 5),
+and the queries are EXPLAINed.
 
     python bench/bench_tap.py                 # 2,000 taps
     python bench/bench_tap.py --quick --results /tmp/RESULTS.md
@@ -334,8 +335,8 @@ def main(argv=None) -> int:
         f"one keep-alive connection; {args.warmup} warm-up taps, then {len(taps):,} taps "
         "stepped by `next_filament` (the panel's suggested filament checked after each), "
         "each followed by a GET of /bench-baseline/ (the constant template behind the "
-        "same middleware, routed only with LABSTUDY_BENCH=1). Percentiles are nearest-rank "
-        "over the counted requests. "
+        "same middleware, routed only by the benchmark settings, bench/settings.py). "
+        "Percentiles are nearest-rank over the counted requests. "
         f"Run took {run['wall_s']:.0f} s; worker memory {min(rss, default=0):.0f}–"
         f"{max(rss, default=0):.0f} MB RSS; {run['reconnects']} reconnects. "
         + (

@@ -2,7 +2,9 @@
 
 Built on django-simple-history: every recorded-data model keeps a historical table;
 this module turns consecutive historical records into one row per changed field.
-Reads only.
+Reads only. Study core: it reads any model's history it is handed and must not import the
+recording apps' models; the trail of one animal or session (which gathers animals and
+sessions) is front.trails.
 """
 
 from __future__ import annotations
@@ -79,57 +81,6 @@ def rows_for(history_qs, describe) -> list[AuditRow]:
 def merged(*groups: Iterable[AuditRow]) -> list[AuditRow]:
     """All rows, newest first."""
     return sorted((row for group in groups for row in group), key=lambda r: r.when, reverse=True)
-
-
-def animal_trail(animal) -> list[AuditRow]:
-    """The animal and everything recorded about it, newest first."""
-    from animals.models import BodyWeight, DoseAdministration, Observation, Surgery
-    from sessions.models import Stimulus, TestSession
-
-    code = animal.code
-    sessions = {
-        s.pk: s for s in TestSession.objects.filter(animal=animal).select_related("timepoint")
-    }
-
-    def session_name(session_id) -> str:
-        session = sessions.get(session_id)
-        return f"{code} {session.timepoint.label} {session.paw}" if session else f"{code} session"
-
-    return merged(
-        rows_for(animal.history.all(), lambda r: f"animal {code}"),
-        rows_for(Surgery.history.filter(animal_id=animal.pk), lambda r: f"{code} surgery {r.date}"),
-        rows_for(
-            BodyWeight.history.filter(animal_id=animal.pk), lambda r: f"{code} weight {r.date}"
-        ),
-        rows_for(
-            DoseAdministration.history.filter(animal_id=animal.pk),
-            lambda r: f"{code} dose day {r.study_day}",
-        ),
-        rows_for(
-            Observation.history.filter(animal_id=animal.pk),
-            lambda r: f"{code} observation {r.date}",
-        ),
-        rows_for(
-            TestSession.history.filter(animal_id=animal.pk),
-            lambda r: f"session {session_name(r.id)}",
-        ),
-        rows_for(
-            Stimulus.history.filter(session_id__in=list(sessions)),
-            lambda r: f"{session_name(r.session_id)} stimulus #{r.order}",
-        ),
-    )
-
-
-def session_trail(session) -> list[AuditRow]:
-    from sessions.models import Stimulus
-
-    name = f"{session.animal.code} {session.timepoint.label} {session.paw}"
-    return merged(
-        rows_for(session.history.all(), lambda r: f"session {name}"),
-        rows_for(
-            Stimulus.history.filter(session_id=session.pk), lambda r: f"{name} stimulus #{r.order}"
-        ),
-    )
 
 
 def already_voided(record, **voided) -> str:

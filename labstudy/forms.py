@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db.models import Count
 from django.forms import BaseInlineFormSet, inlineformset_factory
 
 from labstudy.models import (
@@ -21,7 +22,6 @@ from labstudy.models import (
 from labstudy.study_templates import TEMPLATES
 from labstudy.validators import finite_decimals
 from labstudy.widgets import DateInput
-from sessions.models import FilamentSet, Stimulus
 
 STUDY_FIELDS = [
     "title",
@@ -161,7 +161,8 @@ class StudyForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["filament_set"].queryset = FilamentSet.objects.order_by("name")
+        filament_sets = self.fields["filament_set"]
+        filament_sets.queryset = filament_sets.queryset.order_by("name")
         self.fields["filament_set"].empty_label = None
         if needs_reason(self.instance):
             blinded = self.fields["blinded"]
@@ -202,7 +203,8 @@ class StudyForm(forms.ModelForm):
         chosen = self.cleaned_data["filament_set"]
         study = self.instance
         if study.pk and chosen and chosen.pk != study.filament_set_id:
-            taps = Stimulus.objects.filter(session__animal__study=study).count()
+            # Through the study's own relations: the core imports no recording app.
+            taps = study.animals.aggregate(n=Count("test_sessions__stimuli"))["n"]
             if taps:
                 recorded = f"{taps:,} filament applications are"
                 if taps == 1:

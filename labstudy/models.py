@@ -170,6 +170,27 @@ class Study(TimeStamped):
                 raise ValidationError({"start_filament": message})
         self._check_blinding()
 
+    @property
+    def paws(self) -> list[str]:
+        """The hind paws tested at each timepoint, right first: ["right", "left"] or one."""
+        return ["right", "left"] if self.paw_tested == self.Paw.BOTH else [self.paw_tested]
+
+    def has_recorded_data(self) -> bool:
+        """Anything recorded at the bench (a filament applied, a dose, a weight or an
+        observation, voided or not): past this point the study cannot go back to planning
+        and its blinding can be lifted only by the audited unblinding.
+
+        Asked through the reverse relations of the recording apps' models (animals,
+        sessions), so the study core imports none of them.
+        """
+        animals = self.animals.all()
+        return (
+            animals.filter(test_sessions__stimuli__isnull=False).exists()
+            or animals.filter(doses__isnull=False).exists()
+            or animals.filter(weights__isnull=False).exists()
+            or animals.filter(observations__isnull=False).exists()
+        )
+
     def _check_blinding(self) -> None:
         """Blinding is lifted only by labstudy.services.unblind_study (password, reason,
         history); once data are recorded the study cannot go back to planning, where its
@@ -185,9 +206,7 @@ class Study(TimeStamped):
         )
         if not (clearing or to_planning):
             return
-        from labstudy.selectors import has_recorded_data
-
-        recorded = has_recorded_data(self)
+        recorded = self.has_recorded_data()
         if clearing and (recorded or stored["status"] != self.Status.PLANNING):
             raise ValidationError(
                 {

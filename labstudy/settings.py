@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "animals",
     "sessions.apps.VfSessionsConfig",
     "analysis",
+    "front",
 ]
 
 MIDDLEWARE = [
@@ -218,10 +219,6 @@ STORAGES = {
         )
     },
 }
-
-# Benchmark mode (bench/bench_tap.py starts gunicorn with LABSTUDY_BENCH=1): adds the
-# bare authenticated page /bench-baseline/ the tap is compared with. Off everywhere else.
-LABSTUDY_BENCH = os.environ.get("LABSTUDY_BENCH") == "1"
 
 # Shared bench tablets: a sign-in ends when the browser closes, and in any case after
 # LABSTUDY_SESSION_HOURS (default 12, a long lab day) from signing in, so a tablet left

@@ -7,8 +7,6 @@ dose: the bench works with animal codes, cages, timepoints and filaments only.
 from __future__ import annotations
 
 import datetime as dt
-import random
-import re
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -18,8 +16,8 @@ from django.urls import reverse
 
 from analysis import thresholds
 from animals.models import Animal
+from animals.ordering import bench_order
 from labstudy.models import Study, ThresholdMethod, Timepoint
-from labstudy.selectors import paws_for
 from sessions.forms import NOTE_PICKS
 from sessions.models import TestSession
 from sessions.services import (
@@ -30,8 +28,6 @@ from sessions.services import (
     undo_allowed,
 )
 
-_DIGITS = re.compile(r"(\d+)")
-
 
 def grams_label(grams: float | None) -> str:
     """Grams the way the bench reads them: 0.008, 2, 4.32, 21.6, 300."""
@@ -40,22 +36,6 @@ def grams_label(grams: float | None) -> str:
     if grams >= 10:
         return f"{grams:.1f}".rstrip("0").rstrip(".")
     return f"{grams:.3g}"
-
-
-def natural_key(text: str) -> tuple:
-    """Sort key that puts cage C2 before C10."""
-    return tuple(int(part) if part.isdigit() else part.lower() for part in _DIGITS.split(text))
-
-
-def bench_order(study: Study, animals: list[Animal], day: int) -> list[Animal]:
-    """Animals in cage order, or in the study's seeded random order for that study day.
-
-    The random order is reproducible: the same study, seed and day give the same list.
-    """
-    ordered = sorted(animals, key=lambda a: (natural_key(a.cage), natural_key(a.code)))
-    if study.randomise_test_order:
-        random.Random(f"{study.order_seed}:{day}").shuffle(ordered)
-    return ordered
 
 
 def paw_label(paw: str) -> str:
@@ -133,7 +113,7 @@ def bench_day(study: Study, date: dt.date) -> BenchDay:
         }
         for tp in timepoints:
             for animal in animals:
-                for paw in paws_for(study):
+                for paw in study.paws:
                     session = sessions.get((animal.pk, tp.pk, paw))
                     slots.append(
                         BenchSlot(

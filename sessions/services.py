@@ -17,6 +17,7 @@ from django.utils import timezone
 from analysis import thresholds
 from animals.models import Animal
 from labstudy.audit import already_voided
+from labstudy.locks import lock_timepoint
 from labstudy.models import Study, Timepoint
 from sessions.models import Filament, FilamentSet, Stimulus, TestSession
 
@@ -165,18 +166,6 @@ def _check_can_start(animal: Animal, timepoint: Timepoint) -> None:
                 f"{timepoint.day}); its sessions cannot be recorded before that day."
             }
         )
-
-
-def lock_timepoint(timepoint_pk: int) -> Timepoint:
-    """The timepoint row, locked exclusively until the transaction ends.
-
-    Sign-off, reopening, starting a session and imports take this lock; taps, undos and
-    session voids take a share lock on the same row (session_state), so a sign-off waits
-    for the taps in flight and every later tap sees `locked_at`: nothing lands after it.
-    Call it inside a transaction and check `locked_at` on what it returns, not on a
-    copy read before.
-    """
-    return Timepoint.objects.select_for_update(no_key=True).get(pk=timepoint_pk)
 
 
 class TapConflict(ValidationError):

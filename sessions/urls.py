@@ -1,8 +1,9 @@
-"""URLs under /s/<slug>/ owned by the sessions app: the bench (day list, guided sessions)."""
+"""URLs under /s/<slug>/ owned by the sessions app: the bench (day list, guided sessions)
+and the study import (upload, preview, confirm)."""
 
 from django.urls import path
 
-from sessions import views
+from sessions import import_views, views
 
 _KEY = "bench/vf/<id:animal_pk>/<id:timepoint_pk>/<str:paw>/"
 
@@ -14,4 +15,6 @@ urlpatterns = [
     path(_KEY + "undo/", views.bench_undo, name="bench_undo"),
     path(_KEY + "void/", views.bench_void, name="bench_void"),
     path(_KEY + "next/", views.bench_next, name="bench_next"),
+    path("import/", import_views.import_upload, name="import_upload"),
+    path("import/confirm/", import_views.import_confirm, name="import_confirm"),
 ]

@@ -7,7 +7,6 @@ server's panel with status 409, so the tablet shows the conflict and drops the t
 Blinded technicians see animal codes, cages and filaments here, never a group.
 """
 
-import datetime as dt
 from pathlib import Path
 
 from django.conf import settings
@@ -18,15 +17,14 @@ from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from animals import selectors as animal_selectors
 from animals.models import Animal
 from labstudy.access import BENCH_ROLES, HIDDEN_WHILE_BLINDED, StudyAccess, study_access
+from labstudy.bench import bench_date, day_links
 from labstudy.models import Study, Timepoint
-from labstudy.selectors import paws_for
 from sessions import selectors
 from sessions.forms import TapForm, UndoForm, VoidSessionForm
 from sessions.models import TestSession
@@ -41,71 +39,6 @@ from sessions.services import (
 )
 
 SERVICE_WORKER = Path(settings.BASE_DIR) / "static" / "js" / "bench-sw.js"
-
-
-# How far from the study's first and last day a bench page may be opened: browsing the
-# days around a study is fine, the end of the calendar is not (its next day overflows).
-BENCH_DATE_SLACK = dt.timedelta(days=366)
-
-
-def bench_date(request: HttpRequest, access: StudyAccess | None = None) -> dt.date:
-    """The day a bench page shows: `?date=YYYY-MM-DD`, or today.
-
-    A date more than a year outside the study's days (with `access`), or outside
-    1900-2999 (without), shows today with a message instead. A blinded bench role asking
-    for an earlier day gets today, with a message saying why (`StudyAccess.sees_day`).
-    """
-    raw = request.GET.get("date", "").strip()
-    today = timezone.localdate()
-    if raw:
-        try:
-            date = dt.date.fromisoformat(raw)
-        except ValueError:
-            messages.warning(request, f"'{raw}' is not a date like 2026-11-25; showing today.")
-            return today
-        first, last = dt.date(1900, 1, 1), dt.date(2999, 12, 31)
-        where = "the dates a bench page can show (1900 to 2999)"
-        if access is not None:
-            study = access.study
-            start, end = study.date_of_day(study.first_day), study.date_of_day(study.last_day)
-            first, last = max(first, start - BENCH_DATE_SLACK), min(last, end + BENCH_DATE_SLACK)
-            where = f"this study ({start:%d %b %Y} to {end:%d %b %Y}, give or take a year)"
-        if not (first <= date <= last or date == today):
-            messages.warning(request, f"'{raw}' is outside {where}; showing today.")
-        elif access is None or access.sees_day(date):
-            return date
-        else:
-            messages.warning(request, f"{HIDDEN_WHILE_BLINDED} Showing today.")
-    return today
-
-
-def _shifted(date: dt.date, days: int) -> dt.date:
-    """`date` moved by `days`, staying put at the ends of the calendar."""
-    try:
-        return date + dt.timedelta(days=days)
-    except OverflowError:
-        return date
-
-
-def day_links(
-    study: Study, date: dt.date, url_name: str, access: StudyAccess | None = None
-) -> dict:
-    """Previous/next day and today links for a bench page's date switcher (no previous day
-    for someone who may not open it)."""
-    base = reverse(url_name, args=[study.slug])
-    today = timezone.localdate()
-    previous = _shifted(date, -1)
-    return {
-        "date": date,
-        "study_day": study.day_of_date(date),
-        "is_today": date == today,
-        "prev": f"{base}?date={previous.isoformat()}"
-        if access is None or access.sees_day(previous)
-        else "",
-        "next": f"{base}?date={_shifted(date, 1).isoformat()}",
-        "today": base,
-        "base": base,
-    }
 
 
 @login_required
@@ -164,7 +97,7 @@ def _key_objects(study: Study, animal_pk: int, timepoint_pk: int, paw: str):
     animal = get_object_or_404(Animal, pk=animal_pk, study=study)
     timepoint = get_object_or_404(Timepoint, pk=timepoint_pk, study=study)
     animal.study = timepoint.study = study  # already read by study_access
-    if paw not in paws_for(study):
+    if paw not in study.paws:
         raise Http404("This paw is not tested in this study.")
     return animal, timepoint
 

@@ -8,8 +8,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from hypothesis import settings as hypothesis_settings
 
+from front.demo import DemoSummary, load_demo_study
 from labstudy import services
-from labstudy.demo import DemoSummary, load_demo_study
 from labstudy.models import Membership, Role
 from tests.worlds import MD5_HASHER, DemoSnapshot, build_small_study, make_bench_study
 

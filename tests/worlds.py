@@ -422,7 +422,7 @@ DEMO_PK_OFFSET = 1_000_000
 
 
 class DemoSnapshot:
-    """The demo study as `labstudy.demo.load_demo_study` writes it, read back once per
+    """The demo study as `front.demo.load_demo_study` writes it, read back once per
     test worker and written again into each test that asks for it, in a few bulk inserts
     instead of the simulation, the allocation and the history (about 2 s of CPU each).
 
@@ -443,7 +443,7 @@ class DemoSnapshot:
         from django.db import transaction
         from django.test import override_settings
 
-        from labstudy.demo import load_demo_study
+        from front.demo import load_demo_study
         from sessions.services import stoelting_set
 
         snapshot = cls()

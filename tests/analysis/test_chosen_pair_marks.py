@@ -14,7 +14,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
-from labstudy.demo import DEMO_SLUG
+from front.demo import DEMO_SLUG
 
 LEGEND = "‡ p < 0.05, ‡‡ p < 0.01, ‡‡‡ p < 0.001 T7 vs T4 (Nemenyi after Friedman)"
 

@@ -427,7 +427,7 @@ def test_publication_package_opens_and_holds_every_file(small_study):
         }
         assert set(listed) == expected == set(names)
         readme = archive.read(f"{folder}README.txt").decode()
-        assert "Small hand-made study (small_study)" in readme
+        assert "Small hand-made study (small)" in readme
         assert "Threshold method: target_force" in readme
         assert "Cut-off:          300 g" in readme
         for name in listed:

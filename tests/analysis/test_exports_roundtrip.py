@@ -11,7 +11,7 @@ from django.core.management import CommandError, call_command
 from analysis.exports import StudyExport
 from animals.models import Animal
 from animals.services import change_animal_status
-from labstudy.demo import DEMO_SLUG
+from front.demo import DEMO_SLUG
 from labstudy.models import Study
 from sessions.importing import import_study_csv
 from sessions.models import TestSession

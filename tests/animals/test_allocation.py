@@ -9,6 +9,7 @@ from django.urls import reverse
 from hypothesis import given
 from hypothesis import strategies as st
 
+from analysis import frames
 from animals import allocation, allocation_service
 from animals.models import Allocation, Animal
 from sessions import services as session_services
@@ -105,7 +106,11 @@ def test_stratified_allocation_of_a_study_is_stored_and_verifiable(study, animal
     for animal, size in zip(animals, ["4.31", "4.56", "4.74", "4.93", "5.07", "5.18"], strict=True):
         _record_baseline(study, animal, size)
     record = allocation_service.allocate(
-        study=study, method="stratified", seed=7, user=people["data_manager"]
+        study=study,
+        method="stratified",
+        seed=7,
+        baselines_g=frames.baseline_thresholds(study),
+        user=people["data_manager"],
     )
     assert record.baselines_g == {
         "R01": 2.0,
@@ -131,7 +136,13 @@ def test_stratified_allocation_of_a_study_is_stored_and_verifiable(study, animal
 @pytest.mark.django_db
 def test_stratified_without_baselines_names_the_animals_and_changes_nothing(study, animals):
     with pytest.raises(ValidationError) as err:
-        allocation_service.allocate(study=study, method="stratified", seed=1, user=None)
+        allocation_service.allocate(
+            study=study,
+            method="stratified",
+            seed=1,
+            baselines_g=frames.baseline_thresholds(study),
+            user=None,
+        )
     assert "no baseline threshold for R01, R02" in err.value.message_dict["method"][0]
     assert not Allocation.objects.exists()
     assert not Animal.objects.filter(group__isnull=False).exists()

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from animals.models import Animal
-from labstudy import audit
+from front import trails
 from labstudy.models import Study
 
 
@@ -49,7 +49,7 @@ def test_the_change_is_in_the_animal_history_with_who_and_why(client_for, bench,
         status_url(bench, "R02"),
         {"status": "euthanised", "date": bench.today.isoformat(), "reason": "humane end point"},
     )
-    rows = [r for r in audit.animal_trail(bench.animals["R02"]) if r.field == "status"]
+    rows = [r for r in trails.animal_trail(bench.animals["R02"]) if r.field == "status"]
     assert [(r.who, r.old, r.new) for r in rows] == [("ivy", "active", "euthanised")]
     assert "humane end point" in rows[0].reason
     page = client.get(reverse("animal_history", args=[bench.study.slug, "R02"])).content.decode()
@@ -70,7 +70,7 @@ def test_back_to_active_needs_a_reason_too(client_for, bench):
     client.post(url, {"status": "active", "date": day, "reason": "excluded by mistake: R10 was"})
     animal = Animal.objects.get(pk=bench.animals["R01"].pk)
     assert (animal.status, animal.status_reason) == ("active", "excluded by mistake: R10 was")
-    rows = [r for r in audit.animal_trail(animal) if r.field == "status"]
+    rows = [r for r in trails.animal_trail(animal) if r.field == "status"]
     assert [(r.old, r.new) for r in rows] == [("excluded", "active"), ("active", "excluded")]
     assert "excluded by mistake" in rows[0].reason
 
@@ -147,6 +147,6 @@ def test_a_long_reason_is_kept_whole_on_the_animal(client_for, bench):
     )
     animal = Animal.objects.get(pk=bench.animals["R01"].pk)
     assert (animal.status, animal.status_reason) == ("euthanised", reason.strip())
-    rows = {r.field: r for r in audit.animal_trail(animal)}
+    rows = {r.field: r for r in trails.animal_trail(animal)}
     assert rows["status_reason"].new == reason.strip()
     assert rows["status"].reason == f"active → euthanised: {reason.strip()}"

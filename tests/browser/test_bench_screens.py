@@ -18,8 +18,8 @@ from playwright.sync_api import expect
 
 from analysis import thresholds
 from animals.models import Animal, BodyWeight, DoseAdministration
+from front.demo import DEMO_PASSWORD
 from labstudy import services as study_services
-from labstudy.demo import DEMO_PASSWORD
 from labstudy.models import Membership, Role, Study
 from sessions import services
 from sessions.models import Stimulus, TestSession

@@ -8,7 +8,7 @@ Screenshots go to docs/screenshots/dashboard-*.png.
 import pytest
 from playwright.sync_api import expect
 
-from labstudy.demo import DEMO_PASSWORD, DEMO_SLUG
+from front.demo import DEMO_PASSWORD, DEMO_SLUG
 from tests.browser.conftest import DESKTOP, login, screenshot
 
 DASHBOARD = f"/s/{DEMO_SLUG}/dashboard/"

@@ -8,7 +8,7 @@ import zipfile
 import pytest
 from playwright.sync_api import expect
 
-from labstudy.demo import DEMO_PASSWORD, DEMO_SLUG
+from front.demo import DEMO_PASSWORD, DEMO_SLUG
 from sessions.models import Stimulus
 from tests.browser.conftest import DESKTOP, TABLET, login, screenshot, too_small_targets
 from tests.worlds import HEADER, rows_for

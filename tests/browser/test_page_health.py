@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from animals.models import Animal
-from labstudy.demo import DEMO_PASSWORD, DEMO_SLUG
+from front.demo import DEMO_PASSWORD, DEMO_SLUG
 from sessions.models import TestSession
 from tests.browser.conftest import login, screenshot
 

@@ -5,7 +5,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
-from labstudy.demo import DEMO_PASSWORD, DEMO_SLUG
+from front.demo import DEMO_PASSWORD, DEMO_SLUG
 from labstudy.models import Membership
 from tests.browser.conftest import TABLET, login, screenshot, too_small_targets
 

@@ -12,8 +12,8 @@ from playwright.sync_api import expect
 
 from animals import allocation, allocation_service
 from animals.models import Allocation, Animal
+from front.demo import DEMO_PASSWORD, DEMO_SLUG
 from labstudy import services
-from labstudy.demo import DEMO_PASSWORD, DEMO_SLUG
 from labstudy.models import Study
 from tests.browser.conftest import DESKTOP, TABLET, login, screenshot
 

@@ -3,7 +3,7 @@
 import pytest
 from playwright.sync_api import expect
 
-from labstudy.demo import DEMO_PASSWORD, DEMO_SLUG
+from front.demo import DEMO_PASSWORD, DEMO_SLUG
 from tests.browser.conftest import DESKTOP, TABLET, login, screenshot, too_small_targets
 
 

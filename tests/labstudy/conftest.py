@@ -4,7 +4,7 @@ kwarg for every route parameter."""
 import pytest
 
 from animals.models import BodyWeight, DoseAdministration, Observation
-from labstudy.demo import DEMO_SLUG
+from front.demo import DEMO_SLUG
 from labstudy.models import Membership, Role, Study
 from sessions.models import TestSession
 
@@ -42,7 +42,7 @@ def demo_people_and_urls(demo_study, django_user_model):
 @pytest.fixture
 def practice_world(db):
     """Today's bench practice study (today is T3, T0-T2 recorded) and its technician."""
-    from labstudy.practice import load_practice_study
+    from front.practice import load_practice_study
 
     study = load_practice_study().study
     return study, Membership.objects.get(study=study, role=Role.TECHNICIAN).user

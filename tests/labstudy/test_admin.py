@@ -59,7 +59,7 @@ def test_recorded_data_cannot_be_deleted_in_admin(admin_client_with_demo, label)
 @pytest.mark.django_db
 def test_admin_lists_filter_by_study(admin_client_with_demo, study):
     from animals.models import Animal
-    from labstudy.demo import DEMO_SLUG
+    from front.demo import DEMO_SLUG
     from sessions.models import Stimulus
 
     Animal.objects.create(study=study, code="OTHER-1")
@@ -345,7 +345,7 @@ def _in_planning(study_id, then):
 
 
 def _running_demo_row(label):
-    from labstudy.demo import DEMO_SLUG
+    from front.demo import DEMO_SLUG
     from labstudy.models import Study
 
     model = _admin_for(label)
@@ -415,7 +415,7 @@ def test_a_study_in_planning_can_still_be_changed_in_admin(admin_client_with_dem
 
 @pytest.mark.django_db
 def test_no_group_is_added_to_a_running_study_in_admin(admin_client_with_demo, study):
-    from labstudy.demo import DEMO_SLUG
+    from front.demo import DEMO_SLUG
     from labstudy.models import Study, TreatmentGroup
 
     running = Study.objects.get(slug=DEMO_SLUG)

@@ -14,7 +14,7 @@ from analysis.arrive import arrive_report
 from analysis.thresholds import first_response_threshold, next_filament
 from animals import allocation_service
 from animals.models import DoseAdministration, Observation
-from labstudy.demo import ALLOCATION_SEED, DEMO_SLUG, load_demo_study
+from front.demo import ALLOCATION_SEED, DEMO_SLUG, load_demo_study
 from labstudy.models import Membership, Study
 from sessions.models import Stimulus, TestSession
 from sessions.services import filament_specs, live_series

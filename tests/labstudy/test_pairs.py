@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from analysis import selectors
-from labstudy.demo import DEMO_SLUG
+from front.demo import DEMO_SLUG
 from labstudy.models import Study
 
 

@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from analysis import frames
 from animals.models import BodyWeight, DoseAdministration
+from front.practice import load_practice_study, practice_slug
 from labstudy.models import Study
-from labstudy.practice import load_practice_study, practice_slug
 from sessions.models import TestSession
 
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from animals.forms import AnimalStatusForm
 from animals.models import Animal, BodyWeight, DoseAdministration, Surgery
-from labstudy import selectors
+from front import selectors
 from labstudy.forms import NewStudyForm
 from labstudy.models import Study
 from sessions.models import TestSession

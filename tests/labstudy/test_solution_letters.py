@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 
+from animals import services as animal_services
 from labstudy import services
 from labstudy.models import Membership, Role
 
@@ -64,7 +65,7 @@ def test_blinded_technician_sees_no_letter_on_the_overview(client_for, people):
     study = _new_study(people, "t0", letter_seed=0)
     Membership.objects.create(user=people[Role.TECHNICIAN], study=study, role=Role.TECHNICIAN)
     Membership.objects.create(user=people[Role.INVESTIGATOR], study=study, role=Role.INVESTIGATOR)
-    services.add_animals(study=study, text="R01\nR02", user=people["data_manager"])
+    animal_services.add_animals(study=study, text="R01\nR02", user=people["data_manager"])
     study.animals.update(group=study.groups.get(code="K5"))
     url = reverse("study_overview", args=[study.slug])
     html = client_for("technician").get(url).content.decode()

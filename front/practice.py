@@ -20,16 +20,9 @@ from simple_history.utils import bulk_create_with_history
 
 from animals.models import Animal, DoseAdministration
 from animals.services import is_dosed
+from front import simulation
+from front.demo import SEED, add_demo_members, demo_accounts
 from labstudy import services
-from labstudy.demo import (
-    SEED,
-    _accounts,
-    _add_members,
-    _doses,
-    _sessions,
-    _surgeries,
-    _weights,
-)
 from labstudy.models import Study
 from sessions.models import TestSession
 
@@ -53,7 +46,7 @@ def practice_slug(today: dt.date) -> str:
 def load_practice_study(today: dt.date | None = None) -> PracticeSummary:
     """Make today's practice study (once per day) with the demo accounts as members."""
     today = today or timezone.localdate()
-    users = _accounts()
+    users = demo_accounts()
     existing = Study.objects.filter(slug=practice_slug(today)).first()
     if existing is not None:
         return _summary(existing, created=False)
@@ -70,7 +63,7 @@ def load_practice_study(today: dt.date | None = None) -> PracticeSummary:
             "testing, injections and weighing still to do. Earlier days are simulated."
         ),
     )
-    _add_members(study, users, manager)
+    add_demo_members(study, users, manager)
 
     rng = random.Random(SEED + today.toordinal())
     groups = {g.code: g for g in study.groups.all()}
@@ -90,12 +83,12 @@ def load_practice_study(today: dt.date | None = None) -> PracticeSummary:
     ]
     bulk_create_with_history(animals, Animal, default_user=manager)
     animals = list(study.animals.select_related("group").order_by("code"))
-    _surgeries(study, animals, manager)
+    simulation.record_surgeries(study, animals, manager)
     # Everything up to yesterday, as in the demo: weekly weights to day 21, the doses of
     # days 7-27, T0-T2 tested. Today's T3, doses and weighing are left to do.
-    weights = _weights(study, animals, rng, technician, until=TODAY_IS_DAY - 1)
-    _doses(study, animals, weights, technician, until=TODAY_IS_DAY - 1, missed_dose=None)
-    _sessions(study, animals, rng, technician, until=TODAY_IS_DAY - 1)
+    weights = simulation.simulate_weights(study, animals, rng, technician, until=TODAY_IS_DAY - 1)
+    simulation.simulate_doses(study, animals, weights, technician, until=TODAY_IS_DAY - 1)
+    simulation.simulate_sessions(study, animals, rng, technician, until=TODAY_IS_DAY - 1)
     return _summary(study, created=True)
 
 

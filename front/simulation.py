@@ -1,56 +1,33 @@
-"""The demo study: shaped like Kim et al. 2022 (ketamine in PSNL rats), with synthetic data.
+"""The seeded simulation of a PSNL/ketamine study's bench records, shared by the demo study
+(front.demo) and the bench practice study (front.practice).
 
-Every response is simulated from a seeded model of a rat with a true 50 % threshold,
-tested with the study's own stepping rule (`analysis.thresholds.next_filament`), so the
-demo exercises exactly the code path a technician's taps take.
+A simulated rat has a true 50 % threshold per timepoint (TRUE_THRESHOLD_G, after the
+reference paper's figures) and responds to a filament along a logistic curve in log10(g);
+it is tested with the study's own stepping rule (`analysis.thresholds.next_filament`), so the
+simulation exercises exactly the code path a technician's taps take. Surgeries, weights and
+doses are simulated alongside. Every function takes the random generator it draws from, so a
+seed gives the same records every time: keep the order of draws when changing anything here.
+
+It writes only the records it is asked for (with history); it creates no study, account or
+membership, and is never used outside the demo and practice loaders.
 """
 
 import datetime as dt
 import math
 import random
 import uuid
-from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
-from django.db import transaction
+from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
 from analysis import thresholds
-from animals import allocation_service
-from animals.models import (
-    Allocation,
-    Animal,
-    BodyWeight,
-    DoseAdministration,
-    Observation,
-    Surgery,
-)
+from animals.models import Animal, BodyWeight, DoseAdministration, Surgery
 from animals.services import dose_volume_ml, is_dosed
-from labstudy import services
-from labstudy.models import Membership, Role, Study
+from labstudy.models import Study
 from sessions.models import Filament, Stimulus, TestSession
 from sessions.services import filament_specs
-
-DEMO_SLUG = "psnl-ketamine-demo"
-DEMO_DAY0 = dt.date(2026, 9, 1)
-DEMO_PASSWORD = "labstudy-demo"
-SEED = 20220311
-# The allocation's seed. The allocation itself is what the allocator gives for this seed
-# and the recorded T0 thresholds; the seed was picked among 0-59 so that the groups it
-# makes, simulated on, keep the paper's shape (K10 at the 300 g cut-off at T3 and T4,
-# about 108 g at T2), which most seeds do and the demo's own data seed did not.
-ALLOCATION_SEED = 33
-
-# (username, role, full name); the password is DEMO_PASSWORD for every account.
-DEMO_ACCOUNTS = (
-    ("technician", Role.TECHNICIAN, "Tara Technician"),
-    ("investigator", Role.INVESTIGATOR, "Ivan Investigator"),
-    ("datamanager", Role.DATA_MANAGER, "Dana Datamanager"),
-)
-ADMIN_ACCOUNT = "admin"
 
 # True median 50 % thresholds (g) per timepoint T0..T7, after the reference paper's
 # figures: K10 rises to the cut-off by T3-T4, decays after discontinuation and is low
@@ -65,20 +42,6 @@ TRUE_THRESHOLD_G = {
 # Slope of the psychometric curve in log10(g): a 10x force change spans ~ 0 to 1.
 RESPONSE_SPREAD_LOG10 = 0.12
 ANIMAL_SPREAD_LOG10 = 0.10
-ANIMALS_PER_GROUP = 5
-MISSED_DOSE = ("K10", 20)  # (group, study day): the first K10 rat misses one dose
-HEMATURIA = ("K5", 31)  # the first K5 rat, after 25 days of injections (paper: about day 31)
-
-
-@dataclass(frozen=True)
-class DemoSummary:
-    study: Study
-    created: bool
-    animals: int
-    sessions: int
-    stimuli: int
-    doses: int
-    weights: int
 
 
 def simulate_series(
@@ -104,127 +67,11 @@ def simulate_series(
             raise RuntimeError("stepping rule did not terminate")
 
 
-def _accounts() -> dict[str, object]:
-    User = get_user_model()
-    users = {}
-    for username, _role, full_name in DEMO_ACCOUNTS:
-        first, last = full_name.split(" ", 1)
-        user, created = User.objects.get_or_create(
-            username=username, defaults={"first_name": first, "last_name": last}
-        )
-        if created:
-            user.set_password(DEMO_PASSWORD)
-            user.save()
-        users[username] = user
-    datamanager = users["datamanager"]
-    datamanager.user_permissions.add(Permission.objects.get(codename="add_study"))
-    admin, created = User.objects.get_or_create(
-        username=ADMIN_ACCOUNT, defaults={"is_staff": True, "is_superuser": True}
-    )
-    if created:
-        admin.set_password(DEMO_PASSWORD)
-        admin.save()
-    users[ADMIN_ACCOUNT] = admin
-    return users
-
-
 def _money(value: float, places: str = "0.01") -> Decimal:
     return Decimal(str(value)).quantize(Decimal(places), rounding=ROUND_HALF_UP)
 
 
-@transaction.atomic
-def load_demo_study() -> DemoSummary:
-    """Create the demo study and accounts; a second call changes nothing."""
-    users = _accounts()
-    existing = Study.objects.filter(slug=DEMO_SLUG).first()
-    if existing is not None:
-        return _summary(existing, created=False)
-
-    manager = users["datamanager"]
-    study = services.create_study(
-        template_key="psnl-vf-3x8",
-        slug=DEMO_SLUG,
-        title="PSNL neuropathic pain, coded treatments (demo)",
-        day0_date=DEMO_DAY0,
-        user=manager,
-        status=Study.Status.RUNNING,
-        letter_seed=SEED,  # the demo's letters are reproducible, like its data
-        ethics_reference="DEMO-2026-001",
-        description=(
-            "Demo study shaped like Kim et al. 2022 (Physiol Res, PMID 35275700). "
-            "All data are simulated."
-        ),
-    )
-    _add_members(study, users, manager)
-
-    rng = random.Random(SEED)
-    # As in a real study: surgery on day 0, the baseline (T0) von Frey test on day 7, then
-    # allocation stratified on the T0 thresholds (animals.allocation_service, the code a data
-    # manager's Allocate button runs), then dosing. So the stored allocation re-derives from
-    # its seed and the recorded baselines, and group cannot be read from an animal's ID.
-    animals = [
-        Animal(
-            study=study,
-            code=f"R{number:02d}",
-            cage=f"C{(number + 1) // 2}",
-            sex=Animal.Sex.MALE,
-            age_at_arrival_weeks=7,
-            created_by=manager,
-        )
-        for number in range(1, 3 * ANIMALS_PER_GROUP + 1)
-    ]
-    bulk_create_with_history(animals, Animal, default_user=manager)
-    animals = list(study.animals.order_by("code"))
-
-    technician = users["technician"]
-    _surgeries(study, animals, manager)
-    weights = _weights(study, animals, rng, technician)
-    offsets = _animal_offsets(animals, rng)
-    baseline_day = study.timepoints.get(is_baseline=True).day
-    _sessions(study, animals, rng, technician, until=baseline_day, offsets=offsets)
-    _allocate(study, manager, baseline_day)
-    animals = list(study.animals.select_related("group").order_by("code"))
-
-    _doses(study, animals, weights, technician)
-    Observation.objects.create(
-        animal=next(a for a in animals if a.group.code == HEMATURIA[0]),
-        date=study.date_of_day(HEMATURIA[1]),
-        kind=Observation.Kind.ADVERSE_EVENT,
-        term="hematuria",
-        severity=Observation.Severity.MILD,
-        notes="Blood in urine after 25 days of injections; monitored, resolved without action.",
-        created_by=technician,
-    )
-    _sessions(study, animals, rng, technician, after=baseline_day, offsets=offsets)
-    return _summary(study, created=True)
-
-
-def _allocate(study, manager, baseline_day: int) -> None:
-    """Stratified on the T0 thresholds, seeded; recorded on the T0 day once the last T0
-    session (from 09:00, 6 minutes apart) is done and before the first dose (11:00)."""
-    record = allocation_service.allocate(
-        study=study,
-        method="stratified",
-        seed=ALLOCATION_SEED,
-        user=manager,
-        notes="Demo: allocated after the simulated T0 test (day 7), before the first dose; "
-        "every later session, dose and weight is simulated for the group allocated here.",
-    )
-    when = timezone.make_aware(
-        dt.datetime.combine(study.date_of_day(baseline_day), dt.time(10, 45))
-    )
-    Allocation.objects.filter(pk=record.pk).update(created_at=when, updated_at=when)
-
-
-def _add_members(study, users, manager) -> None:
-    """The demo accounts, each in their role."""
-    for username, role, _name in DEMO_ACCOUNTS:
-        Membership.objects.update_or_create(
-            user=users[username], study=study, defaults={"role": role, "created_by": manager}
-        )
-
-
-def _surgeries(study, animals, manager) -> None:
+def record_surgeries(study: Study, animals: list[Animal], manager: AbstractBaseUser) -> None:
     """PSNL on the right on day 0 for every animal."""
     Surgery.objects.bulk_create(
         Surgery(
@@ -240,8 +87,13 @@ def _surgeries(study, animals, manager) -> None:
     )
 
 
-def _weights(
-    study, animals, rng, technician, *, until: int | None = None
+def simulate_weights(
+    study: Study,
+    animals: list[Animal],
+    rng: random.Random,
+    technician: AbstractBaseUser,
+    *,
+    until: int | None = None,
 ) -> dict[tuple[int, int], Decimal]:
     """Weekly weights from day 0 to `until` (default the last day): about 250 g at
     surgery, gaining ~4 g/day."""
@@ -261,8 +113,14 @@ def _weights(
     return by_day
 
 
-def _doses(
-    study, animals, weights, technician, *, until: int | None = None, missed_dose=MISSED_DOSE
+def simulate_doses(
+    study: Study,
+    animals: list[Animal],
+    weights: dict[tuple[int, int], Decimal],
+    technician: AbstractBaseUser,
+    *,
+    until: int | None = None,
+    missed_dose: tuple[str, int] | None = None,
 ) -> int:
     """Daily injections in the dosed phases up to day `until` (default all): controls get
     the saline vehicle, so a blinded technician cannot tell them apart; `missed_dose` is the
@@ -308,16 +166,16 @@ def _doses(
     return len(rows)
 
 
-def _animal_offsets(animals, rng) -> dict[int, float]:
+def animal_offsets(animals: list[Animal], rng: random.Random) -> dict[int, float]:
     """Each rat's own shift of its threshold (log10 g), kept across timepoints."""
     return {a.pk: rng.gauss(0, ANIMAL_SPREAD_LOG10) for a in animals}
 
 
-def _sessions(
-    study,
-    animals,
-    rng,
-    technician,
+def simulate_sessions(
+    study: Study,
+    animals: list[Animal],
+    rng: random.Random,
+    technician: AbstractBaseUser,
     *,
     until: int | None = None,
     after: int | None = None,
@@ -327,7 +185,7 @@ def _sessions(
     all); an animal not yet allocated is tested at its pre-treatment threshold."""
     filaments = filament_specs(study.filament_set)
     db_filaments = {f.size: f for f in Filament.objects.filter(filament_set=study.filament_set)}
-    animal_offset = offsets if offsets is not None else _animal_offsets(animals, rng)
+    animal_offset = offsets if offsets is not None else animal_offsets(animals, rng)
     timepoints = [
         (index, tp)
         for index, tp in enumerate(study.timepoints.order_by("day"))
@@ -382,15 +240,3 @@ def _sessions(
                 )
             )
     bulk_create_with_history(stimuli, Stimulus, default_user=technician)
-
-
-def _summary(study: Study, *, created: bool) -> DemoSummary:
-    return DemoSummary(
-        study=study,
-        created=created,
-        animals=study.animals.count(),
-        sessions=TestSession.objects.filter(animal__study=study).count(),
-        stimuli=Stimulus.objects.filter(session__animal__study=study).count(),
-        doses=DoseAdministration.objects.filter(animal__study=study).count(),
-        weights=BodyWeight.objects.filter(animal__study=study).count(),
-    )

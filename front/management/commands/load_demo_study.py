@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 
-from labstudy.demo import ADMIN_ACCOUNT, DEMO_ACCOUNTS, DEMO_PASSWORD, load_demo_study
-from labstudy.practice import load_practice_study
+from front.demo import ADMIN_ACCOUNT, DEMO_ACCOUNTS, DEMO_PASSWORD, load_demo_study
+from front.practice import load_practice_study
 
 
 class Command(BaseCommand):

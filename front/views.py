@@ -1,4 +1,8 @@
-"""Home, study overview and study set-up pages. Thin: access, form, one service call."""
+"""Home, study overview and study set-up pages, sign-off, unblinding and the history pages.
+
+Pages that gather several apps (the study core, animals, sessions), so they sit above them.
+Thin: access, form, one service call.
+"""
 
 import secrets
 
@@ -12,10 +16,12 @@ from django.templatetags.static import static
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
+from analysis import frames
 from animals import allocation_service
 from animals import services as animal_services
 from animals.models import Animal
-from labstudy import audit, selectors, services
+from front import selectors, trails
+from labstudy import services
 from labstudy.access import can_create_studies, studies_for, study_access
 from labstudy.forms import (
     AddAnimalsForm,
@@ -30,6 +36,7 @@ from labstudy.forms import (
     needs_reason,
 )
 from labstudy.models import Role, Study, Timepoint
+from labstudy.selectors import volume_advice
 from sessions.models import TestSession
 
 SETUP = (Role.DATA_MANAGER,)
@@ -127,7 +134,7 @@ def study_setup(request: HttpRequest, slug: str) -> HttpResponse:
             "study": study,
             "form": form,
             "section": "settings",
-            "volume_advice": selectors.volume_advice(study),
+            "volume_advice": volume_advice(study),
             **_day_change_context(day_change, refusals, request),
         },
     )
@@ -230,7 +237,7 @@ def study_setup_rows(request: HttpRequest, slug: str, section: str) -> HttpRespo
             "needs_reason": needs_reason(study),
             "reason": reason,
             "reason_error": reason_error,
-            "volume_advice": selectors.volume_advice(study) if section == "groups" else None,
+            "volume_advice": volume_advice(study) if section == "groups" else None,
             **_day_change_context(day_change, refusals, request),
         },
     )
@@ -244,7 +251,7 @@ def study_add_animals(request: HttpRequest, slug: str) -> HttpResponse:
     form = AddAnimalsForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         try:
-            animals = services.add_animals(
+            animals = animal_services.add_animals(
                 study=study, text=form.cleaned_data["codes"], user=request.user
             )
         except ValidationError as exc:
@@ -278,6 +285,7 @@ def study_allocation(request: HttpRequest, slug: str) -> HttpResponse:
                     method=form.cleaned_data["method"],
                     seed=form.cleaned_data["seed"],
                     block_size=form.cleaned_data["block_size"],
+                    baselines_g=_baselines(study, form.cleaned_data["method"]),
                     user=request.user,
                     reallocate=reallocate,
                     reason=form.cleaned_data["reason"],
@@ -405,7 +413,7 @@ def animal_history(request: HttpRequest, slug: str, code: str) -> HttpResponse:
             "study": access.study,
             "subject": f"Animal {animal.code}",
             "animal": animal,
-            "rows": audit.animal_trail(animal),
+            "rows": trails.animal_trail(animal),
         },
     )
 
@@ -425,7 +433,7 @@ def session_history(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
             "access": access,
             "study": access.study,
             "subject": subject,
-            "rows": audit.session_trail(session),
+            "rows": trails.session_trail(session),
         },
     )
 
@@ -434,6 +442,11 @@ def session_history(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 def favicon(request: HttpRequest) -> HttpResponse:
     """Browsers ask for /favicon.ico whatever a page links to: send them to the icon."""
     return redirect(static("favicon.svg"))
+
+
+def _baselines(study: Study, method: str) -> dict[str, float] | None:
+    """The baseline thresholds a stratified allocation sorts on (read only for it)."""
+    return frames.baseline_thresholds(study) if method == "stratified" else None
 
 
 def _attach(form, exc: ValidationError) -> None:
