@@ -23,6 +23,17 @@ if os.environ.get("CI") == "true":
     hypothesis_settings.load_profile("ci")
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """The test database is made from the models (--nomigrations), so add what the data
+    migration sessions/0002_stoelting_20 gives every real database: the Stoelting set (a
+    dry-run import, for one, must find it there rather than write it)."""
+    from sessions.services import stoelting_set
+
+    with django_db_blocker.unblock():
+        stoelting_set()
+
+
 @pytest.fixture
 def make_user(db):
     def make(username: str, **extra):
