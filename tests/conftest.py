@@ -8,8 +8,10 @@ import pytest
 from django.contrib.auth import get_user_model
 from hypothesis import settings as hypothesis_settings
 
+from front.demo import DemoSummary, load_demo_study
 from labstudy import services
 from labstudy.models import Membership, Role
+from tests.worlds import MD5_HASHER, DemoSnapshot, build_small_study, make_bench_study
 
 PASSWORD = "correct-horse-battery"
 
@@ -19,6 +21,17 @@ PASSWORD = "correct-horse-battery"
 hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI") == "true":
     hypothesis_settings.load_profile("ci")
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """The test database is made from the models (--nomigrations), so add what the data
+    migration sessions/0002_stoelting_20 gives every real database: the Stoelting set (a
+    dry-run import, for one, must find it there rather than write it)."""
+    from sessions.services import stoelting_set
+
+    with django_db_blocker.unblock():
+        stoelting_set()
 
 
 @pytest.fixture
@@ -55,6 +68,36 @@ def study(people):
 
 
 @pytest.fixture
+def bench(study):
+    """The reference study running with today = study day 28 (T3, in the dosed phase A;
+    the study's first day is day -7), blinded, four animals in cages C2, C10, C1, C2 each
+    weighed a week ago (tests.worlds.make_bench_study)."""
+    return make_bench_study(study)
+
+
+@pytest.fixture
+def small_study(people):
+    """The small hand-made study of tests/analysis/test_exports.py (two groups of two,
+    T0-T2, every threshold worked out on paper), recorded through the bench services."""
+    return build_small_study(people)
+
+
+@pytest.fixture(scope="session")
+def demo_snapshot(django_db_setup, django_db_blocker) -> DemoSnapshot:
+    """The demo study's rows, made once per test worker (see tests.worlds.DemoSnapshot)."""
+    with django_db_blocker.unblock():
+        return DemoSnapshot.take()
+
+
+@pytest.fixture
+def demo_study(db, demo_snapshot) -> DemoSummary:
+    """The demo study and its accounts, as `load_demo_study()` leaves them (a browser
+    test that asks for transactional_db gets it there too)."""
+    demo_snapshot.install()
+    return load_demo_study()
+
+
+@pytest.fixture
 def client_for(client, people):
     """A test client logged in as one of `people`."""
 
@@ -68,7 +111,7 @@ def client_for(client, people):
 @pytest.fixture(autouse=True)
 def test_settings(settings):
     # PBKDF2's deliberate slowness protects real accounts, not test fixtures.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.PASSWORD_HASHERS = [MD5_HASHER]
     # Login throttling needs the request, which Client.login() does not pass;
     # tests/labstudy/test_security.py switches it back on to test it.
     settings.AXES_ENABLED = False

@@ -1,14 +1,40 @@
-"""Worlds several test modules build on (a test module never imports another one)."""
+"""The worlds the tests build, each declared once: a test module imports its builders from
+here (or takes them as fixtures from tests/conftest.py) and never from another test module.
 
+- `series_to` / `responder_series`: the series a rat with a sharp threshold gives.
+- `add_animals`, `record`, `bulk_study`: hand-made studies for frames, dashboard, charts.
+- `build_small_study`: the small study of tests/analysis/test_exports.py, recorded through
+  the bench services (fixture `small_study`).
+- `make_bench_study`: the reference study running on day 28 with four animals, and the
+  bench helpers `session_url`, `tap`, `state_of`.
+- `rows_for`, `base_rows`, `to_csv`, `counts`: hand-written import files and what a refused
+  import must leave unchanged.
+- `project_urls`, `route_url`, `client_as`: every URL of the project, for the crawls.
+- `DemoSnapshot`: the demo study, loaded once per worker (fixture `demo_study`).
+"""
+
+from __future__ import annotations
+
+import csv
 import datetime as dt
+import io
+import json
+import math
 import re
+import uuid
 from decimal import Decimal
 from types import SimpleNamespace
 
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
-from animals.models import Animal, BodyWeight
-from labstudy.models import Study
+from analysis import exports, thresholds
+from animals.models import Animal, BodyWeight, DoseAdministration, Observation
+from labstudy import services
+from labstudy.models import Membership, Role, Study, Timepoint, TreatmentGroup
+from sessions import services as session_services
+from sessions.models import Filament, LegacyThreshold, Stimulus, TestSession
 
 
 def make_bench_study(study: Study, *, day: int = 28, method: str | None = None) -> SimpleNamespace:
@@ -67,3 +93,495 @@ def settings_as_posted(client, url: str, **changes) -> dict:
     data["study-day0_date"] = browser_value(html, "study-day0_date")
     data.update({f"study-{k}": v for k, v in changes.items()})
     return data
+
+
+# ----------------------------------------------------------------------------- hand-made series
+# `series_to(target_g)` is the series a rat gives when it withdraws from every filament at
+# or above `target_g` and from none below, stepped by the study's own rule
+# (`thresholds.next_filament`). Its target force (lowest withdrawal) is therefore exactly
+# `target_g`, so every threshold, mean and %MPE in a test can be worked out by hand.
+
+NEVER = 10_000.0  # a rat that withdraws from no filament: target force = cut-off
+
+
+def series_to(
+    target_g: float, *, method: str = "first_response", start: str = "4.31"
+) -> list[tuple[str, bool]]:
+    series: list[tuple[str, bool]] = []
+    grams = {f.size: f.grams for f in thresholds.STOELTING_20}
+    while (size := thresholds.next_filament(series, method=method, start=start)) is not None:
+        series.append((size, grams[size] >= target_g))
+    return series
+
+
+# The name the export and import tests use: the series the bench guidance produces for a
+# rat with a sharp threshold (math.inf: a rat that never withdraws).
+responder_series = series_to
+
+
+def add_animals(study, spec: dict[str, str | None]) -> dict[str, Animal]:
+    """{code: group code or None} -> animals, one cage per animal."""
+    groups = {g.code: g for g in study.groups.all()}
+    animals = [
+        Animal(study=study, code=code, cage=f"C-{code}", group=groups.get(group) if group else None)
+        for code, group in spec.items()
+    ]
+    Animal.objects.bulk_create(animals)
+    return {a.code: a for a in Animal.objects.filter(study=study, code__in=list(spec))}
+
+
+def record(
+    animal: Animal,
+    timepoint,
+    series,
+    *,
+    status: str = TestSession.Status.COMPLETE,
+    paw: str = "right",
+    void_reason: str = "",
+) -> TestSession:
+    """A session with its stimuli, as the bench would have stored them."""
+    filaments = {f.size: f for f in Filament.objects.filter(filament_set=animal.study.filament_set)}
+    tested_at = timezone.make_aware(dt.datetime.combine(timepoint.date, dt.time(9, 0)))
+    session = TestSession.objects.create(
+        animal=animal,
+        timepoint=timepoint,
+        paw=paw,
+        tested_at=tested_at,
+        method=animal.study.threshold_method,
+        status=status,
+        void_reason=void_reason,
+    )
+    Stimulus.objects.bulk_create(
+        Stimulus(
+            session=session,
+            order=order,
+            filament=filaments[size],
+            withdrew=withdrew,
+            recorded_at=tested_at + dt.timedelta(seconds=20 * order),
+        )
+        for order, (size, withdrew) in enumerate(series, start=1)
+    )
+    return session
+
+
+def bulk_study(study, n_animals: int, *, timepoints: int = 3) -> None:
+    """`n_animals` animals spread over the study's groups, each tested at the first
+    `timepoints` timepoints, with a dose, a weight and (every tenth) an adverse event;
+    all written with bulk_create so a 200-animal study builds in a second."""
+    groups = list(study.groups.order_by("order"))
+    tps = list(study.timepoints.order_by("day"))[:timepoints]
+    filaments = {f.size: f for f in Filament.objects.filter(filament_set=study.filament_set)}
+    targets = (1.0, 2.0, 4.0, 8.0, 15.0, 26.0, 60.0, 100.0, NEVER)
+    cached = {t: series_to(t) for t in targets}
+    Animal.objects.bulk_create(
+        Animal(study=study, code=f"B{i:04d}", cage=f"C{i // 2}", group=groups[i % len(groups)])
+        for i in range(n_animals)
+    )
+    animals = list(Animal.objects.filter(study=study, code__startswith="B").order_by("code"))
+    now = timezone.now()
+    sessions = TestSession.objects.bulk_create(
+        TestSession(
+            animal=animal,
+            timepoint=tp,
+            method=study.threshold_method,
+            status=TestSession.Status.COMPLETE,
+            tested_at=now,
+        )
+        for animal in animals
+        for tp in tps
+    )
+    if any(s.pk is None for s in sessions):
+        sessions = list(TestSession.objects.filter(animal__study=study).order_by("pk"))
+    stimuli = []
+    for i, session in enumerate(sessions):
+        series = cached[targets[(i * 7 + i // len(tps)) % len(targets)]]
+        stimuli.extend(
+            Stimulus(
+                session=session,
+                order=order,
+                filament=filaments[size],
+                withdrew=withdrew,
+                recorded_at=now,
+                client_uuid=uuid.uuid4(),
+            )
+            for order, (size, withdrew) in enumerate(series, start=1)
+        )
+    Stimulus.objects.bulk_create(stimuli, batch_size=2000)
+    DoseAdministration.objects.bulk_create(
+        DoseAdministration(
+            animal=animal,
+            scheduled_date=study.date_of_day(7),
+            study_day=7,
+            status=DoseAdministration.Status.GIVEN,
+            given_at=now,
+        )
+        for animal in animals
+    )
+    BodyWeight.objects.bulk_create(
+        BodyWeight(animal=animal, date=study.date_of_day(0), grams=250) for animal in animals
+    )
+    Observation.objects.bulk_create(
+        Observation(
+            animal=animal,
+            date=study.date_of_day(20),
+            kind=Observation.Kind.ADVERSE_EVENT,
+            term="hematuria",
+        )
+        for animal in animals[::10]
+    )
+
+
+# ----------------------------------------------------------------------------- the small study
+# Described in tests/analysis/test_exports.py, whose values were worked out on paper.
+
+TRUE_G = {
+    "A1": ("control", (26, 15, 26)),
+    "A2": ("control", (15, 15, 10)),
+    "B1": ("K10", (26, 100, math.inf)),
+    "B2": ("K10", (15, 60, 180)),
+}
+TIMEPOINTS = (("T0", 7, True), ("T1", 14, False), ("T2", 21, False))
+SMALL_DAY0 = dt.date(2026, 9, 1)
+
+
+def build_small_study(people, *, slug: str = "small"):
+    """The small hand-made study (tests/analysis/test_exports.py), recorded through the
+    same services as the bench."""
+    manager = people["data_manager"]
+    study = services.create_study(
+        template_key="blank",
+        slug=slug,
+        title="Small hand-made study",
+        day0_date=SMALL_DAY0,
+        user=manager,
+        strain="Wistar",
+        first_day=0,
+        last_day=28,
+    )
+    for role in (Role.TECHNICIAN, Role.INVESTIGATOR):
+        Membership.objects.create(user=people[role], study=study, role=role)
+    groups = {
+        "control": TreatmentGroup.objects.create(
+            study=study, code="control", name="Control (PSNL only)", is_control=True, order=1,
+            coded_letter="A",
+        ),
+        "K10": TreatmentGroup.objects.create(
+            study=study, code="K10", name="Ketamine 10 mg/kg", drug="ketamine", dose_mg_kg=10,
+            order=2, coded_letter="B",
+        ),
+    }  # fmt: skip
+    tps = [
+        Timepoint.objects.create(study=study, label=label, day=day, is_baseline=base, order=i)
+        for i, (label, day, base) in enumerate(TIMEPOINTS, start=1)
+    ]
+    technician = people["technician"]
+    for number, (code, (group, values)) in enumerate(TRUE_G.items(), start=1):
+        animal = Animal.objects.create(
+            study=study, code=code, cage=f"C{number}", group=groups[group], sex="male"
+        )
+        for tp, true_g in zip(tps, values, strict=True):
+            session = session_services.start_session(
+                animal=animal, timepoint=tp, paw="right", user=technician
+            )
+            for size, withdrew in responder_series(true_g):
+                session_services.record_stimulus(
+                    session=session, filament_size=size, withdrew=withdrew, user=technician
+                )
+    b1 = Animal.objects.get(study=study, code="B1")
+    BodyWeight.objects.create(animal=b1, date=SMALL_DAY0, grams="251.5")
+    DoseAdministration.objects.create(
+        animal=b1,
+        scheduled_date=SMALL_DAY0 + dt.timedelta(days=7),
+        study_day=7,
+        dose_mg_kg=10,
+        volume_ml="0.25",
+        route="i.p.",
+        status="missed",
+        reason="escaped during restraint",
+    )
+    Observation.objects.create(
+        animal=b1,
+        date=SMALL_DAY0 + dt.timedelta(days=15),
+        kind="adverse_event",
+        term="hematuria",
+        severity="mild",
+    )
+    return study
+
+
+def export_text(study, what: str, **kwargs) -> str:
+    out = io.StringIO()
+    exports.StudyExport(study, **kwargs).write_csv(what, out)
+    return out.getvalue()
+
+
+def as_dicts(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+# ----------------------------------------------------------------------------- the bench
+
+
+def session_url(bench, code="R03", name="bench_session", paw="right"):
+    args = [bench.study.slug, bench.animals[code].pk, bench.tp.pk, paw]
+    return reverse(name, args=args)
+
+
+def tap(client, bench, *, withdrew, size, code="R03", session="", after=None, tap_uuid=None):
+    data = {
+        "client_uuid": str(tap_uuid or uuid.uuid4()),
+        "withdrew": "1" if withdrew else "0",
+        "filament": size,
+        "session": session,
+    }
+    if after is not None:
+        data["after"] = after
+    return client.post(session_url(bench, code, "bench_tap"), data, HTTP_HX_REQUEST="true")
+
+
+def state_of(response) -> dict:
+    match = re.search(
+        r'<script id="bench-state" type="application/json">(.*?)</script>',
+        response.content.decode(),
+        re.S,
+    )
+    return json.loads(match.group(1))
+
+
+# ----------------------------------------------------------------------------- import files
+# A base file of two rats at T0: A1 (control; withdraws from 26 g, 11 stimuli on lines
+# 2-12) and A2 (K10; withdraws from 15 g, 10 stimuli on lines 13-22).
+
+HEADER = "animal,group,timepoint,day,paw,order,filament_size,response"
+GRAMS = {"4.31": "2", "4.56": "4", "4.74": "6", "4.93": "8", "5.07": "10", "5.18": "15",
+         "5.46": "26", "4.17": "1.4", "4.08": "1", "3.84": "0.6"}  # fmt: skip
+
+
+def rows_for(animal: str, group: str, true_g: float, *, tp="T0", day=7) -> list[list[str]]:
+    return [
+        [animal, group, tp, str(day), "right", str(order), size, "1" if withdrew else "0"]
+        for order, (size, withdrew) in enumerate(responder_series(true_g), start=1)
+    ]
+
+
+def base_rows() -> list[list[str]]:
+    return rows_for("A1", "control", 26) + rows_for("A2", "K10", 15)
+
+
+def to_csv(rows: list[list[str]], header: str = HEADER, sep: str = ",") -> bytes:
+    lines = [header.replace(",", sep)] + [sep.join(r) for r in rows]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def counts() -> dict[str, int]:
+    models = (Study, TreatmentGroup, Timepoint, Animal, TestSession, Stimulus, LegacyThreshold)
+    out = {m.__name__: m.objects.count() for m in models}
+    out["history"] = Stimulus.history.count() + TestSession.history.count()
+    return out
+
+
+# ----------------------------------------------------------------------------- every URL
+
+SKIP_PREFIXES = ("admin/", "accounts/")  # Django's own apps, covered by their tests
+
+
+def _walk(patterns, prefix=""):
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            yield from _walk(entry.url_patterns, prefix + str(entry.pattern))
+        elif isinstance(entry, URLPattern):
+            yield prefix + str(entry.pattern), entry.name
+
+
+def project_urls() -> dict[str, str]:
+    return {
+        name: route
+        for route, name in _walk(get_resolver().url_patterns)
+        if not route.startswith(SKIP_PREFIXES)
+    }
+
+
+def route_url(name, route, kwargs):
+    needed = re.findall(r"<(?:\w+:)?(\w+)>|\(\?P<(\w+)>", route)
+    names = [a or b for a, b in needed]
+    return reverse(name, kwargs={k: kwargs[k] for k in names})
+
+
+def client_as(users, role):
+    client = Client()
+    if role != "anonymous":
+        client.force_login(users[role])
+    return client
+
+
+# ----------------------------------------------------------------------------- the demo study
+
+# The demo's rows are stored with their primary keys moved up by this much, so they never
+# meet the rows a test made before it asked for the demo (the people, the reference study).
+DEMO_PK_OFFSET = 1_000_000
+
+
+class DemoSnapshot:
+    """The demo study as `front.demo.load_demo_study` writes it, read back once per
+    test worker and written again into each test that asks for it, in a few bulk inserts
+    instead of the simulation, the allocation and the history (about 2 s of CPU each).
+
+    Rows outside the demo that its rows point at (the Stoelting set, the "add study"
+    permission) are found again by their natural keys, because a test that flushes the
+    database (a browser test) gives them new keys. tests/labstudy/test_demo.py checks
+    that a written snapshot exports the same files as a fresh load.
+    """
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[type, list[str], list[tuple]]] = []
+        self.outside: dict[tuple[type, int], tuple] = {}
+
+    @classmethod
+    def take(cls) -> DemoSnapshot:
+        """Load the demo in a transaction, read every row it made, roll it all back."""
+        from django.apps import apps
+        from django.db import transaction
+        from django.test import override_settings
+
+        from front.demo import load_demo_study
+        from sessions.services import stoelting_set
+
+        snapshot = cls()
+        models = [
+            m
+            for m in apps.get_models(include_auto_created=True)
+            if m._meta.managed and not m._meta.proxy and not m._meta.swapped
+        ]
+        with transaction.atomic():
+            stoelting_set()
+            before = {m: set(m._base_manager.values_list("pk", flat=True)) for m in models}
+            # The autouse test_settings fixture is function-scoped; this runs before it.
+            with override_settings(PASSWORD_HASHERS=[MD5_HASHER]):
+                load_demo_study()
+            made: dict[type, set] = {}
+            for model in models:
+                fields = [f.attname for f in model._meta.concrete_fields]
+                rows = [
+                    r
+                    for r in model._base_manager.order_by("pk").values_list(*fields)
+                    if r[fields.index(model._meta.pk.attname)] not in before[model]
+                ]
+                if rows:
+                    snapshot.rows.append((model, fields, rows))
+                    made[model] = {r[fields.index(model._meta.pk.attname)] for r in rows}
+            snapshot._note_outside_rows(made)
+            snapshot._move_keys(made)
+            snapshot._prepare()
+            transaction.set_rollback(True)
+        return snapshot
+
+    def _note_outside_rows(self, made: dict[type, set]) -> None:
+        from sessions.models import Filament, FilamentSet
+
+        for model, fields, rows in self.rows:
+            for field in model._meta.concrete_fields:
+                if not field.is_relation:
+                    continue
+                target = field.related_model._meta.concrete_model
+                i = fields.index(field.attname)
+                for value in {r[i] for r in rows} - made.get(target, set()) - {None}:
+                    if target is Filament:
+                        f = Filament.objects.select_related("filament_set").get(pk=value)
+                        key = (f.filament_set.slug, f.size)
+                    elif target is FilamentSet:
+                        key = (FilamentSet.objects.get(pk=value).slug,)
+                    elif hasattr(target, "natural_key"):
+                        key = target._base_manager.get(pk=value).natural_key()
+                    else:
+                        raise ValueError(f"demo row points outside the demo: {target} {value}")
+                    self.outside[target, value] = key
+
+    def _move_keys(self, made: dict[type, set]) -> None:
+        """Primary keys and keys pointing at demo rows go up by DEMO_PK_OFFSET; a history
+        row's copy of its object's key too."""
+        moved = []
+        for model, fields, rows in self.rows:
+            shift = []
+            for field in model._meta.concrete_fields:
+                target = None
+                if field.primary_key and not field.is_relation:
+                    target = model
+                elif field.is_relation:
+                    target = field.related_model._meta.concrete_model
+                instance_type = getattr(model, "instance_type", None)  # simple_history
+                if instance_type and field.attname == instance_type._meta.pk.attname:
+                    target = instance_type
+                if target in made:
+                    shift.append((fields.index(field.attname), made[target]))
+            new_rows = []
+            for row in rows:
+                row = list(row)
+                for i, keys in shift:
+                    if row[i] in keys:
+                        row[i] += DEMO_PK_OFFSET
+                new_rows.append(tuple(row))
+            moved.append((model, fields, new_rows))
+        self.rows = moved
+
+    def _prepare(self) -> None:
+        """Each row as the database adapter takes it, so writing it is one executemany
+        per table (the ORM's insert compiler would cost as much as the loader)."""
+        from django.db import connection
+
+        tables = []
+        for model, fields, rows in self.rows:
+            by_name = {f.attname: f for f in model._meta.concrete_fields}
+            columns = [by_name[name] for name in fields]
+            outside = [
+                (i, field.related_model._meta.concrete_model)
+                for i, field in enumerate(columns)
+                if field.is_relation
+                and any(
+                    target is field.related_model._meta.concrete_model for target, _ in self.outside
+                )
+            ]
+            prepared = [
+                tuple(f.get_db_prep_save(v, connection) for f, v in zip(columns, row, strict=True))
+                for row in rows
+            ]
+            tables.append((model, [f.column for f in columns], outside, prepared))
+        self.tables = tables
+
+    def install(self) -> None:
+        """Write the demo into the current test's database."""
+        from django.core.management.color import no_style
+        from django.db import connection, transaction
+
+        from sessions.models import Filament, FilamentSet
+        from sessions.services import stoelting_set
+
+        stoelting_set()
+        found = {}
+        for (target, value), key in self.outside.items():
+            if target is Filament:
+                found[target, value] = Filament.objects.get(
+                    filament_set__slug=key[0], size=key[1]
+                ).pk
+            elif target is FilamentSet:
+                found[target, value] = FilamentSet.objects.get(slug=key[0]).pk
+            else:
+                found[target, value] = target._default_manager.get_by_natural_key(*key).pk
+        quote = connection.ops.quote_name
+        with transaction.atomic(), connection.cursor() as cursor:
+            for model, columns, outside, rows in self.tables:
+                if outside:
+                    rows = [list(row) for row in rows]
+                    for row in rows:
+                        for i, target in outside:
+                            row[i] = found.get((target, row[i]), row[i])
+                sql = "INSERT INTO {} ({}) VALUES ({})".format(
+                    quote(model._meta.db_table),
+                    ", ".join(quote(c) for c in columns),
+                    ", ".join(["%s"] * len(columns)),
+                )
+                cursor.executemany(sql, rows)
+            for sql in connection.ops.sequence_reset_sql(no_style(), [t[0] for t in self.tables]):
+                cursor.execute(sql)
+
+
+MD5_HASHER = "django.contrib.auth.hashers.MD5PasswordHasher"

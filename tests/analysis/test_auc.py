@@ -27,8 +27,7 @@ from django.urls import reverse
 
 from analysis import exports
 from sessions.models import LegacyThreshold
-from tests.analysis.dashboard_world import add_animals, record, series_to
-from tests.analysis.test_exports import as_dicts, export_text
+from tests.worlds import add_animals, as_dicts, export_text, record, series_to
 
 RECORDED = {
     "A2": {"T0": 10.0, "T1": 10.0, "T2": 10.0},
@@ -38,7 +37,7 @@ RECORDED = {
 
 
 @pytest.fixture
-def world(study):
+def auc_study(study):
     animals = add_animals(study, {"A1": "control", "A2": "control", "B1": "K10", "B2": "K10"})
     tp = {t.label: t for t in study.timepoints.all()}
     for line, (label, grams) in enumerate((("T0", 10.0), ("T1", 20.0), ("T2", 20.0)), start=2):
@@ -65,8 +64,8 @@ def auc_cell(block: str, animal: str) -> str:
 
 
 @pytest.mark.django_db
-def test_dashboard_shows_each_animals_auc_per_group(client_for, world):
-    html = client_for("investigator").get(reverse("dashboard", args=[world.slug])).content
+def test_dashboard_shows_each_animals_auc_per_group(client_for, auc_study):
+    html = client_for("investigator").get(reverse("dashboard", args=[auc_study.slug])).content
     html = html.decode()
     threshold = html.split('id="statistics-threshold"')[1].split('id="statistics-mpe"')[0]
     block = re.search(r'<div class="auc-animals.*?</div>', threshold, re.S).group(0)
@@ -87,8 +86,8 @@ def test_dashboard_shows_each_animals_auc_per_group(client_for, world):
 
 
 @pytest.mark.django_db
-def test_auc_export_by_hand(world):
-    rows = as_dicts(export_text(world, "auc"))
+def test_auc_export_by_hand(auc_study):
+    rows = as_dicts(export_text(auc_study, "auc"))
     assert list(rows[0]) == exports.AUC_COLUMNS
     threshold = {r["animal"]: r for r in rows if r["outcome"] == "threshold_g"}
     assert list(threshold) == ["A1", "A2", "B1", "B2"]  # study group order, then animal
@@ -106,27 +105,33 @@ def test_auc_export_by_hand(world):
 
 
 @pytest.mark.django_db
-def test_auc_is_in_the_package_the_workbook_and_the_command(world, tmp_path):
+def test_auc_is_in_the_package_the_workbook_and_the_command(auc_study, tmp_path):
     from openpyxl import load_workbook
 
     buffer = io.BytesIO()
-    names = exports.StudyExport(world).write_package(buffer)
-    name = f"{world.slug}_auc_target_force_300g.csv"
+    names = exports.StudyExport(auc_study).write_package(buffer)
+    name = f"{auc_study.slug}_auc_target_force_300g.csv"
     assert any(n.endswith("/" + name) for n in names)
     archive = zipfile.ZipFile(buffer)
     (entry,) = [n for n in archive.namelist() if n.endswith(name)]
-    assert archive.read(entry).decode() == export_text(world, "auc")
+    assert archive.read(entry).decode() == export_text(auc_study, "auc")
     readme = archive.read(next(n for n in archive.namelist() if n.endswith("README.txt")))
     assert f"{name} — area under each animal's time course" in readme.decode()
     book = io.BytesIO()
-    exports.StudyExport(world).write_workbook(book)
+    exports.StudyExport(auc_study).write_workbook(book)
     sheet = load_workbook(io.BytesIO(book.getvalue()), read_only=True)["auc"]
     values = list(sheet.iter_rows(values_only=True))
     assert values[0] == tuple(exports.AUC_COLUMNS)
     assert values[1][:4] == ("A1", "control", "threshold_g", 245)
 
     call_command(
-        "export_study", world.slug, "--what", "auc", "--out", str(tmp_path), stdout=io.StringIO()
+        "export_study",
+        auc_study.slug,
+        "--what",
+        "auc",
+        "--out",
+        str(tmp_path),
+        stdout=io.StringIO(),
     )
     with open(tmp_path / name, encoding="utf-8") as handle:
         written = list(csv.DictReader(handle))

@@ -15,7 +15,7 @@ from django.urls import reverse
 
 from analysis import charts
 from animals.models import BodyWeight
-from tests.analysis.dashboard_world import add_animals, record, series_to
+from tests.worlds import add_animals, record, series_to
 
 FIGURE_BLOCK = re.compile(r'<script type="application/json" id="([^"]+)">(.*?)</script>', re.S)
 

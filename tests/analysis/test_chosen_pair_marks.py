@@ -14,14 +14,13 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
-from front.demo import DEMO_SLUG, load_demo_study
+from front.demo import DEMO_SLUG
 
 LEGEND = "‡ p < 0.05, ‡‡ p < 0.01, ‡‡‡ p < 0.001 T7 vs T4 (Nemenyi after Friedman)"
 
 
 @pytest.fixture
-def demo_pages(client, db):
-    load_demo_study()
+def demo_pages(client, demo_study):
     client.force_login(get_user_model().objects.get(username="investigator"))
     return {
         name: client.get(reverse(name, args=[DEMO_SLUG])).content.decode()

@@ -30,8 +30,8 @@ from analysis import stats
 from animals.models import BodyWeight, DoseAdministration, Observation
 from labstudy.services import unblind_study
 from sessions.models import TestSession
-from tests.analysis.dashboard_world import NEVER, add_animals, record, series_to
 from tests.conftest import PASSWORD
+from tests.worlds import NEVER, add_animals, record, series_to
 
 TARGETS = {
     "C1": ("control", {"T0": 1.0, "T1": 1.0, "T2": 1.0}),
@@ -50,7 +50,7 @@ PAGES = ("dashboard", "dashboard_completeness", "dashboard_figure")
 
 
 @pytest.fixture
-def world(study):
+def day30_study(study):
     today = timezone.localdate()
     # Day 30 today: T0-T3 (days 7-28) are past, T4 (day 35) onwards not yet due.
     study.day0_date = today - dt.timedelta(days=30)
@@ -154,9 +154,9 @@ def mean_sd(values):
 
 
 @pytest.mark.django_db
-def test_who_sees_the_results_pages(client_for, world, people):
-    study = world["study"]
-    k1 = world["animals"]["K1"]
+def test_who_sees_the_results_pages(client_for, day30_study, people):
+    study = day30_study["study"]
+    k1 = day30_study["animals"]["K1"]
     urls = [reverse(name, args=[study.slug]) for name in PAGES]
     urls += [
         reverse("dashboard_mixed_model", args=[study.slug]),
@@ -177,8 +177,8 @@ def test_who_sees_the_results_pages(client_for, world, people):
 
 
 @pytest.mark.django_db
-def test_nav_links_only_for_those_who_may_see_results(client_for, world):
-    study = world["study"]
+def test_nav_links_only_for_those_who_may_see_results(client_for, day30_study):
+    study = day30_study["study"]
     overview = reverse("study_overview", args=[study.slug])
     dashboard = reverse("dashboard", args=[study.slug])
     assert dashboard in client_for("investigator").get(overview).content.decode()
@@ -186,8 +186,8 @@ def test_nav_links_only_for_those_who_may_see_results(client_for, world):
 
 
 @pytest.mark.django_db
-def test_pages_need_a_login(client, world):
-    response = client.get(reverse("dashboard", args=[world["study"].slug]))
+def test_pages_need_a_login(client, day30_study):
+    response = client.get(reverse("dashboard", args=[day30_study["study"].slug]))
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
 
 
@@ -195,8 +195,8 @@ def test_pages_need_a_login(client, world):
 
 
 @pytest.mark.django_db
-def test_threshold_chart_data_equal_the_hand_computed_means(client_for, world):
-    html = page(client_for("investigator"), "dashboard", world["study"])
+def test_threshold_chart_data_equal_the_hand_computed_means(client_for, day30_study):
+    html = page(client_for("investigator"), "dashboard", day30_study["study"])
     fig = figure(html, "threshold-data")
     k10 = trace(fig, "mean", "K10")
     t0, t1, t2 = mean_sd([1.0, 1.4, 2.0]), mean_sd([10.0, 15.0, 26.0]), mean_sd([26, 60, 300])
@@ -229,8 +229,8 @@ def test_threshold_chart_data_equal_the_hand_computed_means(client_for, world):
 
 
 @pytest.mark.django_db
-def test_mpe_chart_data_equal_the_hand_computed_values(client_for, world):
-    html = page(client_for("investigator"), "dashboard", world["study"])
+def test_mpe_chart_data_equal_the_hand_computed_values(client_for, day30_study):
+    html = page(client_for("investigator"), "dashboard", day30_study["study"])
     k10 = trace(figure(html, "mpe-data"), "mean", "K10")
     # %MPE = (post - T0) / (300 - T0) x 100 per animal, then mean and SEM
     t2 = [(26 - 1.0) / 299 * 100, (60 - 1.4) / 298.6 * 100, (300 - 2.0) / 298 * 100]
@@ -241,14 +241,14 @@ def test_mpe_chart_data_equal_the_hand_computed_values(client_for, world):
 
 
 @pytest.mark.django_db
-def test_significance_marks_follow_hand_computed_p_values(client_for, world):
+def test_significance_marks_follow_hand_computed_p_values(client_for, day30_study):
     """Friedman in K10 (every rat rises T0 < T1 < T2): rank sums 3, 6, 9, so
     chi2 = 12 / (3 * 3 * 4) * (9 + 36 + 81) - 3 * 3 * 4 = 6, p = exp(-3) = 0.0498.
     Nemenyi T2 vs T0: q = |3 - 1| / sqrt(3 * 4 / (6 * 3)) * sqrt(2) = 3.464.
     Kruskal-Wallis at T2 (ranks: control 1.5, 1.5, 3, 4; K5 5-7; K10 8-10) is
     significant; Nemenyi K10 vs control: q = 6.5 / sqrt(10 * 11 / 12 * (1/3 + 1/4)) * sqrt(2).
     At T1 (control 1-3, K5 4-6, K10 7-9): q = 6 / sqrt(9 * 10 / 12 * 2/3) * sqrt(2)."""
-    html = page(client_for("investigator"), "dashboard", world["study"])
+    html = page(client_for("investigator"), "dashboard", day30_study["study"])
     fig = figure(html, "threshold-data")
     p_t2_t0 = studentized_range.sf(2 / math.sqrt(12 / 18) * math.sqrt(2), 3, np.inf)
     p_t1_t0 = studentized_range.sf(1 / math.sqrt(12 / 18) * math.sqrt(2), 3, np.inf)
@@ -272,8 +272,8 @@ def test_significance_marks_follow_hand_computed_p_values(client_for, world):
 
 
 @pytest.mark.django_db
-def test_group_summary_table_by_hand(client_for, world):
-    html = page(client_for("investigator"), "dashboard", world["study"])
+def test_group_summary_table_by_hand(client_for, day30_study):
+    html = page(client_for("investigator"), "dashboard", day30_study["study"])
     row = 'data-group="K10" data-timepoint="T2"'
     mean, sd, sem = mean_sd([26.0, 60.0, 300.0])
     # 26, 60, 300: mean 128.67, SD 149.3, SEM 86.23; quartiles (R type 7): 43 and 180
@@ -296,8 +296,8 @@ def test_group_summary_table_by_hand(client_for, world):
 
 
 @pytest.mark.django_db
-def test_mpe_summary_table_by_hand(client_for, world):
-    html = page(client_for("investigator"), "dashboard", world["study"])
+def test_mpe_summary_table_by_hand(client_for, day30_study):
+    html = page(client_for("investigator"), "dashboard", day30_study["study"])
     tab = html.split('id="summary-mpe"')[1].split('id="statistics"')[0]
     row = 'data-measure="mpe" data-group="K10" data-timepoint="T2"'
     # %MPE per animal = (T2 - T0) / (300 - T0) x 100: K1 25/299, K2 58.6/298.6, K3 298/298
@@ -325,8 +325,8 @@ def test_mpe_summary_table_by_hand(client_for, world):
 
 
 @pytest.mark.django_db
-def test_statistics_table_rows_by_hand(client_for, world):
-    html = page(client_for("investigator"), "dashboard", world["study"])
+def test_statistics_table_rows_by_hand(client_for, day30_study):
+    html = page(client_for("investigator"), "dashboard", day30_study["study"])
     threshold = html.split('id="statistics-threshold"')[1].split('id="statistics-mpe"')[0]
     # Kruskal-Wallis at T1, no ties: H = 12 / (9 * 10) * (6^2 + 15^2 + 24^2) / 3 - 3 * 10
     h = 12 / 90 * (36 + 225 + 576) / 3 - 30
@@ -352,8 +352,8 @@ def test_statistics_table_rows_by_hand(client_for, world):
 
 
 @pytest.mark.django_db
-def test_dropped_animals_are_named_and_the_mixed_model_offered(client_for, world):
-    html = page(client_for("investigator"), "dashboard", world["study"])
+def test_dropped_animals_are_named_and_the_mixed_model_offered(client_for, day30_study):
+    html = page(client_for("investigator"), "dashboard", day30_study["study"])
     threshold = html.split('id="statistics-threshold"')[1].split('id="statistics-mpe"')[0]
     dropped = unescape(
         re.search(r'<div class="alert alert-warning dropped".*?</div>', threshold, re.S).group(0)
@@ -366,9 +366,9 @@ def test_dropped_animals_are_named_and_the_mixed_model_offered(client_for, world
 
 
 @pytest.mark.django_db
-def test_mixed_model_fragment_keeps_the_dropped_animal(client_for, world):
+def test_mixed_model_fragment_keeps_the_dropped_animal(client_for, day30_study):
     client = client_for("investigator")
-    url = reverse("dashboard_mixed_model", args=[world["study"].slug])
+    url = reverse("dashboard_mixed_model", args=[day30_study["study"].slug])
     fragment = client.get(url, {"measure": "threshold"}, HTTP_HX_REQUEST="true").content.decode()
     assert "<html" not in fragment
     tests = set(re.findall(r'data-test="([^"]+)"', fragment))
@@ -391,8 +391,8 @@ def test_mixed_model_fragment_keeps_the_dropped_animal(client_for, world):
 
 
 @pytest.mark.django_db
-def test_completeness_grid_states_and_links(client_for, world):
-    study = world["study"]
+def test_completeness_grid_states_and_links(client_for, day30_study):
+    study = day30_study["study"]
     html = page(client_for("investigator"), "dashboard_completeness", study)
     link = (
         r'<a class="cell [^"]+" href="([^"]+)" data-timepoint="([^"]+)" '
@@ -403,17 +403,17 @@ def test_completeness_grid_states_and_links(client_for, world):
         for animal, row in re.findall(r'<tr data-animal="([^"]+)">(.*?)</tr>', html, re.S)
         for href, tp, state, text in re.findall(link, row)
     }
-    k1 = world["animals"]["K1"]
+    k1 = day30_study["animals"]["K1"]
     animal_url = reverse("dashboard_animal", args=[study.slug, k1.pk])
-    t2 = world["sessions"]["K1", "T2"]
+    t2 = day30_study["sessions"]["K1", "T2"]
     assert cells["K1", "T2"] == ("done", f"{animal_url}#session-{t2.pk}", "26.0")
     assert cells["K3", "T2"][2] == "300.0"
-    t3 = world["sessions"]["K1", "T3"]
+    t3 = day30_study["sessions"]["K1", "T3"]
     assert cells["K1", "T3"] == ("in_progress", f"{animal_url}#session-{t3.pk}", "in progress")
     assert cells["C2", "T3"][0] == "voided"
     assert cells["C4", "T1"][0] == "missing"
     assert cells["C4", "T1"][1] == reverse(
-        "dashboard_animal", args=[study.slug, world["animals"]["C4"].pk]
+        "dashboard_animal", args=[study.slug, day30_study["animals"]["C4"].pk]
     )
     assert cells["C1", "T4"][0] == "upcoming"
     assert cells["U1", "T0"][0] == "done"
@@ -430,8 +430,8 @@ def test_completeness_grid_states_and_links(client_for, world):
 
 
 @pytest.mark.django_db
-def test_dosing_compliance_and_adverse_events(client_for, world):
-    html = page(client_for("investigator"), "dashboard_completeness", world["study"])
+def test_dosing_compliance_and_adverse_events(client_for, day30_study):
+    html = page(client_for("investigator"), "dashboard_completeness", day30_study["study"])
     html = html.split('id="dosing"')[1]
     row = 'data-animal="K1"'
     # given 3, missed 1, scheduled day 11 not recorded 1, voided ignored, day 40 to come
@@ -457,8 +457,8 @@ def test_dosing_compliance_and_adverse_events(client_for, world):
 
 
 @pytest.mark.django_db
-def test_publication_figure(client_for, world):
-    html = page(client_for("investigator"), "dashboard_figure", world["study"])
+def test_publication_figure(client_for, day30_study):
+    html = page(client_for("investigator"), "dashboard_figure", day30_study["study"])
     fig = figure(html, "figure-threshold-data")
     assert fig["download"] == {
         "filename": "psnl-fig2-threshold",
@@ -479,22 +479,22 @@ def test_publication_figure(client_for, world):
 
 
 @pytest.mark.django_db
-def test_animal_page(client_for, world):
-    study = world["study"]
-    k1 = world["animals"]["K1"]
+def test_animal_page(client_for, day30_study):
+    study = day30_study["study"]
+    k1 = day30_study["animals"]["K1"]
     html = (
         client_for("investigator")
         .get(reverse("dashboard_animal", args=[study.slug, k1.pk]))
         .content.decode()
     )
-    t2 = world["sessions"]["K1", "T2"]
+    t2 = day30_study["sessions"]["K1", "T2"]
     card = html.split(f'id="session-{t2.pk}"')[1].split("</article>")[0]
     assert "26.0 g" in card
     mpe = (26 - 1.0) / 299 * 100
     assert re.search(r'data-col="pct_mpe">([^<]+)<', card).group(1) == f"{mpe:.1f}"
     chips = re.findall(r'<span class="chip ([^"]+)"[^>]*>([\d.]+) ([✓✗])', card)
     assert [(size, mark == "✓") for _, size, mark in chips] == series_to(26)
-    unfinished = html.split(f'id="session-{world["sessions"]["K1", "T3"].pk}"')[1].split(
+    unfinished = html.split(f'id="session-{day30_study["sessions"]["K1", "T3"].pk}"')[1].split(
         "</article>"
     )[0]
     assert "in progress" in unfinished and "–" in unfinished
@@ -504,7 +504,7 @@ def test_animal_page(client_for, world):
     assert "escaped during restraint" in html and "Doses (7)" in html
     assert reverse("session_history", args=[study.slug, t2.pk]) in card
     assert reverse("animal_history", args=[study.slug, "K1"]) in html
-    other = add_animals(world["study"], {"X9": "K5"})["X9"]
+    other = add_animals(day30_study["study"], {"X9": "K5"})["X9"]
     assert (
         client_for("investigator")
         .get(reverse("dashboard_animal", args=[study.slug, other.pk]))
@@ -520,18 +520,18 @@ def test_animal_page(client_for, world):
 
 
 @pytest.mark.django_db
-def test_animal_of_another_study_is_not_found(client_for, world, people):
+def test_animal_of_another_study_is_not_found(client_for, day30_study, people):
     from labstudy import services
 
     other = services.create_study(
         template_key="psnl-vf-3x8",
         slug="other",
         title="Other",
-        day0_date=world["study"].day0_date,
+        day0_date=day30_study["study"].day0_date,
         user=people["data_manager"],
     )
     stranger = add_animals(other, {"Z1": "K5"})["Z1"]
-    url = reverse("dashboard_animal", args=[world["study"].slug, stranger.pk])
+    url = reverse("dashboard_animal", args=[day30_study["study"].slug, stranger.pk])
     assert client_for("investigator").get(url).status_code == 404
 
 
@@ -574,11 +574,11 @@ def test_an_empty_dashboard_names_the_next_missing_step(client_for, study, monke
 
 
 @pytest.mark.django_db
-def test_a_group_name_cannot_break_out_of_the_chart_json(client_for, world):
-    group = world["study"].groups.get(code="K10")
+def test_a_group_name_cannot_break_out_of_the_chart_json(client_for, day30_study):
+    group = day30_study["study"].groups.get(code="K10")
     group.name = "</script><script>alert(1)</script>"
     group.save()
-    html = page(client_for("investigator"), "dashboard", world["study"])
+    html = page(client_for("investigator"), "dashboard", day30_study["study"])
     assert "<script>alert(1)" not in html
     # escaped for plotly too, which would render tags in a legend (issue 18)
     assert trace(figure(html, "threshold-data"), "mean", "K10")["name"] == (
@@ -586,10 +586,10 @@ def test_a_group_name_cannot_break_out_of_the_chart_json(client_for, world):
     )
 
 
-def test_group_and_phase_names_show_as_plain_text_in_the_legend(client_for, world):
+def test_group_and_phase_names_show_as_plain_text_in_the_legend(client_for, day30_study):
     """plotly draws <b>, <img>, <a href> in legend, hover and annotation text: names people
     typed reach it escaped, so the legend shows the tags literally."""
-    study = world["study"]
+    study = day30_study["study"]
     study.groups.filter(code="K10").update(name="<b>Bold</b><img src=x onerror=alert(1)>")
     study.phases.filter(code="A").update(name="<a href='javascript:alert(1)'>A</a>")
     html = page(client_for("investigator"), "dashboard", study)
@@ -603,11 +603,11 @@ def test_group_and_phase_names_show_as_plain_text_in_the_legend(client_for, worl
 
 
 @pytest.mark.django_db
-def test_two_groups_compare_by_mann_whitney(client_for, world):
+def test_two_groups_compare_by_mann_whitney(client_for, day30_study):
     from animals.models import Animal
 
     Animal.objects.filter(code__in=["F1", "F2", "F3"]).delete()
-    html = page(client_for("investigator"), "dashboard", world["study"])
+    html = page(client_for("investigator"), "dashboard", day30_study["study"])
     # T1: control 1.0, 1.4, 2.0 vs K10 10, 15, 26: every K10 value is larger, W = 9, and
     # the exact two-sided p is 2 / C(6, 3) = 2 / 20 = 0.1.
     row = 'data-test="mann_whitney" data-group="" data-timepoint="T1" data-a="K10" data-b="control"'
@@ -641,13 +641,13 @@ def test_a_blank_study_renders_every_page(client_for, people):
 
 
 @pytest.mark.django_db
-def test_every_number_can_be_reproduced_from_the_export(world):
+def test_every_number_can_be_reproduced_from_the_export(day30_study):
     """The dashboard's statistics and summary are the stats and summary exports' rows
     (the export adds the mixed model, which the dashboard fits on request)."""
     from analysis import selectors
     from analysis.exports import StudyExport
 
-    study = world["study"]
+    study = day30_study["study"]
     results = selectors.study_results(study)
     export = StudyExport(study)
     keys = ["test", "group", "timepoint", "a", "b"]

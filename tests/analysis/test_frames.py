@@ -13,11 +13,11 @@ from django.test.utils import CaptureQueriesContext
 
 from analysis import frames, thresholds
 from sessions.models import LegacyThreshold, Stimulus, TestSession
-from tests.analysis.dashboard_world import NEVER, add_animals, bulk_study, record, series_to
+from tests.worlds import NEVER, add_animals, bulk_study, record, series_to
 
 
 @pytest.fixture
-def world(study):
+def frames_study(study):
     animals = add_animals(study, {"A1": "K10", "A2": "control", "U1": None})
     tp = {t.label: t for t in study.timepoints.all()}
     sessions = {
@@ -50,8 +50,8 @@ def row(frame, animal, timepoint):
 
 
 @pytest.mark.django_db
-def test_session_frame_thresholds_and_mpe_by_hand(world):
-    frame = frames.session_frame(world["study"])
+def test_session_frame_thresholds_and_mpe_by_hand(frames_study):
+    frame = frames.session_frame(frames_study["study"])
     assert list(frame.columns[: len(frames.SESSION_COLUMNS)]) == frames.SESSION_COLUMNS
     a1_t0 = row(frame, "A1", "T0")
     assert (a1_t0["threshold_g"], a1_t0["status"], a1_t0["group"]) == (26.0, "ok", "K10")
@@ -66,8 +66,8 @@ def test_session_frame_thresholds_and_mpe_by_hand(world):
 
 
 @pytest.mark.django_db
-def test_incomplete_and_voided_sessions(world):
-    frame = frames.session_frame(world["study"])
+def test_incomplete_and_voided_sessions(frames_study):
+    frame = frames.session_frame(frames_study["study"])
     stopped = row(frame, "A2", "T2")
     assert stopped["status"] == "incomplete" and math.isnan(stopped["threshold_g"])
     assert stopped["session_status"] == "in_progress" and stopped["reason"]
@@ -77,8 +77,8 @@ def test_incomplete_and_voided_sessions(world):
 
 
 @pytest.mark.django_db
-def test_a_voided_stimulus_does_not_count(world):
-    session = world["sessions"]["A1-T0"]
+def test_a_voided_stimulus_does_not_count(frames_study):
+    session = frames_study["sessions"]["A1-T0"]
     # A wrong tap at 4.08 (1 g, withdrawal) would make the target force 1 g; voided, it
     # must leave the threshold at 26 g.
     Stimulus.objects.create(
@@ -90,12 +90,12 @@ def test_a_voided_stimulus_does_not_count(world):
         voided=True,
         void_reason="tapped the wrong button",
     )
-    assert row(frames.session_frame(world["study"]), "A1", "T0")["threshold_g"] == 26.0
+    assert row(frames.session_frame(frames_study["study"]), "A1", "T0")["threshold_g"] == 26.0
 
 
 @pytest.mark.django_db
-def test_method_argument_gives_the_up_down_threshold(world):
-    frame = frames.session_frame(world["study"], method="up_down")
+def test_method_argument_gives_the_up_down_threshold(frames_study):
+    frame = frames.session_frame(frames_study["study"], method="up_down")
     expected = thresholds.up_down_threshold(series_to(26)).grams
     # Chaplan: 10 ** (Xf + k * delta) / 10 000 with Xf = 5.46 (last filament), k for
     # OXOXOX read from Dixon's table; worked out independently in test_thresholds.
@@ -105,8 +105,8 @@ def test_method_argument_gives_the_up_down_threshold(world):
 
 
 @pytest.mark.django_db
-def test_stimuli_frame_lists_live_taps_in_order(world):
-    frame = frames.stimuli_frame(world["study"])
+def test_stimuli_frame_lists_live_taps_in_order(frames_study):
+    frame = frames.stimuli_frame(frames_study["study"])
     assert list(frame.columns) == frames.STIMULI_COLUMNS
     a1 = frame[(frame["animal"] == "A1") & (frame["timepoint"] == "T0")]
     assert [tuple(r) for r in a1[["filament_size", "response"]].itertuples(index=False)] == [
@@ -119,8 +119,8 @@ def test_stimuli_frame_lists_live_taps_in_order(world):
 
 
 @pytest.mark.django_db
-def test_analysis_frame_is_the_stats_input(world):
-    long = frames.analysis_frame(frames.session_frame(world["study"]))
+def test_analysis_frame_is_the_stats_input(frames_study):
+    long = frames.analysis_frame(frames.session_frame(frames_study["study"]))
     assert list(long.columns) == ["animal", "group", "timepoint", "day", "value"]
     assert sorted(map(tuple, long[["animal", "timepoint", "value"]].to_numpy().tolist())) == [
         ("A1", "T0", 26.0),
@@ -129,19 +129,19 @@ def test_analysis_frame_is_the_stats_input(world):
         ("A2", "T0", 15.0),
         ("A2", "T1", 10.0),
     ]  # U1 has no group, A2 T2 no threshold yet
-    mpe = frames.analysis_frame(frames.session_frame(world["study"]), "pct_mpe")
+    mpe = frames.analysis_frame(frames.session_frame(frames_study["study"]), "pct_mpe")
     assert mpe.set_index(["animal", "timepoint"]).loc[("A2", "T1"), "value"] == pytest.approx(
         -5 / 285 * 100
     )
 
 
 @pytest.mark.django_db
-def test_a_one_paw_study_analyses_its_paw_even_when_the_other_was_tested(world):
+def test_a_one_paw_study_analyses_its_paw_even_when_the_other_was_tested(frames_study):
     # The study tests the right hind paw; a left-paw session (2 g) stays in the tables
     # but the statistics keep A1's right-paw threshold at T1 (300 g, the cut-off).
-    assert world["study"].paw_tested == "right"
-    record(world["animals"]["A1"], world["tp"]["T1"], series_to(2), paw="left")
-    sessions = frames.session_frame(world["study"])
+    assert frames_study["study"].paw_tested == "right"
+    record(frames_study["animals"]["A1"], frames_study["tp"]["T1"], series_to(2), paw="left")
+    sessions = frames.session_frame(frames_study["study"])
     assert sorted(sessions.loc[sessions["timepoint"] == "T1", "paw"]) == ["left", "right", "right"]
     long = frames.analysis_frame(sessions).set_index(["animal", "timepoint"])
     assert not long.index.duplicated().any()
@@ -149,19 +149,19 @@ def test_a_one_paw_study_analyses_its_paw_even_when_the_other_was_tested(world):
 
 
 @pytest.mark.django_db
-def test_a_both_paws_study_analyses_each_animals_ipsilateral_paw(world):
+def test_a_both_paws_study_analyses_each_animals_ipsilateral_paw(frames_study):
     # PSNL on the left for A1: its left paw is the injured one; A2 has no surgery
     # recorded and falls back to the right paw.
     from animals.models import Surgery
 
-    study = world["study"]
+    study = frames_study["study"]
     study.paw_tested = study.Paw.BOTH
     study.save()
-    a1, a2 = world["animals"]["A1"], world["animals"]["A2"]
+    a1, a2 = frames_study["animals"]["A1"], frames_study["animals"]["A2"]
     Surgery.objects.create(animal=a1, date=study.day0_date, procedure="PSNL", side="left")
-    record(a1, world["tp"]["T0"], series_to(15), paw="left")
-    record(a1, world["tp"]["T1"], series_to(4), paw="left")
-    record(a2, world["tp"]["T1"], series_to(60), paw="left")
+    record(a1, frames_study["tp"]["T0"], series_to(15), paw="left")
+    record(a1, frames_study["tp"]["T1"], series_to(4), paw="left")
+    record(a2, frames_study["tp"]["T1"], series_to(60), paw="left")
     long = frames.analysis_frame(frames.session_frame(study)).set_index(["animal", "timepoint"])
     assert long.loc[("A1", "T0"), "value"] == 15.0  # left, not the right paw's 26 g
     assert long.loc[("A1", "T1"), "value"] == 4.0
@@ -170,8 +170,8 @@ def test_a_both_paws_study_analyses_each_animals_ipsilateral_paw(world):
 
 
 @pytest.mark.django_db
-def test_wide_frame_is_animals_by_timepoints_in_day_order(world):
-    wide = frames.wide_frame(frames.session_frame(world["study"]))
+def test_wide_frame_is_animals_by_timepoints_in_day_order(frames_study):
+    wide = frames.wide_frame(frames.session_frame(frames_study["study"]))
     assert list(wide.columns) == ["T0", "T1", "T2"]
     assert wide.loc[("K10", "A1")].tolist() == [26.0, 300.0, 60.0]
     assert wide.loc[("control", "A2"), "T1"] == 10.0
@@ -179,17 +179,17 @@ def test_wide_frame_is_animals_by_timepoints_in_day_order(world):
 
 
 @pytest.mark.django_db
-def test_legacy_thresholds_join_the_frame_flagged(world):
+def test_legacy_thresholds_join_the_frame_flagged(frames_study):
     LegacyThreshold.objects.create(
-        animal=world["animals"]["A2"],
-        timepoint=world["tp"]["T4"],
+        animal=frames_study["animals"]["A2"],
+        timepoint=frames_study["tp"]["T4"],
         paw="right",
         method="first_response",
         threshold_g=100.0,
         source_file="old.csv",
         source_line=7,
     )
-    frame = frames.session_frame(world["study"])
+    frame = frames.session_frame(frames_study["study"])
     legacy = row(frame, "A2", "T4")
     assert legacy["source"] == "legacy_thresholds" and pd.isna(legacy["session"])
     assert legacy["pct_mpe"] == pytest.approx((100 - 15) / (300 - 15) * 100)

@@ -22,8 +22,7 @@ import pytest
 from django.urls import reverse
 
 from analysis import frames
-from tests.analysis.dashboard_world import NEVER, add_animals, record, series_to
-from tests.analysis.test_exports import as_dicts, export_text
+from tests.worlds import NEVER, add_animals, as_dicts, export_text, record, series_to
 
 TARGETS = {
     "A1": ("control", {"T0": 2.0, "T1": 4.0}),
@@ -35,7 +34,7 @@ AT_CUTOFF = "baseline equals the cut-off (300 g): no room for an effect, %MPE is
 
 
 @pytest.fixture
-def world(study):
+def cutoff_study(study):
     animals = add_animals(study, {code: group for code, (group, _) in TARGETS.items()})
     tp = {t.label: t for t in study.timepoints.all()}
     for code, (_, values) in TARGETS.items():
@@ -51,8 +50,8 @@ def row(frame, animal, timepoint):
 
 
 @pytest.mark.django_db
-def test_session_frame_says_why_mpe_is_empty(world):
-    frame = frames.session_frame(world)
+def test_session_frame_says_why_mpe_is_empty(cutoff_study):
+    frame = frames.session_frame(cutoff_study)
     a1 = row(frame, "A1", "T1")
     assert a1["pct_mpe"] == pytest.approx((4.0 - 2.0) / (300 - 2.0) * 100)
     assert a1["mpe_reason"] == ""
@@ -67,8 +66,8 @@ def test_session_frame_says_why_mpe_is_empty(world):
 
 
 @pytest.mark.django_db
-def test_dashboard_names_the_animals_left_out_of_mpe(client_for, world):
-    response = client_for("investigator").get(reverse("dashboard", args=[world.slug]))
+def test_dashboard_names_the_animals_left_out_of_mpe(client_for, cutoff_study):
+    response = client_for("investigator").get(reverse("dashboard", args=[cutoff_study.slug]))
     html = response.content.decode()
     mpe_tab = html.split('id="statistics-mpe"')[1]
     box = re.search(r'<div class="alert alert-warning mpe-left-out".*?</div>', mpe_tab, re.S)
@@ -86,8 +85,10 @@ def test_dashboard_names_the_animals_left_out_of_mpe(client_for, world):
 
 
 @pytest.mark.django_db
-def test_thresholds_export_carries_the_reason(world):
-    rows = {(r["animal"], r["timepoint"]): r for r in as_dicts(export_text(world, "thresholds"))}
+def test_thresholds_export_carries_the_reason(cutoff_study):
+    rows = {
+        (r["animal"], r["timepoint"]): r for r in as_dicts(export_text(cutoff_study, "thresholds"))
+    }
     assert rows["A2", "T0"]["pct_mpe"] == "" and rows["A2", "T0"]["mpe_reason"] == AT_CUTOFF
     assert rows["A2", "T1"]["threshold_g"] == "26" and rows["A2", "T1"]["mpe_reason"] == AT_CUTOFF
     assert rows["A3", "T1"]["mpe_reason"] == "no baseline threshold"

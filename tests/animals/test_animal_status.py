@@ -13,12 +13,6 @@ from django.utils import timezone
 from animals.models import Animal
 from labstudy import audit
 from labstudy.models import Study
-from tests.sessions.test_bench_views import make_bench_study
-
-
-@pytest.fixture
-def bench(study):
-    return make_bench_study(study)
 
 
 def status_url(bench, code="R01"):

@@ -12,12 +12,6 @@ from django.urls import reverse
 from animals import services
 from animals.models import BodyWeight, DoseAdministration
 from labstudy.models import Study, TreatmentGroup
-from tests.sessions.test_bench_views import make_bench_study
-
-
-@pytest.fixture
-def bench(study):
-    return make_bench_study(study)
 
 
 def group(study, code) -> TreatmentGroup:

@@ -10,14 +10,8 @@ from django.urls import reverse
 
 from animals import services
 from animals.models import BodyWeight, DoseAdministration, Observation
-from tests.worlds import make_bench_study
 
 CLOSED = "Past days are closed while the study is blinded"
-
-
-@pytest.fixture
-def bench(study):
-    return make_bench_study(study)  # today is day 28, in the dosed phase A; blinded
 
 
 def _post(client, name, bench, pk, data):

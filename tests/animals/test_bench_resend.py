@@ -12,12 +12,7 @@ from django.urls import reverse
 
 from animals import services
 from animals.models import Animal, BodyWeight, Observation
-from tests.sessions.test_bench_views import make_bench_study
-
-
-@pytest.fixture
-def bench(study):
-    return make_bench_study(study)
+from tests.worlds import make_bench_study
 
 
 def form_ids(html: str) -> list[str]:

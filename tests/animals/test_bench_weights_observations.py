@@ -11,12 +11,6 @@ from django.urls import reverse
 
 from animals import services
 from animals.models import Animal, BodyWeight, Observation
-from tests.sessions.test_bench_views import make_bench_study
-
-
-@pytest.fixture
-def bench(study):
-    return make_bench_study(study)
 
 
 def post_weight(client, bench, grams, *, code="R01", confirm=False):

@@ -14,12 +14,6 @@ from django.utils import timezone
 
 from animals import services
 from animals.models import BodyWeight, DoseAdministration, Observation
-from tests.worlds import make_bench_study
-
-
-@pytest.fixture
-def bench(study):
-    return make_bench_study(study)  # today is day 28; the study's first day is day -7
 
 
 def _voided_on(record, **voided) -> str:

@@ -8,12 +8,6 @@ import pytest
 from django.urls import reverse
 
 from animals.models import Animal, BodyWeight
-from tests.sessions.test_bench_views import make_bench_study
-
-
-@pytest.fixture
-def bench(study):
-    return make_bench_study(study)
 
 
 def _as_species(bench, species: str) -> Animal:

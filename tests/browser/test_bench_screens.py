@@ -18,7 +18,7 @@ from playwright.sync_api import expect
 
 from analysis import thresholds
 from animals.models import Animal, BodyWeight, DoseAdministration
-from front.demo import DEMO_PASSWORD, load_demo_study
+from front.demo import DEMO_PASSWORD
 from labstudy import services as study_services
 from labstudy.models import Membership, Role, Study
 from sessions import services
@@ -45,8 +45,7 @@ UP_DOWN_RESPONSES = [False, False, True, False, True, True, False]
 
 
 @pytest.fixture
-def bench(transactional_db):
-    load_demo_study()  # the demo accounts
+def bench(transactional_db, demo_study):  # the demo accounts
     users = {u.username: u for u in get_user_model().objects.all()}
     today = timezone.localdate()
     study = study_services.create_study(

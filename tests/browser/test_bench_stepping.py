@@ -1,5 +1,6 @@
 """The stepping rule the tablet uses offline (static/js/bench-stepping.js) agrees with
-analysis.thresholds.next_filament on thousands of random series, for every method.
+analysis.thresholds.next_filament on thousands of random series, for every method, and
+its target force with analysis.thresholds.first_response_threshold.
 
 Series are grown by the rule with random responses, with random overrides (a filament
 other than the suggested one), random start filaments, runs past the end of the series,
@@ -87,3 +88,47 @@ def test_js_stepping_rule_agrees_with_python_for_all_methods(browser):
     assert ended > 1000  # plenty of closed series, not just open ones
     for method in thresholds.METHODS:
         assert sum(1 for c in cases if c["method"] == method) > 2000
+
+
+def test_js_target_force_agrees_with_python_on_every_series(browser):
+    """The force the tablet shows for a closed series offline (LabstudyStepping.targetForce,
+    static/js/bench-stepping.js) is analysis.thresholds.first_response_threshold's grams:
+    the lowest filament that drew a withdrawal, the cut-off when none did or when it is
+    heavier than the cut-off, and nothing while the series is still open."""
+    rng = random.Random(20260312)
+    cases = []
+    for filaments, n_series in ((thresholds.STOELTING_20, 1000), (SHORT_SET, 500)):
+        specs = [{"size": f.size, "grams": f.grams} for f in filaments]
+        for case in random_cases(rng, filaments, "first_response", n_series):
+            if not case["series"]:
+                continue  # the engine refuses an empty series; the bench never asks
+            cutoff_g = rng.choice([300.0, 100.0, 26.0, 1.0])
+            found = thresholds.first_response_threshold(
+                case["series"], filaments, cutoff_g=cutoff_g
+            )
+            expected = None if found.status == "incomplete" else found.grams
+            cases.append({**case, "filaments": specs, "cutoff": cutoff_g, "expected": expected})
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.set_content("<!doctype html><title>target force</title>")
+        page.add_script_tag(path=str(STEPPING_JS))
+        got = page.evaluate(
+            """cases => cases.map(c =>
+                 LabstudyStepping.targetForce(c.series, c.filaments, c.method, c.cutoff))""",
+            cases,
+        )
+    finally:
+        context.close()
+    assert len(got) == len(cases) > 10_000
+    mismatches = [
+        (c["cutoff"], c["series"], c["expected"], g)
+        for c, g in zip(cases, got, strict=True)
+        if c["expected"] != g
+    ]
+    assert mismatches[:5] == []
+    closed = [c for c in cases if c["expected"] is not None]
+    assert len(closed) > 1000
+    assert any(c["expected"] == c["cutoff"] for c in closed)  # none withdrew, or too heavy
+    assert any(c["expected"] == c["filaments"][0]["grams"] for c in closed)  # the lightest
+    assert sum(1 for c in closed if c["expected"] < c["cutoff"]) > 500

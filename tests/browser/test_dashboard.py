@@ -8,15 +8,15 @@ Screenshots go to docs/screenshots/dashboard-*.png.
 import pytest
 from playwright.sync_api import expect
 
-from front.demo import DEMO_PASSWORD, DEMO_SLUG, load_demo_study
+from front.demo import DEMO_PASSWORD, DEMO_SLUG
 from tests.browser.conftest import DESKTOP, login, screenshot
 
 DASHBOARD = f"/s/{DEMO_SLUG}/dashboard/"
 
 
 @pytest.fixture
-def demo(transactional_db):
-    return load_demo_study()
+def demo(transactional_db, demo_study):
+    return demo_study
 
 
 @pytest.fixture

@@ -8,15 +8,15 @@ import zipfile
 import pytest
 from playwright.sync_api import expect
 
-from front.demo import DEMO_PASSWORD, DEMO_SLUG, load_demo_study
+from front.demo import DEMO_PASSWORD, DEMO_SLUG
 from sessions.models import Stimulus
 from tests.browser.conftest import DESKTOP, TABLET, login, screenshot, too_small_targets
-from tests.sessions.test_import import HEADER, rows_for
+from tests.worlds import HEADER, rows_for
 
 
 @pytest.fixture
-def demo(transactional_db):
-    return load_demo_study()
+def demo(transactional_db, demo_study):
+    return demo_study
 
 
 @pytest.fixture(autouse=True)

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from animals.models import Animal
-from front.demo import DEMO_PASSWORD, DEMO_SLUG, load_demo_study
+from front.demo import DEMO_PASSWORD, DEMO_SLUG
 from sessions.models import TestSession
 from tests.browser.conftest import login, screenshot
 
@@ -19,8 +19,8 @@ S = f"/s/{DEMO_SLUG}"
 
 
 @pytest.fixture
-def demo(transactional_db):
-    return load_demo_study()
+def demo(transactional_db, demo_study):
+    return demo_study
 
 
 def watched(page) -> list[str]:

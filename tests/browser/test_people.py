@@ -5,14 +5,13 @@ import pytest
 from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
-from front.demo import DEMO_PASSWORD, DEMO_SLUG, load_demo_study
+from front.demo import DEMO_PASSWORD, DEMO_SLUG
 from labstudy.models import Membership
 from tests.browser.conftest import TABLET, login, screenshot, too_small_targets
 
 
 @pytest.fixture
-def demo(transactional_db):
-    load_demo_study()
+def demo(transactional_db, demo_study):
     get_user_model().objects.create_user("newtech", password="x", first_name="Nia")
 
 

@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from animals import allocation, allocation_service
 from animals.models import Allocation, Animal
-from front.demo import DEMO_PASSWORD, DEMO_SLUG, load_demo_study
+from front.demo import DEMO_PASSWORD, DEMO_SLUG
 from labstudy import services
 from labstudy.models import Study
 from tests.browser.conftest import DESKTOP, TABLET, login, screenshot
@@ -22,8 +22,8 @@ GROUPS = ["control", "K5", "K10"]
 
 
 @pytest.fixture
-def demo(transactional_db):
-    load_demo_study()
+def demo(transactional_db, demo_study):
+    return demo_study
 
 
 def test_a_running_studys_title_changes_and_day0_stays(demo, new_page):

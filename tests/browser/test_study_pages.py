@@ -3,13 +3,13 @@
 import pytest
 from playwright.sync_api import expect
 
-from front.demo import DEMO_PASSWORD, DEMO_SLUG, load_demo_study
+from front.demo import DEMO_PASSWORD, DEMO_SLUG
 from tests.browser.conftest import DESKTOP, TABLET, login, screenshot, too_small_targets
 
 
 @pytest.fixture
-def demo(transactional_db):
-    return load_demo_study()
+def demo(transactional_db, demo_study):
+    return demo_study
 
 
 def test_investigator_signs_in_and_opens_the_demo_study(demo, new_page):

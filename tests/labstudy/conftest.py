@@ -1,17 +1,16 @@
-"""The demo study as a world for whole-project tests: users in every role and a URL
+"""The demo study for whole-project tests: users in every role and a URL
 kwarg for every route parameter."""
 
 import pytest
 
 from animals.models import BodyWeight, DoseAdministration, Observation
-from front.demo import DEMO_SLUG, load_demo_study
+from front.demo import DEMO_SLUG
 from labstudy.models import Membership, Role, Study
 from sessions.models import TestSession
 
 
 @pytest.fixture
-def world(db, django_user_model):
-    load_demo_study()
+def demo_people_and_urls(demo_study, django_user_model):
     study = Study.objects.get(slug=DEMO_SLUG)
     outsider = django_user_model.objects.create_user("olly", password="x")
     users = {

@@ -7,7 +7,6 @@ import pytest
 from django.contrib import admin
 from django.urls import reverse
 
-from front.demo import load_demo_study
 from labstudy.admin import study_of
 
 RECORDED = {
@@ -22,8 +21,7 @@ RECORDED = {
 
 
 @pytest.fixture
-def admin_client_with_demo(client, django_user_model):
-    load_demo_study()
+def admin_client_with_demo(client, django_user_model, demo_study):
     client.force_login(django_user_model.objects.get(username="admin"))
     return client
 

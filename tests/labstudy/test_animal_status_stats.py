@@ -8,8 +8,10 @@ from analysis import frames
 
 
 @pytest.mark.django_db
-def test_excluding_through_the_form_removes_the_animal_from_the_statistics(client, world):
-    study, users, kwargs = world
+def test_excluding_through_the_form_removes_the_animal_from_the_statistics(
+    client, demo_people_and_urls
+):
+    study, users, kwargs = demo_people_and_urls
     before = frames.analysis_frame(frames.session_frame(study))
     code = sorted(before["animal"].unique())[0]
     n_before = before.groupby("group")["animal"].nunique()

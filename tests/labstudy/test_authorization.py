@@ -12,26 +12,11 @@ from html.parser import HTMLParser
 
 import pytest
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls import reverse
+
+from tests.worlds import client_as, project_urls, route_url
 
 ROLES = ("anonymous", "outsider", "technician", "investigator", "data_manager")
-SKIP_PREFIXES = ("admin/", "accounts/")  # Django's own apps, covered by their tests
-
-
-def _walk(patterns, prefix=""):
-    for entry in patterns:
-        if isinstance(entry, URLResolver):
-            yield from _walk(entry.url_patterns, prefix + str(entry.pattern))
-        elif isinstance(entry, URLPattern):
-            yield prefix + str(entry.pattern), entry.name
-
-
-def project_urls() -> dict[str, str]:
-    return {
-        name: route
-        for route, name in _walk(get_resolver().url_patterns)
-        if not route.startswith(SKIP_PREFIXES)
-    }
 
 
 def _row(anonymous, outsider, technician, investigator, data_manager):
@@ -97,19 +82,6 @@ EXPECTED = {
 }
 
 
-def _url(name, route, kwargs):
-    needed = re.findall(r"<(?:\w+:)?(\w+)>|\(\?P<(\w+)>", route)
-    names = [a or b for a, b in needed]
-    return reverse(name, kwargs={k: kwargs[k] for k in names})
-
-
-def _client(users, role):
-    client = Client()
-    if role != "anonymous":
-        client.force_login(users[role])
-    return client
-
-
 def test_every_url_has_an_expectation():
     missing = sorted(set(project_urls()) - set(EXPECTED))
     stale = sorted(set(EXPECTED) - set(project_urls()))
@@ -131,17 +103,17 @@ SPLIT_ROLE_EXCEPTIONS = {
 
 
 @pytest.mark.django_db
-def test_split_bench_roles_reach_what_a_technician_does_less_their_exceptions(world):
+def test_split_bench_roles_reach_what_a_technician_does_less_their_exceptions(demo_people_and_urls):
     from labstudy.models import Membership, Role
 
-    study, users, kwargs = world
+    study, users, kwargs = demo_people_and_urls
     for role, username in (("tester", "theo"), ("dosing_technician", "dora")):
         user = type(users["outsider"]).objects.create_user(username, password="x")
         Membership.objects.create(user=user, study=study, role=Role(role))
-        client = _client({role: user}, role)
+        client = client_as({role: user}, role)
         mismatches = []
         for name in sorted(EXPECTED):
-            url = _url(name, project_urls()[name], kwargs)
+            url = route_url(name, project_urls()[name], kwargs)
             for method, expected in zip(("GET", "POST"), EXPECTED[name], strict=True):
                 want = SPLIT_ROLE_EXCEPTIONS[role].get((method, name), expected["technician"])
                 response = client.get(url) if method == "GET" else client.post(url, {})
@@ -151,13 +123,13 @@ def test_split_bench_roles_reach_what_a_technician_does_less_their_exceptions(wo
 
 
 @pytest.mark.django_db
-def test_authorisation_matrix(world):
+def test_authorisation_matrix(demo_people_and_urls):
     """Every URL x role x method; one demo load for all, every mismatch listed."""
-    study, users, kwargs = world
-    clients = {role: _client(users, role) for role in ROLES}
+    study, users, kwargs = demo_people_and_urls
+    clients = {role: client_as(users, role) for role in ROLES}
     mismatches = []
     for name in sorted(EXPECTED):
-        url = _url(name, project_urls()[name], kwargs)
+        url = route_url(name, project_urls()[name], kwargs)
         for method, expected in zip(("GET", "POST"), EXPECTED[name], strict=True):
             for role in ROLES:
                 client = clients[role]
@@ -204,15 +176,15 @@ def _leaks(content: str, patterns) -> list[str]:
 
 
 @pytest.mark.django_db
-def test_blinded_technician_never_sees_group_drug_or_dose(world):
+def test_blinded_technician_never_sees_group_drug_or_dose(demo_people_and_urls):
     """Every page a technician can open, on today's date and on a day of the demo when
     there was testing, dosing and weighing (which a blinded technician is now refused:
     the practice crawl below covers full sheets), and every htmx partial the bench returns
     for a valid change."""
-    study, users, kwargs = world
+    study, users, kwargs = demo_people_and_urls
     assert study.blinded
     patterns = _secrets(study)
-    client = _client(users, "technician")
+    client = client_as(users, "technician")
     busy_day = study.date_of_day(28).isoformat()  # T3, dosed, weighed
     reached = []
 
@@ -225,12 +197,14 @@ def test_blinded_technician_never_sees_group_drug_or_dose(world):
     for name, route in sorted(project_urls().items()):
         if EXPECTED[name][0]["technician"] != 200:
             continue
-        url = _url(name, route, kwargs)
+        url = route_url(name, route, kwargs)
         check(client.get(url), url)
         check(client.get(url, {"date": busy_day}), f"{url}?date={busy_day}")
         reached.append(name)
     doses = check(
-        client.get(_url("bench_doses", project_urls()["bench_doses"], kwargs), {"date": busy_day}),
+        client.get(
+            route_url("bench_doses", project_urls()["bench_doses"], kwargs), {"date": busy_day}
+        ),
         "doses",
     )
     # Every demo day is past: the technician is shown today instead, and told why.
@@ -250,18 +224,18 @@ def test_blinded_technician_never_sees_group_drug_or_dose(world):
         ("bench_observation_void", kwargs, {"reason": "crawl", "date": busy_day}),
     ]
     for name, args, data in posts:
-        url = _url(name, project_urls()[name], args)
+        url = route_url(name, project_urls()[name], args)
         check(client.post(url, data, **htmx), url)
         reached.append(name)
     # The demo's days are all past: its sessions are closed to a blinded technician, so a
     # tap on one is refused and stores nothing (the practice crawl below taps today's).
     left = dict(kwargs, timepoint_pk=t3.pk, paw=tested.paw)
-    tap = _url("bench_tap", project_urls()["bench_tap"], left)
+    tap = route_url("bench_tap", project_urls()["bench_tap"], left)
     data = {"filament": "4.31", "withdrew": "1", "client_uuid": "6f1c7a52-0000-4000-8000-0000"}
     assert client.post(tap, data, **htmx).status_code == 404
     assert tested.stimuli.count() == taps_before
     page = client.get(
-        _url("bench_session", project_urls()["bench_session"], kwargs),
+        route_url("bench_session", project_urls()["bench_session"], kwargs),
         HTTP_ACCEPT="application/json",
     )
     assert page.status_code == 404
@@ -270,10 +244,10 @@ def test_blinded_technician_never_sees_group_drug_or_dose(world):
 
 
 @pytest.mark.django_db
-def test_the_crawl_would_catch_a_leak(world):
+def test_the_crawl_would_catch_a_leak(demo_people_and_urls):
     """The secret patterns match what an unblinded page shows (so the crawl can fail)."""
-    study, users, kwargs = world
-    html = _client(users, "investigator").get(reverse("study_overview", args=[study.slug]))
+    study, users, kwargs = demo_people_and_urls
+    html = client_as(users, "investigator").get(reverse("study_overview", args=[study.slug]))
     leaks = _leaks(html.content.decode(), _secrets(study))
     assert {"K10", "K5", "ketamine", "10 mg/kg"} <= set(leaks)
 
@@ -332,7 +306,7 @@ def test_blinded_technician_cannot_average_by_letter(practice_world):
         opens = EXPECTED[name][0]["technician"] == 200 or name == "bench_session"  # today's
         if not opens or name == "bench_service_worker":
             continue
-        url = _url(name, route, kwargs)
+        url = route_url(name, route, kwargs)
         for date in dates:
             response = client.get(url, {"date": date.isoformat()})
             assert response.status_code == 200, (url, date)
@@ -370,7 +344,7 @@ def test_blinded_technician_cannot_average_by_letter(practice_world):
         assert client.post(tap, data, HTTP_HX_REQUEST="true").status_code == 200
     stored = TestSession.objects.get(animal=animal, timepoint=today_tp)
     assert stored.stimuli.filter(voided=False).count() == len(series)
-    page = client.get(_url("bench_session", project_urls()["bench_session"], kwargs))
+    page = client.get(route_url("bench_session", project_urls()["bench_session"], kwargs))
     assert page.status_code == 200 and "bench-result-grams" in page.content.decode()
 
     # A tester on the same study: the same pages, and no letter on any of them (the

@@ -1,10 +1,15 @@
 """The demo study: shaped like Kim et al. 2022 and loadable twice without change."""
 
+import csv
+import io
 import statistics
 
 import pytest
+from django.apps import apps
 from django.core.management import call_command
+from django.db import transaction
 
+from analysis import exports
 from analysis.arrive import arrive_report
 from analysis.thresholds import first_response_threshold, next_filament
 from animals import allocation_service
@@ -16,8 +21,46 @@ from sessions.services import filament_specs, live_series
 
 
 @pytest.fixture
-def demo(db):
+def demo(demo_study):
+    """The demo as the tests get it: tests/conftest.py writes it from a snapshot taken
+    once per worker; test_the_snapshot_holds_what_the_loader_writes keeps it honest."""
+    return demo_study
+
+
+@pytest.fixture
+def fresh_demo(db):
+    """The demo as `load_demo_study` writes it, for the tests of the loader itself."""
     return load_demo_study()
+
+
+def _what_the_demo_holds(study) -> dict:
+    """The raw-data export tables of the study (the derived ones follow from them), with
+    session keys counted from the first, and the number of rows of every model."""
+    tables = {}
+    for what in ("stimuli", "thresholds", "doses", "weights", "observations"):
+        out = io.StringIO()
+        exports.StudyExport(study).write_csv(what, out)
+        rows = list(csv.DictReader(io.StringIO(out.getvalue())))
+        if "session" in rows[0]:
+            first = min(int(r["session"]) for r in rows)
+            for r in rows:
+                r["session"] = int(r["session"]) - first
+        tables[what] = rows
+    counts = {m._meta.label: m._base_manager.count() for m in apps.get_models()}
+    return {"tables": tables, "counts": counts}
+
+
+@pytest.mark.django_db
+def test_the_snapshot_holds_what_the_loader_writes(demo_snapshot, client):
+    with transaction.atomic():
+        loaded = _what_the_demo_holds(load_demo_study().study)
+        transaction.set_rollback(True)
+    demo_snapshot.install()
+    summary = load_demo_study()
+    assert summary.created is False and summary.animals == 15
+    assert _what_the_demo_holds(summary.study) == loaded
+    assert client.login(username="datamanager", password="labstudy-demo")
+    assert client.get(f"/s/{DEMO_SLUG}/").status_code == 200
 
 
 @pytest.mark.django_db
@@ -98,7 +141,7 @@ def test_demo_k10_rises_to_cutoff_and_falls_back(demo):
 
 
 @pytest.mark.django_db
-def test_loading_twice_changes_nothing(demo, capsys):
+def test_loading_twice_changes_nothing(fresh_demo, capsys):
     call_command("load_demo_study")  # adds today's bench practice study
     assert "Created bench practice study" in capsys.readouterr().out
     before = (Stimulus.objects.count(), DoseAdministration.objects.count(), Study.objects.count())
@@ -112,7 +155,7 @@ def test_loading_twice_changes_nothing(demo, capsys):
 
 
 @pytest.mark.django_db
-def test_demo_accounts_can_sign_in(demo, client):
+def test_demo_accounts_can_sign_in(fresh_demo, client):
     for username in ("technician", "investigator", "datamanager", "admin"):
         assert client.login(username=username, password="labstudy-demo"), username
 

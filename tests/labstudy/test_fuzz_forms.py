@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from animals.models import BodyWeight, DoseAdministration
 from labstudy.forms import STUDY_FIELDS
 from sessions.models import Stimulus
-from tests.labstudy.test_authorization import _client, _url, project_urls
+from tests.worlds import client_as, project_urls, route_url
 
 NASTY = st.sampled_from(
     ["", " ", "0", "-1", "1e309", "NaN", "inf", "-0.0", "4.31", "1", "2026-09-08", "R01",
@@ -116,11 +116,11 @@ def test_every_form_endpoint_is_fuzzed():
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("name", sorted(ENDPOINTS))
-def test_fuzzed_posts_never_fail_and_refusals_change_nothing(world, name):
-    study, users, kwargs = world
+def test_fuzzed_posts_never_fail_and_refusals_change_nothing(demo_people_and_urls, name):
+    study, users, kwargs = demo_people_and_urls
     role, fields, htmx = ENDPOINTS[name]
-    client = _client(users, role)
-    url = _url(name, project_urls()[name], kwargs)
+    client = client_as(users, role)
+    url = route_url(name, project_urls()[name], kwargs)
     headers = {"HTTP_HX_REQUEST": "true"} if htmx else {}
 
     @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
@@ -144,10 +144,10 @@ def test_fuzzed_posts_never_fail_and_refusals_change_nothing(world, name):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("section", ["groups", "phases", "timepoints"])
-def test_fuzzed_design_rows_never_fail(world, section):
-    study, users, kwargs = world
-    client = _client(users, "data_manager")
-    url = _url(
+def test_fuzzed_design_rows_never_fail(demo_people_and_urls, section):
+    study, users, kwargs = demo_people_and_urls
+    client = client_as(users, "data_manager")
+    url = route_url(
         "study_setup_rows", project_urls()["study_setup_rows"], {**kwargs, "section": section}
     )
     formset = client.get(url).context["formset"]
@@ -167,10 +167,10 @@ def test_fuzzed_design_rows_never_fail(world, section):
 
 
 @pytest.mark.django_db
-def test_fuzzed_uploads_never_fail_and_write_nothing(world):
-    study, users, kwargs = world
-    client = _client(users, "data_manager")
-    url = _url("import_upload", project_urls()["import_upload"], kwargs)
+def test_fuzzed_uploads_never_fail_and_write_nothing(demo_people_and_urls):
+    study, users, kwargs = demo_people_and_urls
+    client = client_as(users, "data_manager")
+    url = route_url("import_upload", project_urls()["import_upload"], kwargs)
 
     @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
     @given(

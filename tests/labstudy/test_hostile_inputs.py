@@ -493,11 +493,13 @@ def test_a_huge_animal_id_posted_as_an_observation_is_refused(client_for, bench)
 
 
 @pytest.mark.django_db
-def test_labels_ending_in_a_backslash_leave_the_statistics_and_exports_working(world, client):
+def test_labels_ending_in_a_backslash_leave_the_statistics_and_exports_working(
+    demo_people_and_urls, client
+):
     """The control group 'ctrl\\' and the baseline 'T0\\' (stored before the label rule):
     the mixed model put the reference levels into its patsy formula, and stats.csv, the
     package and the mixed-model page gave 500s."""
-    study, users, _ = world
+    study, users, _ = demo_people_and_urls
     study.groups.filter(code="control").update(code="ctrl\\")
     study.groups.filter(code="K5").update(code='K5 "a"')
     study.timepoints.filter(label="T0").update(label="T0\\")

@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from analysis import selectors
-from front.demo import DEMO_SLUG, load_demo_study
+from front.demo import DEMO_SLUG
 from labstudy.models import Study
 from labstudy.pairs import bad_pair_message, parse_pairs, unknown_pair_timepoints
 from tests.worlds import settings_as_posted
@@ -21,8 +21,7 @@ def test_pairs_must_look_like_t7_t4(study):
 
 
 @pytest.mark.django_db
-def test_t7_vs_t4_is_picked_out_on_the_dashboard_and_in_the_stats_export(client):
-    load_demo_study()
+def test_t7_vs_t4_is_picked_out_on_the_dashboard_and_in_the_stats_export(client, demo_study):
     study = Study.objects.get(slug=DEMO_SLUG)
     results = selectors.study_results(study).threshold.statistics
     chosen = results[results["role"] == "chosen pair"]

@@ -15,46 +15,13 @@ from analysis import thresholds
 from animals.models import Animal
 from sessions import selectors, services
 from sessions.models import Stimulus, TestSession
-from tests.worlds import make_bench_study  # noqa: F401 - other modules import it from here
+from tests.worlds import session_url, state_of, tap
 
 # What a blinded technician must never see on a bench page, partial or JSON block.
 # Word-bounded, because a random CSRF token may contain "K5" inside it.
 SECRETS = re.compile(
     r"\bK5\b|\bK10\b|ketamine|mg/kg|Control \(PSNL \+ saline vehicle\)|\bcontrol\b", re.I
 )
-
-
-@pytest.fixture
-def bench(study):
-    return make_bench_study(study)
-
-
-def session_url(bench, code="R03", name="bench_session", paw="right"):
-    args = [bench.study.slug, bench.animals[code].pk, bench.tp.pk, paw]
-    return reverse(name, args=args)
-
-
-def tap(client, bench, *, withdrew, size, code="R03", session="", after=None, tap_uuid=None):
-    data = {
-        "client_uuid": str(tap_uuid or uuid.uuid4()),
-        "withdrew": "1" if withdrew else "0",
-        "filament": size,
-        "session": session,
-    }
-    if after is not None:
-        data["after"] = after
-    return client.post(session_url(bench, code, "bench_tap"), data, HTTP_HX_REQUEST="true")
-
-
-def state_of(response) -> dict:
-    import json
-
-    match = re.search(
-        r'<script id="bench-state" type="application/json">(.*?)</script>',
-        response.content.decode(),
-        re.S,
-    )
-    return json.loads(match.group(1))
 
 
 # ---------------------------------------------------------------------------

@@ -14,38 +14,19 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from animals.models import Animal
 from labstudy.models import Study, Timepoint, TreatmentGroup
 from sessions.importing import import_study_csv
 from sessions.models import LegacyThreshold, Stimulus, TestSession
-from tests.analysis.test_exports import as_dicts, build_small_study, export_text, responder_series
-
-HEADER = "animal,group,timepoint,day,paw,order,filament_size,response"
-GRAMS = {"4.31": "2", "4.56": "4", "4.74": "6", "4.93": "8", "5.07": "10", "5.18": "15",
-         "5.46": "26", "4.17": "1.4", "4.08": "1", "3.84": "0.6"}  # fmt: skip
-
-
-def rows_for(animal: str, group: str, true_g: float, *, tp="T0", day=7) -> list[list[str]]:
-    return [
-        [animal, group, tp, str(day), "right", str(order), size, "1" if withdrew else "0"]
-        for order, (size, withdrew) in enumerate(responder_series(true_g), start=1)
-    ]
-
-
-def base_rows() -> list[list[str]]:
-    return rows_for("A1", "control", 26) + rows_for("A2", "K10", 15)
-
-
-def to_csv(rows: list[list[str]], header: str = HEADER, sep: str = ",") -> bytes:
-    lines = [header.replace(",", sep)] + [sep.join(r) for r in rows]
-    return ("\n".join(lines) + "\n").encode()
-
-
-def counts() -> dict[str, int]:
-    models = (Study, TreatmentGroup, Timepoint, Animal, TestSession, Stimulus, LegacyThreshold)
-    out = {m.__name__: m.objects.count() for m in models}
-    out["history"] = Stimulus.history.count() + TestSession.history.count()
-    return out
+from tests.worlds import (
+    GRAMS,
+    HEADER,
+    as_dicts,
+    base_rows,
+    counts,
+    export_text,
+    rows_for,
+    to_csv,
+)
 
 
 def run(data: bytes, **kwargs):
@@ -359,13 +340,8 @@ def test_invalid_slug_for_a_new_study():
 # ----------------------------------------------------------------------------- existing study
 
 
-@pytest.fixture
-def small(people):
-    return build_small_study(people)
-
-
 @pytest.mark.django_db
-def test_into_an_existing_study_refuses_sessions_it_already_has(small):
+def test_into_an_existing_study_refuses_sessions_it_already_has(small_study):
     before = counts()
     result = run(to_csv(rows_for("A1", "control", 26)), slug="small")
     assert (
@@ -377,7 +353,7 @@ def test_into_an_existing_study_refuses_sessions_it_already_has(small):
 
 
 @pytest.mark.django_db
-def test_into_an_existing_study_refuses_a_moved_animal_and_a_moved_timepoint(small):
+def test_into_an_existing_study_refuses_a_moved_animal_and_a_moved_timepoint(small_study):
     rows = rows_for("A1", "K10", 26, tp="T3", day=28) + rows_for(
         "N1", "control", 15, tp="T1", day=15
     )
@@ -390,22 +366,22 @@ def test_into_an_existing_study_refuses_a_moved_animal_and_a_moved_timepoint(sma
 
 
 @pytest.mark.django_db
-def test_into_an_existing_study_adds_a_timepoint_and_an_animal(small):
+def test_into_an_existing_study_adds_a_timepoint_and_an_animal(small_study):
     rows = rows_for("A1", "control", 26, tp="T3", day=28) + rows_for(
         "N1", "K10", 15, tp="T3", day=28
     )
     result = run(to_csv(rows), slug="small")
     assert result.ok, result.error_lines()
     assert (result.new_timepoints, result.new_animals, result.new_groups) == (["T3"], ["N1"], [])
-    assert small.animals.get(code="N1").group.code == "K10"
-    rows = as_dicts(export_text(small, "thresholds"))
+    assert small_study.animals.get(code="N1").group.code == "K10"
+    rows = as_dicts(export_text(small_study, "thresholds"))
     t3 = {(r["animal"], r["threshold_g"]) for r in rows if r["timepoint"] == "T3"}
     assert t3 == {("A1", "26"), ("N1", "15")}
 
 
 @pytest.mark.django_db
-def test_a_signed_off_timepoint_is_refused(small):
-    Timepoint.objects.filter(study=small, label="T2").update(locked_at=timezone.now())
+def test_a_signed_off_timepoint_is_refused(small_study):
+    Timepoint.objects.filter(study=small_study, label="T2").update(locked_at=timezone.now())
     rows = rows_for("N1", "control", 26, tp="T2", day=21)
     assert run(to_csv(rows), slug="small").error_lines() == [
         "line 2, timepoint: Timepoint T2 has been signed off; its sessions are read-only. "
@@ -414,7 +390,7 @@ def test_a_signed_off_timepoint_is_refused(small):
 
 
 @pytest.mark.django_db
-def test_method_or_cutoff_that_differ_from_an_existing_study(small):
+def test_method_or_cutoff_that_differ_from_an_existing_study(small_study):
     result = run(to_csv(rows_for("N1", "control", 26)), slug="small", method="up_down", cutoff_g=60)
     assert result.error_lines() == [
         "file: study 'small' uses the target_force method, not up_down; change it in the "
@@ -481,12 +457,12 @@ def legacy_flags(stats_csv: str) -> dict[tuple[str, str, str], int]:
 
 
 @pytest.mark.django_db
-def test_stats_flag_only_the_tests_that_took_in_legacy_thresholds(small):
+def test_stats_flag_only_the_tests_that_took_in_legacy_thresholds(small_study):
     legacy = "animal,group,timepoint,day,threshold_g\nA1,control,T3,28,15\nB1,K10,T3,28,60\n"
     result = run(legacy.encode(), slug="small")
     assert result.ok and result.written, result.error_lines()
-    stats = as_dicts(export_text(small, "stats"))
-    flags = legacy_flags(export_text(small, "stats"))
+    stats = as_dicts(export_text(small_study, "stats"))
+    flags = legacy_flags(export_text(small_study, "stats"))
     # between groups: only T3 holds imported values (A1 and B1)
     between = {r["timepoint"] for r in stats if r["timepoint"] and r["test"] != "mixed_model"}
     assert between == {"T0", "T1", "T2", "T3"}
@@ -620,7 +596,7 @@ def test_bad_or_conflicting_animal_status_names_line_and_column():
 
 
 @pytest.mark.django_db
-def test_animal_status_of_an_animal_already_in_the_study_is_kept_and_noted(small):
+def test_animal_status_of_an_animal_already_in_the_study_is_kept_and_noted(small_study):
     rows = [r + ["died"] for r in rows_for("A1", "control", 26, tp="T3", day=28)]
     result = run(to_csv(rows, header=HEADER + ",animal_status"), slug="small")
     assert result.ok, result.error_lines()
@@ -628,7 +604,7 @@ def test_animal_status_of_an_animal_already_in_the_study_is_kept_and_noted(small
         "animal status differs from this study's for A1 (died in the file, active here): "
         "the study's status is kept; change it on the animal's page if the file is right"
     ) in result.notes
-    assert small.animals.get(code="A1").status == "active"
+    assert small_study.animals.get(code="A1").status == "active"
 
 
 @pytest.mark.django_db
