@@ -11,7 +11,7 @@ import pytest
 from analysis import inputs
 from animals.models import Animal
 from sessions.models import TestSession
-from tests.analysis.dashboard_world import add_animals, record, series_to
+from tests.worlds import add_animals, record, series_to
 
 # Animal codes sort the other way round from the study's group order (control, K5, K10),
 # so an order that comes out right comes from the study, not from the codes.

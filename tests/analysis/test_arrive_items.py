@@ -21,13 +21,12 @@ from animals.services import (
 from labstudy.services import unblind_study
 from sessions.models import TestSession
 from sessions.services import void_session
-from tests.analysis.dashboard_world import record, series_to
 from tests.conftest import PASSWORD
-from tests.worlds import make_bench_study
+from tests.worlds import make_bench_study, record, series_to
 
 
 @pytest.fixture
-def bench(study):
+def day28_bench(study):
     return make_bench_study(study, day=28, method="first_response")
 
 
@@ -46,10 +45,10 @@ def _tp(study, label: str):
 # ----------------------------------------------------------------------------- 1 design
 
 
-def test_study_design_lists_groups_with_n_timepoints_and_phases(bench):
-    inputs = arrive.gather(bench.study)
+def test_study_design_lists_groups_with_n_timepoints_and_phases(day28_bench):
+    inputs = arrive.gather(day28_bench.study)
     item = arrive.study_design_item(
-        bench.study,
+        day28_bench.study,
         groups=inputs.groups,
         n_by_group=inputs.n_by_group,
         timepoints=inputs.timepoints,
@@ -75,11 +74,11 @@ def test_study_design_lists_groups_with_n_timepoints_and_phases(bench):
     assert item.to_write == []  # a control is marked: nothing to add
 
 
-def test_study_design_asks_for_a_control_when_none_is_marked(bench):
-    bench.study.groups.update(is_control=False)
-    inputs = arrive.gather(bench.study)
+def test_study_design_asks_for_a_control_when_none_is_marked(day28_bench):
+    day28_bench.study.groups.update(is_control=False)
+    inputs = arrive.gather(day28_bench.study)
     item = arrive.study_design_item(
-        bench.study,
+        day28_bench.study,
         groups=inputs.groups,
         n_by_group=inputs.n_by_group,
         timepoints=inputs.timepoints,
@@ -95,9 +94,9 @@ def test_study_design_asks_for_a_control_when_none_is_marked(bench):
 # ----------------------------------------------------------------------------- 2 sample size
 
 
-def test_sample_size_counts_each_group_the_total_and_the_unallocated(bench):
-    Animal.objects.create(study=bench.study, code="R05", cage="C3")
-    inputs = arrive.gather(bench.study)
+def test_sample_size_counts_each_group_the_total_and_the_unallocated(day28_bench):
+    Animal.objects.create(study=day28_bench.study, code="R05", cage="C3")
+    inputs = arrive.gather(day28_bench.study)
     item = arrive.sample_size_item(
         groups=inputs.groups, animals=inputs.animals, n_by_group=inputs.n_by_group
     )
@@ -110,14 +109,14 @@ def test_sample_size_counts_each_group_the_total_and_the_unallocated(bench):
 # ----------------------------------------------------------------------------- 3 exclusions
 
 
-def test_exclusions_list_every_animal_and_session_left_out_with_its_reason(bench):
-    study = bench.study
+def test_exclusions_list_every_animal_and_session_left_out_with_its_reason(day28_bench):
+    study = day28_bench.study
     for code, target in (("R01", 15.0), ("R02", 26.0), ("R03", 15.0), ("R04", 26.0)):
-        record(bench.animals[code], _tp(study, "T0"), series_to(target))
-    wrong = record(bench.animals["R02"], _tp(study, "T1"), series_to(8.0))
+        record(day28_bench.animals[code], _tp(study, "T0"), series_to(target))
+    wrong = record(day28_bench.animals["R02"], _tp(study, "T1"), series_to(8.0))
     void_session(session=wrong, user=None, reason="tested the left paw")
     change_animal_status(
-        animal=bench.animals["R04"],
+        animal=day28_bench.animals["R04"],
         status=Animal.Status.EXCLUDED,
         date=study.date_of_day(10),
         reason="autotomy of the injured paw",
@@ -152,10 +151,10 @@ def test_exclusions_list_every_animal_and_session_left_out_with_its_reason(bench
     assert "Animals excluded" not in facts
 
 
-def test_exclusions_say_none_and_count_unfinished_series(bench):
-    study = bench.study
+def test_exclusions_say_none_and_count_unfinished_series(day28_bench):
+    study = day28_bench.study
     record(
-        bench.animals["R01"],
+        day28_bench.animals["R01"],
         _tp(study, "T0"),
         series_to(15.0)[:2],
         status=TestSession.Status.IN_PROGRESS,
@@ -182,9 +181,9 @@ def test_exclusions_say_none_and_count_unfinished_series(bench):
 # ----------------------------------------------------------------------------- 4, 5 allocation
 
 
-def test_randomisation_asks_how_when_nothing_was_randomised(bench):
-    bench.study.randomise_test_order = False
-    item = arrive.randomisation_item(bench.study, allocations=[])
+def test_randomisation_asks_how_when_nothing_was_randomised(day28_bench):
+    day28_bench.study.randomise_test_order = False
+    item = arrive.randomisation_item(day28_bench.study, allocations=[])
     assert item.recorded == []
     assert [t.split(" (")[0] for t in item.to_write] == [
         "How animals were allocated to groups",
@@ -192,11 +191,11 @@ def test_randomisation_asks_how_when_nothing_was_randomised(bench):
     ]
 
 
-def test_randomisation_states_the_allocation_and_the_bench_order_seed(bench):
-    bench.study.randomise_test_order = True
-    bench.study.order_seed = 4711
+def test_randomisation_states_the_allocation_and_the_bench_order_seed(day28_bench):
+    day28_bench.study.randomise_test_order = True
+    day28_bench.study.order_seed = 4711
     item = arrive.randomisation_item(
-        bench.study, allocations=["Block randomisation, seed 3, blocks of 3; 4 animals"]
+        day28_bench.study, allocations=["Block randomisation, seed 3, blocks of 3; 4 animals"]
     )
     assert _facts(item) == {
         "Allocation": "Block randomisation, seed 3, blocks of 3; 4 animals",
@@ -205,8 +204,8 @@ def test_randomisation_states_the_allocation_and_the_bench_order_seed(bench):
     assert item.to_write == []
 
 
-def test_blinding_names_the_coded_letters_or_the_unblinding(bench):
-    study = bench.study
+def test_blinding_names_the_coded_letters_or_the_unblinding(day28_bench):
+    study = day28_bench.study
     groups = list(study.groups.order_by("order", "code"))
     letters = ", ".join(g.coded_letter for g in groups)
     item = arrive.blinding_item(study, groups=groups, unblinding=[])
@@ -224,24 +223,29 @@ def test_blinding_names_the_coded_letters_or_the_unblinding(bench):
     ]
 
 
-def test_blinding_reads_who_unblinded_the_study_and_why_from_its_history(bench, people):
+def test_blinding_reads_who_unblinded_the_study_and_why_from_its_history(day28_bench, people):
     unblind_study(
-        study=bench.study, user=people["investigator"], password=PASSWORD, reason="analysis done"
+        study=day28_bench.study,
+        user=people["investigator"],
+        password=PASSWORD,
+        reason="analysis done",
     )
-    inputs = arrive.gather(bench.study)
+    inputs = arrive.gather(day28_bench.study)
     assert len(inputs.unblinding) == 1
     assert inputs.unblinding[0].endswith(" by ivy: analysis done")
-    item = arrive.blinding_item(bench.study, groups=inputs.groups, unblinding=inputs.unblinding)
+    item = arrive.blinding_item(
+        day28_bench.study, groups=inputs.groups, unblinding=inputs.unblinding
+    )
     assert _facts(item)["Outcome assessment"] == "blinded until the study was unblinded"
 
 
 # ----------------------------------------------------------------------------- 6, 7 outcome, stats
 
 
-def test_outcome_measures_name_filaments_paw_method_and_mpe(bench):
-    inputs = arrive.gather(bench.study)
+def test_outcome_measures_name_filaments_paw_method_and_mpe(day28_bench):
+    inputs = arrive.gather(day28_bench.study)
     item = arrive.outcome_measures_item(
-        bench.study, filaments=inputs.filaments, method="first_response", baseline="T0"
+        day28_bench.study, filaments=inputs.filaments, method="first_response", baseline="T0"
     )
     facts = _facts(item)
     threshold = facts["Mechanical withdrawal threshold (g)"]
@@ -250,8 +254,8 @@ def test_outcome_measures_name_filaments_paw_method_and_mpe(bench):
     assert facts["%MPE"] == ("(threshold − T0 threshold) / (300 g − T0 threshold) × 100 per animal")
 
 
-def test_statistical_methods_give_alpha_the_control_and_who_was_left_out(bench):
-    item = arrive.statistical_methods_item(bench.study, control="control", dropped=["R03"])
+def test_statistical_methods_give_alpha_the_control_and_who_was_left_out(day28_bench):
+    item = arrive.statistical_methods_item(day28_bench.study, control="control", dropped=["R03"])
     facts = _facts(item)
     assert facts["Significance level"] == "alpha = 0.05, two-sided"
     assert " vs control where significant" in facts["Between groups"]
@@ -262,12 +266,12 @@ def test_statistical_methods_give_alpha_the_control_and_who_was_left_out(bench):
 # ----------------------------------------------------------------------------- 8 animals
 
 
-def test_experimental_animals_give_sex_and_the_first_weight_mean_sd(bench):
-    inputs = arrive.gather(bench.study)
+def test_experimental_animals_give_sex_and_the_first_weight_mean_sd(day28_bench):
+    inputs = arrive.gather(day28_bench.study)
     assert inputs.first_weights_g == [300.0, 300.0, 300.0, 300.0]
     # mean 260, SD sqrt(((-10)^2 + 0 + 10^2) / 2) = 10
     item = arrive.experimental_animals_item(
-        bench.study, animals=inputs.animals, first_weights_g=[250.0, 260.0, 270.0]
+        day28_bench.study, animals=inputs.animals, first_weights_g=[250.0, 260.0, 270.0]
     )
     facts = _facts(item)
     assert facts["Animals"] == "rat, strain Wistar; 4 male"
@@ -280,10 +284,10 @@ def test_experimental_animals_give_sex_and_the_first_weight_mean_sd(bench):
 # ----------------------------------------------------------------------------- 9 procedures
 
 
-def test_procedures_count_doses_as_the_completeness_page_does(bench):
+def test_procedures_count_doses_as_the_completeness_page_does(day28_bench):
     """A dose record voided as a mistake is neither a dose nor a dose "not given"."""
-    study = bench.study
-    r01, r03 = bench.animals["R01"], bench.animals["R03"]
+    study = day28_bench.study
+    r01, r03 = day28_bench.animals["R01"], day28_bench.animals["R03"]
     given = {"animal": r01, "status": "given", "user": None}
     record_dose(date=study.date_of_day(22), **given)
     wrong = record_dose(date=study.date_of_day(23), **given)
@@ -314,10 +318,10 @@ def test_procedures_count_doses_as_the_completeness_page_does(bench):
     assert "The surgery or model induction (no surgery records in labstudy)." in item.to_write
 
 
-def test_procedures_without_doses_show_no_dose_line_or_table(bench):
-    inputs = arrive.gather(bench.study)
+def test_procedures_without_doses_show_no_dose_line_or_table(day28_bench):
+    inputs = arrive.gather(day28_bench.study)
     item = arrive.experimental_procedures_item(
-        bench.study,
+        day28_bench.study,
         groups=inputs.groups,
         surgeries=inputs.surgeries,
         dose_counts=inputs.dose_counts,
@@ -337,10 +341,10 @@ def test_doses_sentence_names_scheduled_doses_as_the_completeness_page_does():
 # ----------------------------------------------------------------------------- 10 results
 
 
-def test_results_give_mean_sem_and_t_interval_per_group_and_timepoint(bench):
-    study = bench.study
+def test_results_give_mean_sem_and_t_interval_per_group_and_timepoint(day28_bench):
+    study = day28_bench.study
     for code, target in (("R01", 15.0), ("R02", 26.0), ("R03", 15.0), ("R04", 26.0)):
-        record(bench.animals[code], _tp(study, "T0"), series_to(target))
+        record(day28_bench.animals[code], _tp(study, "T0"), series_to(target))
     inputs = arrive.gather(study)
     item = arrive.results_item(
         summary=inputs.summary, method=inputs.method, adverse_events=inputs.adverse_events
@@ -356,9 +360,9 @@ def test_results_give_mean_sem_and_t_interval_per_group_and_timepoint(bench):
     assert _facts(item)["Adverse events"] == "none recorded"
 
 
-def test_results_list_live_adverse_events_on_their_study_day(bench):
-    study = bench.study
-    r02 = bench.animals["R02"]
+def test_results_list_live_adverse_events_on_their_study_day(day28_bench):
+    study = day28_bench.study
+    r02 = day28_bench.animals["R02"]
     Observation.objects.create(
         animal=r02, date=study.date_of_day(20), kind=Observation.Kind.ADVERSE_EVENT,
         term="hematuria", severity="mild", notes="resolved without action",
@@ -392,8 +396,8 @@ def test_results_table_is_empty_without_thresholds():
 # ----------------------------------------------------------------------------- the whole report
 
 
-def test_report_has_the_ten_items_in_order_and_counts_what_is_left_to_write(bench):
-    report = arrive.arrive_report(bench.study)
+def test_report_has_the_ten_items_in_order_and_counts_what_is_left_to_write(day28_bench):
+    report = arrive.arrive_report(day28_bench.study)
     assert [i.number for i in report.items] == list(range(1, 11))
     assert report.to_write_count == sum(len(i.to_write) for i in report.items)
     assert report.method == "first_response"
