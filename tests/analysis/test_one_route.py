@@ -19,7 +19,7 @@ from django.urls import reverse
 
 from animals import services as animal_services
 from animals.models import Animal, DoseAdministration
-from front.demo import DEMO_SLUG, load_demo_study
+from front.demo import DEMO_SLUG
 from labstudy.models import Study
 from sessions import services as session_services
 from sessions.models import TestSession
@@ -28,11 +28,10 @@ KEYS = ("test", "group", "timepoint", "a", "b")
 
 
 @pytest.fixture
-def demo(db, client, tmp_path):
+def demo(demo_study, client, tmp_path):
     """The demo with K5's first animal (by code) excluded on day 30, K10's first T3 session
     voided and control's first dose voided and recorded again as refused. `exported(what)`
     is the CSV file the `export_study` command writes."""
-    load_demo_study()
     study = Study.objects.get(slug=DEMO_SLUG)
     manager = get_user_model().objects.get(username="datamanager")
     excluded = Animal.objects.filter(study=study, group__code="K5").order_by("code").first()
