@@ -28,11 +28,13 @@ demo: migrate
 run: demo
 	$(PY) manage.py runserver 127.0.0.1:8000
 
-## The whole test suite: lint, then pytest (browser tests need /usr/bin/chromium)
+## The whole test suite: lint, pytest (browser tests need /usr/bin/chromium), then the
+## migration tests on a database the migrations built
 test: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/pytest -n 2
+	$(VENV)/bin/pytest --migrations -m migrations
 
 lint: install-dev
 	$(VENV)/bin/ruff check .

@@ -13,6 +13,9 @@ from django.utils import timezone
 from animals.models import Animal, DoseAdministration
 from labstudy.audit import already_voided
 
+# The test database must be the migrations' own (make test's second pass, --migrations).
+pytestmark = pytest.mark.migrations
+
 BEFORE = [("animals", "0007_merge_20261203_1342")]
 AFTER = [("animals", "0009_h6_dose_status_without_voided")]
 
