@@ -28,7 +28,7 @@ def session(study, people):
 @pytest.mark.django_db
 def test_stoelting_set_from_migration_matches_the_threshold_engine():
     # The test database is made from the models (--nomigrations), so run the data
-    # migration's own function on it, as `migrate` does; test_migrations.py runs them all.
+    # migration's own function on it, as `migrate` does; test_backup.py runs them all.
     migration = importlib.import_module("sessions.migrations.0002_stoelting_20")
     FilamentSet.objects.all().delete()  # tests/conftest.py made it as the migration does
     migration.create_set(django_apps, None)
