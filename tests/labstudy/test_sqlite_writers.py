@@ -18,6 +18,7 @@ from django.test.utils import CaptureQueriesContext
 
 from labstudy.models import Study
 from sessions.importing import import_study_csv
+from sessions.services import stoelting_set
 
 
 @pytest.fixture(autouse=True)
@@ -153,6 +154,9 @@ STIMULI = (
 @pytest.mark.django_db
 @pytest.mark.parametrize("existing", [False, True])
 def test_a_dry_run_reads_only_and_opens_no_transaction(people, existing):
+    # A real database has the Stoelting set from its data migration; a transactional test
+    # that ran before this one on the same worker may have flushed the test database's copy.
+    stoelting_set()
     if existing:
         import_study_csv(data=STIMULI.replace(b"T0,7", b"T1,14"), source_name="a.csv", slug="x")
     before = Study.objects.count()
