@@ -49,6 +49,19 @@ def random_cases(rng: random.Random, filaments, method: str, n_series: int) -> l
     return cases
 
 
+def in_stepping_js(browser, call: str, cases: list[dict]) -> list:
+    """`call` (a JavaScript expression of one case `c`) for every case, evaluated in a blank
+    page that loads static/js/bench-stepping.js as the tablet does."""
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.set_content("<!doctype html><title>stepping</title>")
+        page.add_script_tag(path=str(STEPPING_JS))
+        return page.evaluate(f"cases => cases.map(c => {call})", cases)
+    finally:
+        context.close()
+
+
 def test_js_stepping_rule_agrees_with_python_for_all_methods(browser):
     rng = random.Random(20260311)
     cases = []
@@ -65,18 +78,9 @@ def test_js_stepping_rule_agrees_with_python_for_all_methods(browser):
             "expected": thresholds.next_filament([("6.1", False)], start="6.10"),
         }
     )
-    context = browser.new_context()
-    try:
-        page = context.new_page()
-        page.set_content("<!doctype html><title>stepping</title>")
-        page.add_script_tag(path=str(STEPPING_JS))
-        got = page.evaluate(
-            """cases => cases.map(c =>
-                 LabstudyStepping.nextFilament(c.series, c.sizes, c.method, c.start))""",
-            cases,
-        )
-    finally:
-        context.close()
+    got = in_stepping_js(
+        browser, "LabstudyStepping.nextFilament(c.series, c.sizes, c.method, c.start)", cases
+    )
     assert len(got) == len(cases) > 10_000
     mismatches = [
         (c["method"], c["start"], c["series"], c["expected"], g)
@@ -108,18 +112,9 @@ def test_js_target_force_agrees_with_python_on_every_series(browser):
             )
             expected = None if found.status == "incomplete" else found.grams
             cases.append({**case, "filaments": specs, "cutoff": cutoff_g, "expected": expected})
-    context = browser.new_context()
-    try:
-        page = context.new_page()
-        page.set_content("<!doctype html><title>target force</title>")
-        page.add_script_tag(path=str(STEPPING_JS))
-        got = page.evaluate(
-            """cases => cases.map(c =>
-                 LabstudyStepping.targetForce(c.series, c.filaments, c.method, c.cutoff))""",
-            cases,
-        )
-    finally:
-        context.close()
+    got = in_stepping_js(
+        browser, "LabstudyStepping.targetForce(c.series, c.filaments, c.method, c.cutoff)", cases
+    )
     assert len(got) == len(cases) > 10_000
     mismatches = [
         (c["cutoff"], c["series"], c["expected"], g)
