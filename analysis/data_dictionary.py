@@ -72,9 +72,11 @@ def dictionary_entries(study) -> list[tuple[str, str, str, str]]:
         ("summary", "mpe_sem", "%", "SEM of %MPE"),
         ("summary", "n_legacy", "animals", "of n, thresholds imported without stimuli "
          "(legacy_thresholds)"),
-        ("stats", "test", "", "friedman, nemenyi_friedman, wilcoxon, rm_anova(_gg/_hf), "
-         "mauchly, mixed_anova(_gg/_hf), kruskal, nemenyi_kruskal, dunn_kruskal, "
-         "mann_whitney, auc_*, mixed_model (docs/statistics.md)"),
+        ("stats", "test", "", "friedman, nemenyi_friedman, demsar_friedman (each "
+         "timepoint vs baseline), siegel_friedman (chosen pairs), wilcoxon, "
+         "rm_anova(_gg/_hf), mauchly, mixed_anova(_gg/_hf), kruskal, nemenyi_kruskal, "
+         "dunn_kruskal, dunn_vs_control (each group vs control), mann_whitney, auc_*, "
+         "mixed_model (docs/statistics.md)"),
         ("stats", "group", "", "set for tests within one group across timepoints"),
         ("stats", "timepoint", "", "set for tests between groups at one timepoint"),
         ("stats", "a", "", "pairwise rows: the first of the two compared (or the ANOVA effect)"),
@@ -93,6 +95,21 @@ def dictionary_entries(study) -> list[tuple[str, str, str, str]]:
         ("stats", "role", "", "vs baseline, vs first treated, chosen pair, vs control"),
         ("stats", "dropped", "", "animals left out for a missing timepoint"),
         ("stats", "outcome", "", "threshold_g or pct_mpe: which values were tested"),
+        ("stats", "family", "", "the study's comparison family this pairwise row belongs to: "
+         "all_pairs, vs_control (each group vs control at each timepoint), vs_baseline "
+         "(each timepoint vs baseline within each group) or pairs (the chosen timepoint "
+         "pairs only); empty for omnibus tests and the mixed model"),
+        ("stats", "estimate", "g or %", "pairwise rows: the difference a - b in the tested "
+         "values' unit (estimate_name says which estimate)"),
+        ("stats", "ci_low", "g or %", "lower limit of the 95 % confidence interval of "
+         "estimate (not adjusted for multiple comparisons); empty where the samples are "
+         "too small to reach 95 %"),
+        ("stats", "ci_high", "g or %", "upper limit of that 95 % confidence interval"),
+        ("stats", "estimate_name", "", "what estimate is: 'Hodges-Lehmann difference' "
+         "(median of all differences between the two groups; R wilcox.test(a, b, "
+         "conf.int = TRUE)) or 'Hodges-Lehmann paired difference' (median of the Walsh "
+         "averages of each animal's a - b; R wilcox.test(a, b, paired = TRUE, "
+         "conf.int = TRUE))"),
         ("auc", "animal", "", "animal ID"),
         ("auc", "group", "", "treatment group code"),
         ("auc", "outcome", "", "threshold_g or pct_mpe: the values under the curve"),

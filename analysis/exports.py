@@ -59,7 +59,12 @@ THRESHOLD_COLUMNS = [
     "pct_mpe", "paw", "n_stimuli", "source", "reason", "mpe_reason",
 ]  # fmt: skip
 SUMMARY_COLUMNS = [*stats.SUMMARY_COLUMNS, "mpe_mean", "mpe_sem", "n_legacy"]
-STATS_COLUMNS = [*stats.COLUMNS, "outcome"]
+# `outcome` stays where it was; the comparison family and effect size came later.
+STATS_COLUMNS = [
+    *(c for c in stats.COLUMNS if c not in stats.COMPARISON_COLUMNS),
+    "outcome",
+    *stats.COMPARISON_COLUMNS,
+]
 AUC_COLUMNS = [
     "animal", "group", "outcome", "auc", "unit", "from_timepoint", "to_timepoint",
     "from_day", "to_day", "complete",

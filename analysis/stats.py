@@ -1680,6 +1680,74 @@ def study_statistics(
     return _frame(pd.concat(parts, ignore_index=True).to_dict("records"))
 
 
+# h3's analysis.emm names the all-pairs family "all".
+EMM_FAMILY = {
+    FAMILY_ALL_PAIRS: "all",
+    FAMILY_VS_CONTROL: "vs_control",
+    FAMILY_VS_BASELINE: "vs_baseline",
+    FAMILY_PAIRS: "pairs",
+}
+EMM_ESTIMATE_NAME = "difference of estimated marginal means"
+
+
+def model_contrast_rows(
+    contrasts: Iterable,
+    *,
+    family: str,
+    baseline: str,
+    control_group: str,
+    first_treated: str | None = None,
+    pairs: Sequence[tuple[str, str]] = (),
+) -> pd.DataFrame:
+    """Model-based comparisons (``analysis.emm.emm_comparisons`` after the mixed model:
+    objects with group, timepoint, a, b, estimate, se, df, statistic, p, p_adj, ci_low,
+    ci_high, adjust) as stats rows (test ``emm``) of ``family``, with the roles the
+    chart marks read, so :func:`significance_marks` draws them like the rank tests.
+
+    A contrast with a timepoint compares groups there (a vs b, b the control for
+    ``vs_control``); one with a group compares timepoints within it.
+    """
+    _check_family(family)
+    rows = []
+    for c in contrasts:
+        a, b = str(c.a), str(c.b)
+        between = c.timepoint is not None and str(c.timepoint) != ""
+        if between:
+            role = ROLE_VS_CONTROL if b == control_group else ""
+            where = f"{a} vs {b} at {c.timepoint}"
+        else:
+            role = FAMILY_ROLE.get(family) or _roles_within(
+                a, b, baseline=baseline, first_treated=first_treated, pairs=pairs
+            )
+            where = f"{c.group}, {a} vs {b}"
+        adjust = {"dunnett": "Dunnett", "sidak": "Šidák", "tukey": "Tukey"}.get(
+            str(c.adjust), str(c.adjust)
+        )
+        rows.append(
+            _row(
+                "emm",
+                group=None if between else str(c.group),
+                timepoint=str(c.timepoint) if between else None,
+                a=a,
+                b=b,
+                statistic=c.statistic,
+                df=c.df,
+                p=c.p,
+                p_adj=c.p_adj,
+                note=f"t with the model's df; {adjust} adjustment; SE {c.se:.4g}",
+                role=role,
+                sentence=f"{where}: {format_p(c.p_adj)}, estimated marginal means "
+                f"after the mixed model ({adjust}).",
+                family=family,
+                estimate=c.estimate,
+                ci_low=c.ci_low,
+                ci_high=c.ci_high,
+                estimate_name=EMM_ESTIMATE_NAME,
+            )
+        )
+    return _frame(rows)
+
+
 MARK_COLUMNS = [
     "group",
     "timepoint",
@@ -1704,12 +1772,14 @@ def significance_marks(
         "wilcoxon",
         "demsar_friedman",
         "siegel_friedman",
+        "emm",
     ),
     between_tests: Sequence[str] = (
         "nemenyi_kruskal",
         "dunn_kruskal",
         "mann_whitney",
         "dunn_vs_control",
+        "emm",
     ),
 ) -> pd.DataFrame:
     """Per group and timepoint, the p-values that chart annotations need.

@@ -61,3 +61,16 @@ def dfs(row) -> str:
 def percent(value) -> str:
     number = _number(value)
     return DASH if number is None else f"{number:.0f} %"
+
+
+@register.filter
+def effect(row) -> str:
+    """A pairwise row's effect size: "285 (284 to 287)", estimate and 95 % interval in the
+    values' unit, as `num` prints values; the estimate alone where there is no interval."""
+    estimate = _number(row.get("estimate")) if hasattr(row, "get") else None
+    if estimate is None:
+        return ""
+    low, high = _number(row.get("ci_low")), _number(row.get("ci_high"))
+    if low is None or high is None:
+        return format_value(estimate)
+    return f"{format_value(estimate)} ({format_value(low)} to {format_value(high)})"

@@ -290,3 +290,44 @@ def test_pairs_family_tests_only_the_chosen_pairs():
 def test_an_unknown_family_is_refused():
     with pytest.raises(ValueError, match="family must be one of"):
         _run("everything")
+
+
+def test_model_contrasts_become_rows_the_marks_read():
+    # The shape of analysis.emm.emm_comparisons' ModelContrast (helper h3): its numbers
+    # are passed through untouched, so these are placeholders for the mapping only.
+    from types import SimpleNamespace
+
+    def contrast(**kw):
+        base = {"group": None, "timepoint": None, "se": 2.0, "df": 36.4, "statistic": 3.1}
+        return SimpleNamespace(**{**base, "p": 0.004, **kw})
+
+    rows = stats.model_contrast_rows(
+        [
+            contrast(timepoint="T3", a="K5", b="control", estimate=80.0, p_adj=0.011,
+                     ci_low=60.0, ci_high=100.0, adjust="dunnett"),
+            contrast(timepoint="T3", a="K10", b="control", estimate=285.0, p_adj=0.2,
+                     ci_low=-10.0, ci_high=580.0, adjust="dunnett"),
+        ],
+        family="vs_control",
+        baseline="T0",
+        control_group="control",
+    )  # fmt: skip
+    assert list(rows.columns) == stats.COLUMNS
+    k5 = rows.iloc[0]
+    assert (k5["test"], k5["timepoint"], k5["a"], k5["b"]) == ("emm", "T3", "K5", "control")
+    assert (k5["df"], k5["p_adj"], k5["estimate"], k5["ci_high"]) == (36.4, 0.011, 80.0, 100.0)
+    assert k5["estimate_name"] == "difference of estimated marginal means"
+    assert k5["sentence"] == (
+        "K5 vs control at T3: p = 0.01, estimated marginal means after the mixed model (Dunnett)."
+    )
+    marks = stats.significance_marks(rows).set_index("group")
+    assert marks.loc["K5", "vs_control"] and not marks.loc["K10", "vs_control"]
+    within = stats.model_contrast_rows(
+        [contrast(group="K5", a="T3", b="T0", estimate=75.0, p_adj=0.02, ci_low=50.0,
+                  ci_high=100.0, adjust="sidak")],
+        family="vs_baseline",
+        baseline="T0",
+        control_group="control",
+    )  # fmt: skip
+    marks = stats.significance_marks(within)
+    assert marks.iloc[0]["vs_baseline"] and "Šidák" in within.iloc[0]["sentence"]
