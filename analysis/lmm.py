@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import optimize
@@ -81,6 +81,8 @@ class LmmFit:
     n_groups: int
     vcov_varpar: np.ndarray  # 2 x 2, for (theta, sigma)
     jacobian: np.ndarray  # 2 x p x p: d vcov(beta) / d (theta, sigma)
+    all_names: list[str] = field(default_factory=list)  # every column, dropped or not
+    nonest: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # null space of X
     hessian_note: str = ""
 
     @property
@@ -104,11 +106,26 @@ class LmmFit:
         return math.sqrt(float(self.vcov[i, i]))
 
     def vector(self, weights: dict[str, float]) -> np.ndarray:
-        """A contrast vector over the kept columns from {column name: weight}."""
+        """A contrast vector over the kept columns from {column name: weight}; a dropped
+        (aliased) column counts as 0, as lme4's coefficient NA does in emmeans."""
         L = np.zeros(len(self.names))
         for name, weight in weights.items():
+            if name in self.dropped:
+                continue
             L[self.names.index(name)] += weight
         return L
+
+    def estimable(self, weights: dict[str, float], tol: float = 1e-8) -> bool:
+        """Is sum(weight x coefficient) estimable? As estimability::is.estimable (which
+        emmeans uses): the full-length vector must be orthogonal to the null space of X,
+        within tol relative to its size."""
+        if self.nonest.size == 0:
+            return True
+        L = np.zeros(len(self.all_names))
+        for name, weight in weights.items():
+            L[self.all_names.index(name)] += weight
+        size = max(1.0, float(np.linalg.norm(L)))
+        return bool(np.all(np.abs(L @ self.nonest) <= tol * size))
 
     def _satterthwaite_df(self, L: np.ndarray, var: float) -> float:
         grad = np.array([L @ J @ L for J in self.jacobian])
@@ -353,8 +370,10 @@ def fit_lmm(
         raise ValueError("values must be finite (drop missing values first)")
     _, codes = np.unique(np.asarray(subjects, dtype=object).astype(str), return_inverse=True)
     m = int(codes.max()) + 1 if len(codes) else 0
+    all_names = list(names)
     kept = keep_full_rank(X)
     dropped = [names[j] for j in range(len(names)) if j not in kept]
+    nonest = _null_space(X) if dropped else np.zeros((len(names), 0))
     X = X[:, kept]
     names = [names[j] for j in kept]
     if len(y) - len(kept) < 1:
@@ -397,8 +416,20 @@ def fit_lmm(
         n_groups=m,
         vcov_varpar=2 * h_inv,
         jacobian=jacobian,
+        all_names=all_names,
+        nonest=nonest,
         hessian_note=note,
     )
+
+
+def _null_space(X: np.ndarray) -> np.ndarray:
+    """Orthonormal basis of {b : X b = 0}, from the SVD of X'X (p x p, so cheap)."""
+    scale = np.sqrt(np.maximum(np.diag(X.T @ X), 1e-300))
+    u, s, vt = np.linalg.svd((X / scale).T @ (X / scale))
+    rank = int(np.sum(s > s[0] * 1e-12)) if len(s) else 0
+    basis = vt[rank:].T / scale[:, None]  # back to the unscaled coefficients
+    q, _ = np.linalg.qr(basis) if basis.size else (basis, None)
+    return q
 
 
 def treatment_design(
