@@ -376,9 +376,11 @@ class WithinAnova:
 
     def corrected(self, term: str, epsilon: float) -> tuple[float, float, float, float]:
         f, df1, df2, _ = self.terms[term]
-        eps = min(1.0, epsilon)
-        if not np.isfinite(f) or not np.isfinite(eps):
+        # An undefined epsilon (NaN) must not fall through min(1, nan) == 1 to the
+        # uncorrected p, and a non-positive one must not make a negative df.
+        if not np.isfinite(f) or not np.isfinite(epsilon) or epsilon <= 0:
             return f, math.nan, math.nan, math.nan
+        eps = min(1.0, epsilon)
         return f, df1 * eps, df2 * eps, float(stats.f.sf(f, df1 * eps, df2 * eps))
 
 
@@ -406,7 +408,12 @@ def _sphericity(ssd: np.ndarray, df_error: int, k: int) -> dict[str, float]:
     eigen = np.linalg.eigvalsh(u)
     gg = trace**2 / (pp * float(np.sum(eigen**2)))
     n = df_error
-    hf = ((n + 1) * pp * gg - 2) / (pp * (n - pp * gg)) if n - pp * gg != 0 else math.nan
+    # Huynh-Feldt (Lecoutre) is undefined when n <= pp * GG, e.g. two complete animals
+    # (n = 1 error df): R then prints a negative or infinite epsilon; we report none.
+    denominator = pp * (n - pp * gg)
+    hf = ((n + 1) * pp * gg - 2) / denominator if denominator > 1e-9 * max(1, n) else math.nan
+    if not np.isfinite(hf) or hf <= 0:
+        hf = math.nan
     out.update(gg=gg, hf=hf)
     if pp < 2:
         out.update(w=1.0, df=0.0)
@@ -782,10 +789,17 @@ def _anova_rows(
             if term not in result.terms:
                 continue
             f, df1, df2, p = result.corrected(term, epsilon)
-            cap = (
-                "epsilon > 1, capped at 1 for the correction"
-                if np.isfinite(epsilon) and epsilon > 1
-                else ""
+            if not np.isfinite(epsilon):
+                cap = f"{title} epsilon undefined (too few complete animals): not computed"
+            elif epsilon > 1:
+                cap = "epsilon > 1, capped at 1 for the correction"
+            else:
+                cap = ""
+            sentence = (
+                f"{label}, {term}: {format_p(p)}, {name} with {title} "
+                f"correction (epsilon = {_fmt(epsilon)})."
+                if np.isfinite(epsilon)
+                else f"{label}, {term}: {title} correction not computed (epsilon undefined)."
             )
             rows.append(
                 _row(
@@ -801,8 +815,7 @@ def _anova_rows(
                     n=n,
                     note=_join_notes(cap, base_note),
                     dropped=dropped_text,
-                    sentence=f"{label}, {term}: {format_p(p)}, {name} with {title} "
-                    f"correction (epsilon = {_fmt(epsilon)}).",
+                    sentence=sentence,
                 )
             )
     return rows

@@ -420,6 +420,27 @@ def test_rm_anova_bushtucker_with_sphericity_corrections():
     assert hf["p"] == pytest.approx(0.0483306135519432, rel=1e-9)
 
 
+def test_huynh_feldt_with_two_complete_animals_is_not_computed():
+    # Two complete animals, three timepoints: one error df, so the Lecoutre HF epsilon
+    # ((n + 1) p GG - 2) / (p (n - p GG)) has n - p GG = 1 - 2 x 0.5 = 0 (R's
+    # stats:::sphericity prints Inf or a negative number). No corrected p may be printed
+    # (min(1, NaN) used to give the uncorrected p labelled as corrected), no negative df.
+    frame = _long({"K5": {"T0": [10, 12, 11], "T1": [30, 35, 33], "T2": [20, 28, 25]}})
+    frame = frame[~((frame["animal"] == "K5-2") & (frame["timepoint"] == "T1"))]
+    rows = stats.rm_anova(frame).set_index("test")
+    assert rows.loc["rm_anova", "n"] == 2 and np.isfinite(rows.loc["rm_anova", "p"])
+    hf = rows.loc["rm_anova_hf"]
+    assert math.isnan(hf["epsilon"]) and math.isnan(hf["p"])
+    assert math.isnan(hf["df"]) and math.isnan(hf["df2"])
+    assert "not computed" in hf["note"] and "not computed" in hf["sentence"]
+    assert "p = " not in hf["sentence"]
+    # GG stays defined: with two animals the SSD has rank 1 and GG = 1 / (k - 1).
+    gg = rows.loc["rm_anova_gg"]
+    assert gg["epsilon"] == pytest.approx(0.5, rel=1e-9) and gg["df"] > 0
+    everything = stats.study_statistics(frame, baseline="T0", control_group="K5")
+    assert not (everything[["df", "df2"]] < 0).any().any()
+
+
 def test_mauchly_reacttime_r_example():
     # R's example(SSD) reacttime data (Baron & Li; 10 subjects x 6 conditions) and
     # mauchly.test(mlmfit, X = ~1): W = 0.03108446, p = 0.04765187 (values asserted in the
