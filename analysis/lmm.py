@@ -199,53 +199,56 @@ def keep_full_rank(X: np.ndarray, tol: float = RANK_TOL) -> list[int]:
     """Indices of the columns R's LINPACK ``qr(X, tol)`` keeps, in their order.
 
     dqrdc2 moves a column to the end when its norm, after the Householder steps of the
-    columns before it, is below ``tol`` times its original norm: that is the norm of its
-    residual on the columns already kept.
+    columns before it, is below ``tol`` times its original norm: that is |R_jj| of an
+    unpivoted QR, because a dropped column adds nothing to the span of those before it.
     """
-    kept: list[int] = []
-    basis = np.zeros((X.shape[0], 0))
-    for j in range(X.shape[1]):
-        column = X[:, j]
-        norm = float(np.linalg.norm(column))
-        if norm == 0:
-            continue
-        residual = column - basis @ (basis.T @ column)
-        residual -= basis @ (basis.T @ residual)  # second pass: Gram-Schmidt twice is enough
-        r = float(np.linalg.norm(residual))
-        if r > tol * norm:
-            kept.append(j)
-            basis = np.column_stack([basis, residual / r])
-    return kept
+    if X.shape[1] == 0:
+        return []
+    r = np.linalg.qr(X, mode="r")
+    norms = np.linalg.norm(X, axis=0)
+    residual = np.abs(np.diag(r))
+    return [j for j in range(X.shape[1]) if norms[j] > 0 and residual[j] > tol * norms[j]]
 
 
 # --------------------------------------------------------------------------- fit
 
 
 class _Pieces:
-    """Per-subject sums: everything the REML criterion needs, O(subjects x p^2)."""
+    """Per-subject sums: everything the REML criterion needs.
+
+    Subjects with the same number of values share c_i, so the sums over subjects are
+    kept per distinct n_i (at most the number of timepoints): one evaluation of the
+    criterion then costs O(distinct n x p^2), whatever the number of animals.
+    """
 
     def __init__(self, y: np.ndarray, X: np.ndarray, codes: np.ndarray, m: int):
         self.N, self.p = X.shape
         self.n = np.bincount(codes, minlength=m).astype(float)
-        self.S = np.zeros((m, self.p))
-        np.add.at(self.S, codes, X)
-        self.T = np.bincount(codes, weights=y, minlength=m)
+        S = np.column_stack(
+            [np.bincount(codes, weights=X[:, j], minlength=m) for j in range(self.p)]
+        ).reshape(m, self.p)
+        T = np.bincount(codes, weights=y, minlength=m)
+        self.sizes = np.unique(self.n)
+        self.M = np.stack([S[self.n == k].T @ S[self.n == k] for k in self.sizes])
+        self.ST = np.stack([S[self.n == k].T @ T[self.n == k] for k in self.sizes])
+        self.TT = np.array([float(T[self.n == k] @ T[self.n == k]) for k in self.sizes])
         self.XtX = X.T @ X
         self.Xty = X.T @ y
         self.yty = float(y @ y)
 
     def c(self, theta: float) -> np.ndarray:
+        """theta^2 / (1 + n theta^2) for each distinct n."""
         t2 = theta * theta
-        return t2 / (1 + self.n * t2)
+        return t2 / (1 + self.sizes * t2)
 
     def solve(self, theta: float):
         """(W = sigma^2 X'V^-1X, its Cholesky factor, beta, penalised RSS)."""
         c = self.c(theta)
-        W = self.XtX - (self.S * c[:, None]).T @ self.S
-        b = self.Xty - self.S.T @ (c * self.T)
+        W = self.XtX - np.tensordot(c, self.M, axes=1)
+        b = self.Xty - c @ self.ST
         chol = np.linalg.cholesky(W)
         beta = _chol_solve(chol, b)
-        rss = self.yty - float(c @ self.T**2) - float(b @ beta)
+        rss = self.yty - float(c @ self.TT) - float(b @ beta)
         return W, chol, beta, max(rss, 0.0)
 
     def profiled(self, theta: float) -> float:
@@ -390,10 +393,9 @@ def fit_lmm(
 
     # Satterthwaite pieces. lmerTest differentiates numerically; the Jacobian of
     # vcov(beta) = sigma^2 W(theta)^-1 is exact here:
-    # d/dtheta = sigma^2 W^-1 S' diag(dc/dtheta) S W^-1, d/dsigma = 2 sigma W^-1.
-    dc = 2 * theta / (1 + pieces.n * theta * theta) ** 2
-    A = pieces.S @ W_inv
-    jac_theta = sigma**2 * (A * dc[:, None]).T @ A
+    # d/dtheta = sigma^2 W^-1 (sum_i dc_i/dtheta s_i s_i') W^-1, d/dsigma = 2 sigma W^-1.
+    dc = 2 * theta / (1 + pieces.sizes * theta * theta) ** 2
+    jac_theta = sigma**2 * W_inv @ np.tensordot(dc, pieces.M, axes=1) @ W_inv
     jacobian = np.stack([jac_theta, 2 * sigma * W_inv])
     H = _hessian(lambda v: pieces.deviance(abs(v[0]), v[1]), np.array([theta, sigma]))
     evals, evecs = np.linalg.eigh(H)
