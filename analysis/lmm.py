@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import optimize
 from scipy import stats as sstats
+from scipy.linalg import cho_solve
 
 RANK_TOL = 1e-7  # lme4's chkRank.drop.cols default
 EIGEN_TOL = 1e-8  # lmerTest's as_lmerModLT default
@@ -204,8 +205,12 @@ def keep_full_rank(X: np.ndarray, tol: float = RANK_TOL) -> list[int]:
     """
     if X.shape[1] == 0:
         return []
-    r = np.linalg.qr(X, mode="r")
-    norms = np.linalg.norm(X, axis=0)
+    # R depends on X only through X'X, so the distinct rows weighted by the square root
+    # of their counts give the same R: a design of cells has few distinct rows.
+    rows, counts = np.unique(X, axis=0, return_counts=True)
+    weighted = rows * np.sqrt(counts)[:, None]
+    r = np.linalg.qr(weighted, mode="r")
+    norms = np.linalg.norm(weighted, axis=0)
     residual = np.abs(np.diag(r))
     return [j for j in range(X.shape[1]) if norms[j] > 0 and residual[j] > tol * norms[j]]
 
@@ -274,10 +279,7 @@ class _Pieces:
 
 
 def _chol_solve(chol: np.ndarray, b: np.ndarray) -> np.ndarray:
-    from scipy.linalg import solve_triangular
-
-    z = solve_triangular(chol, b, lower=True)
-    return solve_triangular(chol.T, z, lower=False)
+    return cho_solve((chol, True), b, check_finite=False)
 
 
 def _optimum(pieces: _Pieces) -> tuple[float, float]:
