@@ -200,19 +200,29 @@ def keep_full_rank(X: np.ndarray, tol: float = RANK_TOL) -> list[int]:
     """Indices of the columns R's LINPACK ``qr(X, tol)`` keeps, in their order.
 
     dqrdc2 moves a column to the end when its norm, after the Householder steps of the
-    columns before it, is below ``tol`` times its original norm: that is |R_jj| of an
-    unpivoted QR, because a dropped column adds nothing to the span of those before it.
+    columns kept before it, is below ``tol`` times its original norm, i.e. when its
+    residual on those columns is that small; a moved column takes no part in later steps.
+    Residuals and norms depend on X only through X'X, so the distinct rows weighted by
+    the square root of their counts give the same answer (a design of cells has few).
     """
     if X.shape[1] == 0:
         return []
-    # R depends on X only through X'X, so the distinct rows weighted by the square root
-    # of their counts give the same R: a design of cells has few distinct rows.
     rows, counts = np.unique(X, axis=0, return_counts=True)
-    weighted = rows * np.sqrt(counts)[:, None]
-    r = np.linalg.qr(weighted, mode="r")
-    norms = np.linalg.norm(weighted, axis=0)
-    residual = np.abs(np.diag(r))
-    return [j for j in range(X.shape[1]) if norms[j] > 0 and residual[j] > tol * norms[j]]
+    Xw = rows * np.sqrt(counts)[:, None]
+    kept: list[int] = []
+    basis = np.zeros((Xw.shape[0], 0))
+    for j in range(Xw.shape[1]):
+        column = Xw[:, j]
+        norm = float(np.linalg.norm(column))
+        if norm == 0:
+            continue
+        residual = column - basis @ (basis.T @ column)
+        residual -= basis @ (basis.T @ residual)  # orthogonalise twice: enough in floating point
+        r = float(np.linalg.norm(residual))
+        if r > tol * norm:
+            kept.append(j)
+            basis = np.column_stack([basis, residual / r])
+    return kept
 
 
 # --------------------------------------------------------------------------- fit

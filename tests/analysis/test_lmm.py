@@ -217,6 +217,28 @@ def test_empty_group_by_timepoint_cell_is_dropped_as_lme4_does():
     assert k_vs_c_t1.df > 0 and 0 <= k_vs_c_t1.p < 0.001
 
 
+def test_group_without_baseline_drops_the_later_aliased_column_as_linpack_qr():
+    # K has no value at T0: groupK = groupK:timepointT1 + groupK:timepointT2, and R's
+    # LINPACK qr (lme4's chkRank.drop.cols) drops the later column, T2's interaction.
+    # K vs C at T1 stays estimable (and is the difference of cell means, every animal
+    # having every cell of its group); K vs C at T0 is not.
+    cells = {
+        ("C", "T0"): [10, 12, 11, 13],
+        ("C", "T1"): [11, 12, 13, 12],
+        ("C", "T2"): [12, 14, 12, 15],
+        ("K", "T0"): [None] * 4,
+        ("K", "T1"): [30, 35, 31, 29],
+        ("K", "T2"): [40, 41, 38, 44],
+    }
+    frame, X, names = _two_groups(cells)
+    fit = lmm.fit_lmm(frame["value"], X, frame["animal"], names)
+    assert fit.dropped == ["groupK:timepointT2"]
+    at_t1 = {"groupK": 1, "groupK:timepointT1": 1}
+    assert fit.estimable(at_t1) and not fit.estimable({"groupK": 1})
+    assert fit.contrast(fit.vector(at_t1)).estimate == pytest.approx(31.25 - 12.0, abs=1e-9)
+    assert lmm.keep_full_rank(X) == [names.index(n) for n in fit.names]
+
+
 def test_ceiling_timepoint_gives_a_difference_of_zero():
     # Every animal of both groups at the 300 g cut-off at T2 (the case that printed
     # -3.2 g with statsmodels): with complete data GLS = cell means, so 0 exactly.

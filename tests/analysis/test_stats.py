@@ -564,6 +564,39 @@ def test_mixed_model_rows_match_lmertest_on_potdata():
     assert "t(11.0) = 1.48" in at_n1["sentence"]
 
 
+def test_mixed_model_with_an_empty_cell_and_a_ceiling_fits_and_says_so():
+    # K5 has no value at T2 (lme4: "dropping 1 column"), and every animal of both groups
+    # sits at the 300 g cut-off at T3: the model fits, names the dropped cell, reports no
+    # K5 vs control at T2, and the difference at the ceiling is 0 with p = 1.
+    frame = _long(
+        {
+            "control": {
+                "T0": [10.0, 12.1, 11.3, 13.9, 9.5],
+                "T1": [11.2, 12.9, 13.5, 12.0, 10.1],
+                "T2": [12.0, 11.5, 14.1, 13.0, 10.8],
+                "T3": [300.0] * 5,
+            },
+            "K5": {
+                "T0": [10.4, 11.8, 12.2, 10.9, 9.1],
+                "T1": [60.0, 82.5, 70.2, 91.0, 65.0],
+                "T3": [300.0] * 5,
+            },
+        },
+        days={"T0": 0, "T1": 7, "T2": 14, "T3": 21},
+    )
+    rows = stats.mixed_model(frame, baseline="T0", control_group="control")
+    between = rows[rows["group"].isna()]
+    assert not between["sentence"].str.contains("could not be fitted").any()
+    interaction = between[between["a"] == "group:time"].iloc[0]
+    assert "no data for K5 at T2: that term was dropped (as lme4 does)" in interaction["note"]
+    assert interaction["df"] == 2  # two estimable interaction terms (T1, T3), not three
+    assert set(between.loc[between["a"] == "K5", "timepoint"]) == {"T0", "T1", "T3"}
+    at_t3 = between[(between["a"] == "K5") & (between["timepoint"] == "T3")].iloc[0]
+    assert at_t3["statistic"] == pytest.approx(0.0, abs=1e-9)
+    assert at_t3["p"] == pytest.approx(1.0, abs=1e-9)
+    assert at_t3["df"] > 0
+
+
 # ----------------------------------------------------------------------------- AUC
 
 
