@@ -14,7 +14,6 @@ Prints a markdown table and merges it into ``bench/RESULTS.md`` under "## mixed"
 from __future__ import annotations
 
 import argparse
-import platform
 import sys
 import time
 import warnings
@@ -140,8 +139,7 @@ def notes(n_animals: int) -> list[str]:
         "pieces), baseline = the same fit with statsmodels MixedLM (`reml=True`, lbfgs) "
         "in the same run; the script stops if the fixed effects differ by more than 1e-3 "
         "or statsmodels finds a higher REML likelihood. Simulated study, 5 % of values "
-        f"missing. Python {platform.python_version()}, numpy {np.__version__}, "
-        f"statsmodels {statsmodels.__version__}, {platform.machine()}; "
+        f"missing. numpy {np.__version__}, statsmodels {statsmodels.__version__}; "
         f"{_results.environment()}.",
     ]
 
