@@ -550,9 +550,9 @@ def statistical_methods_item(study, *, control, dropped: list[str]) -> ArriveIte
             + "; area under the curve; linear mixed model (random intercept per animal)",
         )
     )
-    item.recorded.append(
-        Fact("Comparisons tested", methods_text.family_sentence(family, study.chosen_pairs()))
-    )
+    comparisons = methods_text.family_sentence(family, study.chosen_pairs())
+    basis = methods_text.basis_sentence(study.comparison_basis, family)
+    item.recorded.append(Fact("Comparisons tested", f"{comparisons} {basis}".strip()))
     item.recorded.append(Fact("Significance level", f"alpha = {study.alpha:g}, two-sided"))
     versions = methods_text.software_versions()
     item.recorded.append(

@@ -315,6 +315,7 @@ def study_statistics(
             pairs=inputs.pairs[outcome],
             mixed_model=mixed_model,
             family=study.comparison_family,
+            basis=study.comparison_basis,
         )
     except ValueError as error:
         return StudyStatistics(empty, str(error))

@@ -151,6 +151,27 @@ def family_sentence(family: str, pairs=()) -> str:
     )
 
 
+MODEL_ADJUST = {
+    "all_pairs": "Tukey's adjustment within each timepoint and within each group",
+    "vs_control": "Dunnett's adjustment (emmeans' dunnettx) within each timepoint",
+    "vs_baseline": "Šidák's adjustment within each group",
+    "pairs": "Šidák's adjustment within each group",
+}
+
+
+def basis_sentence(basis: str, family: str) -> str:
+    """How the marked comparisons were tested, when not by the rank tests."""
+    if basis != "model":
+        return ""
+    return (
+        "The marked comparisons were tested as differences of the estimated marginal "
+        "means of the group × time linear mixed model (random intercept per animal; as R's "
+        "emmeans with Satterthwaite degrees of freedom), with "
+        f"{MODEL_ADJUST.get(family, MODEL_ADJUST['all_pairs'])}, each with its adjusted "
+        "95 % confidence interval; the rank tests are reported alongside."
+    )
+
+
 def methods_paragraph(inputs: AnalysisInputs, *, statistics: pd.DataFrame) -> str:
     """The statistics-and-methods paragraph with this study's numbers filled in:
     `inputs`' design, reference and sessions, and the animals `statistics` (the stats
@@ -225,6 +246,8 @@ def methods_paragraph(inputs: AnalysisInputs, *, statistics: pd.DataFrame) -> st
         "lmerTest), because it keeps animals with a missing timepoint."
     )
     parts.append(family_sentence(family, study.chosen_pairs()))
+    if basis_sentence(study.comparison_basis, family):
+        parts.append(basis_sentence(study.comparison_basis, family))
     dropped = dropped_animals(statistics)
     if dropped:
         parts.append(

@@ -82,6 +82,10 @@ FAMILY_VS_CONTROL = "vs_control"  # each group vs control at each timepoint
 FAMILY_VS_BASELINE = "vs_baseline"  # each timepoint vs baseline within each group
 FAMILY_PAIRS = "pairs"  # the study's chosen timepoint pairs only
 FAMILY_CHOICES = (FAMILY_ALL_PAIRS, FAMILY_VS_CONTROL, FAMILY_VS_BASELINE, FAMILY_PAIRS)
+# What the family's comparisons are tested by (Study.comparison_basis).
+BASIS_RANK = "rank"  # the rank post-hocs above
+BASIS_MODEL = "model"  # estimated marginal means of the mixed model (analysis.emm)
+BASIS_CHOICES = (BASIS_RANK, BASIS_MODEL)
 
 # Roles mark the comparisons a PI asks for; significance_marks() reads them.
 ROLE_VS_BASELINE = "vs baseline"
@@ -1580,6 +1584,7 @@ def study_statistics(
     first_treated: str | None = None,
     mixed_model: bool = True,
     family: str = FAMILY_ALL_PAIRS,
+    basis: str = BASIS_RANK,
 ) -> pd.DataFrame:
     """Everything above in one frame in the stats CSV shape (:data:`COLUMNS`).
 
@@ -1589,12 +1594,17 @@ def study_statistics(
     comparisons; ``alpha`` gates every post-hoc. ``family`` (:data:`FAMILY_CHOICES`) is
     the comparison family the post-hocs test, the marks and the sentences read: every
     pair (the default), each group vs control, each timepoint vs baseline, or the chosen
-    pairs only. ``mixed_model=False`` leaves out the
+    pairs only. With ``basis="model"`` the family's comparisons are also tested as
+    differences of the mixed model's estimated marginal means (``emm`` rows, from
+    analysis.emm), and only those carry the family (so only they make marks); the rank
+    post-hocs stay in the table for reference. ``mixed_model=False`` leaves out the
     linear mixed model (:func:`mixed_model`), the one slow fit, for a page that offers it
     on request.
     """
     _check_posthoc(posthoc)
     _check_family(family)
+    if basis not in BASIS_CHOICES:
+        raise ValueError(f"basis must be one of {BASIS_CHOICES}, not {basis!r}")
     if not 0 < alpha < 1:
         raise ValueError("alpha must be between 0 and 1")
     clean = _clean(frame)
@@ -1628,8 +1638,63 @@ def study_statistics(
     ]
     if mixed_model:
         parts.append(_mixed_model(clean, baseline=baseline, control_group=control_group))
+    if basis == BASIS_MODEL:
+        for part in parts:
+            part["family"] = ""  # the model's comparisons make the marks, not the ranks'
+        parts.append(
+            _model_comparisons(
+                clean,
+                family=family,
+                baseline=baseline,
+                control_group=control_group,
+                first_treated=first_treated,
+                pairs=pairs,
+            )
+        )
     parts = [part for part in parts if not part.empty]
     return _frame(pd.concat(parts, ignore_index=True).to_dict("records"))
+
+
+def _model_comparisons(
+    clean: pd.DataFrame,
+    *,
+    family: str,
+    baseline: str,
+    control_group: str,
+    first_treated: str | None,
+    pairs: Sequence[tuple[str, str]],
+) -> pd.DataFrame:
+    """The family's comparisons from analysis.emm, as ``emm`` rows; one row with the
+    reason where the model cannot give them."""
+    from analysis import emm  # emm builds on this module
+
+    try:
+        contrasts = emm.emm_comparisons(
+            clean,
+            family=EMM_FAMILY[family],
+            control_group=control_group,
+            baseline=baseline,
+            pairs=[(str(a), str(b)) for a, b in pairs],
+        )
+    except ValueError as error:
+        return _frame(
+            [
+                _row(
+                    "emm",
+                    note=str(error),
+                    sentence=f"Estimated marginal means not computed ({error}).",
+                )
+            ]
+        )
+    return model_contrast_rows(
+        contrasts,
+        family=family,
+        baseline=baseline,
+        control_group=control_group,
+        first_treated=first_treated,
+        pairs=pairs,
+        timepoints=_design(clean).timepoints,
+    )
 
 
 # h3's analysis.emm names the all-pairs family "all".
@@ -1650,6 +1715,7 @@ def model_contrast_rows(
     control_group: str,
     first_treated: str | None = None,
     pairs: Sequence[tuple[str, str]] = (),
+    timepoints: Sequence[str] = (),
 ) -> pd.DataFrame:
     """Model-based comparisons (``analysis.emm.emm_comparisons`` after the mixed model:
     objects with group, timepoint, a, b, estimate, se, df, statistic, p, p_adj, ci_low,
@@ -1657,13 +1723,24 @@ def model_contrast_rows(
     chart marks read, so :func:`significance_marks` draws them like the rank tests.
 
     A contrast with a timepoint compares groups there (a vs b, b the control for
-    ``vs_control``); one with a group compares timepoints within it.
+    ``vs_control``); one with a group compares timepoints within it. As in the rank
+    rows, the control is always b and the later of two ``timepoints`` always a (emmeans
+    writes every-pair contrasts the other way round): such a contrast is turned round,
+    its estimate, t and interval negated.
     """
     _check_family(family)
+    order = {str(tp): i for i, tp in enumerate(timepoints)}
     rows = []
     for c in contrasts:
         a, b = str(c.a), str(c.b)
         between = c.timepoint is not None and str(c.timepoint) != ""
+        flip = (between and a == control_group) or (
+            not between and order.get(a, 0) < order.get(b, 0)
+        )
+        sign = -1.0 if flip else 1.0
+        if flip:
+            a, b = b, a
+        low, high = sorted((sign * c.ci_low, sign * c.ci_high))
         if between:
             role = ROLE_VS_CONTROL if b == control_group else ""
             where = f"{a} vs {b} at {c.timepoint}"
@@ -1672,9 +1749,13 @@ def model_contrast_rows(
                 a, b, baseline=baseline, first_treated=first_treated, pairs=pairs
             )
             where = f"{c.group}, {a} vs {b}"
-        adjust = {"dunnett": "Dunnett", "sidak": "Šidák", "tukey": "Tukey"}.get(
-            str(c.adjust), str(c.adjust)
-        )
+        adjust = {
+            "dunnett": "Dunnett",
+            "dunnettx": "Dunnett (emmeans' dunnettx)",
+            "sidak": "Šidák",
+            "tukey": "Tukey",
+            "none": "no",
+        }.get(str(c.adjust), str(c.adjust))
         rows.append(
             _row(
                 "emm",
@@ -1682,18 +1763,18 @@ def model_contrast_rows(
                 timepoint=str(c.timepoint) if between else None,
                 a=a,
                 b=b,
-                statistic=c.statistic,
+                statistic=sign * c.statistic,
                 df=c.df,
                 p=c.p,
                 p_adj=c.p_adj,
-                note=f"t with the model's df; {adjust} adjustment; SE {c.se:.4g}",
+                note=f"t with Satterthwaite df; {adjust} adjustment; SE {c.se:.4g}",
                 role=role,
                 sentence=f"{where}: {format_p(c.p_adj)}, estimated marginal means "
                 f"after the mixed model ({adjust}).",
                 family=family,
-                estimate=c.estimate,
-                ci_low=c.ci_low,
-                ci_high=c.ci_high,
+                estimate=sign * c.estimate,
+                ci_low=low,
+                ci_high=high,
                 estimate_name=EMM_ESTIMATE_NAME,
             )
         )

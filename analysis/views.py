@@ -43,6 +43,7 @@ TEST_LABELS = {
     "auc_dunn_vs_control": "AUC: Dunn (Holm) vs control",
     "auc_mann_whitney": "AUC: Mann-Whitney",
     "mixed_model": "Linear mixed model",
+    "emm": "Estimated marginal means (mixed model)",
 }
 SECTIONS = (
     ("within", "Within each group, over time"),
@@ -78,6 +79,10 @@ def _mark_key(study, results: selectors.StudyResults, measure_results) -> charts
         "vs_baseline": TEST_LABELS["demsar_friedman"],
         "pairs": TEST_LABELS["siegel_friedman"],
     }.get(family, "Nemenyi after Friedman")
+    if study.comparison_basis == "model":
+        model = "estimated marginal means of the mixed model"
+        within = f"{model}, {'Tukey' if family == 'all_pairs' else 'Šidák'}"
+        between = f"{model}, {'Tukey' if family == 'all_pairs' else 'Dunnett'}"
     return charts.MarkKey(
         alpha=study.alpha,
         baseline=reference.baseline,
@@ -119,6 +124,8 @@ def _section(test: str, group) -> str:
         return "auc"
     if test == "mixed_model":
         return "mixed_model"
+    if test == "emm":
+        return "within" if isinstance(group, str) and group else "between"
     if test.startswith("mixed_anova") or (test == "mauchly" and not isinstance(group, str)):
         return "group_time"
     if test in ("kruskal", "nemenyi_kruskal", "dunn_kruskal", "dunn_vs_control", "mann_whitney"):

@@ -20,7 +20,9 @@ def save_study_settings(
     history (a change of comparison family once data exist is refused without one);
     when Day 0 moved, every dose keeps its calendar date and takes that date's
     study day (animals.services.restate_dose_days), in the same transaction."""
-    refusal = study.comparison_change_refusal(family=study.comparison_family, reason=reason)
+    refusal = study.comparison_change_refusal(
+        family=study.comparison_family, basis=study.comparison_basis, reason=reason
+    )
     if refusal:
         raise ValidationError({"change_reason": refusal})
     study._change_reason = reason or None

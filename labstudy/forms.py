@@ -48,6 +48,7 @@ STUDY_FIELDS = [
     "posthoc",
     "comparison_pairs",
     "comparison_family",
+    "comparison_basis",
     "description",
 ]
 
@@ -89,6 +90,7 @@ STUDY_LABELS = {
     "posthoc": "Between-group post-hoc test",
     "comparison_pairs": "Chosen timepoint comparisons (pairs)",
     "comparison_family": "Comparisons the charts mark",
+    "comparison_basis": "Tested by",
 }
 STUDY_HELP = {
     "threshold_method": "How one series of filament responses becomes one threshold. Target "
@@ -120,6 +122,18 @@ STUDY_HELP = {
     "comparisons loses less to the correction for multiple tests, so a drug group can "
     "differ from control here when it would not among every pair. Changing this once "
     "data are recorded needs a reason.",
+}
+
+# What each basis runs, in the words of R and Prism users (settings page).
+BASIS_MATCHES = {
+    "rank": "Rank tests after Kruskal-Wallis and Friedman, as the reference paper (R: "
+    "PMCMRplus; Prism: the nonparametric tests with Dunn's multiple comparisons). Each "
+    "comparison comes with a Hodges-Lehmann difference and its 95 % CI.",
+    "model": "Differences of the estimated marginal means of the group × time mixed model "
+    "(random intercept per animal), with Satterthwaite degrees of freedom: Dunnett "
+    "against control, Šidák against baseline or for chosen pairs, Tukey for every pair. "
+    "R: lmer + emmeans; Prism: two-way repeated-measures ANOVA or mixed-effects model "
+    "with Dunnett's or Šidák's multiple comparisons.",
 }
 
 # What each comparison family runs, in the words of R and Prism users (settings page).
@@ -196,6 +210,11 @@ class StudyForm(forms.ModelForm):
         family.choices = [
             (value, f"{label}. {FAMILY_MATCHES[value]}") for value, label in family.choices
         ]
+        basis = self.fields["comparison_basis"]
+        basis.widget = forms.RadioSelect(choices=basis.choices)
+        basis.choices = [
+            (value, f"{label}. {BASIS_MATCHES[value]}") for value, label in basis.choices
+        ]
         if needs_reason(self.instance):
             blinded = self.fields["blinded"]
             blinded.disabled = True
@@ -222,8 +241,13 @@ class StudyForm(forms.ModelForm):
     def clean_change_reason(self):
         reason = self.cleaned_data.get("change_reason", "")
         family = self.data.get(self.add_prefix("comparison_family"))
-        if family and family != self.instance.comparison_family:
-            refusal = self.instance.comparison_change_refusal(family=family, reason=reason)
+        basis = self.data.get(self.add_prefix("comparison_basis"))
+        if (family and family != self.instance.comparison_family) or (
+            basis and basis != self.instance.comparison_basis
+        ):
+            refusal = self.instance.comparison_change_refusal(
+                family=family or self.instance.comparison_family, basis=basis, reason=reason
+            )
             if refusal:
                 raise forms.ValidationError(refusal)
         return reason

@@ -72,6 +72,11 @@ class Study(TimeStamped):
         VS_BASELINE = "vs_baseline", "Each timepoint against baseline, within each group"
         PAIRS = "pairs", "Only the chosen timepoint pairs, within each group"
 
+    class ComparisonBasis(models.TextChoices):
+        # Values are analysis.stats.BASIS_CHOICES.
+        RANK = "rank", "Rank tests on each timepoint or group"
+        MODEL = "model", "The mixed model's estimated marginal means"
+
     slug = models.SlugField(
         max_length=60, unique=True, help_text="Short name used in addresses and file names."
     )
@@ -143,6 +148,13 @@ class Study(TimeStamped):
         default=ComparisonFamily.ALL_PAIRS,
         help_text="Which comparisons the post-hoc tests make, the charts mark and the "
         "results sentences state.",
+    )
+    comparison_basis = models.CharField(
+        "comparisons tested by",
+        max_length=8,
+        choices=ComparisonBasis.choices,
+        default=ComparisonBasis.RANK,
+        help_text="Whether the marked comparisons come from rank tests or from the mixed model.",
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -240,16 +252,26 @@ class Study(TimeStamped):
                 }
             )
 
-    def comparison_change_refusal(self, *, family: str, reason: str) -> str | None:
-        """Why a change of the comparison family cannot be saved as it stands, or None.
+    def comparison_change_refusal(
+        self, *, family: str, reason: str, basis: str | None = None
+    ) -> str | None:
+        """Why a change of the comparison family (or of the basis of its tests) cannot
+        be saved as it stands, or None.
 
-        Once anything is recorded the family decides which marks and sentences results
-        already seen carry, so a change needs a reason, which the history keeps beside
-        the old and new family (whatever the study's status)."""
+        Once anything is recorded they decide which marks and sentences results already
+        seen carry, so a change needs a reason, which the history keeps beside the old
+        and new values (whatever the study's status)."""
         if not self.pk or (reason or "").strip():
             return None
-        stored = Study.objects.filter(pk=self.pk).values_list("comparison_family", flat=True)
-        if not stored or stored[0] == family or not self.has_recorded_data():
+        stored = (
+            Study.objects.filter(pk=self.pk)
+            .values_list("comparison_family", "comparison_basis")
+            .first()
+        )
+        if stored is None:
+            return None
+        changed = stored[0] != family or (basis is not None and stored[1] != basis)
+        if not changed or not self.has_recorded_data():
             return None
         return (
             "Say why the comparisons marked change: data are already recorded, so the "

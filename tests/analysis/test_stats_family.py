@@ -331,3 +331,32 @@ def test_model_contrasts_become_rows_the_marks_read():
     )  # fmt: skip
     marks = stats.significance_marks(within)
     assert marks.iloc[0]["vs_baseline"] and "Šidák" in within.iloc[0]["sentence"]
+
+
+def test_model_basis_marks_come_from_the_estimated_marginal_means():
+    rows = stats.study_statistics(
+        _study(),
+        baseline="T0",
+        control_group="control",
+        family="vs_baseline",
+        basis="model",
+        mixed_model=False,
+    )
+    emm_rows = rows[rows["test"] == "emm"]
+    # One contrast per group and later timepoint, each later timepoint minus T0.
+    assert len(emm_rows) == 9 and set(emm_rows["b"]) == {"T0"}
+    assert (emm_rows["family"] == "vs_baseline").all()
+    assert (emm_rows["estimate_name"] == "difference of estimated marginal means").all()
+    # The rank post-hocs stay in the table, but mark nothing.
+    demsar = rows[rows["test"] == "demsar_friedman"]
+    assert len(demsar) and (demsar["family"] == "").all()
+    # K5 at T1: every rat rose by 45-57 g (mean 52 g): the model's difference is the
+    # difference of the cell means, 52.0 g, and the mark is the model's.
+    k5_t1 = emm_rows[(emm_rows["group"] == "K5") & (emm_rows["a"] == "T1")].iloc[0]
+    assert k5_t1["estimate"] == pytest.approx((60 + 70 + 66 + 62 + 75 - 73) / 5)
+    assert k5_t1["ci_low"] < k5_t1["estimate"] < k5_t1["ci_high"]
+    marks = stats.significance_marks(rows).set_index(["group", "timepoint"])
+    assert marks.loc[("K5", "T1"), "vs_baseline"]
+    assert marks["vs_control_p"].isna().all()
+    with pytest.raises(ValueError, match="basis must be one of"):
+        stats.study_statistics(_study(), baseline="T0", control_group="control", basis="x")

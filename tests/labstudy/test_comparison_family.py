@@ -125,3 +125,24 @@ def test_exports_methods_and_arrive_follow_the_family(small_study, client_for):
     assert "kwManyOneDunnTest" in facts["Between groups"]
     assert "Nemenyi" not in facts["Within groups"]
     assert "each group against the control group" in facts["Comparisons tested"]
+
+
+@pytest.mark.django_db
+def test_testing_by_the_mixed_model_needs_a_reason_and_reaches_the_methods(small_study, client_for):
+    client = client_for("data_manager")
+    html = client.get(reverse("study_setup", args=[small_study.slug])).content.decode()
+    assert "The mixed model&#x27;s estimated marginal means" in html
+    assert "R: lmer + emmeans" in html
+    url, data = _settings(client, small_study, comparison_basis="model")
+    assert "Say why the comparisons marked change" in client.post(url, data).content.decode()
+    assert Study.objects.get(pk=small_study.pk).comparison_basis == "rank"
+    data["study-change_reason"] = "as our Prism mixed-effects analysis"
+    assert client.post(url, data).status_code == 302
+    small_study.refresh_from_db()
+    assert small_study.comparison_basis == "model"
+    assert small_study.history.latest().history_change_reason == (
+        "as our Prism mixed-effects analysis"
+    )
+    methods = " ".join(exports.StudyExport(small_study).methods_text().split())
+    assert "differences of the estimated marginal means of the group × time" in methods
+    assert "Tukey's adjustment" in methods  # the default family, every pair
