@@ -44,10 +44,24 @@ def test_choosing_vs_control_changes_the_dashboard_marks(data_manager):
     family = page.get_by_role("radio", name="Each group against control, at each timepoint")
     family.check()
     page.get_by_label("Reason for this change").fill("Dunnett-style: each dose against control")
-    section = page.locator("#div_id_study-comparison_family")
-    section.scroll_into_view_if_needed()
+    # The two settings together: which comparisons, and what tests them.
+    basis = page.locator("#div_id_study-comparison_basis")
+    basis.scroll_into_view_if_needed()
+    expect(basis).to_contain_text("R: lmer + emmeans")
+    page.locator("#div_id_study-comparison_family").scroll_into_view_if_needed()
+    family_box = page.locator("#div_id_study-comparison_family").bounding_box()
+    basis_box = basis.bounding_box()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    section.screenshot(path=str(SCREENSHOTS / "settings-comparison-family.png"))
+    page.screenshot(
+        path=str(SCREENSHOTS / "settings-comparison-family.png"),
+        full_page=True,
+        clip={
+            "x": family_box["x"],
+            "y": family_box["y"] + page.evaluate("window.scrollY"),
+            "width": max(family_box["width"], basis_box["width"]),
+            "height": basis_box["y"] + basis_box["height"] - family_box["y"],
+        },
+    )
     page.get_by_role("button", name="Save settings").click()
     expect(page.get_by_text("Study settings saved.")).to_be_visible()
 
