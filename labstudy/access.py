@@ -112,6 +112,14 @@ class StudyAccess:
         return self.sees_treatment
 
     @property
+    def can_print_cage_cards(self) -> bool:
+        """The cage card sheet. On a blinded study a card shows each animal's solution
+        letter next to its code, which a blinded bench role sees on the dosing worksheet
+        only (`sees_solution_letters`), so its cards come from the investigator or the data
+        manager; on an open study every member prints them."""
+        return self.can_record and self.sees_treatment
+
+    @property
     def can_view_allocation(self) -> bool:
         """The allocation page: data managers allocate, investigators read it."""
         return self.role in OVERSIGHT_ROLES
