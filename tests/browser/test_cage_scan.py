@@ -177,6 +177,37 @@ def test_a_card_of_another_study_is_named_and_not_opened(world, browser, live_se
         camera.close()
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["javascript:alert(document.cookie)//s/psnl/scan/cage/C10/", "R02 cage C10 <b>bold</b>"],
+)
+def test_a_code_that_is_no_cage_card_is_not_followed(world, browser, live_server, tmp_path, text):
+    import segno
+
+    code = segno.make(text, error="m", micro=False)
+    video = tmp_path / "not-a-card.y4m"
+    video.write_bytes(
+        y4m_video(qr_pixels(code.svg_inline(scale=1, border=4, omitsize=True), scale=8))
+    )
+    camera = _camera(browser, video)
+    try:
+        context = _context(camera, live_server, world.people["technician"])
+        context.grant_permissions(["camera"])
+        page = context.new_page()
+        dialogs = []
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        bench = reverse("bench_today", args=[world.study.slug])
+        page.goto(bench)
+        page.get_by_role("button", name="Scan cage").click()
+        message = page.locator("[data-scan-message]")
+        expect(message).to_contain_text("That code is not a cage card of this site")
+        expect(message).to_contain_text(text[:40])  # shown as text, never as markup
+        assert page.locator("[data-scan-message] b").count() == 0
+        assert page.url.endswith(bench) and dialogs == []
+    finally:
+        camera.close()
+
+
 def test_without_a_camera_the_button_says_so(world, browser, live_server):
     context = _context(browser, live_server, world.people["technician"])
     context.grant_permissions(["camera"])

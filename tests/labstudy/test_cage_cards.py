@@ -150,6 +150,18 @@ def test_an_animal_without_a_cage_gets_its_own_card(world, client_for):
     assert "not allocated" in card
 
 
+def test_a_cage_name_with_spaces_and_signs_survives_the_round_trip(world, client_for):
+    r03 = world.animals["R03"]
+    r03.cage = "Rack 2 #3?"
+    r03.save()
+    html = client_for("investigator").get(reverse("cage_cards", args=[world.study.slug]))
+    card = _cards(html.content.decode())["Cage Rack 2 #3?"]
+    [link] = read_qr(qr_pixels(re.search(r"<svg.*?</svg>", card, re.S).group(0)))
+    assert link.endswith("/scan/cage/Rack%202%20%233%3F/")
+    opened = client_for("technician").get(link.removeprefix("http://testserver"))
+    assert opened.status_code == 200 and "Cage Rack 2 #3?" in opened.content.decode()
+
+
 # --- What a scanned card opens ------------------------------------------------------------
 
 
