@@ -218,3 +218,18 @@ def test_without_a_camera_the_button_says_so(world, browser, live_server):
     expect(message).to_contain_text("no camera the browser can use")
     screenshot(page, "bench-scan-no-camera")
     context.close()
+
+
+def test_a_cage_of_two_animals_offers_each_ones_work(world, browser, live_server):
+    context = _context(browser, live_server, world.people["technician"])
+    page = context.new_page()
+    page.goto(reverse("scan_cage", args=[world.study.slug, "C2"]))
+    expect(page.locator(".scan-animal .bench-code")).to_have_text(["R01", "R04"])
+    expect(page.locator(".scan-animal").first.get_by_role("link")).to_have_count(3)
+    assert too_small_targets(page) == []
+    screenshot(page, "bench-scan-cage-choices")
+    page.locator(".scan-animal").nth(1).get_by_role("link", name=re.compile("^Dose")).click()
+    r04 = world.animals["R04"]
+    page.wait_for_url(f"**/bench/doses/?date={world.today.isoformat()}#dose-{r04.pk}")
+    expect(page.locator(f"#dose-{r04.pk}")).to_be_in_viewport()
+    context.close()
