@@ -116,9 +116,11 @@ def test_scan_cage_with_the_camera_opens_the_right_animals_session(
     world, browser, live_server, tmp_path
 ):
     study, r02 = world.study, world.animals["R02"]
-    sheet = _context(browser, live_server, world.people["investigator"]).new_page()
-    sheet.goto(reverse("cage_cards", args=[study.slug]))
-    card = sheet.locator('article[aria-label="Cage C10"]').screenshot()
+    sheet = _context(browser, live_server, world.people["investigator"])
+    page = sheet.new_page()
+    page.goto(reverse("cage_cards", args=[study.slug]))
+    card = page.locator('article[aria-label="Cage C10"]').screenshot()
+    sheet.close()
     video = tmp_path / "card-c10.y4m"
     video.write_bytes(y4m_video(_grey_png(card)))
 
