@@ -138,6 +138,8 @@ def test_scan_cage_with_the_camera_opens_the_right_animals_session(
         session = reverse("bench_session", args=[study.slug, r02.pk, world.tp.pk, "right"])
         page.wait_for_url(f"**{session}")
         expect(page.locator(".bench-animal")).to_contain_text("R02")
+        # The session screen has the button too: the next cage is one scan away.
+        expect(page.get_by_role("button", name="Scan cage")).to_be_visible()
         assert csp == []
     finally:
         camera.close()
