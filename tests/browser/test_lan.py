@@ -1,0 +1,223 @@
+"""`make lan` end to end: the HTTPS server it starts (manage.py serve_lan, gunicorn with
+this computer's own certificate) in a subprocess on 127.0.0.1, with its own SQLite file
+made from the models; Chromium signs in as a technician, the bench page's
+service worker installs, the connection drops, and a reload still gives a working page
+that queues a tap, stored once when the connection returns.
+
+A browser gives a service worker only to a secure context; over plain http on a LAN
+address the same offline reload shows the browser's own error page.
+"""
+
+import base64
+import hashlib
+import json
+import os
+import socket
+import sqlite3
+import ssl
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from playwright.sync_api import expect
+
+from tests.browser.conftest import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    TABLET,
+    login,
+    screenshot,
+    too_small_targets,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+PASSWORD = "lan-tablet-password"
+QUEUE_KEY = "labstudy.bench.queue.v1"
+
+
+# The server's database, made from the models as pytest's test database is (the migrations
+# themselves are checked by tests/labstudy/test_backup.py; running them here costs a loaded
+# CI machine a minute), with the Stoelting set their data migration adds, and the world.
+BUILD_DATABASE = f"""
+import json
+import django
+django.setup()
+from django.apps import apps
+from django.conf import settings
+from django.core.management import call_command
+settings.MIGRATION_MODULES = {{app.label: None for app in apps.get_app_configs()}}
+call_command("migrate", run_syncdb=True, verbosity=0)
+from sessions.services import stoelting_set
+stoelting_set()
+from tests.worlds import make_lan_world
+print(json.dumps(make_lan_world(password={PASSWORD!r})))
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _run(args: list[str], env: dict) -> str:
+    done = subprocess.run(
+        [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+@pytest.fixture(scope="module")
+def lan_server(tmp_path_factory, browser):
+    folder = tmp_path_factory.mktemp("lan")
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "labstudy.settings",
+        "DATABASE_URL": f"sqlite:///{folder / 'lan.sqlite3'}",
+        "LABSTUDY_LAN_DIR": str(folder / "certificate"),
+        "LABSTUDY_STATIC_ROOT": str(folder / "static"),
+        "LABSTUDY_WORKERS": "1",
+        "LABSTUDY_THREADS": "4",
+    }
+    for name in ("LABSTUDY_SECRET_KEY", "LABSTUDY_DEBUG", "LABSTUDY_ALLOWED_HOSTS"):
+        env.pop(name, None)
+    paths = json.loads(_run(["-c", BUILD_DATABASE], env).strip().splitlines()[-1])
+    log = (folder / "server.log").open("w")
+    server = subprocess.Popen(
+        [sys.executable, "manage.py", "serve_lan", "--bind", "127.0.0.1"]
+        + ["--port", str(port), "--address", "127.0.0.1"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"https://127.0.0.1:{port}/"
+    ca = folder / "certificate" / "labstudy-ca.crt"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert server.poll() is None, (folder / "server.log").read_text()[-3000:]
+            try:
+                # Python's own TLS check: the certificate is valid for 127.0.0.1 when the
+                # CA it was made with is trusted, as a tablet trusts it.
+                context = ssl.create_default_context(cafile=str(ca))
+                with urllib.request.urlopen(url + "accounts/login/", context=context) as answer:
+                    assert answer.status == 200
+                break
+            except (OSError, ssl.SSLError):
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+        yield {
+            "url": url,
+            "paths": paths,
+            "ca": ca,
+            "db": folder / "lan.sqlite3",
+            "cert": folder / "certificate" / "server.crt",
+            "log": folder / "server.log",
+        }
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def trusting_browser(browser, lan_server):
+    """Chromium that trusts the server's key, as a tablet that installed the CA trusts its
+    certificate. (Playwright's ignore_https_errors is not enough: Chromium refuses a
+    service worker on any page with a certificate error, ignored or not.)"""
+    cert = x509.load_pem_x509_certificate(lan_server["cert"].read_bytes())
+    spki = cert.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    trusted = base64.b64encode(hashlib.sha256(spki).digest()).decode()
+    chromium = browser.browser_type.launch(
+        executable_path=CHROMIUM,
+        headless=True,
+        args=[*CHROMIUM_ARGS, f"--ignore-certificate-errors-spki-list={trusted}"],
+    )
+    yield chromium
+    chromium.close()
+
+
+@pytest.fixture
+def tablet(trusting_browser, lan_server):
+    context = trusting_browser.new_context(viewport=TABLET, base_url=lan_server["url"])
+    context.set_default_timeout(30_000)
+    yield context.new_page()
+    context.close()
+
+
+def _stored_taps(db: Path) -> list[tuple[str, int]]:
+    with sqlite3.connect(db) as connection:
+        return connection.execute(
+            "SELECT f.size, s.withdrew FROM vf_sessions_stimulus s "
+            "JOIN vf_sessions_filament f ON f.id = s.filament_id ORDER BY s.id"
+        ).fetchall()
+
+
+def test_the_banner_gives_the_address_and_the_certificate(lan_server):
+    log = lan_server["log"].read_text()
+    assert lan_server["url"] in log
+    assert lan_server["url"] + "connect/labstudy-ca.crt" in log
+    assert "Listening at: https://127.0.0.1:" in log  # gunicorn, on TLS
+
+
+def test_a_bench_page_reloads_offline_over_https_and_queues_a_tap(lan_server, tablet):
+    page = tablet
+    login(page, "tess", PASSWORD)
+    assert page.evaluate("window.isSecureContext") is True
+    page.goto(lan_server["paths"]["session"])
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+    page.wait_for_timeout(500)  # the worker caches this page for offline reloads
+    page.context.set_offline(True)
+    page.reload()  # served by the service worker: no browser error page
+    withdrawal = page.get_by_role("button", name="Withdrawal", exact=True)
+    expect(withdrawal).to_be_visible()
+    assert page.locator("#bench-next-size").inner_text().strip() == "4.31"
+    page.get_by_role("button", name="No response", exact=True).click()
+    expect(page.locator("#bench-sync")).to_have_text("1 tap waiting to sync")
+    assert _stored_taps(lan_server["db"]) == []
+
+    page.context.set_offline(False)
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    page.wait_for_function(
+        f"() => JSON.parse(localStorage.getItem('{QUEUE_KEY}') || '[]').length === 0"
+    )
+    assert _stored_taps(lan_server["db"]) == [("4.31", 0)]
+
+
+def test_connect_page_shows_the_address_and_gives_the_certificate(lan_server, tablet):
+    page = tablet
+    login(page, "tess", PASSWORD)
+    page.get_by_role("link", name="Connect a tablet").click()
+    page.wait_for_url("**/connect/")
+    url = lan_server["url"]
+    expect(page.get_by_role("link", name=url, exact=True)).to_be_visible()
+    codes = page.locator("img.connect-qr")
+    expect(codes).to_have_count(2)
+    assert codes.nth(0).get_attribute("alt") == f"QR code of {url}connect/labstudy-ca.crt"
+    assert codes.nth(1).get_attribute("alt") == f"QR code of {url}"
+    for code in codes.all():  # drawn, and big enough to scan from arm's length
+        assert code.get_attribute("src").startswith("data:image/svg+xml")
+        assert code.evaluate("img => img.complete && img.naturalWidth > 0")
+        assert code.bounding_box()["width"] >= 240
+    assert too_small_targets(page) == []
+    screenshot(page, "connect-tablet")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download the certificate").click()
+    saved = Path(download.value.path()).read_bytes()
+    assert saved == lan_server["ca"].read_bytes()
+    assert b"PRIVATE KEY" not in saved
+    assert download.value.suggested_filename == "labstudy-ca.crt"
