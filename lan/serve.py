@@ -32,6 +32,7 @@ class LanServer:
     bind: str
     certificate: LanCertificate
     environment: dict[str, str]  # added to this process's for gunicorn and its workers
+    found_no_network: bool = False
 
 
 def prepare(
@@ -62,7 +63,11 @@ def prepare(
         "LABSTUDY_SECRET_KEY": os.environ.get("LABSTUDY_SECRET_KEY") or _secret_key(folder),
     }
     return LanServer(
-        urls=urls, bind=f"{bind}:{port}", certificate=certificate, environment=environment
+        urls=urls,
+        bind=f"{bind}:{port}",
+        certificate=certificate,
+        environment=environment,
+        found_no_network=not lan,
     )
 
 
@@ -70,11 +75,20 @@ def banner(server: LanServer, *, accounts: list[str], out=None) -> None:
     """What the terminal shows: the address, its QR code, the certificate, the accounts."""
     out = out or sys.stdout
     first = server.urls[0]
-    lines = ["", "labstudy is on the lab network. On a tablet, open:", ""]
+    if server.found_no_network:
+        lines = [
+            "",
+            "No network address was found: is this computer connected to the lab network?",
+            "Until it is, labstudy answers on this computer only. Give the address by hand",
+            "with make lan LAN_ADDRESS=192.168.1.20 (the computer's address on the lab network).",
+            "",
+        ]
+    else:
+        lines = ["", "labstudy is on the lab network. On a tablet, open:", ""]
     lines += [f"    {url}" for url in server.urls]
     lines += ["", "or scan this code with the tablet's camera:"]
     out.write("\n".join(lines) + "\n")
-    segno.make(first, error="m").terminal(out=out, compact=True, border=2)
+    segno.make(first, error="m").terminal(out=out, border=2)
     ca = f"{first}connect/labstudy-ca.crt"
     made = (
         "A new certificate authority was made: every tablet must trust it again."

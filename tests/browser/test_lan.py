@@ -178,6 +178,8 @@ def test_a_bench_page_reloads_offline_over_https_and_queues_a_tap(lan_server, ta
     page = tablet
     login(page, "tess", PASSWORD)
     assert page.evaluate("window.isSecureContext") is True
+    cookies = {c["name"]: c for c in page.context.cookies()}
+    assert cookies["sessionid"]["secure"] and cookies["csrftoken"]["secure"]
     page.goto(lan_server["paths"]["session"])
     page.wait_for_function("() => navigator.serviceWorker.controller !== null")
     page.wait_for_timeout(500)  # the worker caches this page for offline reloads
