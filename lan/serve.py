@@ -88,10 +88,10 @@ def banner(server: LanServer, *, accounts: list[str], out=None) -> None:
     lines += [f"    {url}" for url in server.urls]
     lines += ["", "or scan this code with the tablet's camera:"]
     out.write("\n".join(lines) + "\n")
-    segno.make(first, error="m").terminal(out=out, border=2)
+    out.write(terminal_qr(first))
     ca = f"{first}connect/labstudy-ca.crt"
     made = (
-        "A new certificate authority was made: every tablet must trust it again."
+        "This computer's certificate authority is new: each tablet must trust it once."
         if server.certificate.ca_made
         else "Tablets that trusted this computer before need nothing new."
     )
@@ -112,6 +112,25 @@ def banner(server: LanServer, *, accounts: list[str], out=None) -> None:
         )
     )
     out.flush()
+
+
+def terminal_qr(text: str) -> str:
+    """`text` as a QR code drawn with half blocks in explicit black and white, two module
+    rows per line, so a phone reads it on a dark or a light terminal alike (segno's own
+    terminal output inverts the terminal's colours, which flips the code on a light one)."""
+    rows = [list(row) for row in segno.make(text, error="m").matrix_iter(border=4)]
+    if len(rows) % 2:
+        rows.append([0] * len(rows[0]))
+    lines = []
+    for top, bottom in zip(rows[::2], rows[1::2], strict=True):
+        cells = [
+            # Upper half block: its colour (foreground) is the top module, the background
+            # the bottom one. 30/40 black, 97/107 bright white.
+            f"\x1b[{30 if t else 97};{40 if b else 107}m\u2580"
+            for t, b in zip(top, bottom, strict=True)
+        ]
+        lines.append("".join(cells) + "\x1b[0m")
+    return "\n".join(lines) + "\n"
 
 
 def serve(server: LanServer, *, base_dir: Path) -> None:

@@ -16,7 +16,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_safe
 
 from labstudy.access import can_connect_tablets
 from lan.certificates import CA_CERT
@@ -56,7 +56,7 @@ def connect_tablet(request: HttpRequest) -> HttpResponse:
     )
 
 
-@require_GET
+@require_safe  # HEAD too: some download managers ask before they fetch
 def ca_certificate(request: HttpRequest) -> FileResponse:
     path = _ca_path()
     if not path.is_file():

@@ -3,11 +3,13 @@ serve_lan command run with --check): addresses, hosts, the secret key, the banne
 
 import io
 import os
+import re
 import socket
 import stat
 from types import SimpleNamespace
 
 import pytest
+import zxingcpp
 from django.core.management import CommandError, call_command
 
 from lan import addresses, serve
@@ -101,6 +103,32 @@ def test_the_secret_key_is_this_computers_own_kept_and_private(tmp_path, monkeyp
     assert stat.S_IMODE(os.stat(tmp_path / serve.SECRET_FILE).st_mode) == 0o600
 
 
+def _as_a_terminal_shows_it(text: str):
+    """The picture a terminal draws: each upper half block paints its top half in the
+    foreground colour and its bottom half in the background colour (30/40 black)."""
+    from PIL import Image
+
+    rows = []
+    for line in text.rstrip("\n").split("\n"):
+        cells = re.findall(r"\x1b\[(\d+);(\d+)m\u2580", line)
+        rows.append([0 if fg == "30" else 255 for fg, _bg in cells])
+        rows.append([0 if bg == "40" else 255 for _fg, bg in cells])
+    image = Image.new("L", (len(rows[0]), len(rows)))
+    image.putdata([value for row in rows for value in row])
+    return image.resize((image.width * 8, image.height * 8), Image.NEAREST)
+
+
+@pytest.mark.parametrize(
+    "url", ["https://192.168.1.20:8443/", "https://[fd00::20]:8443/", "https://labpc.local/"]
+)
+def test_the_terminal_qr_code_reads_back_as_the_address(url):
+    # Not inverted: a phone camera that reads only dark-on-light codes reads it too.
+    picture = _as_a_terminal_shows_it(serve.terminal_qr(url))
+    found = zxingcpp.read_barcodes(picture, try_invert=False)
+    assert [code.text for code in found] == [url]
+    assert found[0].format == zxingcpp.BarcodeFormat.QRCode
+
+
 def test_a_port_outside_tcp_is_refused(tmp_path):
     with pytest.raises(ValueError, match="70000 is not a TCP port"):
         serve.prepare(folder=tmp_path, port=70000, addresses="10.0.0.5")
@@ -123,9 +151,9 @@ def test_the_command_prints_the_address_its_qr_and_the_demo_accounts(
     text = out.getvalue()
     assert "https://192.168.1.20:9443/" in text
     assert "https://192.168.1.20:9443/connect/labstudy-ca.crt" in text
-    assert "A new certificate authority was made" in text
+    assert "certificate authority is new: each tablet must trust it once" in text
     assert "technician" in text and "labstudy-demo" in text
-    assert "\x1b[" in text  # the QR code, drawn with the terminal's colours
+    assert serve.terminal_qr("https://192.168.1.20:9443/") in text
     assert (tmp_path / "lan" / "labstudy-ca.crt").exists()
     assert (tmp_path / "static" / "js" / "bench-sw.js").exists()  # served by WhiteNoise
     out.truncate(0)
