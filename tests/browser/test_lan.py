@@ -229,3 +229,23 @@ def test_connect_page_shows_the_address_and_gives_the_certificate(lan_server, ta
     assert saved == lan_server["ca"].read_bytes()
     assert b"PRIVATE KEY" not in saved
     assert download.value.suggested_filename == "labstudy-ca.crt"
+
+
+def test_a_tablet_that_has_not_trusted_the_certificate_gets_no_service_worker(browser, lan_server):
+    """Why the README's trust steps matter: clicking through the warning (Playwright's
+    ignore_https_errors) shows the pages, but Chromium refuses the offline worker."""
+    context = browser.new_context(
+        viewport=TABLET, base_url=lan_server["url"], ignore_https_errors=True
+    )
+    try:
+        page = context.new_page()
+        login(page, "tess", PASSWORD)
+        page.goto(lan_server["paths"]["today"])
+        refusal = page.evaluate(
+            """() => navigator.serviceWorker.register(
+                   document.querySelector('[data-sw]').dataset.sw
+               ).then(() => 'registered', (error) => error.message)"""
+        )
+        assert "SSL certificate error" in refusal
+    finally:
+        context.close()
