@@ -61,6 +61,11 @@ def prepare(
         # this computer's own rather than the development one everybody can read.
         "LABSTUDY_DEBUG": os.environ.get("LABSTUDY_DEBUG", "0"),
         "LABSTUDY_SECRET_KEY": os.environ.get("LABSTUDY_SECRET_KEY") or _secret_key(folder),
+        # Without a reverse proxy in front, every connection a tablet's browser opens ahead
+        # (and leaves idle) holds a gunicorn thread until it times out: measured, three
+        # idle connections kept a 2-thread worker from answering for 20 s. Threads waiting
+        # on a socket cost little, so many per worker.
+        "LABSTUDY_THREADS": os.environ.get("LABSTUDY_THREADS", "32"),
     }
     return LanServer(
         urls=urls,

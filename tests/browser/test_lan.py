@@ -76,9 +76,9 @@ def _run(args: list[str], env: dict) -> str:
     return done.stdout
 
 
-@pytest.fixture(scope="module")
-def lan_server(tmp_path_factory, browser):
-    folder = tmp_path_factory.mktemp("lan")
+@pytest.fixture
+def lan_server(tmp_path, browser):
+    folder = tmp_path
     port = _free_port()
     env = {
         **os.environ,
@@ -87,9 +87,13 @@ def lan_server(tmp_path_factory, browser):
         "LABSTUDY_LAN_DIR": str(folder / "certificate"),
         "LABSTUDY_STATIC_ROOT": str(folder / "static"),
         "LABSTUDY_WORKERS": "1",
-        "LABSTUDY_THREADS": "4",
     }
-    for name in ("LABSTUDY_SECRET_KEY", "LABSTUDY_DEBUG", "LABSTUDY_ALLOWED_HOSTS"):
+    for name in (
+        "LABSTUDY_SECRET_KEY",
+        "LABSTUDY_DEBUG",
+        "LABSTUDY_ALLOWED_HOSTS",
+        "LABSTUDY_THREADS",
+    ):
         env.pop(name, None)
     paths = json.loads(_run(["-c", BUILD_DATABASE], env).strip().splitlines()[-1])
     log = (folder / "server.log").open("w")
@@ -120,6 +124,7 @@ def lan_server(tmp_path_factory, browser):
                 time.sleep(0.5)
         yield {
             "url": url,
+            "port": port,
             "paths": paths,
             "ca": ca,
             "db": folder / "lan.sqlite3",
@@ -135,7 +140,7 @@ def lan_server(tmp_path_factory, browser):
         log.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def trusting_browser(browser, lan_server):
     """Chromium that trusts the server's key, as a tablet that installed the CA trusts its
     certificate. (Playwright's ignore_https_errors is not enough: Chromium refuses a
@@ -156,10 +161,18 @@ def trusting_browser(browser, lan_server):
 
 @pytest.fixture
 def tablet(trusting_browser, lan_server):
-    context = trusting_browser.new_context(viewport=TABLET, base_url=lan_server["url"])
-    context.set_default_timeout(30_000)
-    yield context.new_page()
-    context.close()
+    """A new tablet (its own cookies, storage and service workers) that trusts the server."""
+    contexts = []
+
+    def make():
+        context = trusting_browser.new_context(viewport=TABLET, base_url=lan_server["url"])
+        context.set_default_timeout(30_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()  # a second close does nothing
 
 
 def _stored_taps(db: Path) -> list[tuple[str, int]]:
@@ -170,15 +183,47 @@ def _stored_taps(db: Path) -> list[tuple[str, int]]:
         ).fetchall()
 
 
-def test_the_banner_gives_the_address_and_the_certificate(lan_server):
+def test_make_lan_serves_the_bench_to_tablets_over_https(lan_server, tablet, browser):
+    """One server for every check: starting it is most of this test's time, and separate
+    tests would each start one on a different xdist worker."""
+    _the_banner_gives_the_address_and_the_certificate(lan_server)
+    _idle_connections_do_not_stop_it_answering(lan_server)
+    for check in (
+        _a_bench_page_reloads_offline_and_queues_a_tap,
+        _connect_page_shows_the_address_and_gives_the_certificate,
+    ):
+        page = tablet()
+        check(lan_server, page)
+        page.context.close()  # its open connections would hold the server's few threads
+    _an_untrusting_tablet_gets_no_service_worker(lan_server, browser)
+
+
+def _the_banner_gives_the_address_and_the_certificate(lan_server):
     log = lan_server["log"].read_text()
     assert lan_server["url"] in log
     assert lan_server["url"] + "connect/labstudy-ca.crt" in log
     assert "Listening at: https://127.0.0.1:" in log  # gunicorn, on TLS
 
 
-def test_a_bench_page_reloads_offline_over_https_and_queues_a_tap(lan_server, tablet):
-    page = tablet
+def _idle_connections_do_not_stop_it_answering(lan_server):
+    """Three tablets' browsers open connections ahead and leave them idle; with one worker
+    of make lan's threads the server still answers at once (a 2-thread worker with three
+    idle connections took 20 s)."""
+    idle = [socket.create_connection(("127.0.0.1", lan_server["port"])) for _ in range(18)]
+    try:
+        context = ssl.create_default_context(cafile=str(lan_server["ca"]))
+        started = time.monotonic()
+        with urllib.request.urlopen(
+            lan_server["url"] + "accounts/login/", context=context, timeout=15
+        ) as answer:
+            assert answer.status == 200
+        assert time.monotonic() - started < 5
+    finally:
+        for sock in idle:
+            sock.close()
+
+
+def _a_bench_page_reloads_offline_and_queues_a_tap(lan_server, page):
     login(page, "tess", PASSWORD)
     assert page.evaluate("window.isSecureContext") is True
     cookies = {c["name"]: c for c in page.context.cookies()}
@@ -203,8 +248,7 @@ def test_a_bench_page_reloads_offline_over_https_and_queues_a_tap(lan_server, ta
     assert _stored_taps(lan_server["db"]) == [("4.31", 0)]
 
 
-def test_connect_page_shows_the_address_and_gives_the_certificate(lan_server, tablet):
-    page = tablet
+def _connect_page_shows_the_address_and_gives_the_certificate(lan_server, page):
     login(page, "tess", PASSWORD)
     page.get_by_role("link", name="Connect a tablet").click()
     page.wait_for_url("**/connect/")
@@ -231,7 +275,7 @@ def test_connect_page_shows_the_address_and_gives_the_certificate(lan_server, ta
     assert download.value.suggested_filename == "labstudy-ca.crt"
 
 
-def test_a_tablet_that_has_not_trusted_the_certificate_gets_no_service_worker(browser, lan_server):
+def _an_untrusting_tablet_gets_no_service_worker(lan_server, browser):
     """Why the README's trust steps matter: clicking through the warning (Playwright's
     ignore_https_errors) shows the pages, but Chromium refuses the offline worker."""
     context = browser.new_context(

@@ -74,6 +74,7 @@ def test_host_names_are_localhost_the_name_and_its_local_name(monkeypatch):
 def test_prepare_names_the_addresses_everywhere_the_server_needs_them(tmp_path, monkeypatch):
     monkeypatch.delenv("LABSTUDY_SECRET_KEY", raising=False)
     monkeypatch.delenv("LABSTUDY_DEBUG", raising=False)
+    monkeypatch.delenv("LABSTUDY_THREADS", raising=False)
     monkeypatch.setattr(addresses.socket, "gethostname", lambda: "labpc")
     server = serve.prepare(folder=tmp_path, port=8443, addresses="192.168.1.20")
     assert server.urls == ["https://192.168.1.20:8443/"]
@@ -86,6 +87,7 @@ def test_prepare_names_the_addresses_everywhere_the_server_needs_them(tmp_path, 
     assert env["LABSTUDY_LAN_URLS"] == "https://192.168.1.20:8443/"
     assert env["LABSTUDY_DEBUG"] == "0"  # no debug pages on the network
     assert env["LABSTUDY_HTTPS"] == "1"
+    assert int(env["LABSTUDY_THREADS"]) >= 32  # idle browser connections hold a thread each
     ips, names = subject_alt_names(server.certificate.cert)
     assert {str(ip) for ip in ips} == {"192.168.1.20", "127.0.0.1"}
     assert names == {"localhost", "labpc", "labpc.local"}
