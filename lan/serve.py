@@ -157,6 +157,9 @@ def serve(server: LanServer, *, base_dir: Path) -> None:
         str(server.certificate.cert),
         "--keyfile",
         str(server.certificate.key),
+        # gunicorn's control socket sits at one path per user: a second server (the tests,
+        # a production gunicorn) would take it over. make lan has no use for it.
+        "--no-control-socket",
         "labstudy.wsgi:application",
     ]
     os.execv(sys.executable, arguments)
