@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives import serialization
 from PIL import Image
 from playwright.sync_api import expect
 
+from lan.certificates import ensure_certificate
 from tests.browser.conftest import (
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -266,7 +267,6 @@ def _connect_page_shows_the_address_and_gives_the_certificate(lan_server, page):
         read += [found.text for found in zxingcpp.read_barcodes(picture, try_invert=False)]
     assert read == [f"{url}connect/labstudy-ca.crt", url]
     assert too_small_targets(page) == []
-    screenshot(page, "connect-tablet")
     with page.expect_download() as download:
         page.get_by_role("link", name="Download the certificate").click()
     saved = Path(download.value.path()).read_bytes()
@@ -293,3 +293,28 @@ def _an_untrusting_tablet_gets_no_service_worker(lan_server, browser):
         assert "SSL certificate error" in refusal
     finally:
         context.close()
+
+
+def test_the_connect_page_as_a_lab_sees_it(
+    transactional_db, django_user_model, new_page, settings, tmp_path
+):
+    """The screenshot for the README: a LAN address as make lan names it (the HTTPS test
+    above runs on 127.0.0.1 and a new port each time)."""
+    ensure_certificate(tmp_path, ips=["192.168.1.20", "127.0.0.1"], hostnames=["labpc"])
+    settings.LABSTUDY_LAN_DIR = tmp_path
+    settings.LABSTUDY_LAN_URLS = ["https://192.168.1.20:8443/", "https://10.0.0.7:8443/"]
+    django_user_model.objects.create_user("tess", password=PASSWORD)
+    page = new_page(TABLET)
+    login(page, "tess", PASSWORD)
+    page.goto("/connect/")
+    read = []
+    for code in page.locator("img.connect-qr").all():
+        picture = Image.open(io.BytesIO(code.screenshot()))
+        read += [found.text for found in zxingcpp.read_barcodes(picture, try_invert=False)]
+    assert read == [
+        "https://192.168.1.20:8443/connect/labstudy-ca.crt",
+        "https://192.168.1.20:8443/",
+    ]
+    expect(page.get_by_role("link", name="https://10.0.0.7:8443/")).to_be_visible()
+    assert too_small_targets(page) == []
+    screenshot(page, "connect-tablet")
