@@ -244,3 +244,11 @@ def studies_for(user: AbstractBaseUser):
 
 def can_create_studies(user: AbstractBaseUser) -> bool:
     return user.is_superuser or user.has_perm("labstudy.add_study")
+
+
+def can_connect_tablets(user: AbstractBaseUser) -> bool:
+    """The Connect a tablet page (lan.views): anyone signed in, whatever their studies.
+
+    It shows only this computer's address and the public half of its certificate, and
+    whoever sets up a tablet (often a technician) needs it before being on a study."""
+    return user.is_authenticated and user.is_active

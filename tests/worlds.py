@@ -7,6 +7,8 @@ here (or takes them as fixtures from tests/conftest.py) and never from another t
   the bench services (fixture `small_study`).
 - `make_bench_study`: the reference study running on day 28 with four animals, and the
   bench helpers `session_url`, `tap`, `state_of`.
+- `make_lan_world`: the same bench day and its people in the database of a server started
+  by `manage.py serve_lan` (tests/browser/test_lan.py runs it in that process).
 - `rows_for`, `base_rows`, `to_csv`, `counts`: hand-written import files and what a refused
   import must leave unchanged.
 - `project_urls`, `route_url`, `client_as`: every URL of the project, for the crawls.
@@ -67,6 +69,26 @@ def make_bench_study(study: Study, *, day: int = 28, method: str | None = None) 
         tp=study.timepoints.get(day=day) if study.timepoints.filter(day=day).exists() else None,
         animals=animals,
     )
+
+
+def make_lan_world(*, password: str) -> dict[str, str]:
+    """A data manager (dan) and a technician (tess) with `password`, and the reference
+    study "lan" on day 28 (make_bench_study). Returns the paths the browser test opens."""
+    from django.contrib.auth import get_user_model
+
+    users = get_user_model().objects
+    manager = users.create_user("dan", password=password, first_name="Dan")
+    technician = users.create_user("tess", password=password, first_name="Tess")
+    study = services.create_study(
+        template_key="psnl-vf-3x8",
+        slug="lan",
+        title="PSNL on the lab network",
+        day0_date=timezone.localdate(),
+        user=manager,
+    )
+    Membership.objects.create(user=technician, study=study, role=Role.TECHNICIAN)
+    bench = make_bench_study(study)
+    return {"session": session_url(bench, "R03"), "today": reverse("bench_today", args=["lan"])}
 
 
 def browser_value(html: str, name: str) -> str:

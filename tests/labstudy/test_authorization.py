@@ -68,6 +68,10 @@ EXPECTED = {
     # /favicon.ico sends every browser, signed in or not, to the static icon.
     "favicon": (_row(302, 302, 302, 302, 302), _row(405, 405, 405, 405, 405)),
     "home": (_row(A, 200, 200, 200, 200), _row(A, 405, 405, 405, 405)),
+    # Connect a tablet: anyone signed in. The certificate is public, and absent in tests
+    # (tests/conftest.py points LABSTUDY_LAN_DIR at an empty place; tests/lan serves one).
+    "connect_tablet": (_row(A, 200, 200, 200, 200), _row(A, 405, 405, 405, 405)),
+    "lan_ca_certificate": (_row(404, 404, 404, 404, 404), _row(405, 405, 405, 405, 405)),
     "import_confirm": (_row(A, 404, 405, 405, 405), _row(A, 404, 404, 404, 302)),
     "import_upload": (_row(A, 404, 404, 404, 200), _row(A, 404, 404, 404, 200)),
     # A scanned card with one thing left to do today goes straight to it: R01's weight.
