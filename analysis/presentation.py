@@ -81,11 +81,12 @@ def statistic_symbol(row: Mapping) -> str:
         return STATISTIC_SYMBOLS[test]
     pairwise = bool(row.get("b"))
     has_df, has_df2 = _number(row.get("df")) is not None, _number(row.get("df2")) is not None
-    if test.startswith("mixed_model") or "emm" in test:
+    if test.startswith("mixed_model"):
         if pairwise:
             return "t" if has_df else "z"
         return "F" if has_df2 else "χ²"
     for part, symbol in (
+        ("emm", "t"),  # emmeans contrasts: t.ratio with the model's df
         ("dunnett", "t"),
         ("sidak", "t"),
         ("dunn", "z"),
@@ -108,10 +109,9 @@ def adjustment(row: Mapping) -> str:
     test = str(row.get("test") or "")
     if test in ADJUSTMENTS:
         return ADJUSTMENTS[test]
-    family = str(row.get("family") or "")
     p, p_adj = _number(row.get("p")), _number(row.get("p_adj"))
     if p is not None and p_adj is not None and not math.isclose(p, p_adj, rel_tol=1e-12):
-        return f"{family} adjusted".strip() if family and family not in test else "adjusted"
+        return "adjusted"
     return ""
 
 
