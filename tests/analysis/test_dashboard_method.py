@@ -110,7 +110,10 @@ def test_switching_to_chaplan_up_down_recomputes_every_number(investigator, demo
         html = investigator.get(DASHBOARD, {"method": value}).content.decode()
         assert k5_t4(html) == f"{expected:.1f}"
         assert "Withdrawal threshold (g) by Chaplan up-down, mean ± SEM" in html
-        assert "(chosen here; the study's method is target force" in html
+        assert (
+            "Up-down 50% threshold (Chaplan/Dixon), chosen here (the study's method: "
+            "Target force (lowest withdrawal force))"
+        ) in html
     figure = chart(html, "threshold-data")
     (k5,) = [t for t in figure["data"] if t["meta"] == "mean" and t["legendgroup"] == "K5"]
     assert k5["y"][4] == pytest.approx(expected)
