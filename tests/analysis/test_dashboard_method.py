@@ -319,3 +319,16 @@ def test_arrive_says_the_zero_width_interval_is_the_cutoff(demo_study):
     assert rows[("K10", "T0")][6] == "0 by definition (baseline)"
     facts = {f.label: f.text for f in results.recorded}
     assert "5 of 5 K10 animals at T3 reached the 300 g cut-off" in facts["Values at the cut-off"]
+
+
+@pytest.mark.django_db
+def test_an_empty_study_takes_a_hostile_method_too(client_for, study):
+    """No thresholds yet: the page says what is missing, and the bad method gets its
+    message rather than an error."""
+    url = reverse("dashboard", args=[study.slug])
+    response = client_for("investigator").get(url, {"method": "<b>nope</b>" * 100})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'id="nothing-yet"' in html
+    assert "There is no threshold method “&lt;b&gt;nope&lt;/b&gt;" in html
+    assert "<b>nope</b>" not in html
