@@ -6,6 +6,7 @@ import math
 
 from django import template
 
+from analysis import presentation
 from analysis.charts import format_value
 
 register = template.Library()
@@ -39,11 +40,9 @@ def stat(value) -> str:
 
 @register.filter
 def pval(value) -> str:
-    """A p-value to three significant digits, in scientific form below 0.0001."""
-    number = _number(value)
-    if number is None:
-        return DASH
-    return f"{number:.2e}" if number < 1e-4 else f"{number:.3g}"
+    """A p-value to three significant digits, "< 0.0001" below 0.0001
+    (`analysis.presentation.p_text`)."""
+    return presentation.p_text(value)
 
 
 @register.filter
@@ -62,15 +61,3 @@ def percent(value) -> str:
     number = _number(value)
     return DASH if number is None else f"{number:.0f} %"
 
-
-@register.filter
-def effect(row) -> str:
-    """A pairwise row's effect size: "285 (284 to 287)", estimate and 95 % interval in the
-    values' unit, as `num` prints values; the estimate alone where there is no interval."""
-    estimate = _number(row.get("estimate")) if hasattr(row, "get") else None
-    if estimate is None:
-        return ""
-    low, high = _number(row.get("ci_low")), _number(row.get("ci_high"))
-    if low is None or high is None:
-        return format_value(estimate)
-    return f"{format_value(estimate)} ({format_value(low)} to {format_value(high)})"
