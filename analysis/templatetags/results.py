@@ -60,4 +60,3 @@ def dfs(row) -> str:
 def percent(value) -> str:
     number = _number(value)
     return DASH if number is None else f"{number:.0f} %"
-
