@@ -80,7 +80,7 @@ def test_choosing_vs_control_changes_the_dashboard_marks(data_manager):
     assert dunn.count() > 0
     assert page.locator("tr[data-test='nemenyi_kruskal']").count() == 0
     expect(dunn.first.locator("td[data-col='estimate']")).to_contain_text(
-        "Hodges-Lehmann difference"
+        "Hodges-Lehmann difference: "
     )
     # The chart as the page opens: only † marks, K5 marked against control at T4 and T6.
     page.evaluate("window.scrollTo(0, 0)")
