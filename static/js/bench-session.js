@@ -308,6 +308,53 @@
     }
   }, true);
 
+  /* Keys from a keyboard, foot pedal or presentation clicker (they send key presses):
+   * the study's keys (config.keys) record a withdrawal, no response or an undo. A key held
+   * down repeats: only its first press counts, and a press within DOUBLE_TAP_MS of the
+   * previous one is a pedal bouncing, as for a gloved finger. */
+  var lastKeyAt = 0;
+  var keyAction = {};
+  Object.keys(config.keys || {}).forEach(function (action) {
+    config.keys[action].forEach(function (k) { keyAction[k.toLowerCase()] = action; });
+  });
+
+  function typing(target) {
+    if (!target || !target.tagName) {
+      return false;
+    }
+    if (target.isContentEditable || target.tagName === "TEXTAREA" || target.tagName === "SELECT") {
+      return true;
+    }
+    return target.tagName === "INPUT" && !/^(radio|checkbox|button|submit)$/.test(target.type);
+  }
+
+  document.addEventListener("keydown", function (evt) {
+    if (evt.ctrlKey || evt.altKey || evt.metaKey || typing(evt.target)) {
+      return;
+    }
+    var name = evt.key === " " ? "space" : String(evt.key || "").toLowerCase();
+    var action = keyAction[name];
+    if (!action || !el("bench-panel")) {
+      return;
+    }
+    evt.preventDefault(); // PageDown would scroll, Space or Enter press a focused button
+    if (evt.repeat) {
+      return;
+    }
+    var now = Date.now();
+    if (now - lastKeyAt < DOUBLE_TAP_MS) {
+      return;
+    }
+    lastKeyAt = now;
+    if (action === "undo") {
+      if (!el("bench-undo-button").disabled) {
+        undo();
+      }
+    } else if (!el("bench-tap").hidden) {
+      tap(action === "withdrawal");
+    }
+  });
+
   document.addEventListener("change", function (evt) {
     if (evt.target.name === "pick") {
       render();

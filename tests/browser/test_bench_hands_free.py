@@ -1,0 +1,121 @@
+"""Hands busy at the bench, in Chromium at tablet size (820x1180, touch): taps from keys
+(keyboard, foot pedal, presentation clicker), the per-tablet tone, vibration and spoken
+next filament, and the bench details that reach the page (undo after a complete series,
+grams on the chips, the sign-in link).
+
+The world is the reference study running on day 28 (tests.worlds.make_bench_study).
+"""
+
+import pytest
+from playwright.sync_api import expect
+
+from sessions.models import Stimulus
+from tests.browser.conftest import login, screenshot, too_small_targets
+from tests.conftest import PASSWORD
+from tests.worlds import session_url
+
+TABLET_820 = {"width": 820, "height": 1180}
+QUEUE_KEY = "labstudy.bench.queue.v1"
+
+
+@pytest.fixture
+def world(transactional_db, bench):
+    return bench
+
+
+@pytest.fixture
+def tablet(browser, live_server):
+    """A touch tablet context at 820x1180; pages opened in it sign in as the technician."""
+    context = browser.new_context(
+        viewport=TABLET_820, has_touch=True, is_mobile=True, base_url=live_server.url
+    )
+    context.set_default_timeout(30_000)
+    yield context
+    context.close()
+
+
+def open_session(tablet, world, code="R03", init_script: str | None = None):
+    page = tablet.new_page()
+    if init_script:
+        page.add_init_script(init_script)
+    login(page, "tess", PASSWORD)
+    page.goto(session_url(world, code))
+    expect(page.locator("#bench-next-size")).to_have_text("4.31")
+    return page
+
+
+def wait_synced(page) -> None:
+    page.wait_for_function(
+        f"() => JSON.parse(localStorage.getItem('{QUEUE_KEY}') || '[]').length === 0"
+    )
+    page.wait_for_function("() => !document.querySelector('.bench-chip.is-pending')")
+
+
+def live_taps(world, code="R03") -> list[tuple[str, bool]]:
+    return list(
+        Stimulus.objects.filter(session__animal=world.animals[code], voided=False)
+        .order_by("order")
+        .values_list("filament__size", "withdrew")
+    )
+
+
+def test_pedal_keys_record_taps_and_a_held_key_records_one(world, tablet):
+    page = open_session(tablet, world)
+    hint = page.locator("#bench-keys-hint")
+    expect(hint).to_contain_text("Withdrawal Page Down or → (right arrow)")
+    expect(hint).to_contain_text("No response Page Up or ← (left arrow)")
+    expect(hint).to_contain_text("Undo B or full stop (.)")
+
+    page.keyboard.press("PageUp")  # a clicker's "back": no response at 4.31
+    page.wait_for_timeout(450)
+    page.keyboard.press("PageDown")  # "next": withdrawal at the next filament, 4.56
+    wait_synced(page)
+    assert live_taps(world) == [("4.31", False), ("4.56", True)]
+
+    # A pedal held down sends one keydown and then repeats: one tap, not eleven.
+    page.wait_for_timeout(450)
+    page.keyboard.down("ArrowLeft")
+    for _ in range(10):
+        page.evaluate(
+            "() => document.dispatchEvent(new KeyboardEvent('keydown', "
+            "{key: 'ArrowLeft', repeat: true, bubbles: true, cancelable: true}))"
+        )
+    page.keyboard.up("ArrowLeft")
+    wait_synced(page)
+    assert live_taps(world) == [("4.31", False), ("4.56", True), ("4.31", False)]
+
+    # Two presses within 400 ms are a bouncing pedal: the second is ignored.
+    page.wait_for_timeout(450)
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    wait_synced(page)
+    assert len(live_taps(world)) == 4
+
+    # Undo by key ("b", a clicker's blank-screen button) voids the last tap.
+    page.wait_for_timeout(450)
+    page.keyboard.press("b")
+    wait_synced(page)
+    assert len(live_taps(world)) == 3
+
+    # Typing a note with the same letters records nothing.
+    page.get_by_text("Add note").click()
+    page.locator("#bench-note-text").fill("")
+    page.locator("#bench-note-text").type("b.")
+    page.wait_for_timeout(500)
+    assert len(live_taps(world)) == 3
+    assert too_small_targets(page) == []
+    screenshot(page, "bench-session-keys")
+
+
+def test_a_study_with_its_own_keys(world, tablet):
+    study = world.study
+    study.bench_keys_withdrawal = "Enter"
+    study.bench_keys_no_response = "Space"
+    study.bench_keys_undo = "z"
+    study.save()
+    page = open_session(tablet, world)
+    expect(page.locator("#bench-keys-hint")).to_contain_text("Withdrawal Enter")
+    page.keyboard.press("PageDown")  # no longer a key of this study
+    page.keyboard.press("Space")
+    wait_synced(page)
+    assert live_taps(world) == [("4.31", False)]
