@@ -215,6 +215,88 @@
     panel.querySelectorAll(".bench-tools details").forEach(function (d) { d.open = false; });
   }
 
+  /* Confirmation a technician can hear or feel, switched per tablet (localStorage): a
+   * short tone and a vibration when a tap is stored on the tablet (queued; it is sent
+   * from there), and the next filament read aloud after a tap or an undo. */
+  var CONFIRM_KEY = "labstudy.bench.confirm.v1";
+  var audio = null;
+
+  function confirmSettings() {
+    try {
+      return JSON.parse(root.localStorage.getItem(CONFIRM_KEY) || "{}") || {};
+    } catch (e) {
+      return {};
+    }
+  }
+
+  function setConfirm(name, on) {
+    var settings = confirmSettings();
+    settings[name] = on;
+    root.localStorage.setItem(CONFIRM_KEY, JSON.stringify(settings));
+  }
+
+  function showConfirmSwitches() {
+    var settings = confirmSettings();
+    document.querySelectorAll("#bench-confirm input[data-confirm]").forEach(function (box) {
+      box.checked = Boolean(settings[box.dataset.confirm]);
+      if (box.dataset.confirm === "speak" && !root.speechSynthesis) {
+        box.disabled = true;
+      }
+    });
+  }
+
+  function tone(withdrew) {
+    var Context = root.AudioContext || root.webkitAudioContext;
+    if (!Context) {
+      return;
+    }
+    try {
+      audio = audio || new Context();
+      var osc = audio.createOscillator();
+      var gain = audio.createGain();
+      osc.frequency.value = withdrew ? 880 : 523; // higher for a withdrawal
+      gain.gain.value = 0.2;
+      osc.connect(gain);
+      gain.connect(audio.destination);
+      osc.start();
+      osc.stop(audio.currentTime + 0.12);
+    } catch (e) {
+      // no sound on this tablet; the tap is stored all the same
+    }
+  }
+
+  function spokenNext() {
+    var v = view();
+    if (v.complete) {
+      return "Series complete.";
+    }
+    var size = pickedSize() || v.next;
+    var g = gramsOf[size];
+    var amount = (Math.round(g * 1000) / 1000).toString() + (g === 1 ? " gram" : " grams");
+    return "Next: " + size + ", " + amount + ".";
+  }
+
+  function speakNext() {
+    if (!root.speechSynthesis || !root.SpeechSynthesisUtterance) {
+      return;
+    }
+    root.speechSynthesis.cancel(); // a quick series: say the newest, not a backlog
+    root.speechSynthesis.speak(new root.SpeechSynthesisUtterance(spokenNext()));
+  }
+
+  function confirmStored(withdrew) {
+    var settings = confirmSettings();
+    if (settings.tone && withdrew !== null) {
+      tone(withdrew);
+    }
+    if (settings.vibrate && withdrew !== null && root.navigator.vibrate) {
+      root.navigator.vibrate(withdrew ? 80 : [40, 60, 40]);
+    }
+    if (settings.speak) {
+      speakNext();
+    }
+  }
+
   function tap(withdrew) {
     var now = Date.now();
     if (now - lastTapAt < DOUBLE_TAP_MS) {
@@ -261,6 +343,7 @@
     });
     resetChoices();
     render();
+    confirmStored(withdrew);
     Q.flush();
   }
 
@@ -273,6 +356,7 @@
     if (last.pending && !Q.isInFlight(last.uuid)) {
       Q.drop(last.uuid); // never reached the server: nothing to record
       render();
+      confirmStored(null);
       return;
     }
     var id = Q.uuid4();
@@ -288,6 +372,7 @@
       params: { session: v.session || "", target: last.uuid },
     });
     render();
+    confirmStored(null);
     Q.flush();
   }
 
@@ -356,6 +441,13 @@
   });
 
   document.addEventListener("change", function (evt) {
+    if (evt.target.dataset && evt.target.dataset.confirm) {
+      setConfirm(evt.target.dataset.confirm, evt.target.checked);
+      if (evt.target.checked && evt.target.dataset.confirm === "tone") {
+        tone(true); // a first sound also unlocks audio, which needs a touch
+      }
+      return;
+    }
     if (evt.target.name === "pick") {
       render();
       var details = evt.target.closest("details");
@@ -369,5 +461,6 @@
 
   readPanelState();
   Q.onChange(render);
+  showConfirmSwitches();
   render();
 })(this);

@@ -6,6 +6,8 @@ grams on the chips, the sign-in link).
 The world is the reference study running on day 28 (tests.worlds.make_bench_study).
 """
 
+import json
+
 import pytest
 from playwright.sync_api import expect
 
@@ -119,3 +121,71 @@ def test_a_study_with_its_own_keys(world, tablet):
     page.keyboard.press("Space")
     wait_synced(page)
     assert live_taps(world) == [("4.31", False)]
+
+
+# Records what the page asks of the speech, audio and vibration APIs (the test checks our
+# script calls them with the right text, not that the tablet's speakers work).
+RECORDER = """
+window.__spoken = []; window.__tones = []; window.__vibrations = [];
+window.speechSynthesis.speak = (u) => window.__spoken.push(u.text);
+window.speechSynthesis.cancel = () => {};
+navigator.vibrate = (pattern) => { window.__vibrations.push(pattern); return true; };
+window.AudioContext = class {
+  constructor() { this.currentTime = 0; this.destination = {}; }
+  createGain() { return {gain: {value: 0}, connect() {}}; }
+  createOscillator() {
+    const osc = {frequency: {value: 0}, connect() {}, stop() {}};
+    osc.start = () => window.__tones.push(osc.frequency.value);
+    return osc;
+  }
+};
+"""
+
+
+def recorded(page, name: str) -> list:
+    return page.evaluate(f"window.{name}")
+
+
+def test_tone_vibration_and_spoken_next_filament_switch_per_tablet(world, tablet):
+    page = open_session(tablet, world, init_script=RECORDER)
+    switches = page.locator("#bench-confirm")
+    expect(switches).to_be_visible()
+    # All off by default: a tap makes no sound.
+    page.get_by_role("button", name="No response", exact=True).click()
+    page.wait_for_timeout(450)
+    assert recorded(page, "__spoken") == [] and recorded(page, "__vibrations") == []
+
+    page.get_by_label("A short tone").click()
+    page.get_by_label("Vibration", exact=True).click()
+    page.get_by_label("Next filament read aloud").click()
+    assert recorded(page, "__tones") == [880]  # the switch plays a sample tone
+    stored = json.loads(page.evaluate("localStorage.getItem('labstudy.bench.confirm.v1')"))
+    assert stored == {"tone": True, "vibrate": True, "speak": True}
+
+    # After "no response" at 4.56 the up-down rule goes up to 4.74 (6 g).
+    page.get_by_role("button", name="No response", exact=True).click()
+    page.wait_for_timeout(450)
+    assert recorded(page, "__spoken") == ["Next: 4.74, 6 grams."]
+    assert recorded(page, "__tones") == [880, 523]
+    assert recorded(page, "__vibrations") == [[40, 60, 40]]
+    page.get_by_role("button", name="Withdrawal", exact=True).click()
+    page.wait_for_timeout(450)
+    assert recorded(page, "__spoken")[-1] == "Next: 4.56, 4 grams."
+    assert recorded(page, "__vibrations")[-1] == 80
+    wait_synced(page)
+    screenshot(page, "bench-session-confirmation")
+
+    # The switches are this tablet's: they survive a reload, and "off" sticks too.
+    page.reload()
+    expect(page.locator("#bench-confirm-tone")).to_be_checked()
+    expect(page.locator("#bench-confirm-speak")).to_be_checked()
+    page.get_by_label("Vibration", exact=True).click()
+    page.reload()
+    expect(page.locator("#bench-confirm-vibrate")).not_to_be_checked()
+    page.get_by_role("button", name="Withdrawal", exact=True).click()
+    page.wait_for_timeout(450)
+    assert recorded(page, "__vibrations") == []
+    assert recorded(page, "__spoken") == ["Next: 4.31, 2 grams."]
+    # Undo reads out the filament to apply again.
+    page.get_by_role("button", name="Undo", exact=True).click()
+    assert recorded(page, "__spoken")[-1] == "Next: 4.56, 4 grams."
