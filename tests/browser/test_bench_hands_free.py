@@ -189,3 +189,51 @@ def test_tone_vibration_and_spoken_next_filament_switch_per_tablet(world, tablet
     # Undo reads out the filament to apply again.
     page.get_by_role("button", name="Undo", exact=True).click()
     assert recorded(page, "__spoken")[-1] == "Next: 4.56, 4 grams."
+
+
+def summary_numbers(page) -> tuple[str, str, str]:
+    line = page.locator("[data-counts]")
+    return tuple(
+        line.locator(f"[data-count={name}]").inner_text() for name in ("done", "due", "left")
+    )
+
+
+def test_worksheet_counters_follow_each_saved_row(world, tablet):
+    page = tablet.new_page()
+    login(page, "tess", PASSWORD)
+    page.goto(f"/s/{world.study.slug}/bench/doses/")
+    done, due, left = summary_numbers(page)
+    assert done == "0" and int(left) == int(due) > 0
+    page.locator(".bench-given").first.click()
+    expect(page.locator("[data-counts] [data-count=done]")).to_have_text("1")
+    expect(page.locator("[data-counts] [data-count=left]")).to_have_text(str(int(due) - 1))
+
+    page.goto(f"/s/{world.study.slug}/bench/weights/")
+    assert summary_numbers(page) == ("0", "4", "4")  # each weighed a week ago: all due
+    row = page.locator(f"#weight-{world.animals['R02'].pk}")
+    row.locator("input[name=grams]").fill("250")  # 300 g last week: 16.7 % less
+    row.get_by_role("button", name="Save", exact=True).click()
+    page.get_by_role("button", name="Yes, save 250 g").click()
+    expect(page.locator("[data-counts] [data-count=done]")).to_have_text("1")
+    expect(page.locator("[data-counts] [data-count=left]")).to_have_text("3")
+    offer = page.get_by_role("link", name="Record “weight loss > 15 %” for R02")
+    expect(offer).to_be_visible()
+    assert too_small_targets(page) == []
+    screenshot(page, "bench-weights-loss-offer")
+    offer.click()
+    expect(page.locator(f"#obs-animal-{world.animals['R02'].pk}")).to_be_checked()
+    expect(page.get_by_label("weight loss > 15 %")).to_be_checked()
+
+
+def test_the_overview_flags_an_animal_that_lost_over_15_percent(world, browser, live_server):
+    from animals.models import BodyWeight
+
+    BodyWeight.objects.create(animal=world.animals["R04"], date=world.today, grams=240)
+    context = browser.new_context(viewport={"width": 1366, "height": 900}, base_url=live_server.url)
+    page = context.new_page()
+    login(page, "ivy", PASSWORD)
+    page.goto(f"/s/{world.study.slug}/")
+    expect(page.locator("#weight-loss-flags")).to_contain_text("R04 (300 g on")
+    expect(page.locator("#weight-loss-flags")).to_contain_text("−20 %")
+    screenshot(page, "study-overview-weight-loss")
+    context.close()
