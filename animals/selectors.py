@@ -207,6 +207,30 @@ def weight_rows(study: Study, animals: list[Animal], date: dt.date) -> list[Weig
     return [WeightRow(a, last.get(a.pk), today.get(a.pk, []), date) for a in animals]
 
 
+def dose_given_on(animal_pk: int, date: dt.date) -> DoseAdministration | None:
+    """The animal's live dose given on `date` (the latest, if two), for the time since
+    injection on a day with both dosing and testing."""
+    return (
+        DoseAdministration.objects.filter(
+            animal_id=animal_pk,
+            scheduled_date=date,
+            status=DoseAdministration.Status.GIVEN,
+            voided=False,
+            given_at__isnull=False,
+        )
+        .order_by("-given_at")
+        .first()
+    )
+
+
+def since_label(minutes: int) -> str:
+    """'45 min', '1 h 25 min', '3 h'."""
+    hours, rest = divmod(max(minutes, 0), 60)
+    if not hours:
+        return f"{rest} min"
+    return f"{hours} h {rest} min" if rest else f"{hours} h"
+
+
 WEIGHT_LOSS_FLAG = Decimal("0.15")
 """A loss of more than this fraction from the animal's previous weight is flagged: the
 bench offers the matching observation and the study overview marks the animal."""

@@ -126,6 +126,9 @@ def bench_session(
         paw=paw,
         state=session_state(live.pk) if live else None,
         voided_notice=notice,
+        dose_given_at=getattr(
+            animal_selectors.dose_given_on(animal.pk, timepoint.date), "given_at", None
+        ),
     )
     day = selectors.bench_day(study, timepoint.date)
     keys = [s.key for s in day.slots]

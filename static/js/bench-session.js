@@ -83,13 +83,16 @@
     var size = document.createElement("span");
     size.className = "bench-chip-size";
     size.textContent = s.size;
+    var weight = document.createElement("span");
+    weight.className = "bench-chip-grams";
+    weight.textContent = grams(s.size);
     var mark = document.createElement("span");
     mark.setAttribute("aria-hidden", "true");
     mark.textContent = s.withdrew ? " ✓" : " ✗";
     var said = document.createElement("span");
     said.className = "visually-hidden";
     said.textContent = s.withdrew ? " withdrawal" : " no response";
-    li.append(size, mark, said);
+    li.append(size, " ", weight, mark, said);
     if (s.override) {
       var flag = document.createElement("span");
       flag.className = "bench-chip-flag";
@@ -347,10 +350,32 @@
     Q.flush();
   }
 
-  function undo() {
+  /* Undo on a complete series reopens it: asked first (the tap, the Undo button or the
+   * Undo key again confirms; anything else keeps it complete). */
+  function askBeforeReopening() {
+    var box = el("bench-undo-confirm");
+    if (!box) {
+      return false;
+    }
+    if (!box.hidden) {
+      box.hidden = true;
+      return false; // asked already: this second Undo is the answer
+    }
+    box.hidden = false;
+    el("bench-undo-yes").focus();
+    return true;
+  }
+
+  function undo(confirmed) {
     var v = view();
     if (!v.series.length) {
       return;
+    }
+    if (v.complete && !confirmed && askBeforeReopening()) {
+      return;
+    }
+    if (el("bench-undo-confirm")) {
+      el("bench-undo-confirm").hidden = true;
     }
     var last = v.series[v.series.length - 1];
     if (last.pending && !Q.isInFlight(last.uuid)) {
@@ -437,6 +462,15 @@
       }
     } else if (!el("bench-tap").hidden) {
       tap(action === "withdrawal");
+    }
+  });
+
+  document.addEventListener("click", function (evt) {
+    var target = evt.target;
+    if (target.id === "bench-undo-yes") {
+      undo(true);
+    } else if (target.id === "bench-undo-no") {
+      el("bench-undo-confirm").hidden = true;
     }
   });
 

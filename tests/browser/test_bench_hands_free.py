@@ -237,3 +237,69 @@ def test_the_overview_flags_an_animal_that_lost_over_15_percent(world, browser, 
     expect(page.locator("#weight-loss-flags")).to_contain_text("−20 %")
     screenshot(page, "study-overview-weight-loss")
     context.close()
+
+
+# An up-down series that ends after seven taps at 4.31 first: O O X O X X O.
+COMPLETE_SERIES = [False, False, True, False, True, True, False]
+
+
+def test_undo_on_a_complete_series_asks_before_reopening_it(world, tablet):
+    page = open_session(tablet, world)
+    for withdrew in COMPLETE_SERIES:
+        page.get_by_role(
+            "button", name="Withdrawal" if withdrew else "No response", exact=True
+        ).click()
+        page.wait_for_timeout(450)
+    wait_synced(page)
+    expect(page.locator("#bench-result")).to_contain_text("Series complete")
+    assert len(live_taps(world)) == 7
+    # The chips say grams too.
+    expect(page.locator(".bench-chip").first).to_contain_text("4.31 2 g")
+
+    page.get_by_role("button", name="Undo", exact=True).click()
+    expect(page.locator("#bench-undo-confirm")).to_be_visible()
+    assert too_small_targets(page) == []
+    screenshot(page, "bench-session-undo-complete")
+    page.get_by_role("button", name="No, keep it complete").click()
+    expect(page.locator("#bench-undo-confirm")).to_be_hidden()
+    page.wait_for_timeout(300)
+    assert len(live_taps(world)) == 7
+
+    # From a pedal: the Undo key asks, the Undo key again confirms.
+    page.keyboard.press("b")
+    expect(page.locator("#bench-undo-confirm")).to_be_visible()
+    page.wait_for_timeout(450)
+    page.keyboard.press("b")
+    wait_synced(page)
+    assert len(live_taps(world)) == 6
+    expect(page.locator("#bench-next")).to_be_visible()  # reopened: guidance is back
+
+    # An undo within an unfinished series does not ask.
+    page.wait_for_timeout(450)
+    page.get_by_role("button", name="Undo", exact=True).click()
+    wait_synced(page)
+    assert len(live_taps(world)) == 5
+    expect(page.locator("#bench-undo-confirm")).to_be_hidden()
+
+
+def test_the_sign_in_again_banner_comes_back_to_the_same_screen(world, tablet):
+    from django.contrib.sessions.models import Session
+
+    page = open_session(tablet, world)
+    here = page.url
+    Session.objects.all().delete()  # the shift is over
+    page.get_by_role("button", name="No response", exact=True).click()
+    link = page.locator("#bench-sign-in")
+    expect(link).to_be_visible()
+    expect(link).to_have_text(
+        "Sign in again to send the waiting taps; they are kept on this tablet."
+    )
+    assert too_small_targets(page) == []
+    screenshot(page, "bench-session-sign-in-again")
+    link.click()
+    page.get_by_label("Username").fill("tess")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(here)
+    wait_synced(page)  # the kept tap is sent once signed in
+    assert live_taps(world) == [("4.31", False)]
