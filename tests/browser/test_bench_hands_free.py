@@ -303,3 +303,33 @@ def test_the_sign_in_again_banner_comes_back_to_the_same_screen(world, tablet):
     page.wait_for_url(here)
     wait_synced(page)  # the kept tap is sent once signed in
     assert live_taps(world) == [("4.31", False)]
+
+
+def test_the_animal_page_lists_notes_overrides_and_undos_as_text(
+    world, tablet, browser, live_server
+):
+    page = open_session(tablet, world)
+    page.get_by_role("button", name="No response", exact=True).click()
+    page.wait_for_timeout(450)
+    page.get_by_text("Add note").click()
+    page.get_by_label("licking").click()
+    page.get_by_text("Different filament").click()
+    page.get_by_label("4.93").click()
+    page.get_by_role("button", name="Withdrawal", exact=True).click()
+    page.wait_for_timeout(450)
+    page.get_by_role("button", name="No response", exact=True).click()
+    page.wait_for_timeout(450)
+    page.get_by_role("button", name="Undo", exact=True).click()
+    wait_synced(page)
+
+    context = browser.new_context(viewport={"width": 1366, "height": 900}, base_url=live_server.url)
+    desk = context.new_page()
+    login(desk, "ivy", PASSWORD)
+    desk.goto(f"/s/{world.study.slug}/dashboard/animals/{world.animals['R03'].pk}/")
+    details = desk.locator(".tap-details li")
+    expect(details).to_have_count(2)
+    expect(details.nth(0)).to_contain_text("#2 4.93 (8 g) withdrawal · override")
+    expect(details.nth(0)).to_contain_text("note: “licking”")
+    expect(details.nth(1)).to_contain_text("no response · undone by tess at")
+    screenshot(desk, "dashboard-animal-tap-details")
+    context.close()
