@@ -12,7 +12,9 @@ from openpyxl import load_workbook
 
 from analysis import exports
 from sessions import services
-from tests.worlds import tap
+from sessions.importing import import_study_csv
+from sessions.models import Stimulus
+from tests.worlds import HEADER, base_rows, counts, tap, to_csv
 
 HOSTILE_NOTE = '=HYPERLINK("http://evil.example","x") <script>alert(1)</script>'
 
@@ -177,3 +179,41 @@ def test_the_copy_path_writes_the_appended_columns_as_the_row_path_does(recorded
     by_rows = "".join(exports.csv_chunks(export.header("stimuli"), export.rows("stimuli")))
     assert "".join(export.csv_chunks("stimuli")) == by_rows
     assert "4.74,6,1," in by_rows and ',1,"licking; =HYPERLINK(' in by_rows
+
+
+# ----------------------------------------------------------------------------- import
+
+
+def _with_columns(extra: dict[str, str]) -> bytes:
+    rows = base_rows()
+    header = HEADER + "," + ",".join(extra)
+    return to_csv([r + list(extra.values()) for r in rows], header=header)
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"override": "2"}, "line 2, override: '2' is not 0 or 1"),
+        ({"override": "=1+1"}, "override: '=1+1' is not 0 or 1"),
+        ({"note": "x" * 201}, ", note: '" + "x" * 200 + "…' is longer than 200 characters"),
+        ({"recorded_by": "y" * 151}, ", recorded_by: 'yyy"),
+    ],
+)
+@pytest.mark.django_db
+def test_import_refuses_bad_override_note_or_tapper_naming_line_and_column(extra, message):
+    before = counts()
+    result = import_study_csv(data=_with_columns(extra), slug="imported", source_name="x.csv")
+    assert not result.written
+    assert any(message in line for line in result.error_lines()), result.error_lines()[:2]
+    assert counts() == before  # nothing half-written
+
+
+@pytest.mark.django_db
+def test_import_keeps_a_files_note_and_override(people):
+    data = _with_columns({"override": "1", "note": "'=HYPERLINK(1)", "recorded_by": "tess"})
+    result = import_study_csv(data=data, slug="imported", source_name="x.csv")
+    assert result.written, result.error_lines()
+    taps = Stimulus.objects.filter(session__animal__study__slug="imported")
+    assert set(taps.values_list("is_override", "note", "recorded_by__username")) == {
+        (True, "=HYPERLINK(1)", "tess")  # the export's guard ' is taken off again
+    }
