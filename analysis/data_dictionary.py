@@ -176,5 +176,7 @@ def dictionary_entries(study) -> list[tuple[str, str, str, str]]:
         ("taps_all", "session_void_reason", "", "why the session was voided"),
         ("taps_all", "session_voided_by", "", "user who voided the session"),
         ("taps_all", "session_voided_at", "ISO 8601 date-time", "when the session was voided"),
+        ("taps_all", "minutes_after_dose", "min", "minutes from the animal's injection on the "
+         "test day to the start of the session; empty when it had none before"),
     ]  # fmt: skip
     return entries

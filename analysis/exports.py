@@ -60,7 +60,7 @@ TAPS_ALL_COLUMNS = [
     "animal", "group", "timepoint", "day", "paw", "session", "order", "filament_size",
     "filament_g", "response", "override", "note", "recorded_at", "recorded_by", "state",
     "void_reason", "voided_by", "voided_at", "session_status", "session_void_reason",
-    "session_voided_by", "session_voided_at",
+    "session_voided_by", "session_voided_at", "minutes_after_dose",
 ]  # fmt: skip
 THRESHOLD_COLUMNS = [
     "animal", "group", "timepoint", "day", "method", "threshold_g", "status", "pattern",
@@ -661,12 +661,13 @@ class StudyExport:
                 "session_id", "order", "filament__size", "filament__grams", "withdrew",
                 "is_override", "note", "recorded_at", "recorded_by__username", "voided",
                 "void_reason", "session__status", "session__void_reason",
+                "session__minutes_after_dose",
             )
         )  # fmt: skip
         for row in rows.iterator(chunk_size=ITERATOR_CHUNK):
             (pk, animal, group, timepoint, day, paw, session, order, size, grams, withdrew,
              override, note, recorded_at, recorded_by, voided, void_reason, session_status,
-             session_void_reason) = row  # fmt: skip
+             session_void_reason, minutes_after_dose) = row  # fmt: skip
             session_voided = session_status == "voided"
             if voided:
                 state = "undone" if void_reason == "undo" else "voided"
@@ -679,7 +680,7 @@ class StudyExport:
                 1 if withdrew else 0, 1 if override else 0, note, recorded_at,
                 recorded_by or "", state, void_reason if voided else "", by or "", at,
                 session_status, session_void_reason if session_voided else "", s_by or "",
-                s_at,
+                s_at, minutes_after_dose,
             )  # fmt: skip
 
     def _rows_audit_log(self) -> Iterator[tuple]:

@@ -2,12 +2,15 @@
 and testing (recorded on the session, shown on the screen and the animal page), grams on
 the chips, and tool buttons that do not look disabled."""
 
+import csv
 import datetime as dt
+import io
 import re
 
 from django.urls import reverse
 from django.utils import timezone
 
+from analysis import exports
 from animals import services as animal_services
 from animals.models import DoseAdministration
 from sessions.models import TestSession
@@ -51,6 +54,9 @@ def test_the_session_records_and_shows_the_time_since_the_injection(bench, clien
         reverse("dashboard_animal", args=[bench.study.slug, bench.animals["R03"].pk])
     )
     assert "started 85 min after that day's injection" in animal_page.content.decode()
+    export = exports.StudyExport(bench.study)
+    taps = list(csv.DictReader(io.StringIO("".join(export.csv_chunks("taps_all")))))
+    assert [r["minutes_after_dose"] for r in taps] == ["85"]
 
 
 def test_no_dose_another_animals_dose_or_a_voided_one_says_nothing(bench, client_for, people):
