@@ -96,11 +96,13 @@ def _frame(rows: Iterable[dict]) -> pd.DataFrame:
 
 
 def format_p(p: float | None) -> str:
-    """p as a reader expects it: "p = 0.03", "p = 0.004", "p < 0.001"."""
+    """p as a reader expects it: "p = 0.03", "p = 0.004", "p = 0.00043", "p < 0.0001"."""
     if p is None or not np.isfinite(p):
         return "p not computed"
+    if p < 0.0001:
+        return "p < 0.0001"
     if p < 0.001:
-        return "p < 0.001"
+        return f"p = {p:.2g}"
     if p < 0.01:
         return f"p = {p:.3f}"
     # Two decimals, unless that would print a p just under or over 0.05 as "0.05".
