@@ -50,7 +50,17 @@ STUDY_FIELDS = [
     "comparison_family",
     "comparison_basis",
     "description",
+    "bench_keys_withdrawal",
+    "bench_keys_no_response",
+    "bench_keys_undo",
 ]
+# Bench comfort, not study design: changed at any time without a reason.
+NO_REASON_FIELDS = {
+    "change_reason",
+    "bench_keys_withdrawal",
+    "bench_keys_no_response",
+    "bench_keys_undo",
+}
 
 
 class PlainDecimalInput(forms.NumberInput):
@@ -91,7 +101,16 @@ STUDY_LABELS = {
     "comparison_pairs": "Chosen timepoint comparisons (pairs)",
     "comparison_family": "Comparisons the charts mark",
     "comparison_basis": "Tested by",
+    "bench_keys_withdrawal": "Bench keys: Withdrawal",
+    "bench_keys_no_response": "Bench keys: No response",
+    "bench_keys_undo": "Bench keys: Undo",
 }
+BENCH_KEYS_HELP = (
+    "Keys (keyboard, foot pedal or presentation clicker) that record this on the von Frey "
+    "screen, separated by spaces: a letter or digit, . , / ; - =, or "
+    "PageDown, PageUp, ArrowRight, ArrowLeft, ArrowUp, ArrowDown, Enter, Space, Home, End, "
+    "AudioVolumeUp, AudioVolumeDown. Each key does one thing."
+)
 STUDY_HELP = {
     "threshold_method": "How one series of filament responses becomes one threshold. Target "
     "force: the lowest force that made the paw withdraw (as Kim et al. 2022). Up-down: "
@@ -122,6 +141,9 @@ STUDY_HELP = {
     "comparisons loses less to the correction for multiple tests, so a drug group can "
     "differ from control here when it would not among every pair. Changing this once "
     "data are recorded needs a reason.",
+    "bench_keys_withdrawal": BENCH_KEYS_HELP,
+    "bench_keys_no_response": BENCH_KEYS_HELP,
+    "bench_keys_undo": BENCH_KEYS_HELP,
 }
 
 # What each basis runs, in the words of R and Prism users (settings page).
@@ -225,7 +247,7 @@ class StudyForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        changed = [name for name in self.changed_data if name != "change_reason"]
+        changed = [name for name in self.changed_data if name not in NO_REASON_FIELDS]
         asked = "change_reason" in self.errors  # clean_change_reason already said why
         if (
             changed

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('labstudy', '0011_timepoint_label_help'),
+        ('labstudy', '0012_h8_bench_keys'),
     ]
 
     operations = [
