@@ -502,6 +502,11 @@
     }
     evt.preventDefault();
     evt.stopPropagation(); // htmx must not post it as well
+    if (form.dataset.benchForm === "observation" && !form.querySelector("[name=animal]:checked")) {
+      // Said now, not when the Wi-Fi is back: the server would refuse it then.
+      say(form, "Pick the animal.");
+      return;
+    }
     var params = formParams(form, evt.submitter);
     var ids = all().map(function (op) { return op.uuid; });
     var id = isUuid(params.client_uuid) && ids.indexOf(params.client_uuid) < 0 ?
@@ -517,11 +522,23 @@
       params: params,
       what: describe(form, params),
       // Sent at once unless the tablet is offline or other entries wait before it.
-      waited: !root.navigator.onLine || all().length > 0,
+      waited: !root.navigator.onLine || mine().length > 0,
       at: Date.now(),
     });
     settle(form);
     flush();
+  }
+
+  function say(form, message) {
+    var note = form.querySelector(".bench-form-note");
+    if (!note) {
+      note = document.createElement("div");
+      note.className = "alert alert-danger bench-form-note";
+      note.setAttribute("role", "alert");
+      form.prepend(note);
+    }
+    note.textContent = message;
+    note.scrollIntoView({ block: "nearest" });
   }
 
   /* After queueing: the form is ready for the next entry, never for the same one twice. */
