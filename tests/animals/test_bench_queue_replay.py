@@ -7,6 +7,8 @@ refuses a UUID reused for other content (409, in plain words) and never answers 
 input with a server error or a half-written record.
 """
 
+import json
+import re
 import threading
 import uuid
 from decimal import Decimal
@@ -18,7 +20,7 @@ from django.urls import reverse
 
 from animals import services
 from animals.models import Animal, BodyWeight, DoseAdministration, Observation
-from labstudy.models import Study
+from labstudy.models import Membership, Role, Study
 from tests.worlds import make_bench_study
 
 QUEUED = {"HTTP_HX_REQUEST": "true", "HTTP_X_BENCH_CLIENT": "1"}
@@ -392,3 +394,29 @@ def test_one_id_for_two_animals_at_once_stores_one_and_refuses_the_other(study, 
     assert "This form was already used to save" in " ".join(errors[0].messages)
     model = {"dose": DoseAdministration, "weight": BodyWeight, "observation": Observation}[what]
     assert model.objects.filter(client_uuid=form_id).count() == 1
+
+
+# ---------------------------------------------------------------------------
+# The day list keeps these pages for offline reloads (its "precache" list)
+
+
+@pytest.mark.django_db
+def test_the_day_list_keeps_the_form_pages_a_person_may_open(client, client_for, bench, make_user):
+    def precached(client) -> list[str]:
+        html = client.get(reverse("bench_today", args=[bench.study.slug])).content.decode()
+        found = re.search(
+            r'<script id="bench-precache" type="application/json">(.*?)</script>', html
+        )
+        return json.loads(found.group(1))
+
+    base = f"/s/{bench.study.slug}/bench/"
+    day = f"?date={bench.today.isoformat()}"
+    pages = precached(client_for("technician"))
+    for name in ("doses", "weights", "observations"):
+        assert f"{base}{name}/" in pages and f"{base}{name}/{day}" in pages
+    tester = make_user("tom")
+    Membership.objects.create(user=tester, study=bench.study, role=Role.TESTER)
+    client.force_login(tester)
+    pages = precached(client)
+    assert f"{base}weights/" in pages and f"{base}observations/" in pages
+    assert not any("/doses/" in page for page in pages)  # a tester never sees the worksheet
