@@ -15,7 +15,9 @@
  * server answers with X-Bench-Result and X-Bench-Message (animals/views.py): an entry it
  * refuses (study closed, animal excluded, day closed, dose marked on another tablet, an
  * id used for something else) goes to a "not saved" list with the server's words and
- * what was entered, kept until the technician dismisses it.
+ * what was entered, kept until the technician dismisses it. The form's own submit
+ * listeners do not run (the queue takes the event first): other scripts listen for
+ * "bench:queued" (on the form) and "bench:entry" (on the body, with the outcome).
  *
  * Also registers the service worker that keeps the bench pages loadable offline.
  */
@@ -286,6 +288,10 @@
       observationSaved = true;
     }
     drop(op.uuid);
+    // For other scripts of the page (counters, questions): what became of the entry.
+    document.body.dispatchEvent(new CustomEvent("bench:entry", {
+      detail: { form: op.form, row: op.row, result: result, message: message, params: op.params },
+    }));
     return "done";
   }
 
@@ -525,6 +531,8 @@
       waited: !root.navigator.onLine || mine().length > 0,
       at: Date.now(),
     });
+    form.dispatchEvent(new CustomEvent("bench:queued", { bubbles: true,
+      detail: { form: form.dataset.benchForm, row: form.dataset.benchRow || "", params: params } }));
     settle(form);
     flush();
   }

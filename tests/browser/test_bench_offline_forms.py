@@ -184,11 +184,22 @@ def test_doses_weights_and_an_observation_wait_offline_and_are_stored_once(
 
     # The same five replayed (a tablet that never heard back), twice at once: stored once.
     page.goto(f"/s/{slug}/bench/weights/")
+    page.evaluate(
+        "window.outcomes = []; document.body.addEventListener('bench:entry',"
+        " (e) => outcomes.push(e.detail.form + ' ' + e.detail.result))"
+    )
     page.evaluate(f"localStorage.setItem('{QUEUE_KEY}', JSON.stringify({json.dumps(sent)}))")
     page.evaluate("Promise.all([LabstudyBench.flush(), LabstudyBench.flush()])")
     page.wait_for_function(f"() => !JSON.parse(localStorage.getItem('{QUEUE_KEY}')).length")
     assert todays(bench) == EXPECTED
     expect(page.locator(".bench-conflict-note")).to_have_count(0)
+    assert page.evaluate("outcomes") == [
+        "dose duplicate",
+        "dose duplicate",
+        "weight duplicate",
+        "weight duplicate",
+        "observation duplicate",
+    ]
 
 
 def test_what_the_server_refuses_meanwhile_is_kept_in_a_not_saved_list(
