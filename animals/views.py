@@ -46,7 +46,13 @@ def _closed_day(access: StudyAccess, date: dt.date) -> bool:
 
 
 def _form_errors(form) -> str:
-    return " ".join(str(e) for errors in form.errors.values() for e in errors)
+    """Every error of a form, each after the name of its field ("Reason: ...")."""
+    return " ".join(
+        f"{form.fields[field].label or field.replace('_', ' ').capitalize()}: {' '.join(errors)}"
+        if field in form.fields
+        else " ".join(errors)
+        for field, errors in form.errors.items()
+    )
 
 
 def _refusal(exc: ValidationError) -> str:
@@ -463,8 +469,7 @@ def _observation_queued(request: HttpRequest, access: StudyAccess, form) -> Http
             return answer("invalid", BAD_FORM_ID)
         if "animal" in form.errors:
             return answer("invalid", "Pick the animal.")
-        named = (f"{field.capitalize()}: {' '.join(e)}" for field, e in form.errors.items())
-        return answer("invalid", " ".join(named))
+        return answer("invalid", _form_errors(form))
     if _closed_day(access, form.cleaned_data["date"]):
         return answer("conflict:closed", PAST_DAY_CLOSED)
     animal = Animal.objects.filter(pk=form.cleaned_data["animal"], study=access.study).first()

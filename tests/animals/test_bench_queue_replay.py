@@ -251,9 +251,9 @@ def test_a_form_id_that_is_not_a_uuid_is_a_message(client_for, bench, post, form
 @pytest.mark.parametrize(
     ("post", "field", "value", "words"),
     [
-        (post_dose, "reason", LONG, "at most 300 characters"),
-        (post_dose, "status", SCRIPT, "Select a valid choice"),
-        (post_dose, "date", LONG, "Enter a valid date"),
+        (post_dose, "reason", LONG, "Reason: Ensure this value has at most 300 characters"),
+        (post_dose, "status", SCRIPT, "Status: Select a valid choice"),
+        (post_dose, "date", LONG, "Date: Enter a valid date"),
         (post_weight, "grams", LONG, "Enter the weight in grams"),
         (post_weight, "grams", SCRIPT, "Enter the weight in grams"),
         (post_weight, "date", "9999-12-31", "outside the dates the bench records"),
