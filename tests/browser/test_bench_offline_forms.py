@@ -52,9 +52,10 @@ def queue(page) -> list:
 
 
 def go_offline(page) -> None:
-    """The Wi-Fi drops. Chromium's offline emulation does not always hold for a request
-    that a page's service worker passes on (the worker itself is not emulated offline),
-    so the bench's posts are also cut here, as a dropped connection would."""
+    """The Wi-Fi drops. The bench's posts are also cut here, as a dropped connection
+    would: Chromium's offline emulation does not always hold for a request the page's
+    service worker passes on (the worker itself is not emulated offline). Such a request
+    may still slip past both; then only its answer is lost, which the queue must survive."""
     page.context.set_offline(True)
     page.context.route("**/bench/**", abort_posts)
 
