@@ -72,6 +72,13 @@ def dictionary_entries(study) -> list[tuple[str, str, str, str]]:
         ("summary", "mpe_sem", "%", "SEM of %MPE"),
         ("summary", "n_legacy", "animals", "of n, thresholds imported without stimuli "
          "(legacy_thresholds)"),
+        ("summary", "n_at_cutoff", "animals", f"of n, animals whose threshold is the {cut} g "
+         "cut-off (no withdrawal up to it, status cutoff_high, or a target force at the "
+         "cut-off filament): their values are bounds, so the mean, SD, SEM and any CI of "
+         "the row are bounded by the cut-off (all n at the cut-off: mean = cut-off, SD 0)"),
+        ("summary", "n_at_lowest", "animals", "of n, animals that withdrew at the lowest "
+         "filament (status cutoff_low): their threshold is at or below its force, so the "
+         "row's mean and CI are bounded below by it"),
         ("stats", "test", "", "friedman, nemenyi_friedman, wilcoxon, rm_anova(_gg/_hf), "
          "mauchly, mixed_anova(_gg/_hf), kruskal, nemenyi_kruskal, dunn_kruskal, "
          "mann_whitney, auc_*, mixed_model (docs/statistics.md)"),

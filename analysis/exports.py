@@ -58,7 +58,11 @@ THRESHOLD_COLUMNS = [
     "animal", "group", "timepoint", "day", "method", "threshold_g", "status", "pattern",
     "pct_mpe", "paw", "n_stimuli", "source", "reason", "mpe_reason",
 ]  # fmt: skip
-SUMMARY_COLUMNS = [*stats.SUMMARY_COLUMNS, "mpe_mean", "mpe_sem", "n_legacy"]
+# n_at_cutoff / n_at_lowest: of n, the animals held at the cut-off or at the lowest
+# filament (`inputs.censored_counts`); appended after the columns older files have.
+SUMMARY_COLUMNS = [
+    *stats.SUMMARY_COLUMNS, "mpe_mean", "mpe_sem", "n_legacy", "n_at_cutoff", "n_at_lowest",
+]  # fmt: skip
 STATS_COLUMNS = [*stats.COLUMNS, "outcome"]
 AUC_COLUMNS = [
     "animal", "group", "outcome", "auc", "unit", "from_timepoint", "to_timepoint",

@@ -29,7 +29,9 @@ SCRIPTS = {
     "bench_tablets.py": ("tablets", "| tap p95 under load, ms", True),
     "bench_export.py": ("export", "| stimuli CSV through the export view, rows/s", False),
     "bench_import.py": ("import", "| import_study, ", False),
+    "bench_mixed.py": ("mixed", "| mixed model fit, group × time, 40 animals", False),
 }
+IN_MEMORY = {"bench_thresholds.py", "bench_mixed.py"}  # no database needed
 
 
 def _postgres_server() -> str | None:
@@ -108,7 +110,7 @@ def test_benchmark_runs_tiny_and_prints_its_rows(script, request, tmp_path):
     section, row, needs_postgres = SCRIPTS[script]
     args = [sys.executable, str(ROOT / "bench" / script), "--quick"]
     env = _env()
-    if script != "bench_thresholds.py":
+    if script not in IN_MEMORY:
         if needs_postgres and _postgres_server() is None:
             pytest.skip(
                 f"{script} needs PostgreSQL (concurrent writers with row locks); it runs in "
