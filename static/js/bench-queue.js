@@ -36,6 +36,7 @@
   var inFlight = null;
   var retryTimer = null;
   var problem = "";
+  var SIGNED_OUT = "Sign in again to send what is waiting; it is kept on this tablet.";
   var listeners = [];
 
   function read(key, fallback) {
@@ -198,7 +199,7 @@
       // Not the bench answering: a sign-in page after the session expired, or an error.
       if (deviceData.SIGN_IN.test(xhr.responseURL || "")) {
         deviceData.forgetPages(); // signed out: the cached pages go, the taps stay
-        problem = "Sign in again to send the waiting taps; they are kept on this tablet.";
+        problem = SIGNED_OUT;
       } else {
         problem = "The server did not accept the taps (error " + xhr.status + "); retrying.";
       }
@@ -261,7 +262,7 @@
       }
     } else if (deviceData.SIGN_IN.test(xhr.responseURL || "")) {
       deviceData.forgetPages();
-      problem = "Sign in again to send what is waiting; it is kept on this tablet.";
+      problem = SIGNED_OUT;
       return "stuck";
     } else if (xhr.status === 404) {
       result = "conflict:gone";
@@ -344,7 +345,21 @@
       offline.hidden = root.navigator.onLine && !problem;
       offline.textContent = root.navigator.onLine ? problem :
         "Offline: what you record is kept on this tablet and sent when the Wi-Fi is back";
+      if (root.navigator.onLine && problem === SIGNED_OUT) {
+        offline.replaceChildren(signInLink());
+      }
     }
+  }
+
+  /* "Sign in again" as a link that comes back to this screen after signing in. */
+  function signInLink() {
+    var link = document.createElement("a");
+    link.id = "bench-sign-in";
+    link.className = "btn btn-warning";
+    var here = root.location.pathname + root.location.search;
+    link.href = "/accounts/login/?next=" + encodeURIComponent(here);
+    link.textContent = problem;
+    return link;
   }
 
   function tapText(t) {

@@ -77,6 +77,7 @@ def test_stimuli_export_header_and_first_series(small_study):
     assert rows[0] == [
         "animal", "group", "timepoint", "day", "paw", "order", "filament_size", "filament_g",
         "response", "tested_at", "tester", "cage", "sex", "session", "animal_status",
+        "override", "note", "recorded_by",
     ]  # fmt: skip
     assert {r[14] for r in rows[1:]} == {"active"}
     a1_t0 = [r for r in rows[1:] if r[0] == "A1" and r[2] == "T0"]
