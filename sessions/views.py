@@ -60,9 +60,20 @@ def bench_today(request: HttpRequest, slug: str) -> HttpResponse:
             "doses": doses,
             "weights": weights,
             "links": day_links(study, date, "bench_today", access),
-            "precache": [s.url for s in day.slots] if access.can_test else [],
+            "precache": ([s.url for s in day.slots] if access.can_test else [])
+            + _form_pages(access, date),
         },
     )
+
+
+def _form_pages(access: StudyAccess, date) -> list[str]:
+    """The dosing, weights and observations pages this person may open, as the menu and
+    the day list link them: kept for offline reloads, as the day's sessions are."""
+    names = ["bench_weights", "bench_observations"]
+    if access.can_dose:
+        names.insert(0, "bench_doses")
+    pages = [reverse(name, args=[access.study.slug]) for name in names]
+    return pages + [f"{page}?date={date.isoformat()}" for page in pages]
 
 
 class HiddenWhileBlinded(Http404):
