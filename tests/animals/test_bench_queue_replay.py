@@ -15,6 +15,8 @@ from decimal import Decimal
 from urllib.parse import unquote
 
 import pytest
+from django.conf import settings
+from django.contrib.staticfiles import finders
 from django.db import connection, connections
 from django.urls import reverse
 
@@ -414,6 +416,10 @@ def test_the_day_list_keeps_the_form_pages_a_person_may_open(client, client_for,
     pages = precached(client_for("technician"))
     for name in ("doses", "weights", "observations"):
         assert f"{base}{name}/" in pages and f"{base}{name}/{day}" in pages
+    # The cage-card QR reader, so Scan cage works after the Wi-Fi dropped.
+    reader = [page for page in pages if page.endswith(".js")]
+    assert len(reader) == 1 and "jsqr" in reader[0].lower()
+    assert finders.find(reader[0].removeprefix(settings.STATIC_URL)) is not None
     tester = make_user("tom")
     Membership.objects.create(user=tester, study=bench.study, role=Role.TESTER)
     client.force_login(tester)
