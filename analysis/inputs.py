@@ -23,7 +23,7 @@ from types import MappingProxyType
 
 import pandas as pd
 
-from analysis import frames, stats, thresholds
+from analysis import frames, stats, stats_cache, thresholds
 
 # The outcomes every number is computed for, as the stats export's `outcome` column and
 # the session frame's value columns name them.
@@ -334,22 +334,33 @@ def study_statistics(
     if inputs.control not in set(long["group"].tolist()):
         return StudyStatistics(empty, NO_CONTROL)
     study = inputs.study
-    try:
-        table = stats.study_statistics(
-            long,
-            baseline=inputs.baseline,
-            control_group=inputs.control,
-            alpha=study.alpha,
-            posthoc=study.posthoc,
-            pairs=inputs.pairs[outcome],
-            mixed_model=mixed_model,
-            family=study.comparison_family,
-            basis=study.comparison_basis,
-        )
-    except ValueError as error:
-        return StudyStatistics(empty, str(error))
-    table["note"] = _flag_legacy(table, inputs.usable(outcome))
-    return StudyStatistics(table)
+    usable = inputs.usable(outcome)
+    legacy = usable.loc[usable["source"] == frames.SOURCE_LEGACY, ["animal", "group", "timepoint"]]
+    settings = {
+        "baseline": inputs.baseline,
+        "control_group": inputs.control,
+        "alpha": float(study.alpha),
+        "posthoc": study.posthoc,
+        "pairs": tuple(inputs.pairs[outcome]),
+        "mixed_model": mixed_model,
+        "family": study.comparison_family,
+        "basis": study.comparison_basis,
+    }
+
+    def compute() -> StudyStatistics:
+        try:
+            table = stats.study_statistics(long, **settings)
+        except ValueError as error:
+            return StudyStatistics(empty, str(error))
+        table["note"] = _flag_legacy(table, usable)
+        return StudyStatistics(table)
+
+    key = stats_cache.key(
+        f"study_statistics:{outcome}", study.pk, [long, legacy], tuple(sorted(settings.items()))
+    )
+    result = stats_cache.cached(key, compute)
+    # A copy: a caller that adds a column must not change what the next one is served.
+    return StudyStatistics(result.table.copy(), result.problem)
 
 
 def mixed_model_statistics(inputs: AnalysisInputs, outcome: str = THRESHOLD_G) -> pd.DataFrame:
@@ -359,7 +370,13 @@ def mixed_model_statistics(inputs: AnalysisInputs, outcome: str = THRESHOLD_G) -
     if long.empty or inputs.baseline not in set(long["timepoint"]):
         return pd.DataFrame(columns=stats.COLUMNS)
     control = inputs.control if inputs.control in set(long["group"]) else None
-    return stats.mixed_model(long, baseline=inputs.baseline, control_group=control)
+    key = stats_cache.key(
+        f"mixed_model:{outcome}", inputs.study.pk, [long], (inputs.baseline, control)
+    )
+    table = stats_cache.cached(
+        key, lambda: stats.mixed_model(long, baseline=inputs.baseline, control_group=control)
+    )
+    return table.copy()
 
 
 def _flag_legacy(result: pd.DataFrame, usable: pd.DataFrame) -> list[str]:

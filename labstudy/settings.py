@@ -7,6 +7,7 @@ LABSTUDY_CSRF_TRUSTED_ORIGINS, DATABASE_URL), and a missing or unusable one stop
 process with a message naming it.
 """
 
+import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -195,6 +196,34 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# The statistics cache (analysis/stats_cache.py): keyed on a digest of the data the
+# numbers are made of, so a write never needs to clear it. A file cache by default (one
+# per checkout, shared by the server's processes); Redis when LABSTUDY_CACHE_URL names one
+# (redis://host:6379/0, needs the `redis` package); "none" turns it off.
+_CACHE_URL = os.environ.get("LABSTUDY_CACHE_URL", "").strip()
+_CHECKOUT = hashlib.sha256(str(BASE_DIR).encode()).hexdigest()[:10]
+if _CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
+    _STATISTICS_CACHE = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": _CACHE_URL,
+    }
+elif _CACHE_URL == "none":
+    _STATISTICS_CACHE = {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}
+else:
+    _STATISTICS_CACHE = {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": os.environ.get(
+            "LABSTUDY_CACHE_DIR",
+            str(Path(tempfile.gettempdir()) / f"labstudy-stats-{_CHECKOUT}"),
+        ),
+        "OPTIONS": {"MAX_ENTRIES": 5000},
+    }
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "statistics": {"TIMEOUT": 7 * 24 * 3600, **_STATISTICS_CACHE},
+}
+
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
