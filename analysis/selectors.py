@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from django.db.models import Count, Q
 
-from analysis import frames, inputs, stats
+from analysis import frames, inputs, stats, stats_cache
 from labstudy import audit
 
 # ----------------------------------------------------------------------------- design
@@ -126,7 +126,31 @@ def mpe_left_out(analysed: inputs.AnalysisInputs) -> list[dict]:
 
 def measure_results(analysed: inputs.AnalysisInputs, measure: Measure) -> MeasureResults:
     """One measure's long frame, summary, statistics (without the mixed model, fitted on
-    request) and marks."""
+    request) and marks: computed once per state of the data (`analysis.stats_cache`),
+    keyed on the session frame everything here is made of, the design and the settings.
+    Role-independent: every group is in it, callers apply the blinding."""
+    study = analysed.study
+    settings = (
+        analysed.method,
+        repr(analysed.design),
+        analysed.reference,
+        float(study.alpha),
+        study.posthoc,
+        study.comparison_family,
+        study.comparison_basis,
+        float(study.cutoff_g),
+        tuple(analysed.pairs[measure.column]),
+    )
+    key = stats_cache.key(
+        f"measure_results:{measure.key}",
+        study.pk,
+        [analysed.sessions, analysed.long(measure.column)],
+        settings,
+    )
+    return stats_cache.cached(key, lambda: _measure_results(analysed, measure))
+
+
+def _measure_results(analysed: inputs.AnalysisInputs, measure: Measure) -> MeasureResults:
     long = analysed.long(measure.column)
     computed = inputs.study_statistics(analysed, measure.column, mixed_model=False)
     if long.empty:

@@ -14,7 +14,7 @@ import pytest
 from django.test import override_settings
 from django.urls import reverse
 
-from analysis import inputs, stats, stats_cache
+from analysis import inputs, selectors, stats, stats_cache
 from animals import allocation_service
 from animals import services as animal_services
 from animals.models import Animal, BodyWeight, DoseAdministration, Observation, TreatmentGroup
@@ -53,10 +53,17 @@ def served(study_pk: int, *, mixed_model: bool = False) -> dict[str, pd.DataFram
     """Both outcomes' statistics as every page and export gets them (the one route)."""
     study = Study.objects.get(pk=study_pk)
     analysed = inputs.analysis_inputs(study)
-    return {
+    numbers = {
         outcome: inputs.study_statistics(analysed, outcome, mixed_model=mixed_model).table
         for outcome in inputs.OUTCOMES
     }
+    # The dashboard's tables and marks (selectors.measure_results, cached too).
+    results = selectors.study_results(study, analysed=analysed)
+    for measure in (results.threshold, results.mpe):
+        for part in ("summary", "statistics", "marks"):
+            numbers[f"dashboard {measure.measure.key} {part}"] = getattr(measure, part)
+        numbers[f"dashboard {measure.measure.key} auc"] = pd.DataFrame(measure.auc)
+    return numbers
 
 
 def cold(study_pk: int, **kwargs) -> dict[str, pd.DataFrame]:
