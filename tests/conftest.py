@@ -121,3 +121,12 @@ def test_settings(settings):
     # tests/lan makes its own.
     settings.LABSTUDY_LAN_DIR = Path(tempfile.gettempdir()) / "labstudy-tests-no-lan"
     settings.LABSTUDY_LAN_URLS = []
+    # The statistics cache in memory, empty for every test: no number computed by an
+    # earlier test (or an earlier run, in the file cache) is served to this one.
+    settings.CACHES = {
+        **settings.CACHES,
+        "statistics": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    }
+    from django.core.cache import caches
+
+    caches["statistics"].clear()

@@ -30,6 +30,7 @@ SCRIPTS = {
     "bench_export.py": ("export", "| stimuli CSV through the export view, rows/s", False),
     "bench_import.py": ("import", "| import_study, ", False),
     "bench_mixed.py": ("mixed", "| mixed model fit, group × time, 40 animals", False),
+    "bench_stats_cache.py": ("statistics cache", "| dashboard, second visit (cache hit)", False),
 }
 IN_MEMORY = {"bench_thresholds.py", "bench_mixed.py"}  # no database needed
 
