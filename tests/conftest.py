@@ -3,6 +3,8 @@ people around it (technician, investigator, data manager, outsider)."""
 
 import datetime as dt
 import os
+import shutil
+from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -11,7 +13,13 @@ from hypothesis import settings as hypothesis_settings
 from front.demo import DemoSummary, load_demo_study
 from labstudy import services
 from labstudy.models import Membership, Role
-from tests.worlds import MD5_HASHER, DemoSnapshot, build_small_study, make_bench_study
+from tests.worlds import (
+    MD5_HASHER,
+    DemoSnapshot,
+    build_small_study,
+    make_bench_study,
+    manage,
+)
 
 PASSWORD = "correct-horse-battery"
 
@@ -32,6 +40,36 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
     with django_db_blocker.unblock():
         stoelting_set()
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory) -> Path:
+    """A fresh SQLite file that `manage.py migrate --noinput` made, as `make migrate` does:
+    one per test run, shared by the xdist workers (the first to ask migrates, under a lock,
+    the others wait for it). Copy it; never write to it. tests/labstudy/test_backup.py
+    checks what the migrations put there; the benchmark smoke test runs the scripts on
+    copies of it."""
+    import fcntl
+
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    path = shared / "migrated.sqlite3"
+    with open(shared / "migrated.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not path.exists():
+            building = shared / f"migrating-{os.getpid()}.sqlite3"
+            done = manage("migrate", "--noinput", database_url=f"sqlite:///{building}")
+            assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+            building.rename(path)
+    return path
+
+
+@pytest.fixture
+def sqlite_copy(migrated_sqlite, tmp_path) -> Path:
+    """A private copy of the migrated SQLite file for one test."""
+    path = tmp_path / "copy-of-migrated.sqlite3"
+    shutil.copyfile(migrated_sqlite, path)
+    return path
 
 
 @pytest.fixture

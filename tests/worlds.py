@@ -11,6 +11,8 @@ here (or takes them as fixtures from tests/conftest.py) and never from another t
   import must leave unchanged.
 - `project_urls`, `route_url`, `client_as`: every URL of the project, for the crawls.
 - `DemoSnapshot`: the demo study, loaded once per worker (fixture `demo_study`).
+- `manage`: `python manage.py ...` as a person runs it, on a database of its own (the
+  fixture `migrated_sqlite` is one such run of `migrate`, shared by the whole test run).
 """
 
 from __future__ import annotations
@@ -20,9 +22,13 @@ import datetime as dt
 import io
 import json
 import math
+import os
 import re
+import subprocess
+import sys
 import uuid
 from decimal import Decimal
+from pathlib import Path
 from types import SimpleNamespace
 
 from django.test import Client
@@ -35,6 +41,29 @@ from labstudy import services
 from labstudy.models import Membership, Role, Study, Timepoint, TreatmentGroup
 from sessions import services as session_services
 from sessions.models import Filament, LegacyThreshold, Stimulus, TestSession
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def manage_env(**extra: str) -> dict:
+    """The environment of a command run as a person starts it: none of this process's
+    LABSTUDY_ settings or DJANGO_SETTINGS_MODULE, `extra` (e.g. DATABASE_URL) on top."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LABSTUDY_")}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    env.update(extra)
+    return env
+
+
+def manage(*args: str, database_url: str, timeout: int = 300) -> subprocess.CompletedProcess:
+    """`python manage.py *args` in a process of its own on `database_url`."""
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=manage_env(DATABASE_URL=database_url),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def make_bench_study(study: Study, *, day: int = 28, method: str | None = None) -> SimpleNamespace:
