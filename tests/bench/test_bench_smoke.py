@@ -27,6 +27,9 @@ from tests.worlds import ROOT, manage, manage_env
 
 RESULTS = ROOT / "bench" / "RESULTS.md"
 HEADER = "| metric | value | baseline | ratio | database | date |"
+# The scripts run once, in a module-scoped fixture: under -n, on one worker (--dist
+# loadgroup in pyproject.toml), not once on each.
+pytestmark = pytest.mark.xdist_group("bench-smoke")
 # script: (section, the start of a row it must print, needs PostgreSQL)
 SCRIPTS = {
     "bench_thresholds.py": ("thresholds", "| thresholds up_down, 200 sessions", False),
