@@ -12,16 +12,16 @@ from hypothesis import settings as hypothesis_settings
 
 from front.demo import DemoSummary, load_demo_study
 from labstudy import services
-from labstudy.models import Membership, Role
+from labstudy.models import Membership, Role, Study
 from tests.worlds import (
     MD5_HASHER,
+    PASSWORD,
+    PEOPLE,
     DemoSnapshot,
-    build_small_study,
     make_bench_study,
     manage,
+    take_small_snapshot,
 )
-
-PASSWORD = "correct-horse-battery"
 
 # Under CI the property and fuzz tests draw the same examples every run, so a landing is
 # judged on the code, not on the luck of the draw; on a developer's machine they explore
@@ -82,12 +82,7 @@ def make_user(db):
 
 @pytest.fixture
 def people(make_user):
-    return {
-        "technician": make_user("tess"),
-        "investigator": make_user("ivy"),
-        "data_manager": make_user("dan"),
-        "outsider": make_user("olly"),
-    }
+    return {role: make_user(name) for role, name in PEOPLE.items()}
 
 
 @pytest.fixture
@@ -113,11 +108,20 @@ def bench(study):
     return make_bench_study(study)
 
 
+@pytest.fixture(scope="session")
+def small_snapshot(django_db_setup, django_db_blocker):
+    """The small study's rows, made once per test worker (tests.worlds.take_small_snapshot)."""
+    with django_db_blocker.unblock():
+        return take_small_snapshot()
+
+
 @pytest.fixture
-def small_study(people):
+def small_study(people, small_snapshot):
     """The small hand-made study of tests/analysis/test_exports.py (two groups of two,
-    T0-T2, every threshold worked out on paper), recorded through the bench services."""
-    return build_small_study(people)
+    T0-T2, every threshold worked out on paper), recorded through the bench services
+    (once per worker; written here from its snapshot)."""
+    small_snapshot.install()
+    return Study.objects.get(slug="small")
 
 
 @pytest.fixture(scope="session")
