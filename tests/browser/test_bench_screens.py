@@ -23,7 +23,15 @@ from labstudy import services as study_services
 from labstudy.models import Membership, Role, Study
 from sessions import services
 from sessions.models import Stimulus, TestSession
-from tests.browser.conftest import DESKTOP, LANDSCAPE, TABLET, login, screenshot, too_small_targets
+from tests.browser.conftest import (
+    DESKTOP,
+    LANDSCAPE,
+    TABLET,
+    login,
+    screenshot,
+    sign_in,
+    too_small_targets,
+)
 
 PHONE = {"width": 390, "height": 844}
 SLUG = "bench-today"
@@ -81,7 +89,7 @@ def open_as_technician(new_page, viewport=TABLET):
     page = new_page(viewport)
     # The page's clock runs on its own, as a real one, and `press` can move it on.
     page.clock.install()
-    login(page, "technician", DEMO_PASSWORD)
+    sign_in(page, "technician")
     return page
 
 
