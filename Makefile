@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip -q --disable-pip-version-check
 
-.PHONY: run serve test install install-dev migrate demo lint format bench clean
+.PHONY: run lan serve test install install-dev migrate demo lint format bench clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,14 @@ demo: migrate
 ## Install, migrate SQLite, load the demo study and serve on http://127.0.0.1:8000
 run: demo
 	$(PY) manage.py runserver 127.0.0.1:8000
+
+## The same, served to the lab network over HTTPS for tablets: https://<this computer's
+## LAN address>:8443/ (README, "Tablets on the lab network"). LAN_PORT and LAN_ADDRESS
+## (comma-separated) override what it finds; the certificate is kept in .lan/.
+LAN_PORT ?= 8443
+LAN_ADDRESS ?=
+lan: demo
+	$(PY) manage.py serve_lan --port $(LAN_PORT) --address "$(LAN_ADDRESS)"
 
 ## The whole test suite: lint, pytest (browser tests need /usr/bin/chromium), then the
 ## migration tests on a database the migrations built

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 from scipy import stats as scipy_stats
 
-from analysis import exports, frames, methods_text, selectors, thresholds
+from analysis import exports, frames, methods_text, presentation, selectors, thresholds
 from analysis.inputs import OUTCOMES, AnalysisInputs, study_statistics
 from labstudy import audit
 
@@ -250,7 +250,11 @@ def arrive_report(study, *, method: str | None = None) -> ArriveReport:
             method=inputs.method,
         ),
         results_item(
-            summary=inputs.summary, method=inputs.method, adverse_events=inputs.adverse_events
+            summary=inputs.summary,
+            method=inputs.method,
+            adverse_events=inputs.adverse_events,
+            cutoff_g=study.cutoff_g,
+            baseline=inputs.baseline,
         ),
     ]
     return ArriveReport(study=study, method=inputs.method, items=items)
@@ -691,22 +695,53 @@ def doses_not_given_table(not_given: pd.DataFrame) -> Table:
     )
 
 
-def results_item(*, summary: pd.DataFrame, method: str, adverse_events: pd.DataFrame) -> ArriveItem:
-    """10: threshold and %MPE per group and timepoint with a 95 % CI, and adverse events."""
+def results_item(
+    *,
+    summary: pd.DataFrame,
+    method: str,
+    adverse_events: pd.DataFrame,
+    cutoff_g: float = thresholds.DEFAULT_CUTOFF_G,
+    baseline: str | None = None,
+) -> ArriveItem:
+    """10: threshold and %MPE per group and timepoint with a 95 % CI, how many animals sat
+    at the cut-off (their values are bounds, so the mean and CI there are too), and
+    adverse events."""
     item = ArriveItem(
         10,
         "Results",
         "For each analysis, summary statistics with a measure of variability, and the "
         "effect size with a confidence interval.",
     )
+    header = [
+        "group", "timepoint", "day", "n", "mean ± SEM (g)", "95% CI (g)", "%MPE mean ± SEM",
+        f"n at the {cutoff_g:g} g cut-off",
+    ]  # fmt: skip
+    rows = [
+        _summary_row(r, cutoff_g=cutoff_g, baseline=baseline)
+        for r in summary.itertuples(index=False)
+    ]
     item.tables.append(
         Table(
             f"Withdrawal threshold (g, {thresholds.method_name(method)}) and %MPE per "
             "group and timepoint",
-            ["group", "timepoint", "day", "n", "mean ± SEM (g)", "95% CI (g)", "%MPE mean ± SEM"],
-            [_summary_row(r) for r in summary.itertuples(index=False)],
+            header,
+            rows,
         )
     )
+    held = [
+        presentation.censored_sentence(
+            group=r.group,
+            timepoint=r.timepoint,
+            n=int(r.n),
+            n_at_cutoff=int(r.n_at_cutoff),
+            cutoff_g=cutoff_g,
+            n_at_lowest=int(r.n_at_lowest),
+        )
+        for r in summary.itertuples(index=False)
+        if getattr(r, "n_at_cutoff", 0) or getattr(r, "n_at_lowest", 0)
+    ]
+    if held:
+        item.recorded.append(Fact("Values at the cut-off", " ".join(held)))
     if len(adverse_events):
         item.tables.append(adverse_events_table(adverse_events))
     else:
@@ -718,19 +753,33 @@ def results_item(*, summary: pd.DataFrame, method: str, adverse_events: pd.DataF
     return item
 
 
-def _summary_row(r) -> list[str]:
+def _summary_row(r, *, cutoff_g: float = thresholds.DEFAULT_CUTOFF_G, baseline=None) -> list[str]:
+    n_at_cutoff = int(getattr(r, "n_at_cutoff", 0) or 0)
     low = high = math.nan
     if r.n > 1 and not math.isnan(r.sem):
         t = float(scipy_stats.t.ppf(0.975, r.n - 1))
         low, high = r.mean - t * r.sem, r.mean + t * r.sem
+    if n_at_cutoff and n_at_cutoff == r.n:
+        # Every value is the cut-off: SD 0 and a "CI" of zero width, which is no interval.
+        ci = f"none: all {r.n} at the {cutoff_g:g} g cut-off (bounded, not measured)"
+    elif n_at_cutoff:
+        ci = f"{_n(low)} to {_n(high)} (bounded: {n_at_cutoff} of {r.n} at the cut-off)"
+    else:
+        ci = f"{_n(low)} to {_n(high)}"
+    mpe = (
+        "0 by definition (baseline)"
+        if baseline is not None and r.timepoint == baseline
+        else f"{_n(r.mpe_mean)} ± {_n(r.mpe_sem)}"
+    )
     return [
         r.group,
         r.timepoint,
         exports.csv_cell(r.day),
         str(r.n),
         f"{_n(r.mean)} ± {_n(r.sem)}",
-        f"{_n(low)} to {_n(high)}",
-        f"{_n(r.mpe_mean)} ± {_n(r.mpe_sem)}",
+        ci,
+        mpe,
+        str(n_at_cutoff),
     ]
 
 

@@ -148,12 +148,34 @@ def _marks_frame(summary: pd.DataFrame, marks: pd.DataFrame, key: MarkKey) -> pd
     return merged
 
 
-def _hover(row, group: GroupStyle, unit: str, key: MarkKey) -> str:
+def _n_at(row, column: str) -> int:
+    value = getattr(row, column, 0)
+    return 0 if value is None or pd.isna(value) else int(value)
+
+
+def cutoff_hover(row, cutoff_text: str) -> str:
+    """The hover line of a group and timepoint with animals at the cut-off."""
+    n, at = int(row.n), _n_at(row, "n_at_cutoff")
+    if at == n:
+        return f"all {n} at the {cutoff_text}: the mean is the cut-off, no spread (bounded)"
+    return f"{at} of {n} at the {cutoff_text}: mean and SEM bounded by it"
+
+
+def _hover(
+    row, group: GroupStyle, unit: str, key: MarkKey, *, cutoff_text: str, zero_at: str | None
+) -> str:
+    title = f"<b>{_text(group.code)}</b> {_text(row.timepoint)} (day {row.day:g})"
+    if zero_at is not None and row.timepoint == zero_at:
+        return "<br>".join([title, "0 by definition (the baseline)", f"n = {int(row.n)}"])
     lines = [
-        f"<b>{_text(group.code)}</b> {_text(row.timepoint)} (day {row.day:g})",
+        title,
         f"mean {_fmt(row.mean, unit)} ± {_fmt(row.sem)} SEM",
         f"n = {int(row.n)}; median {_fmt(row.median)} (IQR {_fmt(row.q1)}–{_fmt(row.q3)})",
     ]
+    if _n_at(row, "n_at_cutoff"):
+        lines.append(cutoff_hover(row, cutoff_text))
+    if _n_at(row, "n_at_lowest"):
+        lines.append(f"{_n_at(row, 'n_at_lowest')} of {int(row.n)} withdrew at the lowest filament")
     for column, reference, test in (
         ("vs_baseline_p", key.baseline, key.within_test),
         ("vs_first_treated_p", key.first_treated, key.within_test),
@@ -195,12 +217,19 @@ def time_course(
     cutoff: float | None = None,
     publication: bool = False,
     filename: str = "figure",
+    cutoff_text: str = "cut-off",
+    zero_at: str | None = None,
+    title: str = "",
 ) -> dict:
     """Mean ± SEM per group over study days, with phase bands and significance marks.
 
     ``summary`` is `stats.group_summary` output, ``animals`` the long frame
     (animal, group, timepoint, day, value), ``marks`` `stats.significance_marks`,
-    ``timepoints`` (label, day) pairs in order.
+    ``timepoints`` (label, day) pairs in order. Where ``summary`` has ``n_at_cutoff``
+    (`inputs.group_summary`), a ring (trace meta "cutoff") circles each mean some of whose
+    animals sit at the cut-off, with ``cutoff_text`` ("300 g cut-off") in its hover.
+    ``zero_at`` is the timepoint where the values are 0 by definition (%MPE's baseline):
+    its hover says so instead of giving statistics. ``title`` names the chart (method).
     """
     labels = [label for label, _ in timepoints]
     days = [float(day) for _, day in timepoints]
@@ -241,7 +270,10 @@ def time_course(
             "legendgroup": group.code,
             "meta": "mean",
             "customdata": points["n"].astype(int).tolist(),
-            "text": [_hover(row, group, unit, key) for row in points.itertuples()],
+            "text": [
+                _hover(row, group, unit, key, cutoff_text=cutoff_text, zero_at=zero_at)
+                for row in points.itertuples()
+            ],
             "hovertemplate": "%{text}<extra></extra>",
             "line": {"color": group.colour, "width": 2},
             "marker": {"color": group.colour, "size": 8},
@@ -255,6 +287,8 @@ def time_course(
             }
             mean_trace["error_y"].update(color=group.colour, thickness=1.5, width=5)
         data.append(_scatter(**mean_trace))
+        if "n_at_cutoff" in points:
+            data.append(_cutoff_ring(points, group, code, cutoff_text, publication))
         top = points["mean"].to_numpy(dtype=float) + sem
         data.append(
             _scatter(
@@ -280,6 +314,9 @@ def time_course(
         cutoff=cutoff,
         publication=publication,
     )
+    if title:
+        layout["title"] = {"text": _text(title), "x": 0, "xanchor": "left", "font": {"size": 14}}
+        layout["margin"]["t"] = 64
     config = chart_config(filename, responsive=not publication)
     config["modeBarButtonsToRemove"] = [*config["modeBarButtonsToRemove"], "select2d", "lasso2d"]
     if publication:
@@ -291,6 +328,36 @@ def time_course(
         "config": config,
         "download": {"filename": filename, "svg": publication, **PUBLICATION_SIZE},
     }
+
+
+def _cutoff_ring(points: pd.DataFrame, group: GroupStyle, code: str, cutoff_text, publication):
+    """A ring around each mean some of whose animals sit at the cut-off: the mean there
+    is bounded by the cut-off, not measured. Hover says how many."""
+    at = points[pd.to_numeric(points["n_at_cutoff"], errors="coerce").fillna(0) > 0]
+    return _scatter(
+        x=_plain(at["day"]),
+        y=_plain(at["mean"]),
+        text=[f"{int(r.n_at_cutoff)}/{int(r.n)}" for r in at.itertuples()],
+        customdata=[
+            f"<b>{code}</b> {_text(r.timepoint)}: {cutoff_hover(r, cutoff_text)}"
+            for r in at.itertuples()
+        ],
+        mode="markers+text",
+        textposition="bottom center",
+        textfont={"color": group.colour, "size": 11},
+        marker={
+            "symbol": "circle-open",
+            "size": 20 if publication else 18,
+            "color": group.colour,
+            "line": {"width": 2, "color": group.colour},
+        },
+        name=f"{code} at cut-off",
+        legendgroup=group.code,
+        showlegend=False,
+        meta="cutoff",
+        hovertemplate="%{customdata}<extra></extra>",
+        cliponaxis=False,
+    )
 
 
 # The chart toolbar's buttons that would send a study's data to Plotly's cloud (Chart

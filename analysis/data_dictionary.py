@@ -38,6 +38,10 @@ def dictionary_entries(study) -> list[tuple[str, str, str, str]]:
         ("stimuli", "session", "", "session id in this database (not stable across systems)"),
         ("stimuli", "animal_status", "", "active, excluded, died or euthanised; excluded "
          "animals are left out of the statistics (kept when the file is imported)"),
+        ("stimuli", "override", "0/1", "1 = the technician applied another filament than the "
+         "one the stepping rule suggested"),
+        ("stimuli", "note", "", "the technician's note on this application, e.g. licking"),
+        ("stimuli", "recorded_by", "", "user whose tap recorded this application"),
         ("thresholds", "animal", "", "animal ID"),
         ("thresholds", "group", "", "treatment group code"),
         ("thresholds", "timepoint", "", "timepoint label"),
@@ -72,6 +76,13 @@ def dictionary_entries(study) -> list[tuple[str, str, str, str]]:
         ("summary", "mpe_sem", "%", "SEM of %MPE"),
         ("summary", "n_legacy", "animals", "of n, thresholds imported without stimuli "
          "(legacy_thresholds)"),
+        ("summary", "n_at_cutoff", "animals", f"of n, animals whose threshold is the {cut} g "
+         "cut-off (no withdrawal up to it, status cutoff_high, or a target force at the "
+         "cut-off filament): their values are bounds, so the mean, SD, SEM and any CI of "
+         "the row are bounded by the cut-off (all n at the cut-off: mean = cut-off, SD 0)"),
+        ("summary", "n_at_lowest", "animals", "of n, animals that withdrew at the lowest "
+         "filament (status cutoff_low): their threshold is at or below its force, so the "
+         "row's mean and CI are bounded below by it"),
         ("stats", "test", "", "friedman, nemenyi_friedman, wilcoxon, rm_anova(_gg/_hf), "
          "mauchly, mixed_anova(_gg/_hf), kruskal, nemenyi_kruskal, dunn_kruskal, "
          "mann_whitney, auc_*, mixed_model (docs/statistics.md)"),
@@ -147,5 +158,32 @@ def dictionary_entries(study) -> list[tuple[str, str, str, str]]:
         ("audit_log", "user", "", "who made the change"),
         ("audit_log", "reason", "", "reason given (void reason, import file, sign-off)"),
         ("audit_log", "record", "", "the record's fields after the change"),
+        ("taps_all", "animal", "", "animal ID"),
+        ("taps_all", "group", "", "treatment group code (empty before allocation)"),
+        ("taps_all", "timepoint", "", "timepoint label"),
+        ("taps_all", "day", "study day", "days after day 0"),
+        ("taps_all", "paw", "", "right or left hind paw"),
+        ("taps_all", "session", "", "session id in this database; a voided session and the "
+         "one that replaced it have different ids"),
+        ("taps_all", "order", "", "position in the session, undone and voided taps counted"),
+        ("taps_all", "filament_size", "evaluator size", "filament applied"),
+        ("taps_all", "filament_g", "g", "nominal bending force of the filament"),
+        ("taps_all", "response", "0/1", "1 = paw withdrawal, 0 = no withdrawal"),
+        ("taps_all", "override", "0/1", "1 = another filament than the suggested one"),
+        ("taps_all", "note", "", "the technician's note on this application"),
+        ("taps_all", "recorded_at", "ISO 8601 date-time", "when the tap was stored"),
+        ("taps_all", "recorded_by", "", "user who tapped"),
+        ("taps_all", "state", "", "live (in the stimuli table), undone (Undo at the bench), "
+         "voided (voided with a reason) or session_voided (its whole session was voided); "
+         "only live taps count towards thresholds"),
+        ("taps_all", "void_reason", "", "why the tap was voided ('undo' for an Undo)"),
+        ("taps_all", "voided_by", "", "user who undid or voided the tap"),
+        ("taps_all", "voided_at", "ISO 8601 date-time", "when the tap was undone or voided"),
+        ("taps_all", "session_status", "", "in_progress, complete or voided"),
+        ("taps_all", "session_void_reason", "", "why the session was voided"),
+        ("taps_all", "session_voided_by", "", "user who voided the session"),
+        ("taps_all", "session_voided_at", "ISO 8601 date-time", "when the session was voided"),
+        ("taps_all", "minutes_after_dose", "min", "minutes from the animal's injection on the "
+         "test day to the start of the session; empty when it had none before"),
     ]  # fmt: skip
     return entries

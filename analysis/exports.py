@@ -53,12 +53,24 @@ _dropped_animals = methods_text.dropped_animals
 
 # animal_status is appended so that an excluded (died, euthanised) animal stays so after
 # the file is imported into another study, and its statistics come out the same.
-STIMULI_COLUMNS = [*frames.STIMULI_COLUMNS, "animal_status"]
+# override, note and recorded_by (appended later) carry what the technician recorded at
+# the bench besides the response; undone and voided taps are in `taps_all`.
+STIMULI_COLUMNS = [*frames.STIMULI_COLUMNS, "animal_status", "override", "note", "recorded_by"]
+TAPS_ALL_COLUMNS = [
+    "animal", "group", "timepoint", "day", "paw", "session", "order", "filament_size",
+    "filament_g", "response", "override", "note", "recorded_at", "recorded_by", "state",
+    "void_reason", "voided_by", "voided_at", "session_status", "session_void_reason",
+    "session_voided_by", "session_voided_at", "minutes_after_dose",
+]  # fmt: skip
 THRESHOLD_COLUMNS = [
     "animal", "group", "timepoint", "day", "method", "threshold_g", "status", "pattern",
     "pct_mpe", "paw", "n_stimuli", "source", "reason", "mpe_reason",
 ]  # fmt: skip
-SUMMARY_COLUMNS = [*stats.SUMMARY_COLUMNS, "mpe_mean", "mpe_sem", "n_legacy"]
+# n_at_cutoff / n_at_lowest: of n, the animals held at the cut-off or at the lowest
+# filament (`inputs.censored_counts`); appended after the columns older files have.
+SUMMARY_COLUMNS = [
+    *stats.SUMMARY_COLUMNS, "mpe_mean", "mpe_sem", "n_legacy", "n_at_cutoff", "n_at_lowest",
+]  # fmt: skip
 STATS_COLUMNS = [*stats.COLUMNS, "outcome"]
 AUC_COLUMNS = [
     "animal", "group", "outcome", "auc", "unit", "from_timepoint", "to_timepoint",
@@ -84,7 +96,8 @@ STIMULI_FIELDS = (
     "session__animal__code", "session__animal__group__code", "session__timepoint__label",
     "session__timepoint__day", "session__paw", "order", "filament__size", "filament__grams",
     "withdrew", "recorded_at", "session__tester__username", "session__animal__cage",
-    "session__animal__sex", "session_id", "session__animal__status",
+    "session__animal__sex", "session_id", "session__animal__status", "is_override", "note",
+    "recorded_by__username",
 )  # fmt: skip
 STIMULI_ORDER = ("session__timepoint__day", "session__animal__code", "session__paw", "order")
 
@@ -112,6 +125,12 @@ TABLES: tuple[TableSpec, ...] = (
     TableSpec("weights", "Body weights", "body weights (g)"),
     TableSpec("observations", "Observations", "adverse events, clinical signs and notes"),
     TableSpec("audit_log", "Audit log", "every change to the study's records: who, when, why"),
+    TableSpec(
+        "taps_all",
+        "All taps",
+        "every filament application, undone and voided ones too: notes, overrides, "
+        "who and when, and why a tap or its session was voided",
+    ),
 )
 TABLE_KEYS = tuple(t.key for t in TABLES)
 
@@ -360,6 +379,7 @@ class StudyExport:
             "weights": WEIGHT_COLUMNS,
             "observations": OBSERVATION_COLUMNS,
             "audit_log": AUDIT_COLUMNS,
+            "taps_all": TAPS_ALL_COLUMNS,
         }[what]
 
     def rows(self, what: str) -> Iterator[tuple]:
@@ -393,6 +413,8 @@ class StudyExport:
             row[1] = row[1] or ""
             row[8] = 1 if row[8] else 0
             row[10] = row[10] or ""
+            row[15] = 1 if row[15] else 0
+            row[17] = row[17] or ""
             yield tuple(row)
 
     def _copy_stimuli(self) -> Iterator[str]:
@@ -420,7 +442,7 @@ class StudyExport:
             if name == "filament__grams":  # Python's shortest text of each filament's grams
                 cases = " ".join(f"WHEN {g!r}::float8 THEN '{csv_cell(g)}'" for g in grams)
                 cells.append(f"CASE {column} {cases} ELSE {column}::text END" if grams else column)
-            elif name == "withdrew":
+            elif name in ("withdrew", "is_override"):
                 cells.append(f"CASE WHEN {column} THEN 1 ELSE 0 END")
             elif name == "recorded_at":  # local time, ISO 8601 to the second, with offset
                 cells.append(
@@ -626,6 +648,44 @@ class StudyExport:
             chunk_size=ITERATOR_CHUNK
         ):
             yield (animal, group or "", date, (date - day0).days, kind, term, severity, notes)
+
+    def _rows_taps_all(self) -> Iterator[tuple]:
+        """Every stimulus of the study, undone and voided ones and those of voided sessions
+        too, with who recorded it and who voided it, when and why (from the audit trail)."""
+        from sessions.models import Stimulus
+
+        voids = audit.stimulus_voids(self.study)
+        session_voids = audit.session_voids(self.study)
+        rows = (
+            Stimulus.objects.filter(session__animal__study=self.study)
+            .order_by(*STIMULI_ORDER, "pk")
+            .values_list(
+                "pk", "session__animal__code", "session__animal__group__code",
+                "session__timepoint__label", "session__timepoint__day", "session__paw",
+                "session_id", "order", "filament__size", "filament__grams", "withdrew",
+                "is_override", "note", "recorded_at", "recorded_by__username", "voided",
+                "void_reason", "session__status", "session__void_reason",
+                "session__minutes_after_dose",
+            )
+        )  # fmt: skip
+        for row in rows.iterator(chunk_size=ITERATOR_CHUNK):
+            (pk, animal, group, timepoint, day, paw, session, order, size, grams, withdrew,
+             override, note, recorded_at, recorded_by, voided, void_reason, session_status,
+             session_void_reason, minutes_after_dose) = row  # fmt: skip
+            session_voided = session_status == "voided"
+            if voided:
+                state = "undone" if void_reason == "undo" else "voided"
+            else:
+                state = "session_voided" if session_voided else "live"
+            by, at = voids.get(pk, ("", None)) if voided else ("", None)
+            s_by, s_at = session_voids.get(session, ("", None)) if session_voided else ("", None)
+            yield (
+                animal, group or "", timepoint, day, paw, session, order, size, grams,
+                1 if withdrew else 0, 1 if override else 0, note, recorded_at,
+                recorded_by or "", state, void_reason if voided else "", by or "", at,
+                session_status, session_void_reason if session_voided else "", s_by or "",
+                s_at, minutes_after_dose,
+            )  # fmt: skip
 
     def _rows_audit_log(self) -> Iterator[tuple]:
         for entry in audit.study_history(self.study, chunk_size=ITERATOR_CHUNK):

@@ -261,13 +261,42 @@ def analysis_inputs(study, *, method: str | None = None) -> AnalysisInputs:
     )
 
 
+# The summary's columns after `stats.SUMMARY_COLUMNS`: the animals held at either end of
+# what the filaments can measure (censored values), see `censored_counts`.
+CENSORED_COLUMNS = ["n_at_cutoff", "n_at_lowest"]
+
+
 def group_summary(inputs: AnalysisInputs, outcome: str = THRESHOLD_G) -> pd.DataFrame:
     """`stats.group_summary` of one outcome (n, mean, SD, SEM, median, quartiles per group
-    and timepoint), in study order: the dashboard's tables and the summary export."""
+    and timepoint), in study order, with `n_at_cutoff` and `n_at_lowest`
+    (`censored_counts`): the dashboard's tables and the summary export."""
     long = inputs.long(outcome)
     if long.empty:
-        return pd.DataFrame(columns=stats.SUMMARY_COLUMNS)
-    return inputs.ordered(stats.group_summary(long))
+        return pd.DataFrame(columns=[*stats.SUMMARY_COLUMNS, *CENSORED_COLUMNS])
+    summary = stats.group_summary(long)
+    counts = censored_counts(inputs, outcome)
+    summary = summary.merge(counts, on=["group", "timepoint"], how="left")
+    summary[CENSORED_COLUMNS] = summary[CENSORED_COLUMNS].fillna(0).astype(int)
+    return inputs.ordered(summary)
+
+
+def censored_counts(inputs: AnalysisInputs, outcome: str = THRESHOLD_G) -> pd.DataFrame:
+    """Per group and timepoint, of the animals summarised for `outcome`: `n_at_cutoff`,
+    those whose threshold is the cut-off (no withdrawal up to it, `cutoff_high`, or a
+    target force at the cut-off filament), and `n_at_lowest`, those that withdrew at the
+    lowest filament (`cutoff_low`). Their values are bounds, not measurements: a mean
+    over them is bounded by the cut-off."""
+    rows = inputs.usable(outcome)
+    columns = ["group", "timepoint", *CENSORED_COLUMNS]
+    if rows.empty:
+        return pd.DataFrame(columns=columns)
+    cutoff = float(inputs.study.cutoff_g)
+    at_cutoff = rows["status"].eq("cutoff_high") | (
+        rows["threshold_g"].astype(float) >= cutoff * (1 - 1e-9)
+    )
+    flags = rows.assign(n_at_cutoff=at_cutoff, n_at_lowest=rows["status"].eq("cutoff_low"))
+    counts = flags.groupby(["group", "timepoint"], sort=False)[CENSORED_COLUMNS].sum()
+    return counts.astype(int).reset_index()[columns]
 
 
 # ----------------------------------------------------------------------------- statistics

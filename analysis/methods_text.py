@@ -39,7 +39,6 @@ def software_versions() -> dict[str, str]:
         ("NumPy", "numpy"),
         ("SciPy", "scipy"),
         ("scikit-posthocs", "scikit-posthocs"),
-        ("statsmodels", "statsmodels"),
     ):
         if dist is None:
             versions[name] = _labstudy_version()
@@ -168,8 +167,9 @@ def methods_paragraph(inputs: AnalysisInputs, *, statistics: pd.DataFrame) -> st
         "sphericity). Between groups, each timepoint was tested with the Kruskal–Wallis test "
         f"followed, where significant, by {posthoc_sentence(study.posthoc)}"
         + (f", comparing each group with {control}." if control else ".")
-        + " A linear mixed model with a random intercept per animal was fitted as well, "
-        "because it keeps animals with a missing timepoint."
+        + " A linear mixed model with a random intercept per animal was fitted as well "
+        "(REML, as lme4::lmer; t and F tests with Satterthwaite's degrees of freedom, as "
+        "lmerTest), because it keeps animals with a missing timepoint."
     )
     dropped = dropped_animals(statistics)
     if dropped:

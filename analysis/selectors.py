@@ -20,6 +20,7 @@ import pandas as pd
 from django.db.models import Count, Q
 
 from analysis import frames, inputs, stats
+from labstudy import audit
 
 # ----------------------------------------------------------------------------- design
 
@@ -440,12 +441,16 @@ def animal_record(study, animal) -> AnimalRecord:
     mine = computed[computed["animal"] == animal.code]
     by_session = {int(r.session): r for r in mine[mine["session"].notna()].itertuples(index=False)}
     stimuli: dict[int, list] = {}
+    voids = audit.stimulus_voids(study, animal=animal)
     for stimulus in (
         Stimulus.objects.filter(session__animal=animal)
-        .select_related("filament")
+        .select_related("filament", "recorded_by")
         .order_by("session_id", "order")
     ):
+        # who undid or voided it and when, for the page's text (not only a hover title)
+        stimulus.voided_by, stimulus.voided_at = voids.get(stimulus.pk, ("", None))
         stimuli.setdefault(stimulus.session_id, []).append(stimulus)
+    session_voids = audit.session_voids(study, animal=animal)
     sessions = []
     for session in (
         TestSession.objects.filter(animal=animal)
@@ -453,10 +458,16 @@ def animal_record(study, animal) -> AnimalRecord:
         .order_by("timepoint__day", "paw", "pk")
     ):
         result = by_session.get(session.pk)
+        taps = stimuli.get(session.pk, [])
+        voided_by, voided_at = session_voids.get(session.pk, ("", None))
         sessions.append(
             {
                 "session": session,
-                "stimuli": stimuli.get(session.pk, []),
+                "stimuli": taps,
+                # taps with something besides the response: a note, an override, a void
+                "details": [t for t in taps if t.note or t.is_override or t.voided],
+                "voided_by": voided_by,
+                "voided_at": voided_at,
                 "result": result,
                 "voided": session.status == TestSession.Status.VOIDED,
             }

@@ -27,8 +27,8 @@ What is computed, and why it matches R (docs/statistics.md has the long version)
 * the area under each animal's time course (trapezoid over study days) compared between
   groups the same way (``auc_kruskal``, ``auc_nemenyi_kruskal``, ``auc_dunn_kruskal``,
   ``auc_mann_whitney``);
-* a linear mixed model (statsmodels MixedLM, random intercept per animal) that keeps
-  animals with a missing timepoint (``mixed_model``).
+* a linear mixed model (random intercept per animal, REML as lme4, Satterthwaite df as
+  lmerTest; analysis.lmm) that keeps animals with a missing timepoint (``mixed_model``).
 
 Friedman, the ANOVAs and the AUC need every timepoint of an animal: an animal with a hole
 is dropped from them, and the ``dropped`` column and the note say which.
@@ -47,6 +47,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from scipy import stats
+
+from analysis import lmm
 
 
 def _posthocs():
@@ -103,11 +105,13 @@ def _frame(rows: Iterable[dict]) -> pd.DataFrame:
 
 
 def format_p(p: float | None) -> str:
-    """p as a reader expects it: "p = 0.03", "p = 0.004", "p < 0.001"."""
+    """p as a reader expects it: "p = 0.03", "p = 0.004", "p = 0.00043", "p < 0.0001"."""
     if p is None or not np.isfinite(p):
         return "p not computed"
+    if p < 0.0001:
+        return "p < 0.0001"
     if p < 0.001:
-        return "p < 0.001"
+        return f"p = {p:.2g}"
     if p < 0.01:
         return f"p = {p:.3f}"
     # Two decimals, unless that would print a p just under or over 0.05 as "0.05".
@@ -385,9 +389,11 @@ class WithinAnova:
 
     def corrected(self, term: str, epsilon: float) -> tuple[float, float, float, float]:
         f, df1, df2, _ = self.terms[term]
-        eps = min(1.0, epsilon)
-        if not np.isfinite(f) or not np.isfinite(eps):
+        # An undefined epsilon (NaN) must not fall through min(1, nan) == 1 to the
+        # uncorrected p, and a non-positive one must not make a negative df.
+        if not np.isfinite(f) or not np.isfinite(epsilon) or epsilon <= 0:
             return f, math.nan, math.nan, math.nan
+        eps = min(1.0, epsilon)
         return f, df1 * eps, df2 * eps, float(stats.f.sf(f, df1 * eps, df2 * eps))
 
 
@@ -415,7 +421,12 @@ def _sphericity(ssd: np.ndarray, df_error: int, k: int) -> dict[str, float]:
     eigen = np.linalg.eigvalsh(u)
     gg = trace**2 / (pp * float(np.sum(eigen**2)))
     n = df_error
-    hf = ((n + 1) * pp * gg - 2) / (pp * (n - pp * gg)) if n - pp * gg != 0 else math.nan
+    # Huynh-Feldt (Lecoutre) is undefined when n <= pp * GG, e.g. two complete animals
+    # (n = 1 error df): R then prints a negative or infinite epsilon; we report none.
+    denominator = pp * (n - pp * gg)
+    hf = ((n + 1) * pp * gg - 2) / denominator if denominator > 1e-9 * max(1, n) else math.nan
+    if not np.isfinite(hf) or hf <= 0:
+        hf = math.nan
     out.update(gg=gg, hf=hf)
     if pp < 2:
         out.update(w=1.0, df=0.0)
@@ -791,10 +802,17 @@ def _anova_rows(
             if term not in result.terms:
                 continue
             f, df1, df2, p = result.corrected(term, epsilon)
-            cap = (
-                "epsilon > 1, capped at 1 for the correction"
-                if np.isfinite(epsilon) and epsilon > 1
-                else ""
+            if not np.isfinite(epsilon):
+                cap = f"{title} epsilon undefined (too few complete animals): not computed"
+            elif epsilon > 1:
+                cap = "epsilon > 1, capped at 1 for the correction"
+            else:
+                cap = ""
+            sentence = (
+                f"{label}, {term}: {format_p(p)}, {name} with {title} "
+                f"correction (epsilon = {_fmt(epsilon)})."
+                if np.isfinite(epsilon)
+                else f"{label}, {term}: {title} correction not computed (epsilon undefined)."
             )
             rows.append(
                 _row(
@@ -810,8 +828,7 @@ def _anova_rows(
                     n=n,
                     note=_join_notes(cap, base_note),
                     dropped=dropped_text,
-                    sentence=f"{label}, {term}: {format_p(p)}, {name} with {title} "
-                    f"correction (epsilon = {_fmt(epsilon)}).",
+                    sentence=sentence,
                 )
             )
     return rows
@@ -1044,77 +1061,65 @@ def auc_tests(
 
 # -------------------------------------------------------------------- mixed models
 
-
-@dataclass
-class MixedFit:
-    fe_params: pd.Series
-    cov: pd.DataFrame
-    group_variance: float
-    residual_variance: float
-    converged: bool
-    note: str = ""
+MIXED_METHOD = "linear mixed model (REML, random intercept per animal; Satterthwaite df)"
 
 
-def fit_random_intercept(data: pd.DataFrame, formula: str, *, subject: str) -> MixedFit:
-    """REML fit of ``formula`` with a random intercept per ``subject`` (lme4's
-    ``lmer(formula + (1 | subject), REML = TRUE)``) using statsmodels MixedLM.
-
-    ``formula`` is code: it names columns and coded levels (see :func:`_coded`), never
-    a label someone typed."""
-    import statsmodels.formula.api as smf
-    from statsmodels.tools.sm_exceptions import ConvergenceWarning
-
-    model = smf.mixedlm(formula, data, groups=data[subject])
-    failures = []
-    candidates = []  # (clean, llf, result, warning text)
-    for method in ("lbfgs", "bfgs", "powell", "nm"):
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            try:
-                result = model.fit(reml=True, method=method)
-            except (np.linalg.LinAlgError, ValueError) as error:
-                failures.append(f"{method} failed: {error}")
-                continue
-        trouble = [str(w.message) for w in caught if issubclass(w.category, ConvergenceWarning)]
-        # "on the boundary" is lme4's singular fit (animal variance 0): a valid answer,
-        # so no other optimiser is tried for it.
-        singular = [t for t in trouble if "boundary" in t]
-        if singular and len(singular) == len(trouble):
-            trouble = [SINGULAR_FIT]
-        clean = bool(result.converged) and trouble in ([], [SINGULAR_FIT])
-        candidates.append((clean, float(result.llf), result, "; ".join(dict.fromkeys(trouble))))
-        if clean:
-            break
-    if not candidates:
-        raise ValueError("; ".join(failures) or "mixed model could not be fitted")
-    # A clean fit wins; otherwise the highest REML likelihood, with its warnings noted.
-    _, _, result, trouble = max(candidates, key=lambda c: (c[0], np.nan_to_num(c[1], nan=-np.inf)))
-    fe = result.fe_params
-    cov = result.cov_params().loc[fe.index, fe.index]
-    group_var = float(np.asarray(result.cov_re)[0, 0])
-    return MixedFit(
-        fe_params=fe,
-        cov=cov,
-        group_variance=group_var,
-        residual_variance=float(result.scale),
-        converged=bool(result.converged),
-        note=trouble if trouble else ("" if result.converged else "did not converge"),
-    )
+def _coded_levels(labels: Sequence[str], reference: str, prefix: str) -> dict[str, str]:
+    """label -> code, the reference first. People's labels never become column names:
+    the codes ("g0", "t3") are what the design matrix is built from."""
+    order = [reference, *[label for label in labels if label != reference]]
+    return {label: f"{prefix}{i}" for i, label in enumerate(order)}
 
 
-def _wald(fit: MixedFit, contrast: np.ndarray) -> tuple[float, float, int]:
-    """Wald chi-squared (or z for one row) of contrast @ beta = 0."""
-    contrast = np.atleast_2d(contrast)
-    beta = fit.fe_params.to_numpy()
-    cov = fit.cov.to_numpy()
-    estimate = contrast @ beta
-    var = contrast @ cov @ contrast.T
-    df = contrast.shape[0]
-    try:
-        chi2 = float(estimate @ np.linalg.solve(var, estimate))
-    except np.linalg.LinAlgError:
-        return math.nan, math.nan, df
-    return chi2, float(stats.chi2.sf(chi2, df)), df
+def fit_cells(
+    frame: pd.DataFrame,
+    *,
+    timepoints: Sequence[str],
+    baseline: str,
+    groups: Sequence[str] | None = None,
+    control: str | None = None,
+) -> tuple[lmm.LmmFit, dict[str, str], dict[str, str]]:
+    """``lmer(value ~ timepoint + (1 | animal))`` or, with ``groups``,
+    ``lmer(value ~ group * timepoint + (1 | animal))``, treatment contrasts against
+    ``baseline`` and ``control``. Returns the fit and the group and timepoint codes:
+    columns are named "timepoint<t>", "group<g>" and "group<g>:timepoint<t>".
+
+    ``frame`` is a cleaned long frame without missing values."""
+    tp_code = _coded_levels(timepoints, baseline, "t")
+    columns = {"timepoint": frame["timepoint"].map(tp_code)}
+    levels = {"timepoint": list(tp_code.values())}
+    group_code: dict[str, str] = {}
+    if groups is not None:
+        group_code = _coded_levels(groups, control, "g")
+        columns = {"group": frame["group"].map(group_code), **columns}
+        levels = {"group": list(group_code.values()), **levels}
+    X, names = lmm.treatment_design(columns, levels)
+    fit = lmm.fit_lmm(frame["value"].to_numpy(), X, frame["animal"].to_numpy(), names)
+    return fit, group_code, tp_code
+
+
+def _fit_note(fit: lmm.LmmFit, labels: dict[str, str]) -> str:
+    notes = []
+    if fit.singular:
+        notes.append(SINGULAR_FIT)
+    if fit.dropped:
+        readable = [_column_label(name, labels) for name in fit.dropped]
+        notes.append(f"no data for {', '.join(readable)}: that term was dropped (as lme4 does)")
+    notes.append(fit.hessian_note)
+    return _join_notes(*notes)
+
+
+def _column_label(name: str, labels: dict[str, str]) -> str:
+    """'group<g>:timepoint<t>' -> 'K5 at T3' in the people's labels."""
+    parts = []
+    for part in name.split(":"):
+        code = part.removeprefix("group").removeprefix("timepoint")
+        parts.append(labels.get(code, code))
+    return " at ".join(parts)
+
+
+def _df_text(df: float) -> str:
+    return "z" if not np.isfinite(df) else f"t({df:.1f})"
 
 
 def mixed_model(
@@ -1123,20 +1128,23 @@ def mixed_model(
     baseline: str,
     control_group: str | None = None,
 ) -> pd.DataFrame:
-    """Linear mixed models that keep animals with missing timepoints.
+    """Linear mixed models that keep animals with missing timepoints, fitted as
+    ``lme4::lmer`` (REML) and tested as lmerTest (Satterthwaite df): see analysis.lmm.
 
-    Per group: ``value ~ C(timepoint)`` (treatment contrasts against ``baseline``) with a
-    random intercept per animal; rows ``mixed_model`` with group set: a = "time" (Wald
-    chi-squared of all timepoint terms, df = timepoints - 1) and one row per timepoint vs
-    baseline (statistic = Wald z, note = estimate and SE).
+    Per group: ``value ~ timepoint + (1 | animal)`` (treatment contrasts against
+    ``baseline``); rows ``mixed_model`` with group set: a = "time" (F test of all
+    timepoint terms: statistic = F, df = numerator df, df2 = Satterthwaite denominator
+    df) and one row per timepoint vs baseline (statistic = t, df = Satterthwaite df, note =
+    estimate and SE).
 
     Across groups (when ``control_group`` is given and there are two or more groups):
-    ``value ~ C(group) * C(timepoint)``; rows with group empty: a = "group:time" (Wald
-    chi-squared of the interaction terms) and, per timepoint, each group vs control
-    (Wald z of the difference at that timepoint).
+    ``value ~ group * timepoint + (1 | animal)``; rows with group empty: a = "group:time"
+    (F test of the interaction terms) and, per timepoint, each group vs control (t test of
+    the difference at that timepoint). A group x timepoint cell without data is dropped
+    from the model as lme4 does, and comparisons that need it are not reported.
 
-    p-values are asymptotic Wald tests; lme4 prints no p and lmerTest would use
-    Satterthwaite df, so these are somewhat liberal with five animals per group.
+    Where Satterthwaite's df cannot be computed the row says "Wald z" in its note and its
+    df is empty.
     """
     clean = _clean(frame).dropna(subset=["value"])
     design = _design(clean, control_group)
@@ -1149,19 +1157,15 @@ def mixed_model(
     return _frame(rows)
 
 
-def _coded(frame: pd.DataFrame, column: str, prefix: str) -> tuple[pd.DataFrame, dict[str, str]]:
-    """`frame` with `column`'s labels replaced by safe codes (t00000, t00001, ...) for a
-    model formula, and the label -> code map.
-
-    People's labels never go into formula text: a label ending in a backslash, holding a
-    quote, or reading like patsy code ('C(x)', 'T0 + 1', "Q('x')") would break the parse or
-    change the model. The codes are numbered in the labels' sorted order, which is the
-    order patsy gives a categorical's levels, so the design matrix, and every number
-    fitted from it, is the same as with the labels themselves.
-    """
-    labels = sorted(frame[column].unique())
-    codes = {label: f"{prefix}{i:05d}" for i, label in enumerate(labels)}
-    return frame.assign(**{column: frame[column].map(codes)}), codes
+def _not_fitted(group: str | None, a: str, n: int, why: str, what: str) -> dict:
+    return _row(
+        "mixed_model",
+        group=group,
+        a=a,
+        n=n,
+        note=why,
+        sentence=f"{what}: mixed model not fitted ({why}).",
+    )
 
 
 def _mixed_within(sub: pd.DataFrame, *, group: str, design: Design, baseline: str) -> list[dict]:
@@ -1169,32 +1173,12 @@ def _mixed_within(sub: pd.DataFrame, *, group: str, design: Design, baseline: st
     n = sub["animal"].nunique()
     if baseline not in timepoints or len(timepoints) < 2 or n < 2:
         why = "needs the baseline, another timepoint and two animals"
-        return [
-            _row(
-                "mixed_model",
-                group=group,
-                a="time",
-                n=n,
-                note=why,
-                sentence=f"{group}: mixed model not fitted ({why}).",
-            )
-        ]
+        return [_not_fitted(group, "time", n, why, group)]
     if sub["value"].nunique() == 1:
-        return [
-            _row(
-                "mixed_model",
-                group=group,
-                a="time",
-                n=n,
-                note=ALL_EQUAL,
-                sentence=f"{group}: mixed model not fitted ({ALL_EQUAL}).",
-            )
-        ]
-    coded, tp_code = _coded(sub, "timepoint", "t")
-    formula = f"value ~ C(timepoint, Treatment(reference='{tp_code[baseline]}'))"
+        return [_not_fitted(group, "time", n, ALL_EQUAL, group)]
     try:
-        fit = fit_random_intercept(coded, formula, subject="animal")
-    except ValueError as error:
+        fit, _, tp_code = fit_cells(sub, timepoints=timepoints, baseline=baseline)
+    except (ValueError, np.linalg.LinAlgError) as error:
         return [
             _row(
                 "mixed_model",
@@ -1205,74 +1189,53 @@ def _mixed_within(sub: pd.DataFrame, *, group: str, design: Design, baseline: st
                 sentence=f"{group}: mixed model could not be fitted.",
             )
         ]
-    names = list(fit.fe_params.index)
-    terms = {tp: _term(names, tp_code[tp]) for tp in timepoints if tp != baseline}
-    terms = {tp: t for tp, t in terms.items() if t is not None}
     kept = sub.groupby("animal")["timepoint"].nunique()
     incomplete = kept[kept < len(timepoints)].index.astype(str).tolist()
     keep_note = (
         f"kept animals with missing timepoints: {', '.join(incomplete)}" if incomplete else ""
     )
-    note = _join_notes(fit.note, keep_note)
-    contrast = np.zeros((len(terms), len(names)))
-    for i, term in enumerate(terms.values()):
-        contrast[i, names.index(term)] = 1.0
-    chi2, p, df = _wald(fit, contrast)
+    labels = {code: label for label, code in tp_code.items()}
+    note = _join_notes(_fit_note(fit, labels), keep_note)
+    terms = {tp: f"timepoint{tp_code[tp]}" for tp in timepoints if tp != baseline}
+    terms = {tp: t for tp, t in terms.items() if t in fit.names}
+    omnibus = fit.ftest(np.array([fit.vector({t: 1.0}) for t in terms.values()]))
     rows = [
         _row(
             "mixed_model",
             group=group,
             a="time",
-            statistic=chi2,
-            df=df,
-            p=p,
-            p_adj=p,
+            statistic=omnibus.f,
+            df=omnibus.ndf,
+            df2=omnibus.ddf,
+            p=omnibus.p,
+            p_adj=omnibus.p,
             n=n,
-            note=note,
-            sentence=f"{group} across timepoints: {format_p(p)}, linear mixed model "
-            "(random intercept per animal).",
+            note=_join_notes(f"F test, {omnibus.method} df", note),
+            sentence=f"{group} across timepoints: F({_fmt_df(omnibus.ndf)}, "
+            f"{_fmt_df(round(omnibus.ddf, 2))}) = {_fmt(omnibus.f)}, {format_p(omnibus.p)}, "
+            f"{MIXED_METHOD}.",
         )
     ]
     for tp, term in terms.items():
-        c = np.zeros(len(names))
-        c[names.index(term)] = 1.0
-        z2, p_tp, _ = _wald(fit, c)
-        estimate = float(fit.fe_params[term])
-        se = math.sqrt(float(fit.cov.loc[term, term]))
+        c = fit.contrast(fit.vector({term: 1.0}))
         rows.append(
             _row(
                 "mixed_model",
                 group=group,
                 a=tp,
                 b=baseline,
-                statistic=math.copysign(math.sqrt(z2), estimate),
-                p=p_tp,
-                p_adj=p_tp,
+                statistic=c.t,
+                df=c.df if np.isfinite(c.df) else None,
+                p=c.p,
+                p_adj=c.p,
                 n=n,
-                note=_join_notes(f"estimate = {estimate:.4g} (SE {se:.4g})", note),
+                note=_join_notes(f"estimate = {c.estimate:.4g} (SE {c.se:.4g}), {c.method}", note),
                 role=ROLE_VS_BASELINE,
-                sentence=f"{group}, {tp} vs {baseline}: {format_p(p_tp)}, linear mixed model.",
+                sentence=f"{group}, {tp} vs {baseline}: {_df_text(c.df)} = {_fmt(c.t)}, "
+                f"{format_p(c.p)}, linear mixed model.",
             )
         )
     return rows
-
-
-def _term(names: Sequence[str], level: str, factor: str = "timepoint") -> str | None:
-    suffix = f"[T.{level}]"
-    for name in names:
-        if name.startswith(f"C({factor}") and name.endswith(suffix) and ":" not in name:
-            return name
-    return None
-
-
-def _interaction_term(names: Sequence[str], group: str, tp: str) -> str | None:
-    for name in names:
-        if ":" not in name:
-            continue
-        left, right = name.split(":", 1)
-        if left.endswith(f"[T.{group}]") and right.endswith(f"[T.{tp}]"):
-            return name
-    return None
 
 
 def _mixed_between(
@@ -1281,24 +1244,18 @@ def _mixed_between(
     n = clean["animal"].nunique()
     if clean["value"].nunique() == 1 or control not in design.groups:
         why = ALL_EQUAL if clean["value"].nunique() == 1 else "no control group data"
-        return [
-            _row(
-                "mixed_model",
-                a="group:time",
-                n=n,
-                note=why,
-                sentence=f"group x time mixed model not fitted ({why}).",
-            )
-        ]
-    coded, group_code = _coded(clean, "group", "g")
-    coded, tp_code = _coded(coded, "timepoint", "t")
-    formula = (
-        f"value ~ C(group, Treatment(reference='{group_code[control]}'))"
-        f" * C(timepoint, Treatment(reference='{tp_code[baseline]}'))"
-    )
+        return [_not_fitted(None, "group:time", n, why, "group x time")]
+    if baseline not in design.timepoints:
+        return [_not_fitted(None, "group:time", n, "no baseline data", "group x time")]
     try:
-        fit = fit_random_intercept(coded, formula, subject="animal")
-    except ValueError as error:
+        fit, group_code, tp_code = fit_cells(
+            clean,
+            timepoints=design.timepoints,
+            baseline=baseline,
+            groups=design.groups,
+            control=control,
+        )
+    except (ValueError, np.linalg.LinAlgError) as error:
         return [
             _row(
                 "mixed_model",
@@ -1308,56 +1265,55 @@ def _mixed_between(
                 sentence="group x time mixed model could not be fitted.",
             )
         ]
-    names = list(fit.fe_params.index)
-    interaction = [i for i, name in enumerate(names) if ":" in name]
+    labels = {code: label for label, code in {**group_code, **tp_code}.items()}
+    note = _fit_note(fit, labels)
+    interaction = [name for name in fit.names if ":" in name]
     rows = []
     if interaction:
-        contrast = np.zeros((len(interaction), len(names)))
-        for row, index in enumerate(interaction):
-            contrast[row, index] = 1.0
-        chi2, p, df = _wald(fit, contrast)
+        omnibus = fit.ftest(np.array([fit.vector({t: 1.0}) for t in interaction]))
         rows.append(
             _row(
                 "mixed_model",
                 a="group:time",
-                statistic=chi2,
-                df=df,
-                p=p,
-                p_adj=p,
+                statistic=omnibus.f,
+                df=omnibus.ndf,
+                df2=omnibus.ddf,
+                p=omnibus.p,
+                p_adj=omnibus.p,
                 n=n,
-                note=fit.note,
-                sentence=f"group x time interaction: {format_p(p)}, linear mixed model.",
+                note=_join_notes(f"F test, {omnibus.method} df", note),
+                sentence=f"group x time interaction: F({_fmt_df(omnibus.ndf)}, "
+                f"{_fmt_df(round(omnibus.ddf, 2))}) = {_fmt(omnibus.f)}, "
+                f"{format_p(omnibus.p)}, {MIXED_METHOD}.",
             )
         )
     for tp in design.timepoints:
         for group in design.groups:
             if group == control:
                 continue
-            main = _term(names, group_code[group], factor="group")
-            if main is None:
-                continue
-            c = np.zeros(len(names))
-            c[names.index(main)] = 1.0
+            weights = {f"group{group_code[group]}": 1.0}
             if tp != baseline:
-                inter = _interaction_term(names, group_code[group], tp_code[tp])
-                if inter is None:
-                    continue
-                c[names.index(inter)] = 1.0
-            z2, p_tp, _ = _wald(fit, c)
-            estimate = float(c @ fit.fe_params.to_numpy())
+                weights[f"group{group_code[group]}:timepoint{tp_code[tp]}"] = 1.0
+            if not fit.estimable(weights):
+                continue  # a cell without data: nothing to compare
+            c = fit.contrast(fit.vector(weights))
             rows.append(
                 _row(
                     "mixed_model",
                     timepoint=tp,
                     a=group,
                     b=control,
-                    statistic=math.copysign(math.sqrt(z2), estimate),
-                    p=p_tp,
-                    p_adj=p_tp,
+                    statistic=c.t,
+                    df=c.df if np.isfinite(c.df) else None,
+                    p=c.p,
+                    p_adj=c.p,
                     n=n,
-                    note=_join_notes(f"difference = {estimate:.4g}", fit.note),
+                    note=_join_notes(
+                        f"difference = {c.estimate:.4g} (SE {c.se:.4g}), {c.method}", note
+                    ),
                     role=ROLE_VS_CONTROL,
-                    sentence=f"{group} vs {control} at {tp}: {format_p(p_tp)}, linear mixed model.",
+                    sentence=f"{group} vs {control} at {tp}: {_df_text(c.df)} = {_fmt(c.t)}, "
+                    f"{format_p(c.p)}, linear mixed model.",
                 )
             )
     return rows

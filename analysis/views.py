@@ -15,9 +15,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from analysis import charts, inputs, selectors
+from analysis import charts, frames, inputs, presentation, selectors, thresholds
 from analysis.static_finders import PLOTLY_JS
 from labstudy.access import StudyAccess, study_access
+from labstudy.models import ThresholdMethod
 
 TEST_LABELS = {
     "friedman": "Friedman",
@@ -53,6 +54,48 @@ def _results_access(request: HttpRequest, slug: str) -> StudyAccess:
     return study_access(request.user, slug, may="can_view_results")
 
 
+# What a title calls each method: "Withdrawal threshold (g) by target force".
+METHOD_SHORT = {
+    "up_down": "Chaplan up-down",
+    "first_response": "target force",
+    "sudo": "simplified up-down (SUDO)",
+}
+# A method parameter longer than any method's name is not one; it is echoed in the
+# message cut to this length.
+METHOD_PARAM_SHOWN = 40
+
+
+def chosen_method(request: HttpRequest, study) -> tuple[str, str]:
+    """The threshold method the page shows (`?method=`, a key or a file name such as
+    "target_force") and a message when the parameter named no method: then the study's
+    own method is shown. An empty or missing parameter is the study's method, silently."""
+    raw = request.GET.get("method", "")
+    if not raw.strip():
+        return study.threshold_method, ""
+    method = thresholds.method_key(raw) if len(raw) <= 64 else None
+    if method in ThresholdMethod.values:
+        return method, ""
+    shown = raw if len(raw) <= METHOD_PARAM_SHOWN else raw[:METHOD_PARAM_SHOWN] + "…"
+    return study.threshold_method, (
+        f"There is no threshold method “{shown}”: showing the study's own method, "
+        f"{ThresholdMethod(study.threshold_method).label}."
+    )
+
+
+def _method_context(study, method: str, message: str) -> dict:
+    """What the method switch on the dashboard and figure pages needs."""
+    label = ThresholdMethod(method).label
+    return {
+        "method": method,
+        "method_label": label,
+        "method_short": METHOD_SHORT.get(method, label),
+        "method_is_study": method == study.threshold_method,
+        "method_message": message,
+        "methods": ThresholdMethod.choices,
+        "method_query": "" if method == study.threshold_method else f"?method={method}",
+    }
+
+
 # ----------------------------------------------------------------------------- charts
 
 
@@ -82,6 +125,15 @@ def _chart(study, results: selectors.StudyResults, key: str, *, publication=Fals
     measured = results.measure(key)
     measure = measured.measure
     figure_name = {"threshold": "fig2-threshold", "mpe": "fig3-mpe"}[key]
+    method = results.analysed.method if results.analysed else study.threshold_method
+    if method != study.threshold_method:
+        figure_name += f"-{thresholds.method_name(method)}"
+    method_label = METHOD_SHORT.get(method, method)
+    title = (
+        f"{measure.label} by {method_label}"
+        if key == "threshold"
+        else (f"%MPE of thresholds by {method_label}")
+    )
     return charts.time_course(
         summary=measured.summary,
         animals=measured.long,
@@ -95,6 +147,9 @@ def _chart(study, results: selectors.StudyResults, key: str, *, publication=Fals
         cutoff=study.cutoff_g if key == "threshold" else None,
         publication=publication,
         filename=f"{study.slug}-{figure_name}",
+        cutoff_text=f"{study.cutoff_g:g} g cut-off",
+        zero_at=results.reference.baseline if key == "mpe" else None,
+        title="" if publication else title,
     )
 
 
@@ -113,14 +168,26 @@ def _section(test: str, group) -> str:
     return "within"
 
 
-def stat_sections(results: pd.DataFrame, alpha: float) -> list[dict]:
-    """The statistics frame as table sections, rows in the order `analysis.stats` gives."""
+def stat_sections(
+    results: pd.DataFrame, alpha: float, *, unit: str = "", baseline: str | None = None
+) -> list[dict]:
+    """The statistics frame as table sections, rows in the order `analysis.stats` gives,
+    each with the statistic it reports, how its p is adjusted and its estimate in `unit`.
+
+    `baseline` (for %MPE, zero there by definition) leaves out the rows tested at that
+    timepoint: a test of values that are all 0 says nothing.
+    """
     if results.empty:
         return []
     rows = results.astype(object).where(results.notna(), None).to_dict("records")
     by_section: dict[str, list] = {}
     for row in rows:
+        if baseline is not None and row["timepoint"] == baseline:
+            continue
         row["label"] = TEST_LABELS.get(row["test"], row["test"])
+        row["symbol"] = presentation.statistic_symbol(row)
+        row["adjustment"] = presentation.adjustment(row)
+        row["estimate_text"] = presentation.estimate_text(row, unit)
         p = row["p_adj"] if row["p_adj"] is not None else row["p"]
         row["significant"] = p is not None and p < alpha and row["test"] != "mauchly"
         by_section.setdefault(_section(row["test"], row["group"]), []).append(row)
@@ -130,6 +197,7 @@ def stat_sections(results: pd.DataFrame, alpha: float) -> list[dict]:
             continue
         section = {"key": key, "title": title, "rows": by_section[key]}
         section["n_significant"] = sum(row["significant"] for row in section["rows"])
+        section["has_estimate"] = any(row["estimate_text"] for row in section["rows"])
         # The long within-group post-hoc list starts folded; the chart marks summarise it.
         section["open"] = key != "within" or len(section["rows"]) <= 12
         section["as_list"] = [section]
@@ -150,10 +218,36 @@ def _summary_rows(results: selectors.StudyResults) -> list[dict]:
 
 def _mpe_summary_rows(results: selectors.StudyResults) -> list[dict]:
     """The %MPE summary with the same columns as the threshold one (n, mean, SD, SEM,
-    median, quartiles), from the same `stats.group_summary`."""
-    if results.mpe.summary.empty:
+    median, quartiles), from the same `stats.group_summary`; no baseline rows, where
+    every %MPE is 0 by definition."""
+    summary = results.mpe.summary
+    if summary.empty:
         return []
-    return _table_rows(results.mpe.summary, results.design)
+    summary = summary[summary["timepoint"] != results.reference.baseline]
+    return _table_rows(summary.reset_index(drop=True), results.design)
+
+
+def censored_sentences(study, summary: pd.DataFrame) -> list[str]:
+    """In words, for each group and timepoint with animals at the cut-off or the lowest
+    filament: how many, and that the mean and CI there are bounded by it."""
+    if summary.empty or "n_at_cutoff" not in summary:
+        return []
+    held = summary[(summary["n_at_cutoff"] > 0) | (summary["n_at_lowest"] > 0)]
+    if held.empty:
+        return []
+    lowest = frames.filaments_of(study)[:1]
+    return [
+        presentation.censored_sentence(
+            group=row.group,
+            timepoint=row.timepoint,
+            n=int(row.n),
+            n_at_cutoff=int(row.n_at_cutoff),
+            cutoff_g=study.cutoff_g,
+            n_at_lowest=int(row.n_at_lowest),
+            lowest_g=lowest[0].grams if lowest else None,
+        )
+        for row in held.itertuples()
+    ]
 
 
 def _table_rows(summary: pd.DataFrame, design: selectors.Design) -> list[dict]:
@@ -169,6 +263,10 @@ def _common(access: StudyAccess, section: str) -> dict:
     return {"access": access, "study": access.study, "section": section, "plotly_js": PLOTLY_JS}
 
 
+def _results_for(study, method: str) -> selectors.StudyResults:
+    return selectors.study_results(study, analysed=inputs.analysis_inputs(study, method=method))
+
+
 # ----------------------------------------------------------------------------- views
 
 
@@ -177,13 +275,16 @@ def _common(access: StudyAccess, section: str) -> dict:
 def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
     access = _results_access(request, slug)
     study = access.study
-    results = selectors.study_results(study)
+    method, message = chosen_method(request, study)
+    results = _results_for(study, method)
+    switch = _method_context(study, method, message)
     if results.threshold.long.empty:
         return render(
             request,
             "analysis/dashboard_empty.html",
             {
                 **_common(access, "dashboard"),
+                **switch,
                 "nothing": selectors.nothing_yet(study, results.design, timezone.localdate()),
             },
         )
@@ -194,6 +295,7 @@ def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
         "analysis/dashboard.html",
         {
             **_common(access, "dashboard"),
+            **switch,
             "design": results.design,
             "reference": results.reference,
             "results": results,
@@ -202,12 +304,18 @@ def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
             "legend": _mark_key(study, results, results.threshold).legend(),
             "summary_rows": _summary_rows(results),
             "mpe_summary_rows": _mpe_summary_rows(results),
+            "censored": censored_sentences(study, results.threshold.summary),
             "measures": [
                 {
                     "key": m.measure.key,
                     "title": m.measure.label,
                     "results": m,
-                    "sections": stat_sections(m.statistics, study.alpha),
+                    "sections": stat_sections(
+                        m.statistics,
+                        study.alpha,
+                        unit=m.measure.unit,
+                        baseline=results.reference.baseline if m is results.mpe else None,
+                    ),
                 }
                 for m in (results.threshold, results.mpe)
             ],
@@ -225,11 +333,19 @@ def mixed_model(request: HttpRequest, slug: str) -> HttpResponse:
     measure = selectors.MEASURES.get(request.GET.get("measure", "threshold"))
     if measure is None:
         raise Http404("Unknown measure.")
-    results = selectors.mixed_model_results(study, measure)
+    method, message = chosen_method(request, study)
+    analysed = inputs.analysis_inputs(study, method=method)
+    results = inputs.mixed_model_statistics(analysed, measure.column)
     context = {
         **_common(access, "dashboard"),
+        **_method_context(study, method, message),
         "measure": measure,
-        "sections": stat_sections(results, study.alpha),
+        "sections": stat_sections(
+            results,
+            study.alpha,
+            unit=measure.unit,
+            baseline=analysed.baseline if measure is selectors.MPE else None,
+        ),
     }
     template = "analysis/_mixed_model.html" if request.htmx else "analysis/mixed_model.html"
     return render(request, template, context)
@@ -297,7 +413,8 @@ def completeness(request: HttpRequest, slug: str) -> HttpResponse:
 def figure(request: HttpRequest, slug: str) -> HttpResponse:
     access = _results_access(request, slug)
     study = access.study
-    results = selectors.study_results(study)
+    method, message = chosen_method(request, study)
+    results = _results_for(study, method)
     summary = results.threshold.summary
     n_by_group = (
         summary.groupby("group", sort=False)["n"].agg(["min", "max"]).reset_index()
@@ -309,6 +426,8 @@ def figure(request: HttpRequest, slug: str) -> HttpResponse:
         "analysis/figure.html",
         {
             **_common(access, "figure"),
+            **_method_context(study, method, message),
+            "censored": censored_sentences(study, summary),
             "design": results.design,
             "reference": results.reference,
             "threshold_json": charts.to_json(_chart(study, results, "threshold", publication=True)),

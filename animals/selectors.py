@@ -207,6 +207,88 @@ def weight_rows(study: Study, animals: list[Animal], date: dt.date) -> list[Weig
     return [WeightRow(a, last.get(a.pk), today.get(a.pk, []), date) for a in animals]
 
 
+def dose_given_on(animal_pk: int, date: dt.date) -> DoseAdministration | None:
+    """The animal's live dose given on `date` (the latest, if two), for the time since
+    injection on a day with both dosing and testing."""
+    return (
+        DoseAdministration.objects.filter(
+            animal_id=animal_pk,
+            scheduled_date=date,
+            status=DoseAdministration.Status.GIVEN,
+            voided=False,
+            given_at__isnull=False,
+        )
+        .order_by("-given_at")
+        .first()
+    )
+
+
+def since_label(minutes: int) -> str:
+    """'45 min', '1 h 25 min', '3 h'."""
+    hours, rest = divmod(max(minutes, 0), 60)
+    if not hours:
+        return f"{rest} min"
+    return f"{hours} h {rest} min" if rest else f"{hours} h"
+
+
+WEIGHT_LOSS_FLAG = Decimal("0.15")
+"""A loss of more than this fraction from the animal's previous weight is flagged: the
+bench offers the matching observation and the study overview marks the animal."""
+
+
+@dataclass(frozen=True)
+class WeightLoss:
+    animal_id: int
+    grams: Decimal
+    date: dt.date
+    previous_grams: Decimal
+    previous_date: dt.date
+
+    @property
+    def percent(self) -> int:
+        """The loss in whole percent, rounded down: 15.4 % says 15, never more than it is."""
+        return int((self.previous_grams - self.grams) / self.previous_grams * 100)
+
+
+def _loss(weight: BodyWeight, previous: BodyWeight | None) -> WeightLoss | None:
+    if previous is None or previous.grams <= 0:
+        return None
+    if (previous.grams - weight.grams) / previous.grams <= WEIGHT_LOSS_FLAG:
+        return None
+    return WeightLoss(weight.animal_id, weight.grams, weight.date, previous.grams, previous.date)
+
+
+def weight_loss_after(weight: BodyWeight) -> WeightLoss | None:
+    """`weight` against the animal's live weight just before it, when it lost over 15 %."""
+    previous = (
+        BodyWeight.objects.filter(animal_id=weight.animal_id, voided=False)
+        .exclude(pk=weight.pk)
+        .filter(date__lte=weight.date)
+        .exclude(date=weight.date, created_at__gt=weight.created_at)
+        .order_by("-date", "-created_at")
+        .first()
+    )
+    return _loss(weight, previous)
+
+
+def weight_loss_flags(study: Study) -> dict[int, WeightLoss]:
+    """Active animals whose latest live weight is over 15 % below the one before (one query)."""
+    latest: dict[int, list[BodyWeight]] = {}
+    rows = BodyWeight.objects.filter(
+        animal__study=study, animal__status=Animal.Status.ACTIVE, voided=False
+    ).order_by("animal_id", "-date", "-created_at")
+    for weight in rows.iterator(chunk_size=2000):
+        kept = latest.setdefault(weight.animal_id, [])
+        if len(kept) < 2:
+            kept.append(weight)
+    flags = {}
+    for animal_id, (last, *before) in latest.items():
+        loss = _loss(last, before[0] if before else None)
+        if loss:
+            flags[animal_id] = loss
+    return flags
+
+
 def weight_sheet(study: Study, date: dt.date) -> WeightSheet:
     """Active animals in bench order with their last weight and the day's weights."""
     day = study.day_of_date(date)

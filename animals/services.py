@@ -47,6 +47,7 @@ OBSERVATION_PICKS = {
     "found dead": Observation.Kind.ADVERSE_EVENT,
 }
 FOUND_DEAD = "found dead"
+WEIGHT_LOSS = "weight loss > 15 %"  # offered when a weight is over 15 % below the last
 
 
 class NeedsConfirmation(ValidationError):

@@ -8,6 +8,7 @@ volumes only (see animals.selectors.solution_label).
 
 import datetime as dt
 import uuid
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -203,6 +204,7 @@ def _weight_row_response(
     entered: str = "",
     confirm: bool = False,
     client_uuid: uuid.UUID | None = None,
+    observation_url: str = "",
 ) -> HttpResponse:
     """The animal's row again. `client_uuid` keeps a refused form's id; without it (after a
     save) the form gets a new one for the next weight."""
@@ -221,6 +223,8 @@ def _weight_row_response(
             "entered": entered,
             "confirm": confirm,
             "client_uuid": client_uuid or uuid.uuid4(),
+            "observation_url": observation_url,
+            "observation_term": services.WEIGHT_LOSS,
         },
     )
 
@@ -285,7 +289,20 @@ def bench_weight_record(request: HttpRequest, slug: str, animal_pk: int) -> Http
     text = f"{animal.code}: {weight.grams:f} g saved."
     if weight.already_saved:
         text = text.removesuffix(".") + ALREADY_SAVED + "."
-    return _weight_row_response(request, access, animal, date, ("success", text))
+    loss = selectors.weight_loss_after(weight)
+    if loss is None:
+        return _weight_row_response(request, access, animal, date, ("success", text))
+    text += (
+        f" That is {loss.percent} % less than the last weight ({loss.previous_grams:f} g on "
+        f"{loss.previous_date:%d %b}); the study overview flags {animal.code}."
+    )
+    query = urlencode(
+        {"date": date.isoformat(), "animal": animal.pk, "terms": services.WEIGHT_LOSS}
+    )
+    offer = f"{reverse('bench_observations', args=[access.study.slug])}?{query}"
+    return _weight_row_response(
+        request, access, animal, date, ("warning", text), observation_url=offer
+    )
 
 
 @login_required
@@ -379,8 +396,9 @@ def bench_observations(request: HttpRequest, slug: str) -> HttpResponse:
             # A refused form keeps its id, so the corrected resend is still one record.
             # A reused form id gets a new one: the next submission is a separate entry.
             "client_uuid": (not reused and _posted_uuid(form)) or form.initial["client_uuid"],
-            "picked_animal": str(request.POST.get("animal", "")),
-            "picked_terms": request.POST.getlist("terms"),
+            # Posted values, or those of a link from the weights screen (a big weight loss).
+            "picked_animal": str(request.POST.get("animal", request.GET.get("animal", ""))),
+            "picked_terms": request.POST.getlist("terms") or request.GET.getlist("terms"),
             "animals": selectors.active_animals(study, date),
             "terms": list(services.OBSERVATION_PICKS),
             # "Not graded" first and picked by default, so a mis-tapped grade can be cleared.

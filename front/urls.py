@@ -3,7 +3,7 @@ labstudy.urls. Every name and path is the one the site has always had."""
 
 from django.urls import path, re_path
 
-from front import views
+from front import cage_views, views
 
 # Animal codes and timepoint labels sit in addresses as <path:>, not <str:>: the set-up
 # forms refuse '/' (labstudy.validators), yet a code stored before that rule must still
@@ -15,6 +15,9 @@ urlpatterns = [
     path("s/<slug:slug>/setup/", views.study_setup, name="study_setup"),
     path("s/<slug:slug>/setup/animals/", views.study_add_animals, name="study_add_animals"),
     path("s/<slug:slug>/setup/allocation/", views.study_allocation, name="study_allocation"),
+    path("s/<slug:slug>/cage-cards/", cage_views.cage_card_sheet, name="cage_cards"),
+    path("s/<slug:slug>/scan/cage/<path:cage>/", cage_views.scan_cage, name="scan_cage"),
+    path("s/<slug:slug>/scan/animal/<path:code>/", cage_views.scan_animal, name="scan_animal"),
     path("s/<slug:slug>/unblind/", views.study_unblind, name="study_unblind"),
     path("s/<slug:slug>/history/animal/<path:code>/", views.animal_history, name="animal_history"),
     path("s/<slug:slug>/history/session/<id:pk>/", views.session_history, name="session_history"),

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from analysis import frames
 from animals import allocation_service
+from animals import selectors as animal_selectors
 from animals import services as animal_services
 from animals.models import Animal
 from front import selectors
@@ -62,6 +63,10 @@ def study_overview(request: HttpRequest, slug: str) -> HttpResponse:
     # A blinded bench role sees no group and no letter here: letters next to codes could
     # be averaged against results; the dosing worksheet is where a letter is needed.
     groups = study.groups.all() if access.sees_treatment else study.groups.none()
+    animals = list(selectors.animals_with_groups(study))
+    losses = animal_selectors.weight_loss_flags(study)
+    for animal in animals:
+        animal.weight_loss = losses.get(animal.pk)
     return render(
         request,
         "labstudy/study_overview.html",
@@ -71,7 +76,8 @@ def study_overview(request: HttpRequest, slug: str) -> HttpResponse:
             "groups": groups,
             "phases": study.phases.all(),
             "timepoints": study.timepoints.all(),
-            "animals": selectors.animals_with_groups(study),
+            "animals": animals,
+            "weight_losses": [a for a in animals if a.weight_loss],
             "due": selectors.due_today(study, today),
         },
     )

@@ -112,6 +112,14 @@ class StudyAccess:
         return self.sees_treatment
 
     @property
+    def can_print_cage_cards(self) -> bool:
+        """The cage card sheet. On a blinded study a card shows each animal's solution
+        letter next to its code, which a blinded bench role sees on the dosing worksheet
+        only (`sees_solution_letters`), so its cards come from the investigator or the data
+        manager; on an open study every member prints them."""
+        return self.can_record and self.sees_treatment
+
+    @property
     def can_view_allocation(self) -> bool:
         """The allocation page: data managers allocate, investigators read it."""
         return self.role in OVERSIGHT_ROLES
@@ -236,3 +244,11 @@ def studies_for(user: AbstractBaseUser):
 
 def can_create_studies(user: AbstractBaseUser) -> bool:
     return user.is_superuser or user.has_perm("labstudy.add_study")
+
+
+def can_connect_tablets(user: AbstractBaseUser) -> bool:
+    """The Connect a tablet page (lan.views): anyone signed in, whatever their studies.
+
+    It shows only this computer's address and the public half of its certificate, and
+    whoever sets up a tablet (often a technician) needs it before being on a study."""
+    return user.is_authenticated and user.is_active

@@ -111,6 +111,51 @@ def already_voided(record, **voided) -> str:
     return f"already voided on {when:%d %b %Y %H:%M} by {who}: {reason}"
 
 
+def _void_moments(history, key: str) -> dict[int, tuple[str, datetime]]:
+    """{record id: (username, when)} of each record's latest change into the voided state,
+    from its historical rows (read in one query)."""
+    moments: dict[int, tuple[str, datetime]] = {}
+    before: dict[int, bool] = {}
+    rows = history.order_by(key, "history_date", "history_id").values_list(
+        key, "history_date", "history_user__username", "voided_flag"
+    )
+    for record_id, when, who, voided in rows.iterator(chunk_size=5000):
+        if voided and not before.get(record_id, False):
+            moments[record_id] = (who or "system", when)
+        before[record_id] = voided
+    return moments
+
+
+def stimulus_voids(study, *, animal=None) -> dict[int, tuple[str, datetime]]:
+    """Who voided each voided stimulus (an Undo or a void) of the study, and when."""
+    from django.db.models import F
+
+    stimulus = _model("vf_sessions", "Stimulus")
+    voided = stimulus.objects.filter(session__animal__study=study, voided=True)
+    if animal is not None:
+        voided = voided.filter(session__animal=animal)
+    history = stimulus.history.filter(id__in=voided.values("pk")).annotate(voided_flag=F("voided"))
+    return _void_moments(history, "id")
+
+
+def session_voids(study, *, animal=None) -> dict[int, tuple[str, datetime]]:
+    """Who voided each voided test session of the study, and when."""
+    from django.db.models import BooleanField, Case, Value, When
+
+    session = _model("vf_sessions", "TestSession")
+    voided = session.objects.filter(animal__study=study, status="voided")
+    if animal is not None:
+        voided = voided.filter(animal=animal)
+    history = session.history.filter(id__in=voided.values("pk")).annotate(
+        voided_flag=Case(
+            When(status="voided", then=Value(True)),
+            default=Value(False),
+            output_field=BooleanField(),
+        )
+    )
+    return _void_moments(history, "id")
+
+
 # ----------------------------------------------------------------------------- a study's history
 
 

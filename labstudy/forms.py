@@ -48,7 +48,17 @@ STUDY_FIELDS = [
     "posthoc",
     "comparison_pairs",
     "description",
+    "bench_keys_withdrawal",
+    "bench_keys_no_response",
+    "bench_keys_undo",
 ]
+# Bench comfort, not study design: changed at any time without a reason.
+NO_REASON_FIELDS = {
+    "change_reason",
+    "bench_keys_withdrawal",
+    "bench_keys_no_response",
+    "bench_keys_undo",
+}
 
 
 class PlainDecimalInput(forms.NumberInput):
@@ -87,7 +97,16 @@ STUDY_LABELS = {
     "alpha": "Significance level (alpha)",
     "posthoc": "Between-group post-hoc test",
     "comparison_pairs": "Chosen timepoint comparisons (pairs)",
+    "bench_keys_withdrawal": "Bench keys: Withdrawal",
+    "bench_keys_no_response": "Bench keys: No response",
+    "bench_keys_undo": "Bench keys: Undo",
 }
+BENCH_KEYS_HELP = (
+    "Keys (keyboard, foot pedal or presentation clicker) that record this on the von Frey "
+    "screen, separated by spaces: a letter or digit, . , / ; - =, or "
+    "PageDown, PageUp, ArrowRight, ArrowLeft, ArrowUp, ArrowDown, Enter, Space, Home, End, "
+    "AudioVolumeUp, AudioVolumeDown. Each key does one thing."
+)
 STUDY_HELP = {
     "threshold_method": "How one series of filament responses becomes one threshold. Target "
     "force: the lowest force that made the paw withdraw (as Kim et al. 2022). Up-down: "
@@ -114,6 +133,9 @@ STUDY_HELP = {
     "comparison_pairs": "Timepoints to compare within each group besides each one against "
     "the baseline, later first: 'T7-T4' (the reference paper compares T7 with T4). "
     "Separate pairs with commas.",
+    "bench_keys_withdrawal": BENCH_KEYS_HELP,
+    "bench_keys_no_response": BENCH_KEYS_HELP,
+    "bench_keys_undo": BENCH_KEYS_HELP,
 }
 
 
@@ -176,7 +198,7 @@ class StudyForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        changed = [name for name in self.changed_data if name != "change_reason"]
+        changed = [name for name in self.changed_data if name not in NO_REASON_FIELDS]
         if changed and needs_reason(self.instance) and not cleaned.get("change_reason", ""):
             labels = ", ".join(str(self.fields[name].label).lower() for name in changed)
             status = self.instance.get_status_display().lower()

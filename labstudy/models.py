@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from labstudy import bench_keys
 from labstudy.pairs import bad_pair_message, parse_pairs
 from labstudy.pairs import unknown_pair_timepoints as unknown_pair_timepoints  # old home
 from labstudy.validators import validate_timepoint_label
@@ -126,6 +127,17 @@ class Study(TimeStamped):
         help_text="Pairs to pick out within each group besides 'vs baseline', "
         "e.g. 'T7-T4' (the reference paper compares T7 with T4); separate pairs with commas.",
     )
+    # The keys (keyboard, foot pedal, presentation clicker) that record a tap on the
+    # guided von Frey screen; names as the browser reports them (labstudy.bench_keys).
+    bench_keys_withdrawal = models.CharField(
+        "keys for Withdrawal", max_length=60, default=bench_keys.DEFAULTS["withdrawal"]
+    )
+    bench_keys_no_response = models.CharField(
+        "keys for No response", max_length=60, default=bench_keys.DEFAULTS["no_response"]
+    )
+    bench_keys_undo = models.CharField(
+        "keys for Undo", max_length=60, default=bench_keys.DEFAULTS["undo"]
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -167,6 +179,11 @@ class Study(TimeStamped):
             if not self.filament_set.filaments.filter(size=self.start_filament).exists():
                 message = f"Filament '{self.start_filament}' is not in {self.filament_set}."
                 raise ValidationError({"start_filament": message})
+        keys = bench_keys.parse_all(
+            {a: getattr(self, bench_keys.field_name(a)) for a, _ in bench_keys.ACTIONS}
+        )
+        for action, names in keys.items():
+            setattr(self, bench_keys.field_name(action), " ".join(names))
         self._check_blinding()
 
     @property

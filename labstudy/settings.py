@@ -66,6 +66,12 @@ else:
         "LABSTUDY_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver"
     ).split(",")
     DEBUG = os.environ.get("LABSTUDY_DEBUG", "1") == "1"
+    # `make lan` names the addresses it serves on (lan.serve); none needed otherwise.
+    CSRF_TRUSTED_ORIGINS = [
+        o.strip()
+        for o in os.environ.get("LABSTUDY_CSRF_TRUSTED_ORIGINS", "").split(",")
+        if o.strip()
+    ]
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -86,6 +92,7 @@ INSTALLED_APPS = [
     "sessions.apps.VfSessionsConfig",
     "analysis",
     "front",
+    "lan",
 ]
 
 MIDDLEWARE = [
@@ -262,6 +269,17 @@ if PRODUCTION:
     SECURE_CONTENT_TYPE_NOSNIFF = True
     SECURE_REFERRER_POLICY = "same-origin"
     X_FRAME_OPTIONS = "DENY"
+
+# `make lan` (lan.serve) serves HTTPS to the lab network: sign-in cookies only over HTTPS,
+# the folder of this computer's certificate, and the addresses the Connect a tablet page
+# shows.
+if os.environ.get("LABSTUDY_HTTPS") == "1":
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+LABSTUDY_LAN_DIR = Path(os.environ.get("LABSTUDY_LAN_DIR", BASE_DIR / ".lan"))
+LABSTUDY_LAN_URLS = [
+    u.strip() for u in os.environ.get("LABSTUDY_LAN_URLS", "").split(",") if u.strip()
+]
 
 # Content Security Policy, in every environment so development and the browser tests
 # see what production enforces: scripts only from our own static files (no inline

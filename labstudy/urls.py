@@ -7,6 +7,7 @@ from labstudy import account_views, errors, member_views
 # included by name so the study core imports nothing above it.
 urlpatterns = [
     path("", include("front.urls")),
+    path("", include("lan.urls")),
     path("s/<slug:slug>/people/", member_views.study_members, name="study_members"),
     path("s/<slug:slug>/", include("sessions.urls")),
     path("s/<slug:slug>/", include("animals.urls")),

@@ -70,6 +70,12 @@ class TestSession(TimeStamped):
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.IN_PROGRESS)
     notes = models.TextField(blank=True)
     void_reason = models.CharField(max_length=300, blank=True)
+    minutes_after_dose = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Minutes from the animal's injection on the test day to the session's start "
+        "(empty when it had none before the session started).",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

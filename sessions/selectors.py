@@ -13,10 +13,12 @@ from dataclasses import dataclass, field
 
 from django.db.models import Count, Q
 from django.urls import reverse
+from django.utils import timezone
 
 from analysis import thresholds
 from animals.models import Animal
 from animals.ordering import bench_order
+from animals.selectors import since_label
 from labstudy.models import Study, ThresholdMethod, Timepoint
 from sessions.forms import NOTE_PICKS
 from sessions.models import TestSession
@@ -177,6 +179,10 @@ class Chip:
     note: str
     client_uuid: str
 
+    @property
+    def grams_label(self) -> str:
+        return grams_label(self.grams)
+
 
 @dataclass(frozen=True)
 class Panel:
@@ -197,6 +203,22 @@ class Panel:
     voided_notice: str = ""
     urls: dict = field(default_factory=dict)
     can_undo: bool = False  # the last live tap is recent enough for Undo (UNDO_WINDOW)
+    dose_given_at: dt.datetime | None = None  # the animal's injection on the test day
+
+    @property
+    def dose_note(self) -> str:
+        """The time since the animal's injection, on a day with both dosing and testing."""
+        minutes = self.session.minutes_after_dose if self.session else None
+        given = self.dose_given_at
+        at = f" (given at {timezone.localtime(given):%H:%M})" if given else ""
+        if minutes is not None:
+            return f"Session started {since_label(minutes)} after today's injection{at}."
+        if given is None:
+            return ""
+        if self.session is not None and self.session.tested_at and given > self.session.tested_at:
+            return f"Injected at {timezone.localtime(given):%H:%M}, after this session started."
+        ago = int((timezone.now() - given).total_seconds() // 60)
+        return f"Injected today at {timezone.localtime(given):%H:%M}, {since_label(ago)} ago."
 
     @property
     def complete(self) -> bool:
@@ -275,6 +297,7 @@ def panel(
     state: SessionState | None,
     conflict: dict | None = None,
     voided_notice: str = "",
+    dose_given_at: dt.datetime | None = None,
 ) -> Panel:
     """The panel for a session state (or a session not started yet); no queries."""
     table = filament_table(study.filament_set_id)
@@ -326,6 +349,7 @@ def panel(
         table=table,
         conflict=conflict,
         voided_notice=voided_notice,
+        dose_given_at=dose_given_at,
         urls={
             "tap": reverse("bench_tap", args=args),
             "undo": reverse("bench_undo", args=args),

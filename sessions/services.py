@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from analysis import thresholds
 from animals.models import Animal
+from animals.selectors import dose_given_on
 from labstudy.locks import lock_timepoint
 from labstudy.models import Study, Timepoint
 from labstudy.voiding import AlreadyVoided, void_reason, void_record
@@ -131,6 +132,7 @@ def start_session(
         _check_can_start(animal, timepoint)
         session = live.first()
     if session is None:
+        now = timezone.now()
         try:
             with transaction.atomic():  # a savepoint, so the outer transaction survives
                 session = TestSession.objects.create(
@@ -140,13 +142,23 @@ def start_session(
                     method=animal.study.threshold_method,
                     tester=user,
                     created_by=user,
-                    tested_at=timezone.now(),
+                    tested_at=now,
+                    minutes_after_dose=_minutes_after_dose(animal, timepoint, now),
                 )
         except IntegrityError:
             session = live.first()
             if session is None:
                 raise
     return session
+
+
+def _minutes_after_dose(animal: Animal, timepoint: Timepoint, now: dt.datetime) -> int | None:
+    """Minutes since the animal's injection on the test day (a day with both dosing and
+    testing), or None when it had none before now."""
+    dose = dose_given_on(animal.pk, animal.study.date_of_day(timepoint.day))
+    if dose is None or dose.given_at > now:
+        return None
+    return int((now - dose.given_at).total_seconds() // 60)
 
 
 def _check_can_start(animal: Animal, timepoint: Timepoint) -> None:

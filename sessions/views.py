@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from animals import selectors as animal_selectors
 from animals.models import Animal
+from labstudy import bench_keys
 from labstudy.access import HIDDEN_WHILE_BLINDED, StudyAccess, study_access
 from labstudy.bench import bench_date, day_links
 from labstudy.models import Study, Timepoint
@@ -125,6 +126,9 @@ def bench_session(
         paw=paw,
         state=session_state(live.pk) if live else None,
         voided_notice=notice,
+        dose_given_at=getattr(
+            animal_selectors.dose_given_on(animal.pk, timepoint.date), "given_at", None
+        ),
     )
     day = selectors.bench_day(study, timepoint.date)
     keys = [s.key for s in day.slots]
@@ -145,8 +149,18 @@ def bench_session(
             "config": _config(request, panel),
             "today_url": f"{reverse('bench_today', args=[study.slug])}?date={timepoint.date}",
             "void_form": VoidSessionForm(),
+            "key_hints": _key_hints(study),
         },
     )
+
+
+def _key_hints(study: Study) -> list[tuple[str, str]]:
+    """(action, "Page Down or → (right arrow)") for the hint under the answer buttons."""
+    keys = bench_keys.study_keys(study)
+    return [
+        (label, " or ".join(bench_keys.label(k) for k in keys[action]))
+        for action, label in bench_keys.ACTIONS
+    ]
 
 
 def _config(request: HttpRequest, panel: selectors.Panel) -> dict:
@@ -160,6 +174,7 @@ def _config(request: HttpRequest, panel: selectors.Panel) -> dict:
         "filaments": [{"size": f.size, "grams": f.grams} for f in panel.table.specs],
         "urls": panel.urls,
         "label": f"{panel.animal.code} {panel.timepoint.label} {panel.paw_label.lower()}",
+        "keys": bench_keys.study_keys(panel.study),
     }
 
 

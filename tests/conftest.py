@@ -4,6 +4,7 @@ people around it (technician, investigator, data manager, outsider)."""
 import datetime as dt
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -157,3 +158,7 @@ def test_settings(settings):
     # Login throttling needs the request, which Client.login() does not pass;
     # tests/labstudy/test_security.py switches it back on to test it.
     settings.AXES_ENABLED = False
+    # No `make lan` certificate or addresses from the developer's own folder or shell;
+    # tests/lan makes its own.
+    settings.LABSTUDY_LAN_DIR = Path(tempfile.gettempdir()) / "labstudy-tests-no-lan"
+    settings.LABSTUDY_LAN_URLS = []

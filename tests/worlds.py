@@ -8,12 +8,16 @@ here (or takes them as fixtures from tests/conftest.py) and never from another t
   taken once per worker).
 - `make_bench_study`: the reference study running on day 28 with four animals, and the
   bench helpers `session_url`, `tap`, `state_of`.
+- `make_lan_world`: the same bench day and its people in the database of a server started
+  by `manage.py serve_lan` (tests/browser/test_lan.py runs it in that process).
 - `rows_for`, `base_rows`, `to_csv`, `counts`: hand-written import files and what a refused
   import must leave unchanged.
 - `project_urls`, `route_url`, `client_as`: every URL of the project, for the crawls.
 - `DemoSnapshot`: the demo study, loaded once per worker (fixture `demo_study`).
 - `manage`: `python manage.py ...` as a person runs it, on a database of its own (the
   fixture `migrated_sqlite` is one such run of `migrate`, shared by the whole test run).
+- `qr_pixels`, `read_qr`, `y4m_video`: a cage card's QR code as pixels, read back with
+  zxing-cpp, and a still picture as a fake camera's video file.
 """
 
 from __future__ import annotations
@@ -95,6 +99,26 @@ def make_bench_study(study: Study, *, day: int = 28, method: str | None = None) 
         tp=study.timepoints.get(day=day) if study.timepoints.filter(day=day).exists() else None,
         animals=animals,
     )
+
+
+def make_lan_world(*, password: str) -> dict[str, str]:
+    """A data manager (dan) and a technician (tess) with `password`, and the reference
+    study "lan" on day 28 (make_bench_study). Returns the paths the browser test opens."""
+    from django.contrib.auth import get_user_model
+
+    users = get_user_model().objects
+    manager = users.create_user("dan", password=password, first_name="Dan")
+    technician = users.create_user("tess", password=password, first_name="Tess")
+    study = services.create_study(
+        template_key="psnl-vf-3x8",
+        slug="lan",
+        title="PSNL on the lab network",
+        day0_date=timezone.localdate(),
+        user=manager,
+    )
+    Membership.objects.create(user=technician, study=study, role=Role.TECHNICIAN)
+    bench = make_bench_study(study)
+    return {"session": session_url(bench, "R03"), "today": reverse("bench_today", args=["lan"])}
 
 
 def browser_value(html: str, name: str) -> str:
@@ -650,3 +674,60 @@ def take_small_snapshot() -> DemoSnapshot:
 
 
 MD5_HASHER = "django.contrib.auth.hashers.MD5PasswordHasher"
+
+
+# ----------------------------------------------------------------------------- QR codes
+
+_SVG_VIEWBOX = re.compile(r'viewBox="0 0 (\d+) (\d+)"')
+_SVG_PATH = re.compile(r'<path[^>]* d="([^"]+)"')
+_PATH_STEP = re.compile(r"([Mmh])(-?[\d.]+)(?: (-?[\d.]+))?")
+
+
+def qr_pixels(svg: str, *, scale: int = 6):
+    """The black/white pixels of a QR code as segno draws it inline (one <path> of
+    horizontal strokes, each one module high, centred half a module below its row), as
+    a uint8 image (0 black, 255 white) for a barcode reader."""
+    import numpy as np
+
+    width, height = (int(v) for v in _SVG_VIEWBOX.search(svg).groups())
+    modules = np.zeros((height, width), dtype=bool)
+    x = y = 0.0
+    for op, a, b in _PATH_STEP.findall(_SVG_PATH.search(svg).group(1)):
+        if op == "M":
+            x, y = float(a), float(b)
+        elif op == "m":
+            x, y = x + float(a), y + float(b)
+        else:
+            row, start = math.floor(y), round(x)
+            modules[row, start : start + round(float(a))] = True
+            x += float(a)
+    image = np.where(modules, 0, 255).astype(np.uint8)
+    return np.kron(image, np.ones((scale, scale), dtype=np.uint8))
+
+
+def read_qr(pixels) -> list[str]:
+    """The texts of the QR codes zxing-cpp finds in a greyscale image."""
+    import zxingcpp
+
+    return [r.text for r in zxingcpp.read_barcodes(pixels, formats=zxingcpp.BarcodeFormat.QRCode)]
+
+
+def y4m_video(grey, *, width: int = 640, height: int = 480, frames: int = 10) -> bytes:
+    """A still greyscale picture (uint8, white = 255) centred on a white 4:2:0 video, the
+    file Chromium's --use-file-for-fake-video-capture plays as the camera, in a loop."""
+    import numpy as np
+
+    h, w = grey.shape
+    factor = min(1, (width - 40) / w, (height - 40) / h)
+    if factor < 1:  # shrink by whole-pixel sampling: a QR module stays a block of pixels
+        rows = (np.arange(int(h * factor)) / factor).astype(int)
+        cols = (np.arange(int(w * factor)) / factor).astype(int)
+        grey = grey[rows][:, cols]
+        h, w = grey.shape
+    luma = np.full((height, width), 235, dtype=np.uint8)
+    top, left = (height - h) // 2, (width - w) // 2
+    luma[top : top + h, left : left + w] = 16 + (grey.astype(np.uint16) * 219 // 255)
+    chroma = np.full((height // 2) * (width // 2), 128, dtype=np.uint8).tobytes()
+    frame = b"FRAME\n" + luma.tobytes() + chroma + chroma
+    header = f"YUV4MPEG2 W{width} H{height} F10:1 Ip A1:1 C420jpeg\n".encode()
+    return header + frame * frames

@@ -6,6 +6,7 @@ import math
 
 from django import template
 
+from analysis import presentation
 from analysis.charts import format_value
 
 register = template.Library()
@@ -39,11 +40,9 @@ def stat(value) -> str:
 
 @register.filter
 def pval(value) -> str:
-    """A p-value to three significant digits, in scientific form below 0.0001."""
-    number = _number(value)
-    if number is None:
-        return DASH
-    return f"{number:.2e}" if number < 1e-4 else f"{number:.3g}"
+    """A p-value to three significant digits, "< 0.0001" below 0.0001
+    (`analysis.presentation.p_text`)."""
+    return presentation.p_text(value)
 
 
 @register.filter

@@ -32,6 +32,7 @@ KIND_THRESHOLDS = "thresholds"
 STIMULI_REQUIRED = ("animal", "group", "timepoint", "day", "paw", "order", "response")
 STIMULI_OPTIONAL = (
     "filament_size", "filament_g", "tested_at", "tester", "cage", "sex", "animal_status",
+    "override", "note", "recorded_by",
 )  # fmt: skip
 THRESHOLDS_REQUIRED = ("animal", "group", "timepoint", "day", "threshold_g")
 THRESHOLDS_OPTIONAL = ("paw", "method", "status", "pattern", "cage", "sex", "animal_status")
@@ -135,6 +136,14 @@ def _response(text: str) -> bool:
     raise _Bad(f"'{text}' is not 0 or 1 (1 = withdrawal, 0 = no withdrawal)")
 
 
+def _flag(text: str) -> bool:
+    if text in ("", "0"):
+        return False
+    if text == "1":
+        return True
+    raise _Bad(f"'{text}' is not 0 or 1 (1 = another filament than the suggested one)")
+
+
 def _datetime(text: str) -> dt.datetime | None:
     if not text:
         return None
@@ -225,6 +234,9 @@ class Row:
     withdrew: bool = False
     tested_at: dt.datetime | None = None
     tester: str = ""
+    override: bool = False
+    note: str | None = None  # None: the file has no note column
+    recorded_by: str = ""
     # thresholds
     threshold_g: float | None = None
     method: str = ""
@@ -305,6 +317,11 @@ def parse_rows(
             row.withdrew = field_value("response", _response)
             row.tested_at = field_value("tested_at", _datetime)
             row.tester = field_value("tester", _optional, 150) or ""
+            if "override" in raw:
+                row.override = bool(field_value("override", _flag))
+            row.recorded_by = field_value("recorded_by", _optional, 150) or ""
+            if "note" in raw:
+                row.note = field_value("note", _optional, 200) or ""
         else:
             _parse_threshold(row, raw, table, bad, default_method)
         if bad:

@@ -162,6 +162,9 @@ def _write_stimuli(plan, result, study, filaments, animals, timepoints, user, re
     for row in plan.rows:
         by_session[(row.animal, row.timepoint, row.paw)].append(row)
     testers = _users({r.tester for r in plan.rows if r.tester})
+    # Who tapped each application, when the file says (an export of ours) and the account
+    # exists here; otherwise the session's tester.
+    tappers = _users({r.recorded_by for r in plan.rows if r.recorded_by})
     missing = sorted({r.tester for r in plan.rows if r.tester and r.tester not in testers})
     if missing:
         result.notes.append(
@@ -209,8 +212,15 @@ def _write_stimuli(plan, result, study, filaments, animals, timepoints, user, re
                     "filament_id": row.filament.pk,
                     "withdrew": row.withdrew,
                     "recorded_at": row.tested_at or now,
-                    "recorded_by_id": session["tester_id"],
-                    "note": f"{note_prefix} line {row.line}",
+                    "recorded_by_id": (
+                        tappers[row.recorded_by].pk
+                        if row.recorded_by in tappers
+                        else session["tester_id"]
+                    ),
+                    # The file's own note when it has the column (an export of ours);
+                    # otherwise where the row came from.
+                    "note": row.note if row.note is not None else f"{note_prefix} line {row.line}",
+                    "is_override": row.override,
                 }
             )
     insert_with_history(Stimulus, stimuli, user=user, reason=reason)

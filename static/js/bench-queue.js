@@ -26,6 +26,7 @@
   var inFlight = null;
   var retryTimer = null;
   var problem = "";
+  var SIGNED_OUT = "Sign in again to send the waiting taps; they are kept on this tablet.";
   var listeners = [];
 
   function read(key, fallback) {
@@ -176,7 +177,7 @@
       // Not the bench answering: a sign-in page after the session expired, or an error.
       if (deviceData.SIGN_IN.test(xhr.responseURL || "")) {
         deviceData.forgetPages(); // signed out: the cached pages go, the taps stay
-        problem = "Sign in again to send the waiting taps; they are kept on this tablet.";
+        problem = SIGNED_OUT;
       } else {
         problem = "The server did not accept the taps (error " + xhr.status + "); retrying.";
       }
@@ -239,7 +240,21 @@
     if (offline) {
       offline.hidden = root.navigator.onLine && !problem;
       offline.textContent = root.navigator.onLine ? problem : "Offline: taps are kept on this tablet";
+      if (root.navigator.onLine && problem === SIGNED_OUT) {
+        offline.replaceChildren(signInLink());
+      }
     }
+  }
+
+  /* "Sign in again" as a link that comes back to this screen after signing in. */
+  function signInLink() {
+    var link = document.createElement("a");
+    link.id = "bench-sign-in";
+    link.className = "btn btn-warning";
+    var here = root.location.pathname + root.location.search;
+    link.href = "/accounts/login/?next=" + encodeURIComponent(here);
+    link.textContent = problem;
+    return link;
   }
 
   function tapText(t) {

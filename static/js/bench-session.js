@@ -83,13 +83,16 @@
     var size = document.createElement("span");
     size.className = "bench-chip-size";
     size.textContent = s.size;
+    var weight = document.createElement("span");
+    weight.className = "bench-chip-grams";
+    weight.textContent = grams(s.size);
     var mark = document.createElement("span");
     mark.setAttribute("aria-hidden", "true");
     mark.textContent = s.withdrew ? " ✓" : " ✗";
     var said = document.createElement("span");
     said.className = "visually-hidden";
     said.textContent = s.withdrew ? " withdrawal" : " no response";
-    li.append(size, mark, said);
+    li.append(size, " ", weight, mark, said);
     if (s.override) {
       var flag = document.createElement("span");
       flag.className = "bench-chip-flag";
@@ -215,6 +218,88 @@
     panel.querySelectorAll(".bench-tools details").forEach(function (d) { d.open = false; });
   }
 
+  /* Confirmation a technician can hear or feel, switched per tablet (localStorage): a
+   * short tone and a vibration when a tap is stored on the tablet (queued; it is sent
+   * from there), and the next filament read aloud after a tap or an undo. */
+  var CONFIRM_KEY = "labstudy.bench.confirm.v1";
+  var audio = null;
+
+  function confirmSettings() {
+    try {
+      return JSON.parse(root.localStorage.getItem(CONFIRM_KEY) || "{}") || {};
+    } catch (e) {
+      return {};
+    }
+  }
+
+  function setConfirm(name, on) {
+    var settings = confirmSettings();
+    settings[name] = on;
+    root.localStorage.setItem(CONFIRM_KEY, JSON.stringify(settings));
+  }
+
+  function showConfirmSwitches() {
+    var settings = confirmSettings();
+    document.querySelectorAll("#bench-confirm input[data-confirm]").forEach(function (box) {
+      box.checked = Boolean(settings[box.dataset.confirm]);
+      if (box.dataset.confirm === "speak" && !root.speechSynthesis) {
+        box.disabled = true;
+      }
+    });
+  }
+
+  function tone(withdrew) {
+    var Context = root.AudioContext || root.webkitAudioContext;
+    if (!Context) {
+      return;
+    }
+    try {
+      audio = audio || new Context();
+      var osc = audio.createOscillator();
+      var gain = audio.createGain();
+      osc.frequency.value = withdrew ? 880 : 523; // higher for a withdrawal
+      gain.gain.value = 0.2;
+      osc.connect(gain);
+      gain.connect(audio.destination);
+      osc.start();
+      osc.stop(audio.currentTime + 0.12);
+    } catch (e) {
+      // no sound on this tablet; the tap is stored all the same
+    }
+  }
+
+  function spokenNext() {
+    var v = view();
+    if (v.complete) {
+      return "Series complete.";
+    }
+    var size = pickedSize() || v.next;
+    var g = gramsOf[size];
+    var amount = (Math.round(g * 1000) / 1000).toString() + (g === 1 ? " gram" : " grams");
+    return "Next: " + size + ", " + amount + ".";
+  }
+
+  function speakNext() {
+    if (!root.speechSynthesis || !root.SpeechSynthesisUtterance) {
+      return;
+    }
+    root.speechSynthesis.cancel(); // a quick series: say the newest, not a backlog
+    root.speechSynthesis.speak(new root.SpeechSynthesisUtterance(spokenNext()));
+  }
+
+  function confirmStored(withdrew) {
+    var settings = confirmSettings();
+    if (settings.tone && withdrew !== null) {
+      tone(withdrew);
+    }
+    if (settings.vibrate && withdrew !== null && root.navigator.vibrate) {
+      root.navigator.vibrate(withdrew ? 80 : [40, 60, 40]);
+    }
+    if (settings.speak) {
+      speakNext();
+    }
+  }
+
   function tap(withdrew) {
     var now = Date.now();
     if (now - lastTapAt < DOUBLE_TAP_MS) {
@@ -261,18 +346,42 @@
     });
     resetChoices();
     render();
+    confirmStored(withdrew);
     Q.flush();
   }
 
-  function undo() {
+  /* Undo on a complete series reopens it: asked first (the tap, the Undo button or the
+   * Undo key again confirms; anything else keeps it complete). */
+  function askBeforeReopening() {
+    var box = el("bench-undo-confirm");
+    if (!box) {
+      return false;
+    }
+    if (!box.hidden) {
+      box.hidden = true;
+      return false; // asked already: this second Undo is the answer
+    }
+    box.hidden = false;
+    el("bench-undo-yes").focus();
+    return true;
+  }
+
+  function undo(confirmed) {
     var v = view();
     if (!v.series.length) {
       return;
+    }
+    if (v.complete && !confirmed && askBeforeReopening()) {
+      return;
+    }
+    if (el("bench-undo-confirm")) {
+      el("bench-undo-confirm").hidden = true;
     }
     var last = v.series[v.series.length - 1];
     if (last.pending && !Q.isInFlight(last.uuid)) {
       Q.drop(last.uuid); // never reached the server: nothing to record
       render();
+      confirmStored(null);
       return;
     }
     var id = Q.uuid4();
@@ -288,6 +397,7 @@
       params: { session: v.session || "", target: last.uuid },
     });
     render();
+    confirmStored(null);
     Q.flush();
   }
 
@@ -308,7 +418,70 @@
     }
   }, true);
 
+  /* Keys from a keyboard, foot pedal or presentation clicker (they send key presses):
+   * the study's keys (config.keys) record a withdrawal, no response or an undo. A key held
+   * down repeats: only its first press counts, and a press within DOUBLE_TAP_MS of the
+   * previous one is a pedal bouncing, as for a gloved finger. */
+  var lastKeyAt = 0;
+  var keyAction = {};
+  Object.keys(config.keys || {}).forEach(function (action) {
+    config.keys[action].forEach(function (k) { keyAction[k.toLowerCase()] = action; });
+  });
+
+  function typing(target) {
+    if (!target || !target.tagName) {
+      return false;
+    }
+    if (target.isContentEditable || target.tagName === "TEXTAREA" || target.tagName === "SELECT") {
+      return true;
+    }
+    return target.tagName === "INPUT" && !/^(radio|checkbox|button|submit)$/.test(target.type);
+  }
+
+  document.addEventListener("keydown", function (evt) {
+    if (evt.ctrlKey || evt.altKey || evt.metaKey || typing(evt.target)) {
+      return;
+    }
+    var name = evt.key === " " ? "space" : String(evt.key || "").toLowerCase();
+    var action = keyAction[name];
+    if (!action || !el("bench-panel")) {
+      return;
+    }
+    evt.preventDefault(); // PageDown would scroll, Space or Enter press a focused button
+    if (evt.repeat) {
+      return;
+    }
+    var now = Date.now();
+    if (now - lastKeyAt < DOUBLE_TAP_MS) {
+      return;
+    }
+    lastKeyAt = now;
+    if (action === "undo") {
+      if (!el("bench-undo-button").disabled) {
+        undo();
+      }
+    } else if (!el("bench-tap").hidden) {
+      tap(action === "withdrawal");
+    }
+  });
+
+  document.addEventListener("click", function (evt) {
+    var target = evt.target;
+    if (target.id === "bench-undo-yes") {
+      undo(true);
+    } else if (target.id === "bench-undo-no") {
+      el("bench-undo-confirm").hidden = true;
+    }
+  });
+
   document.addEventListener("change", function (evt) {
+    if (evt.target.dataset && evt.target.dataset.confirm) {
+      setConfirm(evt.target.dataset.confirm, evt.target.checked);
+      if (evt.target.checked && evt.target.dataset.confirm === "tone") {
+        tone(true); // a first sound also unlocks audio, which needs a touch
+      }
+      return;
+    }
     if (evt.target.name === "pick") {
       render();
       var details = evt.target.closest("details");
@@ -322,5 +495,6 @@
 
   readPanelState();
   Q.onChange(render);
+  showConfirmSwitches();
   render();
 })(this);

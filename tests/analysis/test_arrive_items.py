@@ -347,15 +347,21 @@ def test_results_give_mean_sem_and_t_interval_per_group_and_timepoint(day28_benc
         record(day28_bench.animals[code], _tp(study, "T0"), series_to(target))
     inputs = arrive.gather(study)
     item = arrive.results_item(
-        summary=inputs.summary, method=inputs.method, adverse_events=inputs.adverse_events
+        summary=inputs.summary,
+        method=inputs.method,
+        adverse_events=inputs.adverse_events,
+        baseline=inputs.baseline,
     )
     table = _table(item, "Withdrawal threshold (g, target_force)")
     # K10 T0: 15 and 26 g -> mean 20.5, SD 7.78, SEM 5.5; t(0.975, 1) = 12.706
     # (any t table), so 20.5 ± 69.88 = -49.4 to 90.4. n = 1 has no SEM and no interval.
+    # %MPE at the baseline is 0 by definition, not a mean ± SEM; nobody at the cut-off.
+    zero = "0 by definition (baseline)"
+    assert table.header[-1] == "n at the 300 g cut-off"
     assert table.rows == [
-        ["control", "T0", "7", "1", "15.0 ± –", "– to –", "0.0 ± –"],
-        ["K5", "T0", "7", "1", "26.0 ± –", "– to –", "0.0 ± –"],
-        ["K10", "T0", "7", "2", "20.5 ± 5.5", "-49.4 to 90.4", "0.0 ± 0.0"],
+        ["control", "T0", "7", "1", "15.0 ± –", "– to –", zero, "0"],
+        ["K5", "T0", "7", "1", "26.0 ± –", "– to –", zero, "0"],
+        ["K10", "T0", "7", "2", "20.5 ± 5.5", "-49.4 to 90.4", zero, "0"],
     ]
     assert _facts(item)["Adverse events"] == "none recorded"
 

@@ -42,7 +42,10 @@ def chosen_pair_rows(tab: str) -> dict[str, float | None]:
             continue
         assert 'data-a="T7" data-b="T4"' in attrs
         group = re.search(r'data-group="([^"]+)"', attrs).group(1)
-        p_adj = unescape(re.search(r'data-col="p_adj">(.*?)</td>', body, re.S).group(1))
+        cell = re.search(r'data-col="p_adj">(.*?)</td>', body, re.S).group(1)
+        # "0.0115 single-step": the adjusted p, then how its family was adjusted
+        p_adj, how = unescape(re.sub(r"<[^>]+>", "", cell)).split()
+        assert how == "single-step"
         found[group] = float(p_adj)
         assert ("stats-significant" in attrs) == (found[group] < 0.05)
     return found

@@ -291,6 +291,9 @@ def test_group_summary_table_by_hand(client_for, day30_study):
     assert cell(html, control_t0, "sd") == f"{mean_sd([1.0, 1.4, 2.0, 1.0])[1]:.2g}"
     # groups in the study's order, unallocated U1 nowhere
     order = re.findall(r'<tr[^>]*\sdata-group="([^"]+)" data-timepoint="T0"', html)
+    # the threshold table only: the %MPE table has no T0 rows (0 there by definition)
+    assert order == ["control", "K5", "K10"]
+    order = re.findall(r'<tr[^>]*\sdata-group="([^"]+)" data-timepoint="T1"', html)
     assert order == ["control", "K5", "K10"] * 2  # the threshold table, then the %MPE one
     assert "U1" not in html
 
@@ -344,7 +347,14 @@ def test_statistics_table_rows_by_hand(client_for, day30_study):
     )
     q = 2 / math.sqrt(12 / 18) * math.sqrt(2)
     assert cell(threshold, nemenyi, "statistic") == f"{q:.4g}"
-    assert cell(threshold, nemenyi, "p_adj") == f"{studentized_range.sf(q, 3, np.inf):.3g}"
+    # The family's p is adjusted, and the table says how (PMCMRplus: "single-step").
+    p_adj = studentized_range.sf(q, 3, np.inf)
+    assert cell(threshold, nemenyi, "p_adj") == f"{p_adj:.3g} single-step"
+    assert cell(threshold, nemenyi, "statistic_name") == "q ="
+    assert cell(threshold, kruskal, "statistic_name") == "H ="
+    assert cell(threshold, friedman, "statistic_name") == "χ² ="
+    # A single test's p is not adjusted: no adjusted p is printed for it.
+    assert cell(threshold, kruskal, "p_adj") == "–"
     sentence = "K10 vs control at T2: p = 0.01, Nemenyi after Kruskal-Wallis."
     assert sentence in threshold
     # T2 vs control row is highlighted as significant

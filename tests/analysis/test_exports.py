@@ -124,6 +124,7 @@ def test_stimuli_export_header_and_first_series(small_study):
     assert rows[0] == [
         "animal", "group", "timepoint", "day", "paw", "order", "filament_size", "filament_g",
         "response", "tested_at", "tester", "cage", "sex", "session", "animal_status",
+        "override", "note", "recorded_by",
     ]  # fmt: skip
     assert {r[14] for r in rows[1:]} == {"active"}
     a1_t0 = [r for r in rows[1:] if r[0] == "A1" and r[2] == "T0"]
@@ -205,7 +206,8 @@ def test_thresholds_export_with_another_method_says_so(small_study):
 def test_summary_export_values(small_study):
     text = export_text(small_study, "summary")
     assert text.splitlines()[0] == (
-        "group,timepoint,day,n,mean,sd,sem,median,q1,q3,mpe_mean,mpe_sem,n_legacy"
+        "group,timepoint,day,n,mean,sd,sem,median,q1,q3,mpe_mean,mpe_sem,n_legacy,"
+        "n_at_cutoff,n_at_lowest"
     )
     rows = as_dicts(text)
     assert [(r["group"], r["timepoint"]) for r in rows] == [
@@ -231,6 +233,9 @@ def test_summary_export_values(small_study):
         "80", "20", "80", "70", "90",
     )  # fmt: skip
     assert (k2["mean"], k2["sem"]) == ("240", "60")
+    # K10 T2: the 300 g value is the cut-off, a bound and not a measurement; 180 g is not
+    assert (k2["n_at_cutoff"], k2["n_at_lowest"]) == ("1", "0")
+    assert {r["n_at_cutoff"] for r in (c0, c1, c2, k0, k1)} == {"0"}
     assert float(k1["mpe_mean"]) == pytest.approx((74 / 274 + 45 / 285) * 100 / 2)
     assert float(k2["mpe_mean"]) == pytest.approx((1 + 165 / 285) * 100 / 2)
     assert float(k2["mpe_sem"]) == pytest.approx((1 - 165 / 285) * 100 / 2)

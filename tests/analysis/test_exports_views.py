@@ -79,7 +79,7 @@ def test_export_page_offers_the_package_and_every_table(small_study, client_for)
     assert "Download publication package" in html
     assert "small_publication_target_force_300g.zip" in html
     for key in ("stimuli", "thresholds", "summary", "stats", "prism", "dictionary", "doses",
-                "weights", "observations", "audit_log"):  # fmt: skip
+                "weights", "observations", "audit_log", "taps_all"):  # fmt: skip
         assert f"small_{key}_target_force_300g.csv" in html
         assert url("export_table", key) in html
     assert "<script>" not in html  # the CSP forbids inline scripts
@@ -121,8 +121,12 @@ def test_package_download_is_a_zip_with_every_file(small_study, client_for):
     )
     archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
     names = {n.split("/")[-1] for n in archive.namelist()}
-    assert len(names) == 14
-    assert {"README.txt", "small_tables_target_force_300g.xlsx"} <= names
+    assert len(names) == 15
+    assert {
+        "README.txt",
+        "small_tables_target_force_300g.xlsx",
+        "small_taps_all_target_force_300g.csv",
+    } <= names
 
 
 def test_methods_download(small_study, client_for):

@@ -5,6 +5,7 @@ the printed precision. No expected value here comes from running our own code.
 """
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -419,6 +420,27 @@ def test_rm_anova_bushtucker_with_sphericity_corrections():
     assert hf["p"] == pytest.approx(0.0483306135519432, rel=1e-9)
 
 
+def test_huynh_feldt_with_two_complete_animals_is_not_computed():
+    # Two complete animals, three timepoints: one error df, so the Lecoutre HF epsilon
+    # ((n + 1) p GG - 2) / (p (n - p GG)) has n - p GG = 1 - 2 x 0.5 = 0 (R's
+    # stats:::sphericity prints Inf or a negative number). No corrected p may be printed
+    # (min(1, NaN) used to give the uncorrected p labelled as corrected), no negative df.
+    frame = _long({"K5": {"T0": [10, 12, 11], "T1": [30, 35, 33], "T2": [20, 28, 25]}})
+    frame = frame[~((frame["animal"] == "K5-2") & (frame["timepoint"] == "T1"))]
+    rows = stats.rm_anova(frame).set_index("test")
+    assert rows.loc["rm_anova", "n"] == 2 and np.isfinite(rows.loc["rm_anova", "p"])
+    hf = rows.loc["rm_anova_hf"]
+    assert math.isnan(hf["epsilon"]) and math.isnan(hf["p"])
+    assert math.isnan(hf["df"]) and math.isnan(hf["df2"])
+    assert "not computed" in hf["note"] and "not computed" in hf["sentence"]
+    assert "p = " not in hf["sentence"]
+    # GG stays defined: with two animals the SSD has rank 1 and GG = 1 / (k - 1).
+    gg = rows.loc["rm_anova_gg"]
+    assert gg["epsilon"] == pytest.approx(0.5, rel=1e-9) and gg["df"] > 0
+    everything = stats.study_statistics(frame, baseline="T0", control_group="K5")
+    assert not (everything[["df", "df2"]] < 0).any().any()
+
+
 def test_mauchly_reacttime_r_example():
     # R's example(SSD) reacttime data (Baron & Li; 10 subjects x 6 conditions) and
     # mauchly.test(mlmfit, X = ~1): W = 0.03108446, p = 0.04765187 (values asserted in the
@@ -511,69 +533,68 @@ def test_mixed_anova_two_by_two_sourcebook():
 
 # ---------------------------------------------------------------------- mixed model
 
-# lme4's sleepstudy (Belenky et al. 2003): reaction time (ms), 18 subjects x days 0-9.
-SLEEPSTUDY = {
-    "308": [249.56, 258.7047, 250.8006, 321.4398, 356.8519, 414.6901, 382.2038, 290.1486,
-            430.5853, 466.3535],
-    "309": [222.7339, 205.2658, 202.9778, 204.707, 207.7161, 215.9618, 213.6303, 217.7272,
-            224.2957, 237.3142],
-    "310": [199.0539, 194.3322, 234.32, 232.8416, 229.3074, 220.4579, 235.4208, 255.7511,
-            261.0125, 247.5153],
-    "330": [321.5426, 300.4002, 283.8565, 285.133, 285.7973, 297.5855, 280.2396, 318.2613,
-            305.3495, 354.0487],
-    "331": [287.6079, 285.0, 301.8206, 320.1153, 316.2773, 293.3187, 290.075, 334.8177,
-            293.7469, 371.5811],
-    "332": [234.8606, 242.8118, 272.9613, 309.7688, 317.4629, 309.9976, 454.1619, 346.8311,
-            330.3003, 253.8644],
-    "333": [283.8424, 289.555, 276.7693, 299.8097, 297.171, 338.1665, 332.0265, 348.8399,
-            333.36, 362.0428],
-    "334": [265.4731, 276.2012, 243.3647, 254.6723, 279.0244, 284.1912, 305.5248, 331.5229,
-            335.7469, 377.299],
-    "335": [241.6083, 273.9472, 254.4907, 270.8021, 251.4519, 254.6362, 245.4523, 235.311,
-            235.7541, 237.2466],
-    "337": [312.3666, 313.8058, 291.6112, 346.1222, 365.7324, 391.8385, 404.2601, 416.6923,
-            455.8643, 458.9167],
-    "349": [236.1032, 230.3167, 238.9256, 254.922, 250.7103, 269.7744, 281.5648, 308.102,
-            336.2806, 351.6451],
-    "350": [256.2968, 243.4543, 256.2046, 255.5271, 268.9165, 329.7247, 379.4445, 362.9184,
-            394.4872, 389.0527],
-    "351": [250.5265, 300.0576, 269.8939, 280.5891, 271.8274, 304.6336, 287.7466, 266.5955,
-            321.5418, 347.5655],
-    "352": [221.6771, 298.1939, 326.8785, 346.8555, 348.7402, 352.8287, 354.4266, 360.4326,
-            375.6406, 388.5417],
-    "369": [271.9235, 268.4369, 257.2424, 277.6566, 314.8222, 317.2135, 298.1353, 348.1229,
-            340.28, 366.5131],
-    "370": [225.264, 234.5235, 238.9008, 240.473, 267.5373, 344.1937, 281.1481, 347.5855,
-            365.163, 372.2288],
-    "371": [269.8804, 272.4428, 277.8989, 281.7895, 279.1705, 284.512, 259.2658, 304.6306,
-            350.7807, 369.4692],
-    "372": [269.4117, 273.474, 297.5968, 310.6316, 287.1726, 329.6076, 334.4818, 343.2199,
-            369.1417, 364.1236],
-}  # fmt: skip
 
-
-def test_random_intercept_model_matches_lme4_sleepstudy():
-    # lmer(Reaction ~ Days + (1 | Subject), sleepstudy), REML. Variance components as
-    # printed by lme4's VarCorr (Ben Bolker's answer to "Extract random effect variances
-    # from lme4 mer model object", Stack Overflow): Subject (Intercept) 1378.1785,
-    # Residual 960.4566. Fixed effects: lme4's summary of lmer(Reaction ~ Days +
-    # (Days | Subject)) prints 251.405 and 10.467; in this balanced design every subject
-    # has the same design matrix, so GLS = OLS and the random-intercept model has the
-    # same fixed-effect estimates.
-    data = pd.DataFrame(
-        [
-            (subject, day, reaction)
-            for subject, reactions in SLEEPSTUDY.items()
-            for day, reaction in enumerate(reactions)
-        ],
-        columns=["Subject", "Days", "Reaction"],
+def test_mixed_model_rows_match_lmertest_on_potdata():
+    # lmerTest 3.2-0, tests/zlmerTest_zeroDenom.R (runehaubo/lmerTestR), win-builder
+    # output: summary(lmer(biomass ~ CO2*nutrients + (1|chamber), data=potdata)) prints
+    # CO2675  2.0000  1.3503  df 11.0163  t 1.481  p 0.166595, and anova(lmerout) gives the
+    # CO2:nutrients interaction DenDF 10, Pr(>F) 0.020905569. Read as a study: chambers are
+    # "animals", CO2 the group (control 350), nutrient level the timepoint (baseline 1).
+    pot = pd.read_csv(Path(__file__).parent / "data" / "potdata.csv")
+    frame = pd.DataFrame(
+        {
+            "animal": "chamber " + pot["chamber"].astype(str),
+            "group": pot["CO2"].astype(str),
+            "timepoint": "N" + pot["nutrients"].astype(str),
+            "day": pot["nutrients"].astype(float),
+            "value": pot["biomass"],
+        }
     )
-    fit = stats.fit_random_intercept(data, "Reaction ~ Days", subject="Subject")
-    # statsmodels stops its REML search a little before lme4 does: 4e-5 relative.
-    assert fit.group_variance == pytest.approx(1378.1785, rel=1e-4)
-    assert fit.residual_variance == pytest.approx(960.4566, rel=1e-4)
-    assert fit.fe_params["Intercept"] == pytest.approx(251.405, abs=5e-4)
-    assert fit.fe_params["Days"] == pytest.approx(10.467, abs=5e-4)
+    rows = stats.mixed_model(frame, baseline="N1", control_group="350")
+    between = rows[rows["group"].isna()]
+    at_n1 = between[(between["timepoint"] == "N1") & (between["a"] == "675")].iloc[0]
+    assert at_n1["b"] == "350" and at_n1["role"] == stats.ROLE_VS_CONTROL
+    assert at_n1["statistic"] == pytest.approx(1.481, abs=5e-4)
+    assert at_n1["df"] == pytest.approx(11.0163, abs=5e-5)
+    assert at_n1["p"] == pytest.approx(0.166595, abs=5e-7)
+    assert "difference = 2 (SE 1.35)" in at_n1["note"]
+    interaction = between[between["a"] == "group:time"].iloc[0]
+    assert (interaction["df"], interaction["df2"]) == (5, pytest.approx(10, rel=1e-5))
+    assert interaction["p"] == pytest.approx(0.020905569, rel=1e-5)
+    assert "t(11.0) = 1.48" in at_n1["sentence"]
+
+
+def test_mixed_model_with_an_empty_cell_and_a_ceiling_fits_and_says_so():
+    # K5 has no value at T2 (lme4: "dropping 1 column"), and every animal of both groups
+    # sits at the 300 g cut-off at T3: the model fits, names the dropped cell, reports no
+    # K5 vs control at T2, and the difference at the ceiling is 0 with p = 1.
+    frame = _long(
+        {
+            "control": {
+                "T0": [10.0, 12.1, 11.3, 13.9, 9.5],
+                "T1": [11.2, 12.9, 13.5, 12.0, 10.1],
+                "T2": [12.0, 11.5, 14.1, 13.0, 10.8],
+                "T3": [300.0] * 5,
+            },
+            "K5": {
+                "T0": [10.4, 11.8, 12.2, 10.9, 9.1],
+                "T1": [60.0, 82.5, 70.2, 91.0, 65.0],
+                "T3": [300.0] * 5,
+            },
+        },
+        days={"T0": 0, "T1": 7, "T2": 14, "T3": 21},
+    )
+    rows = stats.mixed_model(frame, baseline="T0", control_group="control")
+    between = rows[rows["group"].isna()]
+    assert not between["sentence"].str.contains("could not be fitted").any()
+    interaction = between[between["a"] == "group:time"].iloc[0]
+    assert "no data for K5 at T2: that term was dropped (as lme4 does)" in interaction["note"]
+    assert interaction["df"] == 2  # two estimable interaction terms (T1, T3), not three
+    assert set(between.loc[between["a"] == "K5", "timepoint"]) == {"T0", "T1", "T3"}
+    at_t3 = between[(between["a"] == "K5") & (between["timepoint"] == "T3")].iloc[0]
+    assert at_t3["statistic"] == pytest.approx(0.0, abs=1e-9)
+    assert at_t3["p"] == pytest.approx(1.0, abs=1e-9)
+    assert at_t3["df"] > 0
 
 
 # ----------------------------------------------------------------------------- AUC

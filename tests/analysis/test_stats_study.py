@@ -242,7 +242,12 @@ def test_group_summary_by_hand():
 def test_p_formatting():
     assert stats.format_p(0.0312) == "p = 0.03"
     assert stats.format_p(0.0044) == "p = 0.004"
-    assert stats.format_p(0.00001) == "p < 0.001"
+    # Below 0.0001 the digits stop (as Prism prints "<0.0001"); between 0.0001 and 0.001
+    # two significant digits, so 0.00043 is not hidden behind "p < 0.001".
+    assert stats.format_p(0.00001) == "p < 0.0001"
+    assert stats.format_p(0.0000999) == "p < 0.0001"
+    assert stats.format_p(0.0001) == "p = 0.0001"
+    assert stats.format_p(0.00043) == "p = 0.00043"
     assert stats.format_p(float("nan")) == "p not computed"
 
 

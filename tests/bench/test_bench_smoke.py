@@ -38,7 +38,9 @@ SCRIPTS = {
     "bench_tablets.py": ("tablets", "| tap p95 under load, ms", True),
     "bench_export.py": ("export", "| stimuli CSV through the export view, rows/s", False),
     "bench_import.py": ("import", "| import_study, ", False),
+    "bench_mixed.py": ("mixed", "| mixed model fit, group × time, 40 animals", False),
 }
+IN_MEMORY = {"bench_thresholds.py", "bench_mixed.py"}  # no database needed
 # Runs each (script, argv) of the plan in argv[1] as `python script *argv` would, in this
 # one process, and writes {script: {returncode, stdout, stderr}} to the file argv[2].
 RUNNER = """
@@ -112,7 +114,7 @@ def quick_runs(bench_database, tmp_path_factory) -> dict:
         results[script] = folder / f"{script}.md"
         results[script].write_text("# Benchmarks\n\n## other\n\nkept\n")
         args = ["--quick", "--results", str(results[script])]
-        if script != "bench_thresholds.py":
+        if script not in IN_MEMORY:
             args += ["--database-url", bench_database]
         plan.append((str(ROOT / "bench" / script), args))
     before = RESULTS.read_bytes() if RESULTS.exists() else None

@@ -182,8 +182,9 @@ def test_a_full_up_down_series_tapped_to_completion(bench, new_page):
     assert "series complete" in text.lower()
     assert f"{result.grams:.3g} g" in text  # 4.32 g, the engine's up-down threshold
     assert "Up-down 50% threshold (Chaplan/Dixon)" in text and result.pattern in text
-    assert [c.split(" ")[:2] for c in chips(page)] == [
-        [size, "✓" if withdrew else "✗"] for size, withdrew in series
+    grams = {f.size: f"{f.grams:g}" for f in thresholds.STOELTING_20}
+    assert [c.split(" ")[:4] for c in chips(page)] == [
+        [size, grams[size], "g", "✓" if withdrew else "✗"] for size, withdrew in series
     ]
     expect(page.get_by_role("button", name="Withdrawal")).to_be_hidden()
     assert too_small_targets(page) == []

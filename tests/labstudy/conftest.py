@@ -28,6 +28,7 @@ def demo_people_and_urls(demo_study, django_user_model):
         "timepoint_pk": session.timepoint_id,
         "paw": session.paw,
         "code": session.animal.code,
+        "cage": session.animal.cage,
         "pk": session.pk,
         "label": session.timepoint.label,
         "section": "groups",

@@ -32,6 +32,8 @@ BLINDED = {
     "can_view_results": (Y, Y, N, N, N),
     "can_view_history": (Y, Y, N, N, N),
     "can_view_allocation": (Y, Y, N, N, N),
+    # Cards carry solution letters next to codes: blinded bench roles get theirs printed.
+    "can_print_cage_cards": (Y, Y, N, N, N),
     "can_setup": (N, Y, N, N, N),
     "can_allocate": (N, Y, N, N, N),
     "can_manage_members": (N, Y, N, N, N),
@@ -50,6 +52,7 @@ UNBLINDED_CHANGES = {
     "sees_past_results": (Y, Y, Y, Y, Y),
     "can_view_results": (Y, Y, Y, Y, Y),
     "can_view_history": (Y, Y, Y, Y, Y),
+    "can_print_cage_cards": (Y, Y, Y, Y, Y),
 }
 
 

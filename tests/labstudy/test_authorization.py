@@ -54,6 +54,7 @@ EXPECTED = {
     "bench_weight_record": (_row(A, 404, 405, 405, 405), _row(A, 404, 302, 302, 302)),
     "bench_weight_void": (_row(A, 404, 405, 405, 405), _row(A, 404, 302, 302, 302)),
     "bench_weights": (_row(A, 404, 200, 200, 200), _row(A, 404, 405, 405, 405)),
+    "cage_cards": (_row(A, 404, 404, 200, 200), _row(A, 404, 405, 405, 405)),
     "dashboard": (_row(A, 404, 404, 200, 200), _row(A, 404, 405, 405, 405)),
     "dashboard_animal": (_row(A, 404, 404, 200, 200), _row(A, 404, 405, 405, 405)),
     "dashboard_completeness": (_row(A, 404, 404, 200, 200), _row(A, 404, 405, 405, 405)),
@@ -67,8 +68,15 @@ EXPECTED = {
     # /favicon.ico sends every browser, signed in or not, to the static icon.
     "favicon": (_row(302, 302, 302, 302, 302), _row(405, 405, 405, 405, 405)),
     "home": (_row(A, 200, 200, 200, 200), _row(A, 405, 405, 405, 405)),
+    # Connect a tablet: anyone signed in. The certificate is public, and absent in tests
+    # (tests/conftest.py points LABSTUDY_LAN_DIR at an empty place; tests/lan serves one).
+    "connect_tablet": (_row(A, 200, 200, 200, 200), _row(A, 405, 405, 405, 405)),
+    "lan_ca_certificate": (_row(404, 404, 404, 404, 404), _row(405, 405, 405, 405, 405)),
     "import_confirm": (_row(A, 404, 405, 405, 405), _row(A, 404, 404, 404, 302)),
     "import_upload": (_row(A, 404, 404, 404, 200), _row(A, 404, 404, 404, 200)),
+    # A scanned card with one thing left to do today goes straight to it: R01's weight.
+    "scan_animal": (_row(A, 404, 302, 302, 302), _row(A, 404, 405, 405, 405)),
+    "scan_cage": (_row(A, 404, 200, 200, 200), _row(A, 404, 405, 405, 405)),
     "session_history": (_row(A, 404, 404, 200, 200), _row(A, 404, 405, 405, 405)),
     "study_add_animals": (_row(A, 404, 404, 404, 200), _row(A, 404, 404, 404, 200)),
     "study_allocation": (_row(A, 404, 404, 200, 200), _row(A, 404, 404, 404, 200)),
@@ -297,6 +305,7 @@ def test_blinded_technician_cannot_average_by_letter(practice_world):
         "timepoint_pk": today_tp.pk,
         "paw": study.paw_tested,
         "code": animal.code,
+        "cage": animal.cage,
         "pk": past[0].pk,
         "label": today_tp.label,
     }
