@@ -62,8 +62,9 @@ def _what_the_small_study_holds(study) -> dict:
             first = min(int(r["session"]) for r in rows)
             for r in rows:
                 r["session"] = int(r["session"]) - first
-        for r in rows:
+        for r in rows:  # the moment a tap was made or stored: the build's, or the snapshot's
             r.pop("tested_at", None)
+            r.pop("recorded_at", None)
         tables[what] = rows
     counts = {
         m._meta.label: m._base_manager.count()
