@@ -531,24 +531,32 @@ def statistical_methods_item(study, *, control, dropped: list[str]) -> ArriveIte
         "Statistical methods",
         "The tests used for each analysis, the software, and how assumptions were checked.",
     )
+    family = study.comparison_family
+    within = methods_text.within_posthoc_sentence(family)
+    between = methods_text.between_posthoc_sentence(family, study.posthoc, control=control)
+    if family == "all_pairs":
+        within = "Nemenyi post-hoc (PMCMRplus::frdAllPairsNemenyiTest)"
+        between += f" vs {control}" if control else ""
     item.recorded.append(
         Fact(
             "Within groups",
-            "Friedman test with Nemenyi post-hoc (PMCMRplus::frdAllPairsNemenyiTest) where "
-            "significant; repeated-measures ANOVA with Mauchly's test and Greenhouse–Geisser "
+            "Friedman test"
+            + (f" with {within} where significant" if within else "")
+            + "; repeated-measures ANOVA with Mauchly's test and Greenhouse–Geisser "
             "/ Huynh–Feldt corrections",
         )
     )
     item.recorded.append(
         Fact(
             "Between groups",
-            "Kruskal–Wallis test at each timepoint, then "
-            + methods_text.posthoc_sentence(study.posthoc)
-            + (f" vs {control}" if control else "")
-            + " where significant; area under the curve; linear mixed model (random "
-            "intercept per animal)",
+            "Kruskal–Wallis test at each timepoint"
+            + (f", then {between} where significant" if between else "")
+            + "; area under the curve; linear mixed model (random intercept per animal)",
         )
     )
+    comparisons = methods_text.family_sentence(family, study.chosen_pairs())
+    basis = methods_text.basis_sentence(study.comparison_basis, family)
+    item.recorded.append(Fact("Comparisons tested", f"{comparisons} {basis}".strip()))
     item.recorded.append(Fact("Significance level", f"alpha = {study.alpha:g}, two-sided"))
     versions = methods_text.software_versions()
     item.recorded.append(

@@ -32,6 +32,18 @@ SYMBOL_VS_BASELINE = "*"
 SYMBOL_VS_FIRST_TREATED = "#"
 SYMBOL_VS_CONTROL = "†"
 SYMBOL_CHOSEN_PAIR = "‡"  # the study's chosen pairs, e.g. T7 vs T4, at the later timepoint
+# The symbols each comparison family can draw (analysis.stats.FAMILY_CHOICES).
+FAMILY_SYMBOLS = {
+    "all_pairs": (
+        SYMBOL_VS_BASELINE,
+        SYMBOL_VS_FIRST_TREATED,
+        SYMBOL_VS_CONTROL,
+        SYMBOL_CHOSEN_PAIR,
+    ),
+    "vs_control": (SYMBOL_VS_CONTROL,),
+    "vs_baseline": (SYMBOL_VS_BASELINE,),
+    "pairs": (SYMBOL_CHOSEN_PAIR,),
+}
 PUBLICATION_SYMBOLS = ("circle", "square", "triangle-up", "diamond", "triangle-down", "x")
 PUBLICATION_SIZE = {"width": 760, "height": 500}
 FONT = "Arial, Helvetica, sans-serif"
@@ -63,6 +75,7 @@ class MarkKey:
     within_test: str = "Nemenyi after Friedman"
     between_test: str = "Nemenyi after Kruskal-Wallis"
     pairs: tuple[tuple[str, str], ...] = ()  # (later, earlier), e.g. (("T7", "T4"),)
+    family: str = "all_pairs"  # the study's comparison family: which symbols can appear
 
     def levels(self) -> list[float]:
         return [self.alpha] + [level for level in (0.01, 0.001) if level < self.alpha]
@@ -71,15 +84,16 @@ class MarkKey:
         """One line per symbol, e.g. "* p < 0.05, ** p < 0.01, *** p < 0.001 vs T0 (…)",
         and "‡ p < 0.05, … T7 vs T4 (Nemenyi after Friedman)" for the chosen pairs."""
         lines = []
+        shown = FAMILY_SYMBOLS.get(self.family, FAMILY_SYMBOLS["all_pairs"])
         for symbol, reference, test in (
             (SYMBOL_VS_BASELINE, self.baseline, self.within_test),
             (SYMBOL_VS_FIRST_TREATED, self.first_treated, self.within_test),
             (SYMBOL_VS_CONTROL, self.control, self.between_test),
         ):
-            if reference is None:
+            if reference is None or symbol not in shown:
                 continue
             lines.append(f"{self._steps(symbol)} vs {reference} ({test})")
-        if self.pairs:
+        if self.pairs and SYMBOL_CHOSEN_PAIR in shown:
             pairs = ", ".join(f"{a} vs {b}" for a, b in self.pairs)
             lines.append(f"{self._steps(SYMBOL_CHOSEN_PAIR)} {pairs} ({self.within_test})")
         return lines

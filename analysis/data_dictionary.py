@@ -83,9 +83,12 @@ def dictionary_entries(study) -> list[tuple[str, str, str, str]]:
         ("summary", "n_at_lowest", "animals", "of n, animals that withdrew at the lowest "
          "filament (status cutoff_low): their threshold is at or below its force, so the "
          "row's mean and CI are bounded below by it"),
-        ("stats", "test", "", "friedman, nemenyi_friedman, wilcoxon, rm_anova(_gg/_hf), "
-         "mauchly, mixed_anova(_gg/_hf), kruskal, nemenyi_kruskal, dunn_kruskal, "
-         "mann_whitney, auc_*, mixed_model (docs/statistics.md)"),
+        ("stats", "test", "", "friedman, nemenyi_friedman, demsar_friedman (each "
+         "timepoint vs baseline), siegel_friedman (chosen pairs), wilcoxon, "
+         "rm_anova(_gg/_hf), mauchly, mixed_anova(_gg/_hf), kruskal, nemenyi_kruskal, "
+         "dunn_kruskal, dunn_vs_control (each group vs control), mann_whitney, auc_*, "
+         "mixed_model, emm (the family's comparisons from the mixed model's estimated "
+         "marginal means) (docs/statistics.md)"),
         ("stats", "group", "", "set for tests within one group across timepoints"),
         ("stats", "timepoint", "", "set for tests between groups at one timepoint"),
         ("stats", "a", "", "pairwise rows: the first of the two compared (or the ANOVA effect)"),
@@ -104,6 +107,23 @@ def dictionary_entries(study) -> list[tuple[str, str, str, str]]:
         ("stats", "role", "", "vs baseline, vs first treated, chosen pair, vs control"),
         ("stats", "dropped", "", "animals left out for a missing timepoint"),
         ("stats", "outcome", "", "threshold_g or pct_mpe: which values were tested"),
+        ("stats", "family", "", "the study's comparison family this pairwise row belongs to: "
+         "all_pairs, vs_control (each group vs control at each timepoint), vs_baseline "
+         "(each timepoint vs baseline within each group) or pairs (the chosen timepoint "
+         "pairs only); empty for omnibus tests, the mixed model, and the rank post-hocs "
+         "when the study tests its comparisons by the mixed model (emm rows)"),
+        ("stats", "estimate", "g or %", "pairwise rows: the difference a - b in the tested "
+         "values' unit (estimate_name says which estimate)"),
+        ("stats", "ci_low", "g or %", "lower limit of the 95 % confidence interval of "
+         "estimate (not adjusted for multiple comparisons); empty where the samples are "
+         "too small to reach 95 %"),
+        ("stats", "ci_high", "g or %", "upper limit of that 95 % confidence interval"),
+        ("stats", "estimate_name", "", "what estimate is: 'Hodges-Lehmann difference' "
+         "(median of all differences between the two groups; R wilcox.test(a, b, "
+         "conf.int = TRUE)) or 'Hodges-Lehmann paired difference' (median of the Walsh "
+         "averages of each animal's a - b; R wilcox.test(a, b, paired = TRUE, "
+         "conf.int = TRUE)) for rank tests; 'difference of estimated marginal means' "
+         "(R emmeans after the mixed model, interval adjusted as its p) for emm rows"),
         ("auc", "animal", "", "animal ID"),
         ("auc", "group", "", "treatment group code"),
         ("auc", "outcome", "", "threshold_g or pct_mpe: the values under the curve"),

@@ -40,6 +40,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -116,17 +117,39 @@ def critical_value(
     if adjust == "sidak":
         return float(-sstats.t.ppf((1 - level ** (1 / tests)) / 2, df))
     if adjust == "tukey":
-        return float(sstats.studentized_range.ppf(level, means, min(df, 1e6))) / math.sqrt(2)
+        return _qtukey(level, means, df) / math.sqrt(2)
     if adjust == "dunnettx":
         return _qdunnx(level, tests, df)
     raise ValueError(f"unknown adjustment: {adjust}")
+
+
+def _qtukey(level: float, means: float, df: float) -> float:
+    """The studentized range quantile, as R's ``qtukey`` (which stops at 1e-4)."""
+    return _qtukey_cached(level, means, float(f"{min(df, 1e6):.9g}"))
+
+
+@lru_cache(maxsize=1024)
+def _qtukey_cached(level: float, means: float, df: float) -> float:
+    """scipy's ``studentized_range.ppf`` searches with about fourteen slow integrals per
+    call (a quarter of a second each at the demo's size, times every contrast). The
+    quantile lies between the unadjusted two-sided t quantile (times sqrt 2) and the
+    Bonferroni one for every pair of means, so a bracketed root search needs fewer, and a
+    family's contrasts with the same df (balanced data) share one search."""
+    pairs = max(means * (means - 1) / 2, 1.0)
+    lo = float(sstats.t.ppf(1 - (1 - level) / 2, df)) * math.sqrt(2)
+    hi = float(sstats.t.ppf(1 - (1 - level) / (2 * pairs), df)) * math.sqrt(2) * 1.01
+    cdf = sstats.studentized_range.cdf
+    try:
+        return float(optimize.brentq(lambda q: cdf(q, means, df) - level, lo, hi, xtol=1e-7))
+    except ValueError:  # no sign change: fall back on scipy's own search
+        return float(sstats.studentized_range.ppf(level, means, df))
 
 
 def _qdunnx(level: float, k: int, df: float) -> float:
     """emmeans:::.qdunnx: root of .pdunnx(x) = level between the Tukey and Sidak
     quantiles, to 0.0005; the Tukey one where the root cannot be bracketed."""
     means = (1 + math.sqrt(1 + 8 * k)) / 2
-    x_tukey = float(sstats.studentized_range.ppf(level, means, min(df, 1e6))) / math.sqrt(2)
+    x_tukey = _qtukey(level, means, df) / math.sqrt(2)
     x_sidak = math.sqrt(float(sstats.f.ppf(level ** (1 / k), 1, df)))
     if abs(x_tukey - x_sidak) < 0.0005:
         return x_tukey

@@ -71,7 +71,12 @@ THRESHOLD_COLUMNS = [
 SUMMARY_COLUMNS = [
     *stats.SUMMARY_COLUMNS, "mpe_mean", "mpe_sem", "n_legacy", "n_at_cutoff", "n_at_lowest",
 ]  # fmt: skip
-STATS_COLUMNS = [*stats.COLUMNS, "outcome"]
+# `outcome` stays where it was; the comparison family and effect size came later.
+STATS_COLUMNS = [
+    *(c for c in stats.COLUMNS if c not in stats.COMPARISON_COLUMNS),
+    "outcome",
+    *stats.COMPARISON_COLUMNS,
+]
 AUC_COLUMNS = [
     "animal", "group", "outcome", "auc", "unit", "from_timepoint", "to_timepoint",
     "from_day", "to_day", "complete",

@@ -319,7 +319,7 @@ def study_statistics(
     inputs: AnalysisInputs, outcome: str = THRESHOLD_G, *, mixed_model: bool = True
 ) -> StudyStatistics:
     """`stats.study_statistics` of one outcome with the study's reference, alpha,
-    post-hoc and usable pairs; each row's note says how many imported thresholds
+    post-hoc, comparison family and usable pairs; each row's note says how many imported thresholds
     without stimuli its test took in.
 
     `mixed_model=False` leaves out the linear mixed model, which takes seconds on a large
@@ -343,6 +343,8 @@ def study_statistics(
             posthoc=study.posthoc,
             pairs=inputs.pairs[outcome],
             mixed_model=mixed_model,
+            family=study.comparison_family,
+            basis=study.comparison_basis,
         )
     except ValueError as error:
         return StudyStatistics(empty, str(error))

@@ -101,6 +101,77 @@ def posthoc_sentence(posthoc: str) -> str:
     )
 
 
+FAMILY_WORDS = {
+    "all_pairs": "every pair of groups at each timepoint and every pair of timepoints "
+    "within each group",
+    "vs_control": "each group against the control group at each timepoint",
+    "vs_baseline": "each timepoint against the baseline within each group",
+    "pairs": "only the chosen timepoint pairs within each group",
+}
+
+
+def within_posthoc_sentence(family: str, *, baseline: str | None = None) -> str:
+    """The within-group post-hoc test of `family`, or "" where the family has none."""
+    if family == "vs_baseline":
+        return (
+            f"Demsar's many-to-one test of each timepoint against {baseline or 'baseline'} "
+            "with Holm correction (as PMCMRplus::frdManyOneDemsarTest)"
+        )
+    if family == "pairs":
+        return (
+            "the Friedman-rank z test of the chosen timepoint pairs with Holm correction "
+            "over those pairs (the statistic of PMCMRplus::frdAllPairsSiegelTest)"
+        )
+    if family == "vs_control":
+        return ""
+    return "the Nemenyi test (as PMCMRplus::frdAllPairsNemenyiTest)"
+
+
+def between_posthoc_sentence(family: str, posthoc: str, *, control: str | None = None) -> str:
+    """The between-group post-hoc test of `family`, or "" where the family has none."""
+    if family == "vs_control":
+        return (
+            f"Dunn's many-to-one test against {control or 'the control group'} with Holm "
+            "correction (as PMCMRplus::kwManyOneDunnTest)"
+        )
+    if family in ("vs_baseline", "pairs"):
+        return ""
+    return posthoc_sentence(posthoc)
+
+
+def family_sentence(family: str, pairs=()) -> str:
+    """Which comparisons were tested, and the effect size beside each p."""
+    words = FAMILY_WORDS.get(family, FAMILY_WORDS["all_pairs"])
+    if family == "pairs" and pairs:
+        words += " (" + ", ".join(f"{a} vs {b}" for a, b in pairs) + ")"
+    return (
+        f"The post-hoc comparisons tested {words}. Each comparison is given with the "
+        "Hodges–Lehmann estimate of the difference and its 95 % confidence interval (as R's "
+        "wilcox.test with conf.int = TRUE; not adjusted for multiple comparisons)."
+    )
+
+
+MODEL_ADJUST = {
+    "all_pairs": "Tukey's adjustment within each timepoint and within each group",
+    "vs_control": "Dunnett's adjustment (emmeans' dunnettx) within each timepoint",
+    "vs_baseline": "Šidák's adjustment within each group",
+    "pairs": "Šidák's adjustment within each group",
+}
+
+
+def basis_sentence(basis: str, family: str) -> str:
+    """How the marked comparisons were tested, when not by the rank tests."""
+    if basis != "model":
+        return ""
+    return (
+        "The marked comparisons were tested as differences of the estimated marginal "
+        "means of the group × time linear mixed model (random intercept per animal; as R's "
+        "emmeans with Satterthwaite degrees of freedom), with "
+        f"{MODEL_ADJUST.get(family, MODEL_ADJUST['all_pairs'])}, each with its adjusted "
+        "95 % confidence interval; the rank tests are reported alongside."
+    )
+
+
 def methods_paragraph(inputs: AnalysisInputs, *, statistics: pd.DataFrame) -> str:
     """The statistics-and-methods paragraph with this study's numbers filled in:
     `inputs`' design, reference and sessions, and the animals `statistics` (the stats
@@ -159,18 +230,24 @@ def methods_paragraph(inputs: AnalysisInputs, *, statistics: pd.DataFrame) -> st
         )
     parts.append("Group values are given as mean ± SEM.")
     alpha = f"{study.alpha:g}"
+    family = study.comparison_family
+    within = within_posthoc_sentence(family, baseline=baseline)
+    between = between_posthoc_sentence(family, study.posthoc, control=control)
     parts.append(
         "Within each group, thresholds were compared across timepoints with the Friedman "
-        "test followed, where significant, by the Nemenyi test (as "
-        "PMCMRplus::frdAllPairsNemenyiTest), and with repeated-measures ANOVA "
+        + (f"test followed, where significant, by {within}, " if within else "test ")
+        + "and with repeated-measures ANOVA "
         "(Greenhouse–Geisser and Huynh–Feldt corrections after Mauchly's test of "
-        "sphericity). Between groups, each timepoint was tested with the Kruskal–Wallis test "
-        f"followed, where significant, by {posthoc_sentence(study.posthoc)}"
-        + (f", comparing each group with {control}." if control else ".")
+        "sphericity). Between groups, each timepoint was tested with the Kruskal–Wallis test"
+        + (f" followed, where significant, by {between}" if between else "")
+        + (f", comparing each group with {control}." if control and between else ".")
         + " A linear mixed model with a random intercept per animal was fitted as well "
         "(REML, as lme4::lmer; t and F tests with Satterthwaite's degrees of freedom, as "
         "lmerTest), because it keeps animals with a missing timepoint."
     )
+    parts.append(family_sentence(family, study.chosen_pairs()))
+    if basis_sentence(study.comparison_basis, family):
+        parts.append(basis_sentence(study.comparison_basis, family))
     dropped = dropped_animals(statistics)
     if dropped:
         parts.append(

@@ -39,6 +39,7 @@ STATISTIC_SYMBOLS = {
     "mixed_anova_gg": "F",
     "mixed_anova_hf": "F",
     "mauchly": "W",
+    "siegel_friedman": "z",  # not the Friedman chi-squared its name contains
 }
 # Tests whose rows are families of comparisons, and how their p is adjusted (PMCMRplus
 # prints "P value adjustment method: single-step" for the Nemenyi tests, "holm" for Dunn).
@@ -48,6 +49,10 @@ ADJUSTMENTS = {
     "auc_nemenyi_kruskal": "single-step",
     "dunn_kruskal": "Holm",
     "auc_dunn_kruskal": "Holm",
+    "dunn_vs_control": "Holm",
+    "auc_dunn_vs_control": "Holm",
+    "demsar_friedman": "Holm",
+    "siegel_friedman": "Holm",
 }
 
 

@@ -47,8 +47,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from scipy import stats
+from statsmodels.stats.multitest import multipletests
 
-from analysis import lmm
+from analysis import hodges_lehmann, lmm
 
 
 def _posthocs():
@@ -71,10 +72,29 @@ COLUMNS = [
     "epsilon",
     "role",
     "dropped",
+    # The comparison family a pairwise row belongs to (empty for omnibus tests and the
+    # mixed model) and its effect size: appended last, after the export's `outcome`.
+    "family",
+    "estimate",
+    "ci_low",
+    "ci_high",
+    "estimate_name",
 ]
+COMPARISON_COLUMNS = ["family", "estimate", "ci_low", "ci_high", "estimate_name"]
 SUMMARY_COLUMNS = ["group", "timepoint", "day", "n", "mean", "sd", "sem", "median", "q1", "q3"]
 INPUT_COLUMNS = ["animal", "group", "timepoint", "day", "value"]
 POSTHOC_CHOICES = ("nemenyi", "dunn_holm")
+
+# The comparisons a study reads its marks and sentences from (Study.comparison_family).
+FAMILY_ALL_PAIRS = "all_pairs"  # every pair: Nemenyi (or Dunn) after Friedman / Kruskal
+FAMILY_VS_CONTROL = "vs_control"  # each group vs control at each timepoint
+FAMILY_VS_BASELINE = "vs_baseline"  # each timepoint vs baseline within each group
+FAMILY_PAIRS = "pairs"  # the study's chosen timepoint pairs only
+FAMILY_CHOICES = (FAMILY_ALL_PAIRS, FAMILY_VS_CONTROL, FAMILY_VS_BASELINE, FAMILY_PAIRS)
+# What the family's comparisons are tested by (Study.comparison_basis).
+BASIS_RANK = "rank"  # the rank post-hocs above
+BASIS_MODEL = "model"  # estimated marginal means of the mixed model (analysis.emm)
+BASIS_CHOICES = (BASIS_RANK, BASIS_MODEL)
 
 # Roles mark the comparisons a PI asks for; significance_marks() reads them.
 ROLE_VS_BASELINE = "vs baseline"
@@ -91,14 +111,26 @@ SINGULAR_FIT = "singular fit: between-animal variance estimated at 0 (as lme4 wo
 
 def _row(test: str, **values) -> dict:
     row = dict.fromkeys(COLUMNS)
-    row.update(test=test, note="", sentence="", role="", dropped="")
+    row.update(test=test, note="", sentence="", role="", dropped="", family="", estimate_name="")
     row.update(values)
     return row
 
 
 def _frame(rows: Iterable[dict]) -> pd.DataFrame:
     frame = pd.DataFrame(list(rows), columns=COLUMNS)
-    for column in ("statistic", "df", "p", "p_adj", "df2", "epsilon"):
+    frame["family"] = frame["family"].fillna("")
+    frame["estimate_name"] = frame["estimate_name"].fillna("")
+    for column in (
+        "statistic",
+        "df",
+        "p",
+        "p_adj",
+        "df2",
+        "epsilon",
+        "estimate",
+        "ci_low",
+        "ci_high",
+    ):
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
     frame["n"] = pd.array(frame["n"], dtype="Int64")
     return frame
@@ -366,6 +398,92 @@ def dunn_pairs(samples: dict[str, Sequence[float]], *, p_adjust: str = "holm") -
     return out
 
 
+def holm(p_values: Sequence[float]) -> list[float]:
+    """R's ``p.adjust(p, method = "holm")``; NaN stays NaN and is not counted."""
+    p = np.asarray(p_values, dtype=float)
+    out = np.full(p.shape, math.nan)
+    finite = np.isfinite(p)
+    if finite.any():
+        out[finite] = multipletests(p[finite], method="holm")[1]
+    return out.tolist()
+
+
+def dunn_many_one(samples: dict[str, Sequence[float]], *, control: str) -> list[PairResult]:
+    """Each group against ``control``: PMCMRplus::kwManyOneDunnTest(x, g,
+    p.adjust.method = "holm") (cran/PMCMRplus R/kwManyOneDunnTest.R).
+
+    z = (Rbar_j - Rbar_control) / sqrt((N(N+1)/12 - C) (1/n_j + 1/n_control)), C the tie
+    term sum(t^3 - t) / (12 (N - 1)) over the pooled ranks; two-sided normal p; Holm over
+    the k - 1 comparisons. ``statistic`` keeps R's sign (positive: the group ranks higher
+    than control). Rows: a = group, b = control.
+    """
+    long = pd.DataFrame(
+        [(str(g), float(v)) for g, vs in samples.items() for v in vs if np.isfinite(v)],
+        columns=["g", "v"],
+    )
+    if control not in set(long["g"]):
+        raise ValueError(f"control group {control!r} has no values")
+    ranks = long["v"].rank()
+    n_total = len(long)
+    counts = ranks.value_counts().to_numpy()
+    ties = float(np.sum(counts**3 - counts)) / (12.0 * (n_total - 1))
+    mean_rank = ranks.groupby(long["g"]).mean()
+    size = long.groupby("g")["v"].size()
+    others = [str(g) for g in samples if str(g) != control and str(g) in size.index]
+    z = []
+    for g in others:
+        var = (n_total * (n_total + 1) / 12.0 - ties) * (1 / size[g] + 1 / size[control])
+        z.append((mean_rank[g] - mean_rank[control]) / math.sqrt(var) if var > 0 else math.nan)
+    p = [float(2 * stats.norm.sf(abs(v))) if np.isfinite(v) else math.nan for v in z]
+    p_adj = holm(p)
+    return [
+        PairResult(g, control, float(zi), pi, pa)
+        for g, zi, pi, pa in zip(others, z, p, p_adj, strict=True)
+    ]
+
+
+def _friedman_rank_z(matrix: pd.DataFrame) -> tuple[pd.Series, float]:
+    """Mean within-animal ranks per column and the z scale sqrt(k(k+1) / (6n))."""
+    values = matrix.to_numpy(dtype=float)
+    n, k = values.shape
+    mean_ranks = pd.Series(stats.rankdata(values, axis=1).mean(axis=0), index=matrix.columns)
+    return mean_ranks, math.sqrt(k * (k + 1) / (6.0 * n))
+
+
+def demsar_many_one(matrix: pd.DataFrame, *, reference: str) -> list[PairResult]:
+    """Each column (timepoint) against ``reference`` (the baseline), animals as blocks:
+    PMCMRplus::frdManyOneDemsarTest(y, p.adjust.method = "holm") (cran/PMCMRplus
+    R/frdManyOneDemsarTest.R; Holm is its default).
+
+    z = (Rbar_j - Rbar_reference) / sqrt(k(k+1) / (6n)) over within-animal ranks; two-sided
+    normal p; Holm over the k - 1 comparisons. Rows: a = timepoint, b = reference.
+    """
+    mean_ranks, scale = _friedman_rank_z(matrix)
+    others = [c for c in matrix.columns if c != reference]
+    z = [(mean_ranks[c] - mean_ranks[reference]) / scale for c in others]
+    p = [float(2 * stats.norm.sf(abs(v))) for v in z]
+    p_adj = holm(p)
+    return [
+        PairResult(str(c), str(reference), float(zi), pi, pa)
+        for c, zi, pi, pa in zip(others, z, p, p_adj, strict=True)
+    ]
+
+
+def friedman_rank_pairs(matrix: pd.DataFrame, pairs: Sequence[tuple[str, str]]) -> list[PairResult]:
+    """Only the chosen (later, earlier) pairs of columns, with the Friedman-rank z of
+    PMCMRplus::frdAllPairsSiegelTest (the statistic Demsar's test uses against one
+    column) and Holm over the chosen pairs alone, not over every pair."""
+    mean_ranks, scale = _friedman_rank_z(matrix)
+    chosen = [(a, b) for a, b in pairs if a in mean_ranks.index and b in mean_ranks.index]
+    z = [(mean_ranks[a] - mean_ranks[b]) / scale for a, b in chosen]
+    p = [float(2 * stats.norm.sf(abs(v))) for v in z]
+    p_adj = holm(p)
+    return [
+        PairResult(str(a), str(b), float(zi), pi, pa)
+        for (a, b), zi, pi, pa in zip(chosen, z, p, p_adj, strict=True)
+    ]
+
+
 # -------------------------------------------------------------------- ANOVA (by hand)
 
 
@@ -538,12 +656,17 @@ def within_group_tests(
     first_treated: str | None = None,
     pairs: Sequence[tuple[str, str]] = (),
     alpha: float = 0.05,
+    family: str = FAMILY_ALL_PAIRS,
 ) -> pd.DataFrame:
-    """Friedman (or Wilcoxon for two timepoints) then Nemenyi, per group.
+    """Friedman (or Wilcoxon for two timepoints) then, where Friedman is significant, the
+    comparisons of ``family`` per group: Nemenyi for every pair (``all_pairs``),
+    Demsar's many-to-one test against ``baseline`` (``vs_baseline``), the Friedman-rank z
+    of the chosen ``pairs`` alone (``pairs``), none for ``vs_control``.
 
     Animals missing a timepoint are dropped (``dropped``). Timepoints with no data at
     all in a group are left out of that group's test, and the note says so.
     """
+    _check_family(family)
     clean = _clean(frame)
     design = _design(clean)
     by_group = dict(list(clean.groupby("group", sort=False)))  # one pass, not one per group
@@ -559,9 +682,36 @@ def within_group_tests(
                 first_treated=first_treated,
                 pairs=pairs,
                 alpha=alpha,
+                family=family,
             )
         )
     return _frame(rows)
+
+
+def _check_family(family: str) -> None:
+    if family not in FAMILY_CHOICES:
+        raise ValueError(f"family must be one of {FAMILY_CHOICES}, not {family!r}")
+
+
+def _effect(shift: hodges_lehmann.Shift) -> dict:
+    """The effect-size columns of one pairwise row."""
+    return {
+        "estimate": shift.estimate,
+        "ci_low": shift.ci_low,
+        "ci_high": shift.ci_high,
+        "estimate_name": shift.name,
+    }
+
+
+def _within_family(a: str, b: str, *, family: str, baseline: str, pairs) -> str:
+    """`family` when the within-group comparison a vs b belongs to it, else ""."""
+    if family == FAMILY_ALL_PAIRS:
+        return family
+    if family == FAMILY_VS_BASELINE and baseline in (a, b):
+        return family
+    if family == FAMILY_PAIRS and any({a, b} == {str(x), str(y)} for x, y in pairs):
+        return family
+    return ""
 
 
 def _usable_timepoints(sub: pd.DataFrame, design: Design) -> tuple[list[str], str]:
@@ -570,6 +720,25 @@ def _usable_timepoints(sub: pd.DataFrame, design: Design) -> tuple[list[str], st
     missing = [tp for tp in design.timepoints if tp not in present]
     note = f"no data at {', '.join(missing)}: left out" if missing else ""
     return usable, note
+
+
+# The one mark a many-to-one or chosen-pair row makes (all-pairs rows may make several).
+FAMILY_ROLE = {FAMILY_VS_BASELINE: ROLE_VS_BASELINE, FAMILY_PAIRS: ROLE_CHOSEN_PAIR}
+
+# family -> (test, how a sentence names it, how a "not run" note names it)
+WITHIN_POSTHOC = {
+    FAMILY_ALL_PAIRS: ("nemenyi_friedman", "Nemenyi after Friedman", "Nemenyi"),
+    FAMILY_VS_BASELINE: (
+        "demsar_friedman",
+        "Demsar (Holm) vs baseline after Friedman",
+        "Demsar vs baseline",
+    ),
+    FAMILY_PAIRS: (
+        "siegel_friedman",
+        "Friedman-rank z (Holm) for the chosen pairs",
+        "Chosen-pair comparisons",
+    ),
+}
 
 
 def _within_one_group(
@@ -581,6 +750,7 @@ def _within_one_group(
     first_treated: str | None,
     pairs: Sequence[tuple],
     alpha: float,
+    family: str = FAMILY_ALL_PAIRS,
 ) -> list[dict]:
     timepoints, gap_note = _usable_timepoints(sub, design)
     complete, dropped = _complete_cases(_wide(sub, timepoints))
@@ -628,11 +798,20 @@ def _within_one_group(
                 dropped=dropped_text,
                 sentence=f"{group}, {later} vs {earlier}: {format_p(result.p)}, "
                 "Wilcoxon signed-rank (two timepoints, so no Friedman).",
+                family=_within_family(
+                    later, earlier, family=family, baseline=baseline, pairs=pairs
+                ),
+                **_effect(hodges_lehmann.paired(complete[later], complete[earlier])),
             )
         ]
     omnibus = friedman(complete.to_numpy())
     significant = np.isfinite(omnibus.p) and omnibus.p < alpha
-    gate_note = "" if significant or not np.isfinite(omnibus.p) else "Nemenyi not run (p >= alpha)"
+    test, title, post_name = WITHIN_POSTHOC.get(family, ("", "", ""))
+    gate_note = ""
+    if not test:
+        gate_note = "no within-group comparisons in the 'vs control' family"
+    elif not significant and np.isfinite(omnibus.p):
+        gate_note = f"{post_name} not run (p >= alpha)"
     rows = [
         _row(
             "friedman",
@@ -648,26 +827,39 @@ def _within_one_group(
             f"Friedman (n = {n}).",
         )
     ]
-    if not significant:
+    if not significant or not test:
         return rows
-    for pair in nemenyi_friedman_pairs(complete):
+    if family == FAMILY_ALL_PAIRS:
+        found = nemenyi_friedman_pairs(complete)
+    elif family == FAMILY_VS_BASELINE:
+        found = demsar_many_one(complete, reference=baseline) if baseline in timepoints else []
+    else:
+        found = friedman_rank_pairs(complete, [(str(a), str(b)) for a, b in pairs])
+    for pair in found:
         a, b = _order_pair(pair.a, pair.b, timepoints)
+        statistic = pair.statistic
+        if family != FAMILY_ALL_PAIRS and (a, b) != (pair.a, pair.b):
+            if family == FAMILY_VS_BASELINE:
+                a, b = pair.a, pair.b  # always "Tx vs baseline", as PMCMRplus prints
+            else:
+                statistic = -statistic  # signed z follows the printed order
         rows.append(
             _row(
-                "nemenyi_friedman",
+                test,
                 group=group,
                 a=a,
                 b=b,
-                statistic=pair.statistic,
+                statistic=statistic,
                 p=pair.p,
                 p_adj=pair.p_adj,
                 n=n,
                 note=base_note,
-                role=_roles_within(
-                    a, b, baseline=baseline, first_treated=first_treated, pairs=pairs
-                ),
+                role=FAMILY_ROLE.get(family)
+                or _roles_within(a, b, baseline=baseline, first_treated=first_treated, pairs=pairs),
                 dropped=dropped_text,
-                sentence=f"{group}, {a} vs {b}: {format_p(pair.p_adj)}, Nemenyi after Friedman.",
+                sentence=f"{group}, {a} vs {b}: {format_p(pair.p_adj)}, {title}.",
+                family=family,
+                **_effect(hodges_lehmann.paired(complete[a], complete[b])),
             )
         )
     return rows
@@ -853,10 +1045,14 @@ def between_group_tests(
     control_group: str,
     alpha: float = 0.05,
     posthoc: str = "nemenyi",
+    family: str = FAMILY_ALL_PAIRS,
 ) -> pd.DataFrame:
-    """At each timepoint: Kruskal-Wallis then Nemenyi (Tukey) or Dunn-Holm where it is
-    significant; Mann-Whitney when exactly two groups have data there."""
+    """At each timepoint: Kruskal-Wallis then, where it is significant, the comparisons
+    of ``family``: Nemenyi (Tukey) or Dunn-Holm for every pair (``all_pairs``), Dunn
+    against control with Holm (``vs_control``, PMCMRplus kwManyOneDunnTest), none for the
+    within-group families; Mann-Whitney when exactly two groups have data there."""
     _check_posthoc(posthoc)
+    _check_family(family)
     clean = _clean(frame)
     design = _design(clean, control_group)
     present = clean.dropna(subset=["value"])
@@ -878,6 +1074,7 @@ def between_group_tests(
                 alpha=alpha,
                 posthoc=posthoc,
                 all_groups=design.groups,
+                family=family,
             )
         )
     return _frame(rows)
@@ -900,6 +1097,7 @@ def _compare_groups(
     all_groups: Sequence[str],
     extra_note: str = "",
     dropped: str = "",
+    family: str = FAMILY_ALL_PAIRS,
 ) -> list[dict]:
     n = int(sum(len(v) for v in samples.values()))
     absent = [g for g in all_groups if g not in samples]
@@ -927,6 +1125,7 @@ def _compare_groups(
         a, b = names
         result = mann_whitney(samples[a], samples[b])
         role = ROLE_VS_CONTROL if control_group in (a, b) else ""
+        in_family = family == FAMILY_ALL_PAIRS or (family == FAMILY_VS_CONTROL and role)
         return [
             _row(
                 f"{prefix}mann_whitney",
@@ -941,12 +1140,20 @@ def _compare_groups(
                 role=role,
                 dropped=dropped,
                 sentence=f"{label}{a} vs {b} {where}: {format_p(result.p)}, Mann-Whitney.",
+                family=family if in_family else "",
+                **_effect(hodges_lehmann.two_sample(samples[a], samples[b])),
             )
         ]
     omnibus = kruskal_wallis(list(samples.values()))
     significant = np.isfinite(omnibus.p) and omnibus.p < alpha
     post_name = "Nemenyi" if posthoc == "nemenyi" else "Dunn (Holm)"
+    if family == FAMILY_VS_CONTROL:
+        post_name = "Dunn (Holm) vs control"
     gate = "" if significant or not np.isfinite(omnibus.p) else f"{post_name} not run (p >= alpha)"
+    if family in (FAMILY_VS_BASELINE, FAMILY_PAIRS):
+        gate = f"no between-group comparisons in the '{family.replace('_', ' ')}' family"
+    elif family == FAMILY_VS_CONTROL and control_group not in samples:
+        gate = "no comparisons vs control: the control group has no values here"
     rows = [
         _row(
             f"{prefix}kruskal",
@@ -961,9 +1168,14 @@ def _compare_groups(
             sentence=f"{label}groups {where}: {format_p(omnibus.p)}, Kruskal-Wallis.",
         )
     ]
-    if not significant:
+    if not significant or family in (FAMILY_VS_BASELINE, FAMILY_PAIRS):
         return rows
-    if posthoc == "nemenyi":
+    if family == FAMILY_VS_CONTROL:
+        if control_group not in samples:
+            return rows
+        pairs, ties_note = dunn_many_one(samples, control=control_group), ""
+        test, title = f"{prefix}dunn_vs_control", "Dunn (Holm) vs control after Kruskal-Wallis"
+    elif posthoc == "nemenyi":
         pairs, ties_note = nemenyi_kruskal_pairs(samples)
         test, title = f"{prefix}nemenyi_kruskal", "Nemenyi after Kruskal-Wallis"
     else:
@@ -972,15 +1184,18 @@ def _compare_groups(
     order = list(samples)
     for pair in pairs:
         a, b = pair.a, pair.b
+        statistic = pair.statistic
         if b != control_group and (a == control_group or order.index(a) < order.index(b)):
             a, b = b, a
+            if family == FAMILY_VS_CONTROL:
+                statistic = -statistic
         rows.append(
             _row(
                 test,
                 timepoint=timepoint,
                 a=a,
                 b=b,
-                statistic=pair.statistic,
+                statistic=statistic,
                 p=pair.p,
                 p_adj=pair.p_adj,
                 n=int(len(samples[a]) + len(samples[b])),
@@ -988,6 +1203,8 @@ def _compare_groups(
                 role=ROLE_VS_CONTROL if b == control_group else "",
                 dropped=dropped,
                 sentence=f"{label}{a} vs {b} {where}: {format_p(pair.p_adj)}, {title}.",
+                family=family,
+                **_effect(hodges_lehmann.two_sample(samples[a], samples[b])),
             )
         )
     return rows
@@ -1030,9 +1247,12 @@ def auc_tests(
     control_group: str,
     alpha: float = 0.05,
     posthoc: str = "nemenyi",
+    family: str = FAMILY_ALL_PAIRS,
 ) -> pd.DataFrame:
-    """AUCs compared between groups: ``auc_kruskal`` + post-hoc, or ``auc_mann_whitney``."""
+    """AUCs compared between groups: ``auc_kruskal`` + the post-hoc of ``family`` (as
+    :func:`between_group_tests`), or ``auc_mann_whitney``."""
     _check_posthoc(posthoc)
+    _check_family(family)
     clean = _clean(frame)
     design = _design(clean, control_group)
     aucs = auc_per_animal(clean)
@@ -1055,6 +1275,7 @@ def auc_tests(
             all_groups=design.groups,
             extra_note=_dropped_note(dropped),
             dropped=", ".join(dropped),
+            family=family,
         )
     )
 
@@ -1375,17 +1596,28 @@ def study_statistics(
     pairs: Sequence[tuple[str, str]] = (),
     first_treated: str | None = None,
     mixed_model: bool = True,
+    family: str = FAMILY_ALL_PAIRS,
+    basis: str = BASIS_RANK,
 ) -> pd.DataFrame:
     """Everything above in one frame in the stats CSV shape (:data:`COLUMNS`).
 
     ``baseline`` is the reference timepoint (T0), ``first_treated`` defaults to the
     timepoint after it, ``pairs`` are extra within-group comparisons such as
     ``[("T7", "T4")]``; ``posthoc`` is "nemenyi" or "dunn_holm" for between-group
-    comparisons; ``alpha`` gates every post-hoc. ``mixed_model=False`` leaves out the
+    comparisons; ``alpha`` gates every post-hoc. ``family`` (:data:`FAMILY_CHOICES`) is
+    the comparison family the post-hocs test, the marks and the sentences read: every
+    pair (the default), each group vs control, each timepoint vs baseline, or the chosen
+    pairs only. With ``basis="model"`` the family's comparisons are also tested as
+    differences of the mixed model's estimated marginal means (``emm`` rows, from
+    analysis.emm), and only those carry the family (so only they make marks); the rank
+    post-hocs stay in the table for reference. ``mixed_model=False`` leaves out the
     linear mixed model (:func:`mixed_model`), the one slow fit, for a page that offers it
     on request.
     """
     _check_posthoc(posthoc)
+    _check_family(family)
+    if basis not in BASIS_CHOICES:
+        raise ValueError(f"basis must be one of {BASIS_CHOICES}, not {basis!r}")
     if not 0 < alpha < 1:
         raise ValueError("alpha must be between 0 and 1")
     clean = _clean(frame)
@@ -1403,17 +1635,163 @@ def study_statistics(
         first_treated = later[0] if later else None
     parts = [
         within_group_tests(
-            clean, baseline=baseline, first_treated=first_treated, pairs=pairs, alpha=alpha
+            clean,
+            baseline=baseline,
+            first_treated=first_treated,
+            pairs=pairs,
+            alpha=alpha,
+            family=family,
         ),
         rm_anova(clean),
         mixed_anova(clean, control_group=control_group),
-        between_group_tests(clean, control_group=control_group, alpha=alpha, posthoc=posthoc),
-        auc_tests(clean, control_group=control_group, alpha=alpha, posthoc=posthoc),
+        between_group_tests(
+            clean, control_group=control_group, alpha=alpha, posthoc=posthoc, family=family
+        ),
+        auc_tests(clean, control_group=control_group, alpha=alpha, posthoc=posthoc, family=family),
     ]
     if mixed_model:
         parts.append(_mixed_model(clean, baseline=baseline, control_group=control_group))
+    if basis == BASIS_MODEL:
+        for part in parts:
+            part["family"] = ""  # the model's comparisons make the marks, not the ranks'
+        parts.append(
+            _model_comparisons(
+                clean,
+                family=family,
+                baseline=baseline,
+                control_group=control_group,
+                first_treated=first_treated,
+                pairs=pairs,
+            )
+        )
     parts = [part for part in parts if not part.empty]
     return _frame(pd.concat(parts, ignore_index=True).to_dict("records"))
+
+
+def _model_comparisons(
+    clean: pd.DataFrame,
+    *,
+    family: str,
+    baseline: str,
+    control_group: str,
+    first_treated: str | None,
+    pairs: Sequence[tuple[str, str]],
+) -> pd.DataFrame:
+    """The family's comparisons from analysis.emm, as ``emm`` rows; one row with the
+    reason where the model cannot give them."""
+    from analysis import emm  # emm builds on this module
+
+    try:
+        contrasts = emm.emm_comparisons(
+            clean,
+            family=EMM_FAMILY[family],
+            control_group=control_group,
+            baseline=baseline,
+            pairs=[(str(a), str(b)) for a, b in pairs],
+        )
+    except ValueError as error:
+        return _frame(
+            [
+                _row(
+                    "emm",
+                    note=str(error),
+                    sentence=f"Estimated marginal means not computed ({error}).",
+                )
+            ]
+        )
+    return model_contrast_rows(
+        contrasts,
+        family=family,
+        baseline=baseline,
+        control_group=control_group,
+        first_treated=first_treated,
+        pairs=pairs,
+        timepoints=_design(clean).timepoints,
+    )
+
+
+# h3's analysis.emm names the all-pairs family "all".
+EMM_FAMILY = {
+    FAMILY_ALL_PAIRS: "all",
+    FAMILY_VS_CONTROL: "vs_control",
+    FAMILY_VS_BASELINE: "vs_baseline",
+    FAMILY_PAIRS: "pairs",
+}
+EMM_ESTIMATE_NAME = "difference of estimated marginal means"
+
+
+def model_contrast_rows(
+    contrasts: Iterable,
+    *,
+    family: str,
+    baseline: str,
+    control_group: str,
+    first_treated: str | None = None,
+    pairs: Sequence[tuple[str, str]] = (),
+    timepoints: Sequence[str] = (),
+) -> pd.DataFrame:
+    """Model-based comparisons (``analysis.emm.emm_comparisons`` after the mixed model:
+    objects with group, timepoint, a, b, estimate, se, df, statistic, p, p_adj, ci_low,
+    ci_high, adjust) as stats rows (test ``emm``) of ``family``, with the roles the
+    chart marks read, so :func:`significance_marks` draws them like the rank tests.
+
+    A contrast with a timepoint compares groups there (a vs b, b the control for
+    ``vs_control``); one with a group compares timepoints within it. As in the rank
+    rows, the control is always b and the later of two ``timepoints`` always a (emmeans
+    writes every-pair contrasts the other way round): such a contrast is turned round,
+    its estimate, t and interval negated.
+    """
+    _check_family(family)
+    order = {str(tp): i for i, tp in enumerate(timepoints)}
+    rows = []
+    for c in contrasts:
+        a, b = str(c.a), str(c.b)
+        between = c.timepoint is not None and str(c.timepoint) != ""
+        flip = (between and a == control_group) or (
+            not between and order.get(a, 0) < order.get(b, 0)
+        )
+        sign = -1.0 if flip else 1.0
+        if flip:
+            a, b = b, a
+        low, high = sorted((sign * c.ci_low, sign * c.ci_high))
+        if between:
+            role = ROLE_VS_CONTROL if b == control_group else ""
+            where = f"{a} vs {b} at {c.timepoint}"
+        else:
+            role = FAMILY_ROLE.get(family) or _roles_within(
+                a, b, baseline=baseline, first_treated=first_treated, pairs=pairs
+            )
+            where = f"{c.group}, {a} vs {b}"
+        adjust = {
+            "dunnett": "Dunnett",
+            "dunnettx": "Dunnett (emmeans' dunnettx)",
+            "sidak": "Šidák",
+            "tukey": "Tukey",
+            "none": "no",
+        }.get(str(c.adjust), str(c.adjust))
+        rows.append(
+            _row(
+                "emm",
+                group=None if between else str(c.group),
+                timepoint=str(c.timepoint) if between else None,
+                a=a,
+                b=b,
+                statistic=sign * c.statistic,
+                df=c.df,
+                p=c.p,
+                p_adj=c.p_adj,
+                note=f"t with Satterthwaite df; {adjust} adjustment; SE {c.se:.4g}",
+                role=role,
+                sentence=f"{where}: {format_p(c.p_adj)}, estimated marginal means "
+                f"after the mixed model ({adjust}).",
+                family=family,
+                estimate=sign * c.estimate,
+                ci_low=low,
+                ci_high=high,
+                estimate_name=EMM_ESTIMATE_NAME,
+            )
+        )
+    return _frame(rows)
 
 
 MARK_COLUMNS = [
@@ -1435,11 +1813,19 @@ def significance_marks(
     results: pd.DataFrame,
     *,
     alpha: float = 0.05,
-    within_tests: Sequence[str] = ("nemenyi_friedman", "wilcoxon"),
+    within_tests: Sequence[str] = (
+        "nemenyi_friedman",
+        "wilcoxon",
+        "demsar_friedman",
+        "siegel_friedman",
+        "emm",
+    ),
     between_tests: Sequence[str] = (
         "nemenyi_kruskal",
         "dunn_kruskal",
         "mann_whitney",
+        "dunn_vs_control",
+        "emm",
     ),
 ) -> pd.DataFrame:
     """Per group and timepoint, the p-values that chart annotations need.
@@ -1451,8 +1837,12 @@ def significance_marks(
     from the between-group post-hoc at that timepoint (NaN for the control itself and
     wherever the omnibus test was not significant, so no post-hoc ran), and a boolean
     next to each: p_adj < ``alpha``. The mixed model rows are not used, so the marks
-    follow the paper's nonparametric analysis.
+    follow the paper's nonparametric analysis. Only rows of the study's comparison
+    family (a non-empty ``family``) make marks, so a Wilcoxon row between two timepoints
+    marks nothing when the family is "each group vs control".
     """
+    if "family" in results.columns:
+        results = results[results["family"].fillna("").astype(str) != ""]
     rows: dict[tuple[str, str], dict] = {}
 
     def slot(group: str, tp: str) -> dict:

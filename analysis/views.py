@@ -23,6 +23,8 @@ from labstudy.models import ThresholdMethod
 TEST_LABELS = {
     "friedman": "Friedman",
     "nemenyi_friedman": "Nemenyi after Friedman",
+    "demsar_friedman": "Demsar (Holm) vs baseline after Friedman",
+    "siegel_friedman": "Friedman-rank z (Holm), chosen pairs",
     "wilcoxon": "Wilcoxon signed-rank",
     "rm_anova": "Repeated-measures ANOVA",
     "rm_anova_gg": "RM-ANOVA, Greenhouse-Geisser",
@@ -34,12 +36,15 @@ TEST_LABELS = {
     "kruskal": "Kruskal-Wallis",
     "nemenyi_kruskal": "Nemenyi after Kruskal-Wallis",
     "dunn_kruskal": "Dunn (Holm) after Kruskal-Wallis",
+    "dunn_vs_control": "Dunn (Holm) vs control after Kruskal-Wallis",
     "mann_whitney": "Mann-Whitney",
     "auc_kruskal": "AUC: Kruskal-Wallis",
     "auc_nemenyi_kruskal": "AUC: Nemenyi after Kruskal-Wallis",
     "auc_dunn_kruskal": "AUC: Dunn (Holm)",
+    "auc_dunn_vs_control": "AUC: Dunn (Holm) vs control",
     "auc_mann_whitney": "AUC: Mann-Whitney",
     "mixed_model": "Linear mixed model",
+    "emm": "Estimated marginal means (mixed model)",
 }
 SECTIONS = (
     ("within", "Within each group, over time"),
@@ -104,19 +109,32 @@ def _mark_key(study, results: selectors.StudyResults, measure_results) -> charts
     groups_with_data = (
         measure_results.long["group"].nunique() if not measure_results.long.empty else 0
     )
+    family = study.comparison_family
     if groups_with_data == 2:
         between = "Mann-Whitney"
+    elif family == "vs_control":
+        between = TEST_LABELS["dunn_vs_control"]
     elif study.posthoc == "dunn_holm":
         between = "Dunn (Holm) after Kruskal-Wallis"
     else:
         between = "Nemenyi after Kruskal-Wallis"
+    within = {
+        "vs_baseline": TEST_LABELS["demsar_friedman"],
+        "pairs": TEST_LABELS["siegel_friedman"],
+    }.get(family, "Nemenyi after Friedman")
+    if study.comparison_basis == "model":
+        model = "estimated marginal means of the mixed model"
+        within = f"{model}, {'Tukey' if family == 'all_pairs' else 'Šidák'}"
+        between = f"{model}, {'Tukey' if family == 'all_pairs' else 'Dunnett'}"
     return charts.MarkKey(
         alpha=study.alpha,
         baseline=reference.baseline,
         first_treated=reference.first_treated,
         control=reference.control,
+        within_test=within,
         between_test=between,
         pairs=measure_results.pairs,
+        family=family,
     )
 
 
@@ -161,9 +179,11 @@ def _section(test: str, group) -> str:
         return "auc"
     if test == "mixed_model":
         return "mixed_model"
+    if test == "emm":
+        return "within" if isinstance(group, str) and group else "between"
     if test.startswith("mixed_anova") or (test == "mauchly" and not isinstance(group, str)):
         return "group_time"
-    if test in ("kruskal", "nemenyi_kruskal", "dunn_kruskal", "mann_whitney"):
+    if test in ("kruskal", "nemenyi_kruskal", "dunn_kruskal", "dunn_vs_control", "mann_whitney"):
         return "between"
     return "within"
 

@@ -32,6 +32,9 @@ class DayForm(forms.Form):
 class DoseForm(DayForm):
     status = forms.ChoiceField(choices=[(s, s) for s in ("given", "missed", "refused")])
     reason = forms.CharField(max_length=300, required=False)
+    # The mark's id, made by the tablet's queue: a mark replayed is stored once. Optional:
+    # a page without the queue's script still saves (once, by the one-live-dose rule).
+    client_uuid = forms.UUIDField(required=False)
 
 
 class VoidForm(DayForm):

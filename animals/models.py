@@ -194,6 +194,13 @@ class DoseAdministration(TimeStamped):
     # Voided as weights and observations are: `status` keeps what was marked before the void.
     voided = models.BooleanField(default=False)
     void_reason = models.CharField(max_length=300, blank=True)
+    client_uuid = models.UUIDField(
+        null=True,
+        blank=True,
+        unique=True,
+        help_text="Made by the tablet for each mark: a resent or replayed mark finds the "
+        "stored dose.",
+    )
     created_by = _person()
     history = HistoricalRecords()
 
@@ -265,6 +272,13 @@ class Observation(TimeStamped):
 
     class Meta:
         ordering = ["animal", "date"]
+        constraints = [
+            # One submission stores each picked term once, even when two copies of it
+            # arrive at the same moment (a replayed queue and a second tap).
+            models.UniqueConstraint(
+                fields=["client_uuid", "term"], name="observation_term_once_per_submission"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.animal} {self.date}: {self.term}"

@@ -10,7 +10,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from simple_history.utils import bulk_update_with_history
 
@@ -136,6 +136,19 @@ def _stored_with(model, *, animal: Animal, client_uuid: uuid.UUID | None) -> lis
     return rows
 
 
+def _save_once(record, user: AbstractBaseUser | None) -> None:
+    """Save a new bench record; its form id already taken meanwhile (two copies of one
+    submission for two animals, at the same moment) is FormReused, never a server error."""
+    record._history_user = user
+    try:
+        with transaction.atomic():
+            record.save()
+    except IntegrityError:
+        if record.client_uuid is None:
+            raise
+        raise _form_reused("another entry") from None
+
+
 def _form_reused(what: str) -> FormReused:
     return FormReused(
         {
@@ -210,8 +223,7 @@ def record_weight(
         animal=animal, date=date, grams=grams, client_uuid=client_uuid, created_by=user
     )
     weight.full_clean()
-    weight._history_user = user
-    weight.save()
+    _save_once(weight, user)
     weight.already_saved = False
     return weight
 
@@ -261,12 +273,26 @@ def record_dose(
     status: str,
     user: AbstractBaseUser | None,
     reason: str = "",
+    client_uuid: uuid.UUID | None = None,
 ) -> DoseAdministration:
     """Mark the day's dose given (time and volume recorded), missed or refused (reason).
 
     The volume comes from the latest weight on or before the day. A dose already marked
     must be voided (with a reason) before it is marked again.
+
+    `client_uuid` is the tablet's id for this mark: a mark sent again (a lost answer, a
+    queue replayed after the Wi-Fi came back) gets the dose it already stored, marked
+    `already_saved`, even if the study closed meanwhile; the same id with another
+    animal, day, status or reason is refused (FormReused).
     """
+    reason = (reason or "").strip()
+    stored = _stored_dose(animal=animal, client_uuid=client_uuid)
+    if stored is not None:
+        if (stored.scheduled_date, stored.status, stored.reason) != (date, status, reason):
+            marked = stored.get_status_display().lower()
+            raise _form_reused(f"a dose marked {marked} on {stored.scheduled_date:%d %b %Y}")
+        stored.already_saved = True
+        return stored
     if status not in (
         DoseAdministration.Status.GIVEN,
         DoseAdministration.Status.MISSED,
@@ -276,18 +302,21 @@ def record_dose(
     study = animal.study
     check_study_open(study)
     check_record_date(study, date)
+    if animal.status != Animal.Status.ACTIVE:
+        raise ValidationError(
+            f"{animal.code} is marked {animal.get_status_display().lower()}"
+            + (f" since {animal.status_date:%d %b %Y}" if animal.status_date else "")
+            + ": no dose is recorded for it."
+        )
     group = animal.group
     if not is_dosed(group):
         raise ValidationError(f"{animal.code} gets no injection in this study.")
-    if status != DoseAdministration.Status.GIVEN and not reason.strip():
+    if status != DoseAdministration.Status.GIVEN and not reason:
         raise ValidationError({"reason": f"Give the reason the dose was {status}."})
     weight = latest_weight(animal, date)
     volume = dose_volume_ml(group, weight.grams) if weight else None
     if status == DoseAdministration.Status.GIVEN and volume is None:
         raise ValidationError(f"{animal.code} has no weight yet: weigh the animal first.")
-    # Two taps for the same dose at the same moment (a re-sent request, a second tablet)
-    # queue here, so the second sees the first's mark and gets "already marked".
-    Animal.objects.select_for_update().filter(pk=animal.pk).first()
     dose = (
         DoseAdministration.objects.select_for_update()
         .filter(animal=animal, scheduled_date=date)
@@ -310,10 +339,27 @@ def record_dose(
     dose.status = status
     dose.given_at = timezone.now() if given else None
     dose.given_by = user if given else None
-    dose.reason = reason.strip()
-    dose.full_clean()
-    dose._history_user = user
-    dose.save()
+    dose.reason = reason
+    dose.client_uuid = client_uuid
+    dose.full_clean(validate_unique=False)  # the id's uniqueness: _save_once, race-free
+    _save_once(dose, user)
+    dose.already_saved = False
+    return dose
+
+
+def _stored_dose(*, animal: Animal, client_uuid: uuid.UUID | None) -> DoseAdministration | None:
+    """The dose already stored under this mark's id (None for a new mark).
+
+    Locks the animal row first: two copies of one mark (a re-sent request, a second
+    tablet) queue here, so the second finds the first's dose ("already saved", or
+    "already marked" for another mark). Call it inside the writing transaction.
+    """
+    Animal.objects.select_for_update().filter(pk=animal.pk).first()
+    if client_uuid is None:
+        return None
+    dose = DoseAdministration.objects.filter(client_uuid=client_uuid).first()
+    if dose is not None and dose.animal_id != animal.pk:
+        raise _form_reused("a dose for another animal")
     return dose
 
 
@@ -371,6 +417,7 @@ def record_observations(
     id with other terms, notes, severity or date is refused.
     """
     notes = notes.strip()
+    terms = list(dict.fromkeys(terms))  # a term sent twice in one submission is one row
     stored = _stored_with(Observation, animal=animal, client_uuid=client_uuid)
     if stored:
         sent = (date, sorted(terms or ["note"]), notes, severity)
@@ -415,8 +462,7 @@ def record_observations(
     ]
     for row in rows:
         row.full_clean()
-        row._history_user = user
-        row.save()
+        _save_once(row, user)
         row.already_saved = False
     if FOUND_DEAD in terms and animal.status == Animal.Status.ACTIVE:
         animal.status = Animal.Status.DIED

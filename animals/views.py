@@ -23,7 +23,7 @@ from animals import selectors, services
 from animals.forms import AnimalStatusForm, DoseForm, ObservationForm, VoidForm, WeightForm
 from animals.models import Animal, BodyWeight, DoseAdministration, Observation
 from labstudy.access import StudyAccess, study_access
-from labstudy.bench import bench_date, day_links
+from labstudy.bench import answer_queued, bench_date, day_links
 
 
 def _page(name: str, study, date: dt.date) -> str:
@@ -47,7 +47,22 @@ def _closed_day(access: StudyAccess, date: dt.date) -> bool:
 
 
 def _form_errors(form) -> str:
-    return " ".join(str(e) for errors in form.errors.values() for e in errors)
+    """Every error of a form, each after the name of its field ("Reason: ...")."""
+    return " ".join(
+        f"{form.fields[field].label or field.replace('_', ' ').capitalize()}: {' '.join(errors)}"
+        if field in form.fields
+        else " ".join(errors)
+        for field, errors in form.errors.items()
+    )
+
+
+def _refusal(exc: ValidationError) -> str:
+    """The queue's outcome for an entry a service refused (labstudy.bench.answer_queued)."""
+    if isinstance(exc, services.NeedsConfirmation):
+        return "conflict:confirm"
+    if isinstance(exc, services.FormReused):
+        return "conflict:reused"
+    return "conflict:refused"
 
 
 def _posted_uuid(form) -> uuid.UUID | None:
@@ -88,7 +103,13 @@ def bench_doses(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _dose_row_response(
-    request: HttpRequest, access: StudyAccess, animal: Animal, date: dt.date, message: tuple
+    request: HttpRequest,
+    access: StudyAccess,
+    animal: Animal,
+    date: dt.date,
+    message: tuple,
+    *,
+    result: str = "",
 ) -> HttpResponse:
     if not request.htmx:
         getattr(messages, message[0])(request, message[1])
@@ -105,11 +126,14 @@ def _dose_row_response(
         weight=services.latest_weight(animal, date),
         sees_treatment=access.sees_treatment,
     )
-    return render(
+    response = render(
         request,
         "animals/_dose_row.html",
         {"row": row, "study": access.study, "date": date, "message": message},
     )
+    if result:
+        answer_queued(request, response, result=result, message=message[1])
+    return response
 
 
 @login_required
@@ -122,11 +146,14 @@ def bench_dose_record(request: HttpRequest, slug: str, animal_pk: int) -> HttpRe
     form = DoseForm(request.POST)
     if not form.is_valid():
         date = bench_date(request, access)
-        return _dose_row_response(request, access, animal, date, ("error", _form_errors(form)))
+        text = BAD_FORM_ID if set(form.errors) == {"client_uuid"} else _form_errors(form)
+        return _dose_row_response(request, access, animal, date, ("error", text), result="invalid")
     date = form.cleaned_data["date"]
     if _closed_day(access, date):
         today = timezone.localdate()
-        return _dose_row_response(request, access, animal, today, ("error", PAST_DAY_CLOSED))
+        return _dose_row_response(
+            request, access, animal, today, ("error", PAST_DAY_CLOSED), result="conflict:closed"
+        )
     try:
         dose = services.record_dose(
             animal=animal,
@@ -134,12 +161,15 @@ def bench_dose_record(request: HttpRequest, slug: str, animal_pk: int) -> HttpRe
             status=form.cleaned_data["status"],
             reason=form.cleaned_data["reason"],
             user=request.user,
+            client_uuid=form.cleaned_data["client_uuid"],
         )
     except ValidationError as exc:
-        message = ("error", _errors(exc))
+        message, result = ("error", _errors(exc)), _refusal(exc)
     else:
-        message = ("success", f"{animal.code}: dose {dose.get_status_display().lower()}.")
-    return _dose_row_response(request, access, animal, date, message)
+        text = f"{animal.code}: dose {dose.get_status_display().lower()}"
+        text += (ALREADY_SAVED if dose.already_saved else "") + "."
+        message, result = ("success", text), "duplicate" if dose.already_saved else "created"
+    return _dose_row_response(request, access, animal, date, message, result=result)
 
 
 @login_required
@@ -204,6 +234,7 @@ def _weight_row_response(
     entered: str = "",
     confirm: bool = False,
     client_uuid: uuid.UUID | None = None,
+    result: str = "",
     observation_url: str = "",
 ) -> HttpResponse:
     """The animal's row again. `client_uuid` keeps a refused form's id; without it (after a
@@ -212,7 +243,7 @@ def _weight_row_response(
         getattr(messages, message[0])(request, message[1])
         return redirect(_page("bench_weights", access.study, date))
     row = selectors.weight_rows(access.study, [animal], date)[0]
-    return render(
+    response = render(
         request,
         "animals/_weight_row.html",
         {
@@ -227,6 +258,9 @@ def _weight_row_response(
             "observation_term": services.WEIGHT_LOSS,
         },
     )
+    if result:
+        answer_queued(request, response, result=result, message=message[1])
+    return response
 
 
 @login_required
@@ -245,12 +279,20 @@ def bench_weight_record(request: HttpRequest, slug: str, animal_pk: int) -> Http
         elif "date" in form.errors and form.data.get("date"):
             text = " ".join(form.errors["date"])
         return _weight_row_response(
-            request, access, animal, date, ("error", text), client_uuid=_posted_uuid(form)
+            request,
+            access,
+            animal,
+            date,
+            ("error", text),
+            client_uuid=_posted_uuid(form),
+            result="invalid",
         )
     date = form.cleaned_data["date"]
     if _closed_day(access, date):
         today = timezone.localdate()
-        return _weight_row_response(request, access, animal, today, ("error", PAST_DAY_CLOSED))
+        return _weight_row_response(
+            request, access, animal, today, ("error", PAST_DAY_CLOSED), result="conflict:closed"
+        )
     entered = form.cleaned_data["grams"]
     client_uuid = form.cleaned_data["client_uuid"]
     try:
@@ -273,6 +315,7 @@ def bench_weight_record(request: HttpRequest, slug: str, animal_pk: int) -> Http
             entered=entered,
             confirm=True,
             client_uuid=client_uuid,
+            result="conflict:confirm",
         )
     except ValidationError as exc:
         # A reused form id gets a new one: the next Save is a separate entry.
@@ -285,13 +328,15 @@ def bench_weight_record(request: HttpRequest, slug: str, animal_pk: int) -> Http
             ("error", _errors(exc)),
             entered=entered,
             client_uuid=kept,
+            result=_refusal(exc),
         )
     text = f"{animal.code}: {weight.grams:f} g saved."
     if weight.already_saved:
         text = text.removesuffix(".") + ALREADY_SAVED + "."
+    result = "duplicate" if weight.already_saved else "created"
     loss = selectors.weight_loss_after(weight)
     if loss is None:
-        return _weight_row_response(request, access, animal, date, ("success", text))
+        return _weight_row_response(request, access, animal, date, ("success", text), result=result)
     text += (
         f" That is {loss.percent} % less than the last weight ({loss.previous_grams:f} g on "
         f"{loss.previous_date:%d %b}); the study overview flags {animal.code}."
@@ -301,7 +346,7 @@ def bench_weight_record(request: HttpRequest, slug: str, animal_pk: int) -> Http
     )
     offer = f"{reverse('bench_observations', args=[access.study.slug])}?{query}"
     return _weight_row_response(
-        request, access, animal, date, ("warning", text), observation_url=offer
+        request, access, animal, date, ("warning", text), observation_url=offer, result=result
     )
 
 
@@ -349,6 +394,8 @@ def bench_observations(request: HttpRequest, slug: str) -> HttpResponse:
         initial={"date": date, "client_uuid": uuid.uuid4()},
     )
     reused = False
+    if request.method == "POST" and request.headers.get("X-Bench-Client"):
+        return _observation_queued(request, access, form)
     if request.method == "POST":
         if form.is_valid() and _closed_day(access, form.cleaned_data["date"]):
             messages.error(request, PAST_DAY_CLOSED)
@@ -361,25 +408,12 @@ def bench_observations(request: HttpRequest, slug: str) -> HttpResponse:
                 study=study,
             )
             try:
-                rows = services.record_observations(
-                    animal=animal,
-                    date=date,
-                    terms=form.cleaned_data["terms"],
-                    notes=form.cleaned_data["notes"],
-                    severity=form.cleaned_data["severity"] or "",
-                    user=request.user,
-                    client_uuid=form.cleaned_data["client_uuid"],
-                )
+                rows = _record_observations(request, animal, form)
             except ValidationError as exc:
                 form.add_error(None, _errors(exc))
                 reused = isinstance(exc, services.FormReused)
             else:
-                terms = ", ".join(r.term for r in rows)
-                text = f"{animal.code}: recorded {terms}"
-                text += (ALREADY_SAVED if rows[0].already_saved else "") + "."
-                if services.FOUND_DEAD in form.cleaned_data["terms"]:
-                    text += f" {animal.code} is now marked as died and leaves the day lists."
-                messages.success(request, text)
+                messages.success(request, _observations_saved(animal, rows, form))
                 return redirect(_page("bench_observations", study, date))
         elif "animal" in form.errors:
             form.errors["animal"] = form.error_class(["Pick the animal."])
@@ -415,6 +449,57 @@ def bench_observations(request: HttpRequest, slug: str) -> HttpResponse:
             "links": day_links(study, date, "bench_observations", access),
         },
     )
+
+
+def _record_observations(request: HttpRequest, animal: Animal, form) -> list[Observation]:
+    return services.record_observations(
+        animal=animal,
+        date=form.cleaned_data["date"],
+        terms=form.cleaned_data["terms"],
+        notes=form.cleaned_data["notes"],
+        severity=form.cleaned_data["severity"] or "",
+        user=request.user,
+        client_uuid=form.cleaned_data["client_uuid"],
+    )
+
+
+def _observations_saved(animal: Animal, rows: list[Observation], form) -> str:
+    text = f"{animal.code}: recorded {', '.join(r.term for r in rows)}"
+    text += (ALREADY_SAVED if rows[0].already_saved else "") + "."
+    if services.FOUND_DEAD in form.cleaned_data["terms"]:
+        text += f" {animal.code} is now marked as died and leaves the day lists."
+    return text
+
+
+def _observation_queued(request: HttpRequest, access: StudyAccess, form) -> HttpResponse:
+    """An observation from the tablet's queue: the outcome in headers, no page.
+
+    Saved, it is also the page's message at the next load (the queue reloads the page
+    when the technician is still on it), as a plain form post's is.
+    """
+
+    def answer(result: str, text: str) -> HttpResponse:
+        response = HttpResponse(text, content_type="text/plain; charset=utf-8")
+        return answer_queued(request, response, result=result, message=text)
+
+    if not form.is_valid():
+        if set(form.errors) == {"client_uuid"}:
+            return answer("invalid", BAD_FORM_ID)
+        if "animal" in form.errors:
+            return answer("invalid", "Pick the animal.")
+        return answer("invalid", _form_errors(form))
+    if _closed_day(access, form.cleaned_data["date"]):
+        return answer("conflict:closed", PAST_DAY_CLOSED)
+    animal = Animal.objects.filter(pk=form.cleaned_data["animal"], study=access.study).first()
+    if animal is None:
+        return answer("conflict:refused", "This animal is not in this study.")
+    try:
+        rows = _record_observations(request, animal, form)
+    except ValidationError as exc:
+        return answer(_refusal(exc), _errors(exc))
+    text = _observations_saved(animal, rows, form)
+    messages.success(request, text)
+    return answer("duplicate" if rows[0].already_saved else "created", text)
 
 
 @login_required

@@ -5,6 +5,7 @@ Must not: hold a rule of its own; each part is the owning app's service.
 """
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from animals.services import restate_dose_days
@@ -16,8 +17,14 @@ def save_study_settings(
     *, study: Study, user: AbstractBaseUser | None, reason: str, day0_moved: bool = False
 ) -> Study:
     """Save the study's settings (validated by the caller's form) with `reason` in its
-    history; when Day 0 moved, every dose keeps its calendar date and takes that date's
+    history (a change of comparison family once data exist is refused without one);
+    when Day 0 moved, every dose keeps its calendar date and takes that date's
     study day (animals.services.restate_dose_days), in the same transaction."""
+    refusal = study.comparison_change_refusal(
+        family=study.comparison_family, basis=study.comparison_basis, reason=reason
+    )
+    if refusal:
+        raise ValidationError({"change_reason": refusal})
     study._change_reason = reason or None
     study._history_user = user
     study.save()

@@ -6,6 +6,7 @@ import the recording apps, so both of them can use it without importing each oth
 """
 
 import datetime as dt
+from urllib.parse import quote
 
 from django.contrib import messages
 from django.http import HttpRequest
@@ -78,3 +79,21 @@ def day_links(
         "today": base,
         "base": base,
     }
+
+
+# How a queued bench entry (bench-queue.js, header X-Bench-Client) learns what became of
+# it: the outcome in X-Bench-Result ("created", "duplicate", "conflict:<why>", "invalid")
+# and the message a person reads in X-Bench-Message (percent-encoded UTF-8, as a header
+# cannot carry every character). An entry refused for good answers 409 (400 for a form
+# that cannot be read), so the tablet moves it to its "not saved" list, never retries it.
+QUEUE_STATUS = {"created": 200, "duplicate": 200, "invalid": 400}
+
+
+def answer_queued(request: HttpRequest, response, *, result: str, message: str):
+    """Mark `response` with a queued entry's outcome; unchanged for a plain form post."""
+    if not request.headers.get("X-Bench-Client"):
+        return response
+    response.status_code = QUEUE_STATUS.get(result, 409)
+    response["X-Bench-Result"] = result
+    response["X-Bench-Message"] = quote(message, safe=" .,:;()'")
+    return response

@@ -47,6 +47,8 @@ STUDY_FIELDS = [
     "alpha",
     "posthoc",
     "comparison_pairs",
+    "comparison_family",
+    "comparison_basis",
     "description",
     "bench_keys_withdrawal",
     "bench_keys_no_response",
@@ -97,6 +99,8 @@ STUDY_LABELS = {
     "alpha": "Significance level (alpha)",
     "posthoc": "Between-group post-hoc test",
     "comparison_pairs": "Chosen timepoint comparisons (pairs)",
+    "comparison_family": "Comparisons the charts mark",
+    "comparison_basis": "Tested by",
     "bench_keys_withdrawal": "Bench keys: Withdrawal",
     "bench_keys_no_response": "Bench keys: No response",
     "bench_keys_undo": "Bench keys: Undo",
@@ -133,9 +137,44 @@ STUDY_HELP = {
     "comparison_pairs": "Timepoints to compare within each group besides each one against "
     "the baseline, later first: 'T7-T4' (the reference paper compares T7 with T4). "
     "Separate pairs with commas.",
+    "comparison_family": "Which differences the post-hoc tests look for. Testing fewer "
+    "comparisons loses less to the correction for multiple tests, so a drug group can "
+    "differ from control here when it would not among every pair. Changing this once "
+    "data are recorded needs a reason.",
     "bench_keys_withdrawal": BENCH_KEYS_HELP,
     "bench_keys_no_response": BENCH_KEYS_HELP,
     "bench_keys_undo": BENCH_KEYS_HELP,
+}
+
+# What each basis runs, in the words of R and Prism users (settings page).
+BASIS_MATCHES = {
+    "rank": "Rank tests after Kruskal-Wallis and Friedman, as the reference paper (R: "
+    "PMCMRplus; Prism: the nonparametric tests with Dunn's multiple comparisons). Each "
+    "comparison comes with a Hodges-Lehmann difference and its 95 % CI.",
+    "model": "Differences of the estimated marginal means of the group × time mixed model "
+    "(random intercept per animal), with Satterthwaite degrees of freedom: Dunnett "
+    "against control, Šidák against baseline or for chosen pairs, Tukey for every pair. "
+    "R: lmer + emmeans; Prism: two-way repeated-measures ANOVA or mixed-effects model "
+    "with Dunnett's or Šidák's multiple comparisons.",
+}
+
+# What each comparison family runs, in the words of R and Prism users (settings page).
+FAMILY_MATCHES = {
+    "all_pairs": "As the reference paper: Nemenyi (or Dunn) after Kruskal-Wallis at each "
+    "timepoint and Nemenyi after Friedman within each group. R: PMCMRplus "
+    "kwAllPairsNemenyiTest / frdAllPairsNemenyiTest. Prism: Kruskal-Wallis or Friedman "
+    "with Dunn's test, 'compare all pairs'.",
+    "vs_control": "Dunn's test against the control group with Holm's correction after "
+    "Kruskal-Wallis at each timepoint. R: PMCMRplus kwManyOneDunnTest(p.adjust.method = "
+    "'holm'). Prism: Kruskal-Wallis with Dunn's test, 'compare each column with a control "
+    "column' (Prism corrects by Bonferroni-Dunn, a little more strictly).",
+    "vs_baseline": "Demsar's test of each timepoint against baseline with Holm's "
+    "correction after Friedman within each group. R: PMCMRplus frdManyOneDemsarTest. "
+    "Prism: Friedman with Dunn's test, 'compare each column with a control column'.",
+    "pairs": "Only the timepoint pairs chosen above, after Friedman, with Holm's "
+    "correction over those pairs alone. R: PMCMRplus frdAllPairsSiegelTest (the same z), "
+    "kept to the chosen pairs. Prism: Friedman with Dunn's test, 'select pairs of columns "
+    "to compare'.",
 }
 
 
@@ -188,6 +227,16 @@ class StudyForm(forms.ModelForm):
         filament_sets = self.fields["filament_set"]
         filament_sets.queryset = filament_sets.queryset.order_by("name")
         self.fields["filament_set"].empty_label = None
+        family = self.fields["comparison_family"]
+        family.widget = forms.RadioSelect(choices=family.choices)
+        family.choices = [
+            (value, f"{label}. {FAMILY_MATCHES[value]}") for value, label in family.choices
+        ]
+        basis = self.fields["comparison_basis"]
+        basis.widget = forms.RadioSelect(choices=basis.choices)
+        basis.choices = [
+            (value, f"{label}. {BASIS_MATCHES[value]}") for value, label in basis.choices
+        ]
         if needs_reason(self.instance):
             blinded = self.fields["blinded"]
             blinded.disabled = True
@@ -199,11 +248,31 @@ class StudyForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         changed = [name for name in self.changed_data if name not in NO_REASON_FIELDS]
-        if changed and needs_reason(self.instance) and not cleaned.get("change_reason", ""):
+        asked = "change_reason" in self.errors  # clean_change_reason already said why
+        if (
+            changed
+            and needs_reason(self.instance)
+            and not cleaned.get("change_reason", "")
+            and not asked
+        ):
             labels = ", ".join(str(self.fields[name].label).lower() for name in changed)
             status = self.instance.get_status_display().lower()
             self.add_error("change_reason", f"Say why {labels} changed: the study is {status}.")
         return cleaned
+
+    def clean_change_reason(self):
+        reason = self.cleaned_data.get("change_reason", "")
+        family = self.data.get(self.add_prefix("comparison_family"))
+        basis = self.data.get(self.add_prefix("comparison_basis"))
+        if (family and family != self.instance.comparison_family) or (
+            basis and basis != self.instance.comparison_basis
+        ):
+            refusal = self.instance.comparison_change_refusal(
+                family=family or self.instance.comparison_family, basis=basis, reason=reason
+            )
+            if refusal:
+                raise forms.ValidationError(refusal)
+        return reason
 
     def clean_comparison_pairs(self):
         pairs = normalized(self.cleaned_data["comparison_pairs"])  # "T7–T4" is stored T7-T4

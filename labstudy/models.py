@@ -63,6 +63,21 @@ class Study(TimeStamped):
         NEMENYI = "nemenyi", "Nemenyi (Tukey distribution, as PMCMRplus)"
         DUNN_HOLM = "dunn_holm", "Dunn with Holm correction"
 
+    class ComparisonFamily(models.TextChoices):
+        # Values are analysis.stats.FAMILY_CHOICES; labels are what a PI reads.
+        ALL_PAIRS = (
+            "all_pairs",
+            "Every pair: every group with every other, every timepoint with every other",
+        )
+        VS_CONTROL = "vs_control", "Each group against control, at each timepoint"
+        VS_BASELINE = "vs_baseline", "Each timepoint against baseline, within each group"
+        PAIRS = "pairs", "Only the chosen timepoint pairs, within each group"
+
+    class ComparisonBasis(models.TextChoices):
+        # Values are analysis.stats.BASIS_CHOICES.
+        RANK = "rank", "Rank tests on each timepoint or group"
+        MODEL = "model", "The mixed model's estimated marginal means"
+
     slug = models.SlugField(
         max_length=60, unique=True, help_text="Short name used in addresses and file names."
     )
@@ -126,6 +141,21 @@ class Study(TimeStamped):
         blank=True,
         help_text="Pairs to pick out within each group besides 'vs baseline', "
         "e.g. 'T7-T4' (the reference paper compares T7 with T4); separate pairs with commas.",
+    )
+    comparison_family = models.CharField(
+        "comparisons marked",
+        max_length=12,
+        choices=ComparisonFamily.choices,
+        default=ComparisonFamily.ALL_PAIRS,
+        help_text="Which comparisons the post-hoc tests make, the charts mark and the "
+        "results sentences state.",
+    )
+    comparison_basis = models.CharField(
+        "comparisons tested by",
+        max_length=8,
+        choices=ComparisonBasis.choices,
+        default=ComparisonBasis.RANK,
+        help_text="Whether the marked comparisons come from rank tests or from the mixed model.",
     )
     # The keys (keyboard, foot pedal, presentation clicker) that record a tap on the
     # guided von Frey screen; names as the browser reports them (labstudy.bench_keys).
@@ -238,6 +268,32 @@ class Study(TimeStamped):
                     "Unblind page (password and reason)."
                 }
             )
+
+    def comparison_change_refusal(
+        self, *, family: str, reason: str, basis: str | None = None
+    ) -> str | None:
+        """Why a change of the comparison family (or of the basis of its tests) cannot
+        be saved as it stands, or None.
+
+        Once anything is recorded they decide which marks and sentences results already
+        seen carry, so a change needs a reason, which the history keeps beside the old
+        and new values (whatever the study's status)."""
+        if not self.pk or (reason or "").strip():
+            return None
+        stored = (
+            Study.objects.filter(pk=self.pk)
+            .values_list("comparison_family", "comparison_basis")
+            .first()
+        )
+        if stored is None:
+            return None
+        changed = stored[0] != family or (basis is not None and stored[1] != basis)
+        if not changed or not self.has_recorded_data():
+            return None
+        return (
+            "Say why the comparisons marked change: data are already recorded, so the "
+            "marks and sentences of results already seen will change."
+        )
 
     def chosen_pairs(self) -> list[tuple[str, str]]:
         """`comparison_pairs` as (later, earlier) label pairs, e.g. [("T7", "T4")]; an

@@ -15,6 +15,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.templatetags.static import static
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
@@ -60,9 +61,23 @@ def bench_today(request: HttpRequest, slug: str) -> HttpResponse:
             "doses": doses,
             "weights": weights,
             "links": day_links(study, date, "bench_today", access),
-            "precache": [s.url for s in day.slots] if access.can_test else [],
+            "precache": ([s.url for s in day.slots] if access.can_test else [])
+            + _form_pages(access, date),
         },
     )
+
+
+def _form_pages(access: StudyAccess, date) -> list[str]:
+    """The dosing, weights and observations pages this person may open, as the menu and
+    the day list link them: kept for offline reloads, as the day's sessions are."""
+    names = ["bench_weights", "bench_observations"]
+    if access.can_dose:
+        names.insert(0, "bench_doses")
+    pages = [reverse(name, args=[access.study.slug]) for name in names]
+    # The cage-card reader for browsers without BarcodeDetector loads only when Scan cage
+    # is pressed: fetched ahead too, so scanning works on a tablet that went offline first.
+    reader = static("vendor/jsqr-1.4.0/jsQR.js")
+    return pages + [f"{page}?date={date.isoformat()}" for page in pages] + [reader]
 
 
 class HiddenWhileBlinded(Http404):

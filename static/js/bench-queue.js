@@ -9,6 +9,16 @@
  * plainly until the technician dismisses it. Taps are kept per user: another person's
  * taps wait for that person to sign in.
  *
+ * Doses, weights and observations go through the same queue: a form marked
+ * data-bench-form="dose|weight|observation" is not posted directly; its entry is queued
+ * with a UUID (its client_uuid), shown on its row as waiting, and sent in turn. The
+ * server answers with X-Bench-Result and X-Bench-Message (animals/views.py): an entry it
+ * refuses (study closed, animal excluded, day closed, dose marked on another tablet, an
+ * id used for something else) goes to a "not saved" list with the server's words and
+ * what was entered, kept until the technician dismisses it. The form's own submit
+ * listeners do not run (the queue takes the event first): other scripts listen for
+ * "bench:queued" (on the form) and "bench:entry" (on the body, with the outcome).
+ *
  * Also registers the service worker that keeps the bench pages loadable offline.
  */
 (function (root) {
@@ -26,7 +36,7 @@
   var inFlight = null;
   var retryTimer = null;
   var problem = "";
-  var SIGNED_OUT = "Sign in again to send the waiting taps; they are kept on this tablet.";
+  var SIGNED_OUT = "Sign in again to send what is waiting; it is kept on this tablet.";
   var listeners = [];
 
   function read(key, fallback) {
@@ -123,6 +133,14 @@
     write(CONFLICTS, list);
   }
 
+  /* A queued dose, weight or observation the server refused: one note each. */
+  function addFormConflict(op, result, message) {
+    var list = read(CONFLICTS, []);
+    list.push({ id: uuid4(), user: op.user, kind: "form", form: op.form, what: op.what,
+      result: result, message: message, at: Date.now() });
+    write(CONFLICTS, list);
+  }
+
   function dismiss(id) {
     write(CONFLICTS, read(CONFLICTS, []).filter(function (c) { return c.id !== id; }));
     changed();
@@ -135,10 +153,14 @@
   function changed() {
     renderBadge();
     renderConflicts();
+    renderQueued();
     listeners.forEach(function (fn) { fn(); });
   }
 
   function send(op) {
+    if (op.kind === "form") {
+      return sendForm(op);
+    }
     var source = bench || document.body;
     var here = document.getElementById("bench-panel");
     var swapHere = here && here.dataset.key === op.key;
@@ -194,6 +216,86 @@
     return "done";
   }
 
+  /* One queued dose, weight or observation: its row (when on this page) takes the
+   * server's row; the outcome comes from the headers. */
+  function sendForm(op) {
+    var source = bench || document.body;
+    var row = op.row ? document.querySelector(op.row) : null;
+    var xhr = null;
+    function capture(evt) {
+      var headers = evt.detail.requestConfig && evt.detail.requestConfig.headers;
+      if (headers && headers["X-Bench-Op"] === op.uuid) {
+        xhr = evt.detail.xhr;
+      }
+    }
+    source.addEventListener("htmx:afterRequest", capture);
+    inFlight = op.uuid;
+    renderQueued();
+    return root.htmx.ajax("POST", op.url, {
+      source: source,
+      target: row || source,
+      swap: row ? "outerHTML" : "none",
+      values: op.params,
+      headers: { "X-Bench-Op": op.uuid, "X-Bench-Client": "1" },
+    }).then(function () {
+      return formOutcome(op, xhr, row);
+    }, function () {
+      return "offline";
+    }).then(function (result) {
+      source.removeEventListener("htmx:afterRequest", capture);
+      inFlight = null;
+      return result;
+    });
+  }
+
+  function formOutcome(op, xhr, row) {
+    if (!xhr || !xhr.status) {
+      return "offline";
+    }
+    var result = xhr.getResponseHeader("X-Bench-Result");
+    var message = "";
+    if (result) {
+      try {
+        message = decodeURIComponent(xhr.getResponseHeader("X-Bench-Message") || "");
+      } catch (e) {
+        message = "";
+      }
+    } else if (deviceData.SIGN_IN.test(xhr.responseURL || "")) {
+      deviceData.forgetPages();
+      problem = SIGNED_OUT;
+      return "stuck";
+    } else if (xhr.status === 404) {
+      result = "conflict:gone";
+      message = "This animal or page is not in this study any more.";
+    } else if (xhr.status === 403 && (xhr.responseText || "").indexOf("CSRF") < 0) {
+      result = "conflict:forbidden";
+      message = "You may not record this in this study any more: ask the investigator.";
+    } else {
+      problem = "The server did not accept what is waiting (error " + xhr.status +
+        "); retrying. Reload the page if this stays.";
+      return "stuck";
+    }
+    var saved = result === "created" || result === "duplicate";
+    if (!saved) {
+      // Refused for good: said next to its row when it is on this page, and kept in the
+      // "not saved" list when the technician may not be looking at it any more.
+      if (op.waited || !row) {
+        addFormConflict(op, result, message || "The server refused it.");
+      }
+      if (op.form === "observation" && !op.waited) {
+        restoreForm(op);
+      }
+    } else if (op.form === "observation") {
+      observationSaved = true;
+    }
+    drop(op.uuid);
+    // For other scripts of the page (counters, questions): what became of the entry.
+    document.body.dispatchEvent(new CustomEvent("bench:entry", {
+      detail: { form: op.form, row: op.row, result: result, message: message, params: op.params },
+    }));
+    return "done";
+  }
+
   function flush() {
     if (flushing || !root.htmx) {
       return Promise.resolve();
@@ -210,6 +312,7 @@
         if (result === "done") {
           return step();
         }
+        markWaited(op.uuid);
         retryTimer = setTimeout(flush, RETRY_MS);
         return null;
       });
@@ -217,6 +320,7 @@
     return step().then(function () {
       flushing = false;
       changed();
+      reloadObservations();
     }, function () {
       flushing = false;
       changed();
@@ -230,7 +334,7 @@
     var others = all().length - n;
     if (badge) {
       badge.hidden = n === 0 && others === 0;
-      var text = n === 1 ? "1 tap waiting to sync" : n + " taps waiting to sync";
+      var text = waitingText(mine());
       if (others) {
         text += " · " + others + " from another user (they sign in to send them)";
       }
@@ -239,7 +343,8 @@
     }
     if (offline) {
       offline.hidden = root.navigator.onLine && !problem;
-      offline.textContent = root.navigator.onLine ? problem : "Offline: taps are kept on this tablet";
+      offline.textContent = root.navigator.onLine ? problem :
+        "Offline: what you record is kept on this tablet and sent when the Wi-Fi is back";
       if (root.navigator.onLine && problem === SIGNED_OUT) {
         offline.replaceChildren(signInLink());
       }
@@ -275,9 +380,18 @@
       alert.className = "alert alert-danger bench-conflict-note";
       alert.setAttribute("role", "alert");
       var title = document.createElement("strong");
-      title.textContent = "Not recorded: " + c.label + ". ";
       var text = document.createElement("span");
-      text.textContent = c.message + " Taps not recorded: " + c.taps.map(tapText).join(", ") + ".";
+      if (c.kind === "form") {
+        title.textContent = "Not saved: " + c.what + ". ";
+        // A question (a second weight that day, a big change) is answered on the row.
+        text.textContent = c.message + (c.result === "conflict:confirm" ?
+          " Answer it on the " + c.form + "'s row, or enter it again." :
+          " Enter it again if it is still right.");
+      } else {
+        title.textContent = "Not recorded: " + c.label + ". ";
+        text.textContent = c.message + " Taps not recorded: " + c.taps.map(tapText).join(", ") +
+          ".";
+      }
       var button = document.createElement("button");
       button.type = "button";
       button.className = "btn btn-outline-danger ms-2";
@@ -314,6 +428,238 @@
     }).catch(function () { /* pages still work online without it */ });
   }
 
+  /* --- Doses, weights and observations through the queue --------------------------- */
+
+  var KIND_WORDS = {
+    tap: ["tap", "taps"],
+    dose: ["dose", "doses"],
+    weight: ["weight", "weights"],
+    observation: ["observation", "observations"],
+  };
+  var observationSaved = false;
+
+  function kindOf(op) {
+    return op.kind === "form" ? op.form : "tap";
+  }
+
+  function waitingText(ops) {
+    var counts = {};
+    ops.forEach(function (op) {
+      counts[kindOf(op)] = (counts[kindOf(op)] || 0) + 1;
+    });
+    var kinds = Object.keys(counts);
+    if (kinds.length === 1 && kinds[0] === "tap") {
+      return ops.length === 1 ? "1 tap waiting to sync" : ops.length + " taps waiting to sync";
+    }
+    return ops.length + " waiting to sync: " + kinds.map(function (k) {
+      return counts[k] + " " + KIND_WORDS[k][counts[k] === 1 ? 0 : 1];
+    }).join(", ");
+  }
+
+  function isUuid(text) {
+    return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(text || "");
+  }
+
+  /* A page shown from the tablet's offline copy carries the ids it had when cached: give
+   * every entry form a new one, so a new entry is never taken for an old one. */
+  function freshFormIds() {
+    document.querySelectorAll("form[data-bench-form] input[name=client_uuid]").forEach(
+      function (input) { input.value = uuid4(); }
+    );
+  }
+
+  function formParams(form, submitter) {
+    var data = new FormData(form);
+    if (submitter && submitter.name) {
+      data.append(submitter.name, submitter.value);
+    }
+    var params = {};
+    data.forEach(function (value, name) {
+      // The page's own token (hx-headers) is sent with it: a cached page's token in the
+      // body could be an old one.
+      if (name === "csrfmiddlewaretoken" || typeof value !== "string") {
+        return;
+      }
+      if (Object.prototype.hasOwnProperty.call(params, name)) {
+        params[name] = [].concat(params[name], value);
+      } else {
+        params[name] = value;
+      }
+    });
+    return params;
+  }
+
+  function list(value) {
+    return value === undefined ? [] : [].concat(value);
+  }
+
+  /* What the entry is, in the technician's words, for the waiting and "not saved" notes. */
+  function describe(form, params) {
+    var code = form.dataset.benchLabel || "";
+    if (form.dataset.benchForm === "dose") {
+      var text = code + ": dose " + params.status;
+      return params.reason ? text + " (" + params.reason + ")" : text;
+    }
+    if (form.dataset.benchForm === "weight") {
+      return code + ": " + params.grams + " g";
+    }
+    var picked = form.querySelector("input[name=animal]:checked");
+    var label = picked ? form.querySelector("label[for='" + picked.id + "']") : null;
+    code = label ? label.firstChild.textContent.trim() : "(no animal picked)";
+    var what = list(params.terms).join(", ") || "note";
+    if (params.severity) {
+      what += ", " + params.severity;
+    }
+    if (params.notes) {
+      what += ": \u201c" + params.notes.slice(0, 200) + "\u201d";
+    }
+    return code + ": " + what;
+  }
+
+  function queueForm(evt) {
+    var form = evt.target;
+    if (!form || !form.dataset || !form.dataset.benchForm || !user) {
+      return;
+    }
+    evt.preventDefault();
+    evt.stopPropagation(); // htmx must not post it as well
+    if (form.dataset.benchForm === "observation" && !form.querySelector("[name=animal]:checked")) {
+      // Said now, not when the Wi-Fi is back: the server would refuse it then.
+      say(form, "Pick the animal.");
+      return;
+    }
+    var params = formParams(form, evt.submitter);
+    var ids = all().map(function (op) { return op.uuid; });
+    var id = isUuid(params.client_uuid) && ids.indexOf(params.client_uuid) < 0 ?
+      params.client_uuid : uuid4();
+    params.client_uuid = id;
+    enqueue({
+      kind: "form",
+      form: form.dataset.benchForm,
+      uuid: id,
+      user: user,
+      url: form.getAttribute("action"),
+      row: form.dataset.benchRow || "",
+      params: params,
+      what: describe(form, params),
+      // Sent at once unless the tablet is offline or other entries wait before it.
+      waited: !root.navigator.onLine || mine().length > 0,
+      at: Date.now(),
+    });
+    form.dispatchEvent(new CustomEvent("bench:queued", { bubbles: true,
+      detail: { form: form.dataset.benchForm, row: form.dataset.benchRow || "", params: params } }));
+    settle(form);
+    flush();
+  }
+
+  function say(form, message) {
+    var note = form.querySelector(".bench-form-note");
+    if (!note) {
+      note = document.createElement("div");
+      note.className = "alert alert-danger bench-form-note";
+      note.setAttribute("role", "alert");
+      form.prepend(note);
+    }
+    note.textContent = message;
+    note.scrollIntoView({ block: "nearest" });
+  }
+
+  /* After queueing: the form is ready for the next entry, never for the same one twice. */
+  function settle(form) {
+    var idField = form.querySelector("input[name=client_uuid]");
+    if (idField) {
+      idField.value = uuid4();
+    }
+    var item = form.closest(".bench-item");
+    if (form.dataset.benchForm === "weight" && item) {
+      form.querySelectorAll("button[name=confirm]").forEach(function (b) { b.remove(); });
+      item.querySelectorAll(".alert").forEach(function (a) { a.remove(); });
+      form.reset();
+    } else if (form.dataset.benchForm === "dose" && item) {
+      item.querySelectorAll(".alert:not(.bench-queued)").forEach(function (a) { a.remove(); });
+    } else if (form.dataset.benchForm === "observation") {
+      form.querySelectorAll(".alert").forEach(function (a) { a.remove(); });
+      form.reset();
+    }
+  }
+
+  /* An observation refused at once: the technician's picks come back to correct. */
+  function restoreForm(op) {
+    var form = document.querySelector("form[data-bench-form=observation]");
+    if (!form) {
+      return;
+    }
+    Object.keys(op.params).forEach(function (name) {
+      var values = list(op.params[name]);
+      form.querySelectorAll("[name='" + name + "']").forEach(function (field) {
+        if (field.type === "checkbox" || field.type === "radio") {
+          field.checked = values.indexOf(field.value) >= 0;
+        } else if (field.type !== "hidden") {
+          field.value = values[0] || "";
+        }
+      });
+    });
+  }
+
+  function markWaited(id) {
+    var ops = all();
+    ops.forEach(function (op) {
+      if (op.uuid === id) {
+        op.waited = true;
+      }
+    });
+    write(QUEUE, ops);
+  }
+
+  /* Waiting entries shown where they belong: on their row (a queued dose hides the row's
+   * buttons: it must not be marked twice), observations above their form. */
+  function renderQueued() {
+    document.querySelectorAll(".bench-queued").forEach(function (el) { el.remove(); });
+    var rowsWaiting = {};
+    mine().forEach(function (op) {
+      if (op.kind !== "form") {
+        return;
+      }
+      var place = op.row ? document.querySelector(op.row) : null;
+      var form = document.querySelector("form[data-bench-form=observation]");
+      if (!place && op.form === "observation" && form) {
+        place = form;
+      }
+      if (!place) {
+        return;
+      }
+      rowsWaiting[op.row] = true;
+      var note = document.createElement("div");
+      note.className = "alert alert-warning bench-queued";
+      note.setAttribute("role", "status");
+      note.textContent = (inFlight === op.uuid ? "Sending: " : "Waiting to sync: ") + op.what;
+      var head = place.querySelector(".bench-item-head");
+      if (head) {
+        head.after(note);
+      } else {
+        place.prepend(note);
+      }
+    });
+    document.querySelectorAll("form[data-bench-form=dose]").forEach(function (form) {
+      form.hidden = !!rowsWaiting[form.dataset.benchRow];
+    });
+  }
+
+  /* The observations page lists what was recorded: after its queued entries are stored,
+   * load it again, unless the technician is in the middle of the next one. */
+  function reloadObservations() {
+    var form = document.querySelector("form[data-bench-form=observation]");
+    if (!observationSaved || !form || mine().length) {
+      return;
+    }
+    observationSaved = false;
+    var busy = form.querySelector("input[name=animal]:checked, input[name=terms]:checked") ||
+      (form.elements.notes && form.elements.notes.value.trim());
+    if (!busy) {
+      root.location.reload();
+    }
+  }
+
   if (root.htmx) {
     root.htmx.config.timeout = 10000;
     // A refused tap still carries the server's panel: show it.
@@ -329,8 +675,9 @@
       }
     });
   }
-  // Dosing, weights and observations save online only: say so when a save cannot reach
-  // the server instead of failing silently (the queue's own requests are handled above).
+  // Corrections (voiding a dose, weight or observation) save online only: say so when one
+  // cannot reach the server instead of failing silently (the queue's own requests are
+  // handled above).
   function notSent(evt) {
     var elt = evt.detail.elt;
     if (!elt || elt === bench || elt === document.body) {
@@ -344,7 +691,8 @@
       note.setAttribute("role", "alert");
       item.prepend(note);
     }
-    note.textContent = "No connection: this was not saved. Try again when the Wi-Fi is back.";
+    note.textContent = "No connection: this correction was not saved. Try again when the " +
+      "Wi-Fi is back.";
   }
   document.body.addEventListener("htmx:sendError", notSent);
   document.body.addEventListener("htmx:timeout", notSent);
@@ -355,7 +703,9 @@
       changed();
     }
   });
+  document.addEventListener("submit", queueForm, true); // before htmx posts it
   document.addEventListener("DOMContentLoaded", function () {
+    freshFormIds();
     registerServiceWorker();
     changed();
     flush();

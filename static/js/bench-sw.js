@@ -1,10 +1,12 @@
 /* Service worker for the bench pages (served at /s/<study>/bench/sw.js, so that is its
- * scope): keeps the day list and the session screens loadable when the Wi-Fi drops.
+ * scope): keeps the day list, the session screens and the dosing, weights and
+ * observations pages loadable when the Wi-Fi drops.
  *
  * Pages: network first, the last good copy when offline. Static files: network first,
- * cached copy when offline. Nothing is ever posted from here: taps live in the page's
- * queue (bench-queue.js), which replays them when the connection returns. The Today
- * page asks for the day's session pages to be cached ahead ("precache"). Signing out
+ * cached copy when offline. Nothing is ever posted from here: taps, doses, weights and
+ * observations live in the page's queue (bench-queue.js), which replays them when the
+ * connection returns. The Today page asks for the day's session pages and the dosing,
+ * weights and observations pages to be cached ahead ("precache"). Signing out
  * empties the cache (offline-data.js), and so does the server sending a bench page to the
  * sign-in page (the sign-in expired): here when a page fetched ahead is redirected there,
  * in the sign-in page itself when a navigation is (the worker cannot see where a
@@ -64,7 +66,7 @@ function networkFirst(request) {
         return hit || new Response(
           "<!doctype html><title>Offline</title><h1>Offline</h1><p>This page was not " +
           "opened on this tablet before the connection dropped. Go back to the day list; " +
-          "taps already made are kept and will be sent when the connection returns.</p>",
+          "what you recorded is kept and will be sent when the connection returns.</p>",
           { status: 503, headers: { "Content-Type": "text/html; charset=utf-8" } }
         );
       });

@@ -1,10 +1,11 @@
 /* What the bench keeps on a shared tablet, and clearing it at sign-out and expiry.
  *
  * The bench keeps, in this browser: the pages its service worker cached for offline
- * reloads (bench-sw.js), and in localStorage the taps waiting to sync, the notes about
- * refused taps and the last server state of each session (bench-queue.js, which takes the
- * key names from here). Signing out (the Sign out button on every page):
- *  - when taps of the signed-in person are still waiting, it first says so and offers to
+ * reloads (bench-sw.js), and in localStorage the taps, doses, weights and observations
+ * waiting to sync, the notes about refused ones and the last server state of each
+ * session (bench-queue.js, which takes the key names from here). Signing out (the Sign
+ * out button on every page):
+ *  - when entries of the signed-in person are still waiting, it first says so and offers to
  *    stay signed in, or to sign out keeping them on this tablet (they are sent the next
  *    time that person signs in here): a waiting tap is never thrown away;
  *  - it deletes the cached bench pages before the form is sent;
@@ -51,7 +52,7 @@
   }
 
   function waitingFor(user) {
-    return stored(QUEUE).filter(function (op) { return op.user === user; }).length;
+    return stored(QUEUE).filter(function (op) { return op.user === user; });
   }
 
   function nothingWaiting() {
@@ -72,7 +73,12 @@
     return b;
   }
 
-  function warn(form, n) {
+  function warn(form, ops) {
+    var n = ops.length;
+    // Taps only: "taps"; with doses, weights or observations waiting too: "entries".
+    var onlyTaps = ops.every(function (op) { return op.kind !== "form"; });
+    var noun = onlyTaps ? (n === 1 ? "1 tap" : n + " taps") :
+      (n === 1 ? "1 entry" : n + " entries");
     var old = document.getElementById("sign-out-warning");
     if (old) {
       old.remove();
@@ -82,7 +88,7 @@
     box.className = "alert alert-warning";
     box.setAttribute("role", "alert");
     var title = document.createElement("strong");
-    title.textContent = (n === 1 ? "1 tap" : n + " taps") +
+    title.textContent = noun +
       " not yet synced: connect to the Wi-Fi before signing out, and wait until " +
       (n === 1 ? "it is" : "they are") + " sent.";
     var more = document.createElement("p");
@@ -94,7 +100,8 @@
     actions.className = "d-flex flex-wrap gap-2";
     actions.append(
       button("Stay signed in", "btn-primary", function () { box.remove(); }),
-      button("Sign out, keep the taps on this tablet", "btn-outline-danger", function () {
+      button("Sign out, keep " + (onlyTaps ? "the taps" : "them") + " on this tablet",
+        "btn-outline-danger", function () {
         signOut(form);
       })
     );
@@ -110,9 +117,9 @@
       return;
     }
     evt.preventDefault();
-    var n = waitingFor(form.dataset.user);
-    if (n) {
-      warn(form, n);
+    var ops = waitingFor(form.dataset.user);
+    if (ops.length) {
+      warn(form, ops);
     } else {
       signOut(form);
     }

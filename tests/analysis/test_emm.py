@@ -246,3 +246,20 @@ def test_bad_requests_get_a_message():
             frame, family="pairs", control_group="ctrl", baseline="T0", pairs=[("T1", "T7")]
         )
     assert math.isnan(emm.adjusted_p(math.nan, 5, adjust="sidak", tests=3))
+
+
+@pytest.mark.parametrize(
+    ("means", "df", "q"),
+    [
+        # Upper 5 % points of the studentized range, R's qtukey(0.95, means, df), as printed
+        # in the standard table (Harter 1960; e.g. Zar, Biostatistical Analysis, Table B.5):
+        # q(0.05; 3, 10) = 3.877, q(0.05; 4, 20) = 3.958, q(0.05; 5, 60) = 3.977.
+        (3, 10, 3.877),
+        (4, 20, 3.958),
+        (5, 60, 3.977),
+    ],
+)
+def test_tukey_interval_multiplier_is_the_studentized_range_quantile(means, df, q):
+    # emmeans' .adj.critval for "tukey" is qtukey(level, means, df) / sqrt(2).
+    cv = emm.critical_value(df, adjust="tukey", tests=means * (means - 1) // 2, means=means)
+    assert cv * math.sqrt(2) == pytest.approx(q, abs=6e-4)

@@ -249,7 +249,9 @@ def test_stats_export_contract_and_hand_values(small_study):
     text = export_text(small_study, "stats")
     header = text.splitlines()[0].split(",")
     assert header[:8] == ["test", "group", "timepoint", "a", "b", "statistic", "df", "p"]
-    assert header[-1] == "outcome"
+    # `outcome` keeps its place; the comparison family and effect size (issue 13) were
+    # appended after it, as the CSV contract allows.
+    assert header[-6:] == ["outcome", "family", "estimate", "ci_low", "ci_high", "estimate_name"]
     rows = as_dicts(text)
     assert {r["outcome"] for r in rows} == {"threshold_g", "pct_mpe"}
     thr = [r for r in rows if r["outcome"] == "threshold_g"]

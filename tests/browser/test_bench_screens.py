@@ -353,12 +353,14 @@ def test_dosing_worksheet_shows_the_volume_for_a_known_weight(bench, new_page):
     dose = DoseAdministration.objects.get(animal=bench["animals"][2])
     assert (dose.status, dose.volume_ml) == ("given", Decimal("0.31"))
     assert dose.given_by.username == "technician"
-    page.context.set_offline(True)  # worksheets save online only, and say so
+    page.context.set_offline(True)  # a dose marked offline waits in the queue (issue 12)
     other = page.locator(f"#dose-{bench['animals'][1].pk}")
     other.get_by_role("button", name="Given 0.31 ml").click()
-    other.get_by_text("No connection: this was not saved.").wait_for()
-    assert DoseAdministration.objects.filter(animal__study=bench["study"]).count() == 1
+    other.get_by_text("Waiting to sync: R02: dose given").wait_for()
     page.context.set_offline(False)
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    other.get_by_text("✓ Given").wait_for()
+    assert DoseAdministration.objects.filter(animal__study=bench["study"]).count() == 2
     page.set_viewport_size(PHONE)
     assert too_small_targets(page) == []
     screenshot(page, "bench-doses-phone")
