@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import sys
 import uuid
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -27,9 +28,6 @@ from tests.worlds import ROOT, manage, manage_env
 
 RESULTS = ROOT / "bench" / "RESULTS.md"
 HEADER = "| metric | value | baseline | ratio | database | date |"
-# The scripts run once, in a module-scoped fixture: under -n, on one worker (--dist
-# loadgroup in pyproject.toml), not once on each.
-pytestmark = pytest.mark.xdist_group("bench-smoke")
 # script: (section, the start of a row it must print, needs PostgreSQL)
 SCRIPTS = {
     "bench_thresholds.py": ("thresholds", "| thresholds up_down, 200 sessions", False),
@@ -104,9 +102,24 @@ def bench_database(request, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def quick_runs(bench_database, tmp_path_factory) -> dict:
-    """Every script that can run here, run once; its results file; RESULTS.md untouched?"""
-    folder = tmp_path_factory.mktemp("bench-runs")
+def quick_runs(tmp_path_factory, request) -> dict:
+    """Every script that can run here, run once per test run (the xdist workers share the
+    run, under a lock, as they share `migrated_sqlite`); its results file; RESULTS.md
+    untouched?"""
+    import fcntl
+
+    base = tmp_path_factory.getbasetemp()
+    folder = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "bench-runs"
+    folder.mkdir(exist_ok=True)
+    done_file = folder / "runs.json"
+    with open(folder / "runs.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done_file.exists():
+            _run_all(request.getfixturevalue("bench_database"), folder, done_file)
+    return json.loads(done_file.read_text())
+
+
+def _run_all(database_url: str, folder, done_file) -> None:
     plan, results = [], {}
     for script, (_, _, needs_postgres) in SCRIPTS.items():
         if needs_postgres and _postgres_server() is None:
@@ -115,21 +128,29 @@ def quick_runs(bench_database, tmp_path_factory) -> dict:
         results[script].write_text("# Benchmarks\n\n## other\n\nkept\n")
         args = ["--quick", "--results", str(results[script])]
         if script not in IN_MEMORY:
-            args += ["--database-url", bench_database]
+            args += ["--database-url", database_url]
         plan.append((str(ROOT / "bench" / script), args))
     before = RESULTS.read_bytes() if RESULTS.exists() else None
-    done_file = folder / "runs.json"
+    runs_file = folder / "runs-raw.json"
     done = subprocess.run(
-        [sys.executable, "-c", RUNNER, json.dumps(plan), str(done_file)],
+        [sys.executable, "-c", RUNNER, json.dumps(plan), str(runs_file)],
         cwd=folder,
         env=manage_env(),
         capture_output=True,
         text=True,
         timeout=900,
     )
-    assert done.returncode == 0 and done_file.exists(), done.stdout[-3000:] + done.stderr[-3000:]
+    assert done.returncode == 0 and runs_file.exists(), done.stdout[-3000:] + done.stderr[-3000:]
     after = RESULTS.read_bytes() if RESULTS.exists() else None
-    return {"runs": json.loads(done_file.read_text()), "results": results, "kept": before == after}
+    done_file.write_text(
+        json.dumps(
+            {
+                "runs": json.loads(runs_file.read_text()),
+                "results": {k: str(v) for k, v in results.items()},
+                "kept": before == after,
+            }
+        )
+    )
 
 
 @pytest.mark.parametrize("script", list(SCRIPTS))
@@ -144,6 +165,6 @@ def test_benchmark_runs_tiny_and_prints_its_rows(script, quick_runs):
     assert done["returncode"] == 0, done["stdout"][-3000:] + done["stderr"][-3000:]
     assert HEADER in done["stdout"]
     assert any(line.startswith(row) for line in done["stdout"].splitlines()), done["stdout"]
-    text = quick_runs["results"][script].read_text()
+    text = Path(quick_runs["results"][script]).read_text()
     assert f"## {section}\n" in text and "## other\n\nkept" in text
     assert quick_runs["kept"]  # bench/RESULTS.md as it was
