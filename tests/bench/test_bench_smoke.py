@@ -30,8 +30,15 @@ SCRIPTS = {
     "bench_export.py": ("export", "| stimuli CSV through the export view, rows/s", False),
     "bench_import.py": ("import", "| import_study, ", False),
     "bench_mixed.py": ("mixed", "| mixed model fit, group × time, 40 animals", False),
+    "bench_first_visit.py": (
+        "first visit",
+        "| dashboard, first visit to every chart drawn, runserver",
+        False,
+    ),
 }
 IN_MEMORY = {"bench_thresholds.py", "bench_mixed.py"}  # no database needed
+CHROMIUM = os.environ.get("LABSTUDY_CHROMIUM", "/usr/bin/chromium")
+NEEDS_CHROMIUM = {"bench_first_visit.py"}
 
 
 def _postgres_server() -> str | None:
@@ -108,6 +115,8 @@ def database_copy(migrated_database, tmp_path):
 @pytest.mark.parametrize("script", list(SCRIPTS))
 def test_benchmark_runs_tiny_and_prints_its_rows(script, request, tmp_path):
     section, row, needs_postgres = SCRIPTS[script]
+    if script in NEEDS_CHROMIUM and not Path(CHROMIUM).is_file():
+        pytest.skip(f"{script} needs Chromium at {CHROMIUM}: apt-get install -y chromium")
     args = [sys.executable, str(ROOT / "bench" / script), "--quick"]
     env = _env()
     if script not in IN_MEMORY:
