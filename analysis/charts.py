@@ -1,9 +1,11 @@
 """Plotly figures for the results pages, as JSON for plotly.js in the browser.
 
 Pure: tidy frames in (from `analysis.selectors` / `analysis.stats`), a figure dict out,
-no ORM. The browser draws them with plotly.js served from the installed plotly package
-(`static/js/dashboard.js` reads the JSON from a `<script type="application/json">` block,
-so no inline script is needed).
+no ORM. The browser draws them with plotly.js's basic bundle (scatter, bar and pie traces
+only: a quarter of the full bundle's size), vendored from the npm package
+``plotly.js-basic-dist-min`` at the plotly.js version the Python plotly package writes
+figures for (`PLOTLY_JS`). `static/js/dashboard.js` reads the JSON from a
+`<script type="application/json">` block, so no inline script is needed.
 
 A time-course figure has, per group, three traces told apart by ``meta``:
 ``"mean"`` (mean ± SEM, hover with n and the p-values), ``"animals"`` (one line per
@@ -26,6 +28,14 @@ import pandas as pd
 from plotly.io.json import to_json_plotly
 
 from analysis.stats import format_p
+
+# static/vendor/plotly-basic-<version>/: the npm package plotly.js-basic-dist-min, its
+# LICENSE, and a gzip copy that WhiteNoise serves under runserver too (production's
+# collectstatic compresses every file anyway). The version must equal
+# plotly.offline.get_plotlyjs_version(), and every trace type below must be in the basic
+# bundle (tests/analysis/test_dashboard.py checks both).
+PLOTLY_JS_VERSION = "4.1.1"
+PLOTLY_JS = f"vendor/plotly-basic-{PLOTLY_JS_VERSION}/plotly-basic.min.js"
 
 # One symbol per comparison; doubled and tripled for p < 0.01 and p < 0.001.
 SYMBOL_VS_BASELINE = "*"

@@ -46,11 +46,20 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-import scikit_posthocs as sp
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
 from analysis import hodges_lehmann, lmm
+
+
+def _posthocs():
+    """scikit-posthocs, imported on first use: it brings matplotlib's pyplot with it (about
+    a second of start-up), which a process that never compares groups (a management
+    command, an export, a gunicorn worker before its first dashboard) need not pay for."""
+    import scikit_posthocs
+
+    return scikit_posthocs
+
 
 CONTRACT_COLUMNS = ["test", "group", "timepoint", "a", "b", "statistic", "df", "p"]
 COLUMNS = [
@@ -318,7 +327,7 @@ def nemenyi_friedman_pairs(matrix: pd.DataFrame) -> list[PairResult]:
     """
     values = matrix.to_numpy(dtype=float)
     n, k = values.shape
-    p = sp.posthoc_nemenyi_friedman(values)
+    p = _posthocs().posthoc_nemenyi_friedman(values)
     mean_ranks = stats.rankdata(values, axis=1).mean(axis=0)
     scale = math.sqrt(k * (k + 1) / (6.0 * n))
     names = [str(c) for c in matrix.columns]
@@ -344,7 +353,7 @@ def nemenyi_kruskal_pairs(samples: dict[str, Sequence[float]]) -> tuple[list[Pai
     names = list(samples)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        p = sp.posthoc_nemenyi(long, val_col="v", group_col="g", dist="tukey", sort=False)
+        p = _posthocs().posthoc_nemenyi(long, val_col="v", group_col="g", dist="tukey", sort=False)
     ties_note = ""
     if any("ties" in str(w.message).lower() for w in caught):
         ties_note = "ties present: Tukey p-values not corrected for ties (as PMCMRplus)"
@@ -370,8 +379,10 @@ def dunn_pairs(samples: dict[str, Sequence[float]], *, p_adjust: str = "holm") -
         columns=["g", "v"],
     )
     names = list(samples)
-    raw = sp.posthoc_dunn(long, val_col="v", group_col="g", sort=False)
-    adjusted = sp.posthoc_dunn(long, val_col="v", group_col="g", p_adjust=p_adjust, sort=False)
+    raw = _posthocs().posthoc_dunn(long, val_col="v", group_col="g", sort=False)
+    adjusted = _posthocs().posthoc_dunn(
+        long, val_col="v", group_col="g", p_adjust=p_adjust, sort=False
+    )
     ranks = long["v"].rank()
     n_total = len(long)
     counts = ranks.value_counts().to_numpy()

@@ -16,7 +16,6 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from analysis import charts, frames, inputs, presentation, selectors, thresholds
-from analysis.static_finders import PLOTLY_JS
 from labstudy.access import StudyAccess, study_access
 from labstudy.models import ThresholdMethod
 
@@ -280,7 +279,12 @@ def _table_rows(summary: pd.DataFrame, design: selectors.Design) -> list[dict]:
 
 
 def _common(access: StudyAccess, section: str) -> dict:
-    return {"access": access, "study": access.study, "section": section, "plotly_js": PLOTLY_JS}
+    return {
+        "access": access,
+        "study": access.study,
+        "section": section,
+        "plotly_js": charts.PLOTLY_JS,
+    }
 
 
 def _results_for(study, method: str) -> selectors.StudyResults:

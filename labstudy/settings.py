@@ -13,7 +13,6 @@ import tempfile
 from pathlib import Path
 
 import dj_database_url
-from django.conf import global_settings
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -240,11 +239,6 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(os.environ.get("LABSTUDY_STATIC_ROOT", BASE_DIR / "staticfiles"))
 STATICFILES_DIRS = [BASE_DIR / "static"]
-# plotly.min.js straight from the installed plotly package (only that one file).
-STATICFILES_FINDERS = [
-    *global_settings.STATICFILES_FINDERS,
-    "analysis.static_finders.PlotlyJsFinder",
-]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

@@ -3,6 +3,7 @@ people around it (technician, investigator, data manager, outsider)."""
 
 import datetime as dt
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -12,10 +13,16 @@ from hypothesis import settings as hypothesis_settings
 
 from front.demo import DemoSummary, load_demo_study
 from labstudy import services
-from labstudy.models import Membership, Role
-from tests.worlds import MD5_HASHER, DemoSnapshot, build_small_study, make_bench_study
-
-PASSWORD = "correct-horse-battery"
+from labstudy.models import Membership, Role, Study
+from tests.worlds import (
+    MD5_HASHER,
+    PASSWORD,
+    PEOPLE,
+    DemoSnapshot,
+    make_bench_study,
+    manage,
+    take_small_snapshot,
+)
 
 # Under CI the property and fuzz tests draw the same examples every run, so a landing is
 # judged on the code, not on the luck of the draw; on a developer's machine they explore
@@ -36,6 +43,36 @@ def django_db_setup(django_db_setup, django_db_blocker):
         stoelting_set()
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory) -> Path:
+    """A fresh SQLite file that `manage.py migrate --noinput` made, as `make migrate` does:
+    one per test run, shared by the xdist workers (the first to ask migrates, under a lock,
+    the others wait for it). Copy it; never write to it. tests/labstudy/test_backup.py
+    checks what the migrations put there; the benchmark smoke test runs the scripts on
+    copies of it."""
+    import fcntl
+
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    path = shared / "migrated.sqlite3"
+    with open(shared / "migrated.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not path.exists():
+            building = shared / f"migrating-{os.getpid()}.sqlite3"
+            done = manage("migrate", "--noinput", database_url=f"sqlite:///{building}")
+            assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+            building.rename(path)
+    return path
+
+
+@pytest.fixture
+def sqlite_copy(migrated_sqlite, tmp_path) -> Path:
+    """A private copy of the migrated SQLite file for one test."""
+    path = tmp_path / "copy-of-migrated.sqlite3"
+    shutil.copyfile(migrated_sqlite, path)
+    return path
+
+
 @pytest.fixture
 def make_user(db):
     def make(username: str, **extra):
@@ -46,12 +83,7 @@ def make_user(db):
 
 @pytest.fixture
 def people(make_user):
-    return {
-        "technician": make_user("tess"),
-        "investigator": make_user("ivy"),
-        "data_manager": make_user("dan"),
-        "outsider": make_user("olly"),
-    }
+    return {role: make_user(name) for role, name in PEOPLE.items()}
 
 
 @pytest.fixture
@@ -77,11 +109,20 @@ def bench(study):
     return make_bench_study(study)
 
 
+@pytest.fixture(scope="session")
+def small_snapshot(django_db_setup, django_db_blocker):
+    """The small study's rows, made once per test worker (tests.worlds.take_small_snapshot)."""
+    with django_db_blocker.unblock():
+        return take_small_snapshot()
+
+
 @pytest.fixture
-def small_study(people):
+def small_study(people, small_snapshot):
     """The small hand-made study of tests/analysis/test_exports.py (two groups of two,
-    T0-T2, every threshold worked out on paper), recorded through the bench services."""
-    return build_small_study(people)
+    T0-T2, every threshold worked out on paper), recorded through the bench services
+    (once per worker; written here from its snapshot)."""
+    small_snapshot.install()
+    return Study.objects.get(slug="small")
 
 
 @pytest.fixture(scope="session")

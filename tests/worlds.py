@@ -4,7 +4,8 @@ here (or takes them as fixtures from tests/conftest.py) and never from another t
 - `series_to` / `responder_series`: the series a rat with a sharp threshold gives.
 - `add_animals`, `record`, `bulk_study`: hand-made studies for frames, dashboard, charts.
 - `build_small_study`: the small study of tests/analysis/test_exports.py, recorded through
-  the bench services (fixture `small_study`).
+  the bench services (fixture `small_study`, written from `take_small_snapshot`'s rows,
+  taken once per worker).
 - `make_bench_study`: the reference study running on day 28 with four animals, and the
   bench helpers `session_url`, `tap`, `state_of`.
 - `make_lan_world`: the same bench day and its people in the database of a server started
@@ -13,6 +14,8 @@ here (or takes them as fixtures from tests/conftest.py) and never from another t
   import must leave unchanged.
 - `project_urls`, `route_url`, `client_as`: every URL of the project, for the crawls.
 - `DemoSnapshot`: the demo study, loaded once per worker (fixture `demo_study`).
+- `manage`: `python manage.py ...` as a person runs it, on a database of its own (the
+  fixture `migrated_sqlite` is one such run of `migrate`, shared by the whole test run).
 - `qr_pixels`, `read_qr`, `y4m_video`: a cage card's QR code as pixels, read back with
   zxing-cpp, and a still picture as a fake camera's video file.
 """
@@ -24,9 +27,13 @@ import datetime as dt
 import io
 import json
 import math
+import os
 import re
+import subprocess
+import sys
 import uuid
 from decimal import Decimal
+from pathlib import Path
 from types import SimpleNamespace
 
 from django.test import Client
@@ -39,6 +46,29 @@ from labstudy import services
 from labstudy.models import Membership, Role, Study, Timepoint, TreatmentGroup
 from sessions import services as session_services
 from sessions.models import Filament, LegacyThreshold, Stimulus, TestSession
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def manage_env(**extra: str) -> dict:
+    """The environment of a command run as a person starts it: none of this process's
+    LABSTUDY_ settings or DJANGO_SETTINGS_MODULE, `extra` (e.g. DATABASE_URL) on top."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LABSTUDY_")}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    env.update(extra)
+    return env
+
+
+def manage(*args: str, database_url: str, timeout: int = 300) -> subprocess.CompletedProcess:
+    """`python manage.py *args` in a process of its own on `database_url`."""
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=manage_env(DATABASE_URL=database_url),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def make_bench_study(study: Study, *, day: int = 28, method: str | None = None) -> SimpleNamespace:
@@ -453,16 +483,22 @@ class DemoSnapshot:
     Rows outside the demo that its rows point at (the Stoelting set, the "add study"
     permission) are found again by their natural keys, because a test that flushes the
     database (a browser test) gives them new keys. tests/labstudy/test_demo.py checks
-    that a written snapshot exports the same files as a fresh load.
+    that a written snapshot exports the same files as a fresh load. The small study's
+    snapshot (`take_small_snapshot`) is one of these too.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, offset: int = DEMO_PK_OFFSET) -> None:
         self.rows: list[tuple[type, list[str], list[tuple]]] = []
         self.outside: dict[tuple[type, int], tuple] = {}
+        self.offset = offset
 
     @classmethod
-    def take(cls) -> DemoSnapshot:
-        """Load the demo in a transaction, read every row it made, roll it all back."""
+    def take(cls, load=None, *, given=None, offset: int = DEMO_PK_OFFSET) -> DemoSnapshot:
+        """Load the demo (or call `load`) in a transaction, read every row it made, roll
+        it all back. `given()`, called first, makes rows a test makes for itself before it
+        asks for the snapshot (the `people` accounts); they are not in the snapshot, the
+        loaded rows that point at them find them again by natural key, and `load` gets
+        what `given` returned. `offset` keeps two snapshots' keys apart."""
         from django.apps import apps
         from django.db import transaction
         from django.test import override_settings
@@ -470,7 +506,7 @@ class DemoSnapshot:
         from front.demo import load_demo_study
         from sessions.services import stoelting_set
 
-        snapshot = cls()
+        snapshot = cls(offset)
         models = [
             m
             for m in apps.get_models(include_auto_created=True)
@@ -478,10 +514,14 @@ class DemoSnapshot:
         ]
         with transaction.atomic():
             stoelting_set()
-            before = {m: set(m._base_manager.values_list("pk", flat=True)) for m in models}
             # The autouse test_settings fixture is function-scoped; this runs before it.
             with override_settings(PASSWORD_HASHERS=[MD5_HASHER]):
-                load_demo_study()
+                made_first = given() if given else None
+                before = {m: set(m._base_manager.values_list("pk", flat=True)) for m in models}
+                if load is None:
+                    load_demo_study()
+                else:
+                    load(made_first)
             made: dict[type, set] = {}
             for model in models:
                 fields = [f.attname for f in model._meta.concrete_fields]
@@ -521,7 +561,7 @@ class DemoSnapshot:
                     self.outside[target, value] = key
 
     def _move_keys(self, made: dict[type, set]) -> None:
-        """Primary keys and keys pointing at demo rows go up by DEMO_PK_OFFSET; a history
+        """Primary keys and keys pointing at snapshot rows go up by the offset; a history
         row's copy of its object's key too."""
         moved = []
         for model, fields, rows in self.rows:
@@ -542,7 +582,7 @@ class DemoSnapshot:
                 row = list(row)
                 for i, keys in shift:
                     if row[i] in keys:
-                        row[i] += DEMO_PK_OFFSET
+                        row[i] += self.offset
                 new_rows.append(tuple(row))
             moved.append((model, fields, new_rows))
         self.rows = moved
@@ -606,6 +646,31 @@ class DemoSnapshot:
                 cursor.executemany(sql, rows)
             for sql in connection.ops.sequence_reset_sql(no_style(), [t[0] for t in self.tables]):
                 cursor.execute(sql)
+
+
+# The small study's snapshot sits above the demo's, so a test may ask for both.
+SMALL_PK_OFFSET = 2_000_000
+PASSWORD = "correct-horse-battery"
+PEOPLE = {"technician": "tess", "investigator": "ivy", "data_manager": "dan", "outsider": "olly"}
+
+
+def make_people() -> dict:
+    """The four accounts around the reference study (fixture `people`)."""
+    from django.contrib.auth import get_user_model
+
+    User = get_user_model()
+    return {
+        role: User.objects.create_user(username=name, password=PASSWORD)
+        for role, name in PEOPLE.items()
+    }
+
+
+def take_small_snapshot() -> DemoSnapshot:
+    """`build_small_study` once, as rows to write into each test that asks for
+    `small_study` (0.35 s of CPU a build, in about a hundred tests). The people are the
+    test's own; tests/analysis/test_exports.py checks that the written study exports the
+    same files as a fresh build."""
+    return DemoSnapshot.take(build_small_study, given=make_people, offset=SMALL_PK_OFFSET)
 
 
 MD5_HASHER = "django.contrib.auth.hashers.MD5PasswordHasher"

@@ -15,23 +15,29 @@ plus an unallocated rat, an unfinished session, a voided one, doses and adverse 
 """
 
 import datetime as dt
+import gzip
 import json
 import math
 import re
 from html import unescape
+from pathlib import Path
 
 import numpy as np
+import plotly
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from plotly.offline import get_plotlyjs_version
 from scipy.stats import studentized_range
 
-from analysis import stats
+from analysis import charts, stats
 from animals.models import BodyWeight, DoseAdministration, Observation
 from labstudy.services import unblind_study
 from sessions.models import TestSession
 from tests.conftest import PASSWORD
 from tests.worlds import NEVER, add_animals, record, series_to
+
+ROOT = Path(__file__).resolve().parents[2]
 
 TARGETS = {
     "C1": ("control", {"T0": 1.0, "T1": 1.0, "T2": 1.0}),
@@ -485,7 +491,7 @@ def test_publication_figure(client_for, day30_study):
     )
     assert "control n = 3–4, K5 n = 3, K10 n = 3" in caption
     assert "A: daily injections (days 7–34)" in caption
-    assert "vendor/plotly-" in html and "plotly.min.js" in html
+    assert "/static/vendor/plotly-basic-4.1.1/plotly-basic.min.js" in html
 
 
 @pytest.mark.django_db
@@ -679,3 +685,50 @@ def test_every_number_can_be_reproduced_from_the_export(day30_study):
     )
     assert summary["mean"].tolist() == pytest.approx(mine["mean"].tolist(), nan_ok=True)
     assert summary["sem"].tolist() == pytest.approx(mine["sem"].tolist(), nan_ok=True)
+
+
+# ------------------------------------------------------------------ the plotly.js bundle
+BUNDLE = ROOT / "static" / charts.PLOTLY_JS
+
+
+def bundle_trace_types(path: Path) -> set[str]:
+    """The trace types a plotly.js bundle registers (each trace module is a
+    `{moduleType:"trace",name:"<type>",...}` object in the minified code)."""
+    return set(re.findall(r'moduleType:"trace",name:"(\w+)"', path.read_text()))
+
+
+def test_the_vendored_plotly_js_is_the_version_plotly_py_writes_figures_for():
+    header = BUNDLE.read_text()[:200]
+    assert f"plotly.js (basic - minified) v{get_plotlyjs_version()}\n" in header
+    assert get_plotlyjs_version() == charts.PLOTLY_JS_VERSION
+    assert "MIT License" in (BUNDLE.parent / "LICENSE").read_text()
+    # The gzip copy WhiteNoise serves under runserver is this very file.
+    assert gzip.decompress(BUNDLE.with_name(BUNDLE.name + ".gz").read_bytes()) == (
+        BUNDLE.read_bytes()
+    )
+    # The regex finds what the full bundle has and the basic one leaves out.
+    full = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+    assert {"scatter", "bar", "heatmap", "box"} <= bundle_trace_types(full)
+    assert bundle_trace_types(BUNDLE) == {"scatter", "bar", "pie"}
+
+
+@pytest.mark.django_db
+def test_every_trace_type_on_the_results_pages_is_in_the_bundle(client_for, day30_study):
+    study = day30_study["study"]
+    client = client_for("investigator")
+    pages = [
+        page(client, "dashboard", study),
+        page(client, "dashboard_figure", study),
+        client.get(
+            reverse("dashboard_animal", args=[study.slug, day30_study["animals"]["K1"].pk])
+        ).content.decode(),
+    ]
+    blocks = [
+        json.loads(found)
+        for html in pages
+        for found in re.findall(r'<script type="application/json" id="[^"]+">(.*?)</script>', html)
+    ]
+    types = {trace.get("type", "scatter") for b in blocks if "data" in b for trace in b["data"]}
+    assert len([b for b in blocks if "data" in b]) >= 5 and types
+    assert types <= bundle_trace_types(BUNDLE)
+    assert all(f'src="/static/{charts.PLOTLY_JS}"' in html for html in pages)

@@ -34,6 +34,7 @@ from sessions import services as session_services
 from tests.worlds import (
     TRUE_G,
     as_dicts,
+    build_small_study,
     export_text,
     responder_series,
 )
@@ -41,6 +42,53 @@ from tests.worlds import (
 
 def read_csv(text: str) -> list[list[str]]:
     return list(csv.reader(io.StringIO(text)))
+
+
+# ----------------------------------------------------------------------------- the world
+
+
+def _what_the_small_study_holds(study) -> dict:
+    """Every export table but the audit log (its times and keys are the moment's), with
+    session keys counted from the first and no recording times; and how many rows (history
+    rows too) each model has."""
+    from django.apps import apps
+
+    tables = {}
+    for what in exports.TABLE_KEYS:
+        if what == "audit_log":
+            continue
+        rows = as_dicts(export_text(study, what))
+        if rows and "session" in rows[0]:
+            first = min(int(r["session"]) for r in rows)
+            for r in rows:
+                r["session"] = int(r["session"]) - first
+        for r in rows:  # the moment a tap was made or stored: the build's, or the snapshot's
+            r.pop("tested_at", None)
+            r.pop("recorded_at", None)
+        tables[what] = rows
+    counts = {
+        m._meta.label: m._base_manager.count()
+        for m in apps.get_models(include_auto_created=True)
+        if m._meta.managed and not m._meta.proxy
+    }
+    return {"tables": tables, "counts": counts}
+
+
+@pytest.mark.django_db
+def test_the_small_study_snapshot_holds_what_the_builder_writes(people, small_snapshot):
+    """`small_study` is written from a snapshot taken once per worker (tests/conftest.py):
+    the files it exports and the rows it leaves are those of a fresh build."""
+    from django.db import transaction
+
+    from labstudy.models import Study
+
+    with transaction.atomic():
+        built = _what_the_small_study_holds(build_small_study(people))
+        transaction.set_rollback(True)
+    small_snapshot.install()
+    written = _what_the_small_study_holds(Study.objects.get(slug="small"))
+    assert written == built
+    assert len(built["tables"]["stimuli"]) > 50 and built["counts"]["vf_sessions.Stimulus"] > 50
 
 
 # ----------------------------------------------------------------------------- series

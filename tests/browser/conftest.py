@@ -63,7 +63,9 @@ def new_page(browser, live_server):
         context = browser.new_context(viewport=viewport, base_url=live_server.url)
         context.set_default_timeout(30_000)  # a loaded 2-core CI machine
         contexts.append(context)
-        return context.new_page()
+        page = context.new_page()
+        page.server_url = live_server.url  # for sign_in's cookie
+        return page
 
     yield make
     for context in contexts:
@@ -76,6 +78,24 @@ def login(page, username: str, password: str) -> None:
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(lambda url: "/accounts/login/" not in url)
+
+
+def sign_in(page, username: str) -> None:
+    """Signed in as `username` and on the home page, as `login` leaves the browser, without
+    the sign-in form's two requests: the session is made the way the form's view makes it
+    and its cookie handed to the browser. For tests about something after signing in; the
+    form itself is tested with `login` (tests/browser/test_study_pages.py and others)."""
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    client = Client()
+    client.force_login(get_user_model().objects.get(username=username))
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME]
+    page.context.add_cookies(
+        [{"name": cookie.key, "value": cookie.value, "url": page.server_url, "httpOnly": True}]
+    )
+    page.goto("/")
 
 
 def screenshot(page, name: str) -> Path:

@@ -23,7 +23,15 @@ from labstudy import services as study_services
 from labstudy.models import Membership, Role, Study
 from sessions import services
 from sessions.models import Stimulus, TestSession
-from tests.browser.conftest import DESKTOP, LANDSCAPE, TABLET, login, screenshot, too_small_targets
+from tests.browser.conftest import (
+    DESKTOP,
+    LANDSCAPE,
+    TABLET,
+    login,
+    screenshot,
+    sign_in,
+    too_small_targets,
+)
 
 PHONE = {"width": 390, "height": 844}
 SLUG = "bench-today"
@@ -79,7 +87,9 @@ def bench(transactional_db, demo_study):  # the demo accounts
 
 def open_as_technician(new_page, viewport=TABLET):
     page = new_page(viewport)
-    login(page, "technician", DEMO_PASSWORD)
+    # The page's clock runs on its own, as a real one, and `press` can move it on.
+    page.clock.install()
+    sign_in(page, "technician")
     return page
 
 
@@ -100,7 +110,9 @@ def wait_synced(page) -> None:
 
 def press(page, withdrew: bool) -> None:
     page.get_by_role("button", name="Withdrawal" if withdrew else "No response", exact=True).click()
-    page.wait_for_timeout(450)  # the screen ignores a second tap within 400 ms (a bounce)
+    # The screen ignores a second tap within 400 ms (a bounce): a technician's next tap
+    # comes later than that, so the page's clock moves on 450 ms instead of the test waiting.
+    page.clock.fast_forward(450)
 
 
 def shown_next(page) -> str:
@@ -219,7 +231,8 @@ def test_offline_taps_queue_survive_a_reload_and_sync_once(bench, new_page):
     animal = bench["animals"][2]
     page.goto(session_path(bench, animal))
     page.wait_for_function("() => navigator.serviceWorker.controller !== null")
-    page.wait_for_timeout(500)  # the worker caches this page for offline reloads
+    # the worker has cached this page for offline reloads
+    page.wait_for_function("() => caches.match(location.href, {ignoreVary: true}).then(Boolean)")
     press(page, False)  # one tap online: the session exists on the server
     wait_synced(page)
     page.context.set_offline(True)
@@ -388,7 +401,8 @@ def test_observations_quick_pick(bench, new_page):
     page.get_by_role("radio", name="Mild").check()
     page.get_by_label("Notes (free text)").fill("pink urine on the bedding")
     page.mouse.move(0, 0)
-    page.wait_for_timeout(300)  # let the buttons' colour transitions finish
+    # the buttons' colour transitions have finished
+    page.wait_for_function("() => document.getAnimations().length === 0")
     assert too_small_targets(page) == []
     screenshot(page, "bench-observations")
     page.get_by_role("button", name="Record observation").click()

@@ -7,6 +7,7 @@ other than the suggested one), random start filaments, runs past the end of the 
 and a short filament set whose ends are reached often. Every prefix is compared.
 """
 
+import json
 import random
 from pathlib import Path
 
@@ -49,15 +50,43 @@ def random_cases(rng: random.Random, filaments, method: str, n_series: int) -> l
     return cases
 
 
-def in_stepping_js(browser, call: str, cases: list[dict]) -> list:
+def in_stepping_js(browser, call: str, cases: list[dict], shared: tuple[str, ...] = ()) -> list:
     """`call` (a JavaScript expression of one case `c`) for every case, evaluated in a blank
-    page that loads static/js/bench-stepping.js as the tablet does."""
+    page that loads static/js/bench-stepping.js as the tablet does.
+
+    The cases go in and the answers come out as one JSON string each way (Playwright's own
+    encoding of a 14,000-case argument, value by value, took twenty seconds); the values of
+    the `shared` keys (the filament set, the same in thousands of cases) travel once and
+    every case gets its own copy back in the page. An answer JSON cannot spell (undefined,
+    NaN, Infinity) comes back as its name, so it never passes for null."""
+    tables: list = []
+    wire = []
+    for case in cases:
+        case = dict(case)
+        for key in shared:
+            if case[key] not in tables:
+                tables.append(case[key])
+            case[key] = tables.index(case[key])
+        wire.append(case)
     context = browser.new_context()
     try:
         page = context.new_page()
         page.set_content("<!doctype html><title>stepping</title>")
         page.add_script_tag(path=str(STEPPING_JS))
-        return page.evaluate(f"cases => cases.map(c => {call})", cases)
+        answers = page.evaluate(
+            f"""([text, shared]) => {{
+                  const {{tables, cases}} = JSON.parse(text);
+                  for (const c of cases) {{
+                    for (const key of shared) c[key] = structuredClone(tables[c[key]]);
+                  }}
+                  return JSON.stringify(
+                    cases.map(c => {call}),
+                    (key, v) => v === undefined || (typeof v === "number" && !isFinite(v))
+                      ? String(v) : v);
+                }}""",
+            [json.dumps({"tables": tables, "cases": wire}), list(shared)],
+        )
+        return json.loads(answers)
     finally:
         context.close()
 
@@ -79,7 +108,10 @@ def test_js_stepping_rule_agrees_with_python_for_all_methods(browser):
         }
     )
     got = in_stepping_js(
-        browser, "LabstudyStepping.nextFilament(c.series, c.sizes, c.method, c.start)", cases
+        browser,
+        "LabstudyStepping.nextFilament(c.series, c.sizes, c.method, c.start)",
+        cases,
+        shared=("sizes",),
     )
     assert len(got) == len(cases) > 10_000
     mismatches = [
@@ -113,7 +145,10 @@ def test_js_target_force_agrees_with_python_on_every_series(browser):
             expected = None if found.status == "incomplete" else found.grams
             cases.append({**case, "filaments": specs, "cutoff": cutoff_g, "expected": expected})
     got = in_stepping_js(
-        browser, "LabstudyStepping.targetForce(c.series, c.filaments, c.method, c.cutoff)", cases
+        browser,
+        "LabstudyStepping.targetForce(c.series, c.filaments, c.method, c.cutoff)",
+        cases,
+        shared=("filaments",),
     )
     assert len(got) == len(cases) > 10_000
     mismatches = [

@@ -8,8 +8,8 @@ Screenshots go to docs/screenshots/dashboard-*.png.
 import pytest
 from playwright.sync_api import expect
 
-from front.demo import DEMO_PASSWORD, DEMO_SLUG
-from tests.browser.conftest import DESKTOP, login, screenshot
+from front.demo import DEMO_SLUG
+from tests.browser.conftest import DESKTOP, screenshot, sign_in
 
 DASHBOARD = f"/s/{DEMO_SLUG}/dashboard/"
 
@@ -45,7 +45,7 @@ def investigator(demo, new_page):
             and problems.append(f"{r.status} {r.url}")
         ),
     )
-    login(page, "investigator", DEMO_PASSWORD)
+    sign_in(page, "investigator")
     page.problems = problems
     return page
 

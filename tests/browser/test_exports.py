@@ -8,9 +8,9 @@ import zipfile
 import pytest
 from playwright.sync_api import expect
 
-from front.demo import DEMO_PASSWORD, DEMO_SLUG
+from front.demo import DEMO_SLUG
 from sessions.models import Stimulus
-from tests.browser.conftest import DESKTOP, TABLET, login, screenshot, too_small_targets
+from tests.browser.conftest import DESKTOP, TABLET, screenshot, sign_in, too_small_targets
 from tests.worlds import HEADER, rows_for
 
 
@@ -26,7 +26,7 @@ def upload_dir(tmp_path, settings):
 
 def test_two_clicks_to_the_publication_package(demo, new_page):
     page = new_page(DESKTOP)
-    login(page, "datamanager", DEMO_PASSWORD)
+    sign_in(page, "datamanager")
     page.goto(f"/s/{DEMO_SLUG}/")
     page.get_by_role("button", name="Records").click()  # click 1
     with page.expect_download() as info:
@@ -37,7 +37,7 @@ def test_two_clicks_to_the_publication_package(demo, new_page):
         archive = zipfile.ZipFile(io.BytesIO(handle.read()))
     names = [n.split("/")[-1] for n in archive.namelist()]
     assert "README.txt" in names and f"{DEMO_SLUG}_tables_target_force_300g.xlsx" in names
-    assert len(names) == 14
+    assert len(names) == 15  # README, the workbook, and a CSV or text file per table
 
     page.get_by_role("button", name="Records").click()
     page.get_by_role("link", name="Exports", exact=True).click()
@@ -59,7 +59,7 @@ def test_upload_preview_confirm(demo, new_page, tmp_path):
     before = Stimulus.objects.count()
 
     page = new_page(TABLET)
-    login(page, "datamanager", DEMO_PASSWORD)
+    sign_in(page, "datamanager")
     page.goto(f"/s/{DEMO_SLUG}/")
     page.get_by_role("button", name="Records").click()
     page.get_by_role("link", name="Import", exact=True).click()
@@ -101,7 +101,7 @@ def test_upload_preview_confirm(demo, new_page, tmp_path):
 
 def test_arrive_report_prints(demo, new_page):
     page = new_page(DESKTOP)
-    login(page, "investigator", DEMO_PASSWORD)
+    sign_in(page, "investigator")
     page.goto(f"/s/{DEMO_SLUG}/")
     page.get_by_role("button", name="Records").click()
     page.get_by_role("link", name="ARRIVE", exact=True).click()
@@ -172,7 +172,7 @@ def test_excel_sheet_with_a_chosen_control_then_a_prism_table(demo, new_page, tm
     _sheet(workbook, rows)
 
     page = new_page(DESKTOP)
-    login(page, "datamanager", DEMO_PASSWORD)
+    sign_in(page, "datamanager")
     page.goto("/s/cohort-3/import/")
     page.get_by_label("CSV or Excel file").set_input_files(str(workbook))
     page.get_by_label("Sheet (Excel workbooks)").fill("Raw data")

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from animals.models import Animal
 from front.demo import DEMO_PASSWORD, DEMO_SLUG
 from sessions.models import TestSession
-from tests.browser.conftest import login, screenshot
+from tests.browser.conftest import login, screenshot, sign_in
 
 TABLET = {"width": 820, "height": 1180}
 DESKTOP = {"width": 1440, "height": 900}
@@ -67,7 +67,7 @@ def main_pages() -> list[str]:
 def test_no_console_errors_on_any_main_page(demo, new_page):
     page = new_page(DESKTOP)
     problems = watched(page)
-    login(page, "datamanager", DEMO_PASSWORD)
+    sign_in(page, "datamanager")
     for url in main_pages():
         page.goto(url, wait_until="load")
         # charts draw after load: wait for them, so a plotly error is caught here too
@@ -82,7 +82,7 @@ def test_no_console_errors_on_any_main_page(demo, new_page):
 def test_slow_pages_and_downloads_say_what_is_happening(demo, new_page):
     page = new_page(TABLET)
     problems = watched(page)
-    login(page, "datamanager", DEMO_PASSWORD)
+    sign_in(page, "datamanager")
     page.goto(f"{S}/")
     page.get_by_role("button", name="Results").click()
     screenshot(page, "health-nav-results-tablet")
@@ -119,7 +119,7 @@ def test_slow_pages_and_downloads_say_what_is_happening(demo, new_page):
 def test_groups_editor_fits_a_tablet_and_prints_doses_as_entered(demo, new_page):
     for name, viewport in (("tablet", TABLET), ("desktop", DESKTOP)):
         page = new_page(viewport)
-        login(page, "datamanager", DEMO_PASSWORD)
+        sign_in(page, "datamanager")
         page.goto(f"{S}/setup/groups/")
         dose = page.locator("input[name$='-dose_mg_kg']").nth(1)
         expect(dose).to_have_value("5")
@@ -170,7 +170,7 @@ def test_an_empty_study_and_the_settings_page_explain_themselves(demo, new_page)
     for name, viewport in (("tablet", TABLET), ("desktop", DESKTOP)):
         page = new_page(viewport)
         problems = watched(page)
-        login(page, "datamanager", DEMO_PASSWORD)
+        sign_in(page, "datamanager")
         page.goto("/s/fresh/dashboard/")
         expect(page.get_by_text("No thresholds yet: nothing to chart or test")).to_be_visible()
         expect(page.get_by_text("No animals yet: a data manager adds them")).to_be_visible()

@@ -5,9 +5,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
-from front.demo import DEMO_PASSWORD, DEMO_SLUG
+from front.demo import DEMO_SLUG
 from labstudy.models import Membership
-from tests.browser.conftest import TABLET, login, screenshot, too_small_targets
+from tests.browser.conftest import TABLET, screenshot, sign_in, too_small_targets
 
 
 @pytest.fixture
@@ -17,7 +17,7 @@ def demo(transactional_db, demo_study):
 
 def test_a_data_manager_adds_and_removes_a_person(demo, new_page):
     page = new_page(TABLET)
-    login(page, "datamanager", DEMO_PASSWORD)
+    sign_in(page, "datamanager")
     page.goto(f"/s/{DEMO_SLUG}/")
     page.get_by_role("button", name="Set-up").click()
     page.get_by_role("link", name="People", exact=True).click()

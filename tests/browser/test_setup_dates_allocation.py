@@ -12,10 +12,10 @@ from playwright.sync_api import expect
 
 from animals import allocation, allocation_service
 from animals.models import Allocation, Animal
-from front.demo import DEMO_PASSWORD, DEMO_SLUG
+from front.demo import DEMO_SLUG
 from labstudy import services
 from labstudy.models import Study
-from tests.browser.conftest import DESKTOP, TABLET, login, screenshot
+from tests.browser.conftest import DESKTOP, TABLET, screenshot, sign_in
 
 CODES = [f"R{i:02d}" for i in range(1, 16)]
 GROUPS = ["control", "K5", "K10"]
@@ -28,7 +28,7 @@ def demo(transactional_db, demo_study):
 
 def test_a_running_studys_title_changes_and_day0_stays(demo, new_page):
     page = new_page(TABLET)
-    login(page, "datamanager", DEMO_PASSWORD)
+    sign_in(page, "datamanager")
     page.goto(f"/s/{DEMO_SLUG}/setup/")
     day0 = page.locator('input[name="study-day0_date"]')
     expect(day0).to_have_value("2026-09-01")  # a browser shows only an ISO value
@@ -75,7 +75,7 @@ def planned(demo):
 
 def test_a_study_in_planning_is_reallocated_with_a_reason(planned, new_page):
     page = new_page(DESKTOP)
-    login(page, "datamanager", DEMO_PASSWORD)
+    sign_in(page, "datamanager")
     page.goto(f"/s/{planned.slug}/setup/allocation/")
     expect(page.locator(".allocation-unequal")).to_contain_text(
         "15 animals in blocks of 6: the last block is incomplete (3 of 6 animals)"
@@ -104,7 +104,7 @@ def test_a_study_in_planning_is_reallocated_with_a_reason(planned, new_page):
 
 def test_moving_day0_under_recorded_data_asks_twice_and_for_a_reason(demo, new_page):
     page = new_page(TABLET)
-    login(page, "datamanager", DEMO_PASSWORD)
+    sign_in(page, "datamanager")
     page.goto(f"/s/{DEMO_SLUG}/setup/")
     page.locator('input[name="study-day0_date"]').fill("2026-09-02")
     page.get_by_role("button", name="Save settings").click()

@@ -1,45 +1,30 @@
 """`manage.py backup`: a consistent SQLite copy that restores to the same data; and, on the
 way, the migration path itself: the test database is made from the models (pytest-django's
---nomigrations in pyproject.toml), so the fresh SQLite file this test migrates the way
-`make migrate` does is where the data migrations are checked. CI also runs `migrate` on
-PostgreSQL and `makemigrations --check` (.ci/run)."""
+--nomigrations in pyproject.toml), so the fresh SQLite file `manage.py migrate` makes for
+this test (the fixture `migrated_sqlite`, as `make migrate` does) is where the data
+migrations are checked. CI also runs `migrate` on PostgreSQL and `makemigrations --check`
+(.ci/run)."""
 
-import os
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from django.db import connection
 
 from analysis.thresholds import STOELTING_20
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _manage(*args: str, db: Path) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LABSTUDY_")}
-    env["DATABASE_URL"] = f"sqlite:///{db}"
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+from animals.models import DoseAdministration
+from sessions.models import Stimulus
+from tests.worlds import ROOT, manage
 
 
-def _count(db: Path) -> str:
-    code = (
-        "from sessions.models import Stimulus; from animals.models import DoseAdministration;"
-        "print(Stimulus.objects.count(),"
-        " DoseAdministration.objects.filter(status='missed').count())"
-    )
-    result = _manage("shell", "-c", code, db=db)
-    assert result.returncode == 0, result.stderr
-    return result.stdout.strip().splitlines()[-1]  # shell may first list its auto-imports
+def _count(db: Path) -> tuple[int, int]:
+    """Stimuli, and doses recorded as missed, in the SQLite file `db`."""
+    with sqlite3.connect(db) as conn:
+        (stimuli,) = conn.execute(f"SELECT COUNT(*) FROM {Stimulus._meta.db_table}").fetchone()
+        (missed,) = conn.execute(
+            f"SELECT COUNT(*) FROM {DoseAdministration._meta.db_table} WHERE status = 'missed'"
+        ).fetchone()
+    return stimuli, missed
 
 
 def _check_migrated(db: Path) -> None:
@@ -61,23 +46,25 @@ def _check_migrated(db: Path) -> None:
         assert on_disk and on_disk <= applied
 
 
-def test_sqlite_backup_restores_to_the_same_data(tmp_path):
-    live = tmp_path / "live.sqlite3"
-    migrated = _manage("migrate", "--noinput", db=live)
-    assert migrated.returncode == 0, migrated.stderr
+def test_sqlite_backup_restores_to_the_same_data(sqlite_copy, tmp_path):
+    """`sqlite_copy` is a copy of the file `manage.py migrate --noinput` made (the fixture
+    `migrated_sqlite`, one migrate per test run, shared with the benchmark smoke test)."""
+    live = sqlite_copy
+    url = f"sqlite:///{live}"
     _check_migrated(live)
-    assert _manage("load_demo_study", db=live).returncode == 0
+    loaded = manage("load_demo_study", database_url=url)
+    assert loaded.returncode == 0, loaded.stderr
     before = _count(live)
+    assert before[0] > 1000 and before[1] == 1  # the demo's stimuli and its one missed dose
     backup = tmp_path / "copy.sqlite3"
-    result = _manage("backup", "--out", str(backup), db=live)
+    result = manage("backup", "--out", str(backup), database_url=url)
     assert result.returncode == 0, result.stderr
     assert f"to {backup}" in result.stdout and "To restore" in result.stdout
     # Restore as documented: copy the backup over the database file.
     restored = tmp_path / "restored.sqlite3"
     restored.write_bytes(backup.read_bytes())
     assert _count(restored) == before
-    assert before.split()[1] == "1"  # the demo's one missed dose came back too
-    again = _manage("backup", "--out", str(backup), db=live)
+    again = manage("backup", "--out", str(backup), database_url=url)
     assert again.returncode != 0 and "already exists" in again.stderr
 
 

@@ -41,4 +41,7 @@ def test_collectstatic_with_production_settings(tmp_path):
         assert hashed != name
         assert (tmp_path / hashed).is_file()
         assert (tmp_path / f"{hashed}.gz").is_file()  # WhiteNoise serves it compressed
-    assert any(path.endswith("plotly.min.js") for path in manifest)
+    # plotly.js is the vendored basic bundle; the full 4.8 MB one is no longer shipped.
+    plotly = manifest["vendor/plotly-basic-4.1.1/plotly-basic.min.js"]
+    assert (tmp_path / f"{plotly}.gz").stat().st_size < 500_000
+    assert not any(path.endswith("/plotly.min.js") for path in manifest)

@@ -1,9 +1,10 @@
-"""Serve plotly.js from the installed plotly package, as one static file.
+"""The benchmark baseline's plotly.js: the full bundle from the installed plotly package.
 
-The plotly Python package ships the exact plotly.js its figures are written for. This
-finder exposes only that one file (not plotly's bundled datasets and widget bundle) at
-``vendor/plotly-<version>/plotly.min.js``, for runserver, the test live server,
-WhiteNoise and ``collectstatic`` alike. No CDN, no copy in the repository to keep in sync.
+Until issue 17 the results pages loaded this 4.8 MB bundle (every trace type plotly has);
+they now load the vendored basic bundle (analysis.charts.PLOTLY_JS). bench/settings.py
+adds this finder so bench_first_visit.py can serve the old page beside the new one in the
+same run: it exposes only that one file at ``vendor/plotly-<version>/plotly.min.js``, for
+runserver and ``collectstatic`` alike. The product never imports this module.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ class PlotlyJsFinder(BaseFinder):
         from django.core.checks import Error
 
         if not (PLOTLY_DIR / PLOTLY_FILE).is_file():
-            return [Error(f"plotly.js not found at {PLOTLY_DIR / PLOTLY_FILE}", id="analysis.E001")]
+            return [Error(f"plotly.js not found at {PLOTLY_DIR / PLOTLY_FILE}", id="bench.E001")]
         return []
 
     def find(self, path, find_all=False, **kwargs):
