@@ -6,9 +6,12 @@ machine, and fail under CI=true, where a skipped browser test would hide a defec
 
 import os
 import shutil
+import threading
+import time
 from pathlib import Path
 
 import pytest
+from django.core.signals import request_finished, request_started
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls made by the
 # tests themselves are still synchronous and safe.
@@ -28,6 +31,48 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 TABLET = {"width": 768, "height": 1024}
 LANDSCAPE = {"width": 1024, "height": 768}
 DESKTOP = {"width": 1366, "height": 900}
+
+
+class _Requests:
+    """How many requests the live server is handling right now (Django's request signals;
+    this receiver runs after Django's own close_old_connections)."""
+
+    lock = threading.Lock()
+    active = 0
+
+    @classmethod
+    def started(cls, **kwargs):
+        with cls.lock:
+            cls.active += 1
+
+    @classmethod
+    def finished(cls, **kwargs):
+        with cls.lock:
+            cls.active = max(0, cls.active - 1)
+
+
+request_started.connect(_Requests.started, weak=False, dispatch_uid="browser-tests-started")
+request_finished.connect(_Requests.finished, weak=False, dispatch_uid="browser-tests-finished")
+
+
+@pytest.fixture(autouse=True)
+def _live_server_settles():
+    """Before the test database is flushed, wait for the live server's requests to end.
+
+    A request still running when the test ends (a tap or a queue replay the page sent just
+    before its context closed) holds a lock the flush's TRUNCATE waits for, while it waits
+    for a table the flush has already taken: PostgreSQL reports a deadlock, the database
+    is left unflushed and the next test on that worker fails too (seen in CI). This
+    fixture is set up after pytest-django's live-server helper, so it is torn down before
+    it: after the test's browser contexts have closed, before the flush.
+    """
+    yield
+    time.sleep(0.05)  # a request the closing browser sent may not have started yet
+    deadline = time.monotonic() + 10
+    while _Requests.active and time.monotonic() < deadline:
+        time.sleep(0.05)
+    with _Requests.lock:
+        _Requests.active = 0  # a request that raised before request_finished: start clean
 
 
 def pytest_collection_modifyitems(config, items):
