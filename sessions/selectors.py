@@ -204,6 +204,11 @@ class Panel:
     urls: dict = field(default_factory=dict)
     can_undo: bool = False  # the last live tap is recent enough for Undo (UNDO_WINDOW)
     dose_given_at: dt.datetime | None = None  # the animal's injection on the test day
+    # When the series shown was read (time.time()), for a page that only reads: stamped
+    # before its read, so a copy that missed a tap committed meanwhile is older than that
+    # tap's answer (the tablet keeps the newest state it has seen). None: stamped when
+    # drawn, for the answer to a tap or undo, drawn after its commit.
+    read_at: float | None = None
 
     @property
     def dose_note(self) -> str:
@@ -284,7 +289,7 @@ class Panel:
             ],
             "conflict": self.conflict,
             "can_undo": self.can_undo,
-            "rendered_at": time.time(),
+            "rendered_at": self.read_at if self.read_at is not None else time.time(),
         }
 
 
@@ -298,8 +303,12 @@ def panel(
     conflict: dict | None = None,
     voided_notice: str = "",
     dose_given_at: dt.datetime | None = None,
+    read_at: float | None = None,
 ) -> Panel:
-    """The panel for a session state (or a session not started yet); no queries."""
+    """The panel for a session state (or a session not started yet); no queries.
+
+    `read_at`: when a page that only reads took the time before reading `state` (see
+    Panel.read_at)."""
     table = filament_table(study.filament_set_id)
     grams = {f.size: f.grams for f in table.specs}
     session = state.session if state else None
@@ -335,6 +344,7 @@ def panel(
     args = [study.slug, animal.pk, timepoint.pk, paw]
     live = state.live if state else []
     return Panel(
+        read_at=read_at,
         can_undo=bool(live) and undo_allowed(live[-1]),
         study=study,
         animal=animal,

@@ -7,6 +7,7 @@ server's panel with status 409, so the tablet shows the conflict and drops the t
 Blinded technicians see animal codes, cages and filaments here, never a group.
 """
 
+import time
 from pathlib import Path
 
 from django.conf import settings
@@ -125,6 +126,7 @@ def bench_session(
         return _hidden_page(request, slug, exc)
     study = access.study
     animal, timepoint = _key_objects(study, animal_pk, timepoint_pk, paw)
+    read_at = time.time()  # before the read: see selectors.Panel.read_at
     live = selectors.live_session(study, animal.pk, timepoint.pk, paw)
     notice = ""
     if live is None:
@@ -141,6 +143,7 @@ def bench_session(
         paw=paw,
         state=session_state(live.pk) if live else None,
         voided_notice=notice,
+        read_at=read_at,
         dose_given_at=getattr(
             animal_selectors.dose_given_on(animal.pk, timepoint.date), "given_at", None
         ),
@@ -216,6 +219,7 @@ def _refused(
 ) -> HttpResponse:
     """The server's current panel for this animal x timepoint x paw, with why we refused."""
     animal, timepoint = _key_objects(study, *key)
+    read_at = time.time()  # nothing written here: stamped before the read, as a page
     live = selectors.live_session(study, animal.pk, timepoint.pk, key[2])
     panel = selectors.panel(
         study,
@@ -224,6 +228,7 @@ def _refused(
         paw=key[2],
         state=session_state(live.pk) if live else None,
         conflict={"code": code, "message": message},
+        read_at=read_at,
     )
     return _panel_response(request, panel, result=f"conflict:{code}", status=status)
 

@@ -143,6 +143,19 @@ def sign_in(page, username: str) -> None:
     page.goto("/")
 
 
+def wait_until(page, script: str, arg=None, timeout: float = 30.0) -> None:
+    """Wait until `script` (a JS function, which may be async) gives a truthy value.
+
+    Not `page.wait_for_function` for promises: it does not await them, and a promise is
+    truthy, so `async () => ...` or `.then(...)` passed there returns at once.
+    `page.evaluate` awaits them; this polls it."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(script, arg):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true after {timeout:.0f} s: {script}")
+        page.wait_for_timeout(50)
+
+
 def screenshot(page, name: str) -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"

@@ -31,6 +31,7 @@ from tests.browser.conftest import (
     screenshot,
     sign_in,
     too_small_targets,
+    wait_until,
 )
 
 PHONE = {"width": 390, "height": 844}
@@ -232,7 +233,7 @@ def test_offline_taps_queue_survive_a_reload_and_sync_once(bench, new_page):
     page.goto(session_path(bench, animal))
     page.wait_for_function("() => navigator.serviceWorker.controller !== null")
     # the worker has cached this page for offline reloads
-    page.wait_for_function("() => caches.match(location.href, {ignoreVary: true}).then(Boolean)")
+    wait_until(page, "() => caches.match(location.href, {ignoreVary: true}).then(Boolean)")
     press(page, False)  # one tap online: the session exists on the server
     wait_synced(page)
     page.context.set_offline(True)
@@ -475,8 +476,9 @@ def test_signing_out_removes_the_bench_pages_kept_for_offline(bench, new_page):
     press(page, False)  # the screen keeps the session's state in localStorage
     wait_synced(page)
     page.goto(today)  # asks the worker to fetch the day's session pages ahead
-    page.wait_for_function(
-        f"async (p) => (await caches.open('{BENCH_CACHE}')).match(p)",
+    wait_until(
+        page,
+        f"async (p) => !!(await (await caches.open('{BENCH_CACHE}')).match(p))",
         arg=session_path(bench, animal),
     )
     assert cached(page, today)
@@ -489,10 +491,8 @@ def test_signing_out_removes_the_bench_pages_kept_for_offline(bench, new_page):
         page.get_by_role("button", name="Sign out").click()
     assert answer.value.all_headers()["clear-site-data"] == '"cache", "storage"'
     page.wait_for_url("**/accounts/login/**")
-    page.wait_for_function(f"async () => !(await caches.has('{BENCH_CACHE}'))")
-    page.wait_for_function(
-        "async () => (await navigator.serviceWorker.getRegistrations()).length === 0"
-    )
+    wait_until(page, f"async () => !(await caches.has('{BENCH_CACHE}'))")
+    wait_until(page, "async () => (await navigator.serviceWorker.getRegistrations()).length === 0")
     assert page.evaluate(snapshots) == []
     for path in (today, session_path(bench, animal)):
         text = served_offline(page, path)
@@ -541,9 +541,9 @@ def test_an_expired_sign_in_removes_the_bench_pages_kept_for_offline(bench, new_
     today = f"/s/{SLUG}/bench/"
     page.goto(today)
     page.wait_for_function("() => navigator.serviceWorker.controller !== null")
-    page.wait_for_function(f"async (p) => (await caches.open('{BENCH_CACHE}')).match(p)", arg=today)
+    wait_until(page, f"async (p) => !!(await (await caches.open('{BENCH_CACHE}')).match(p))", today)
     Session.objects.all().delete()  # the shift's 12 hours are over
     page.goto(today)  # online: the server sends the tablet to sign in
     page.wait_for_url("**/accounts/login/**")
-    page.wait_for_function(f"async () => !(await caches.has('{BENCH_CACHE}'))")
+    wait_until(page, f"async () => !(await caches.has('{BENCH_CACHE}'))")
     assert "R01" not in served_offline(page, today)

@@ -37,6 +37,7 @@ from tests.browser.conftest import (
     login,
     screenshot,
     too_small_targets,
+    wait_until,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -231,7 +232,8 @@ def _a_bench_page_reloads_offline_and_queues_a_tap(lan_server, page):
     assert cookies["sessionid"]["secure"] and cookies["csrftoken"]["secure"]
     page.goto(lan_server["paths"]["session"])
     page.wait_for_function("() => navigator.serviceWorker.controller !== null")
-    page.wait_for_timeout(500)  # the worker caches this page for offline reloads
+    # the worker caches this page for offline reloads
+    wait_until(page, "() => caches.match(location.href, {ignoreVary: true}).then(Boolean)")
     page.context.set_offline(True)
     page.reload()  # served by the service worker: no browser error page
     withdrawal = page.get_by_role("button", name="Withdrawal", exact=True)

@@ -454,3 +454,40 @@ def test_a_tap_request_end_to_end_stays_small(client_for, bench):
     queries = [q["sql"] for q in captured if not TRANSACTION_CONTROL.match(q["sql"])]
     # 2 (session, user) + 2 (study, membership) + 4 (the tap) = 8
     assert len(queries) <= 9, "\n".join(queries)
+
+
+# ---------------------------------------------------------------------------
+# The page's state stamp: a copy that read the series before a tap was stored must not
+# look newer than the tap's answer (the tablet keeps the newest, bench-queue.js `remember`)
+
+
+@pytest.mark.django_db
+def test_a_page_is_stamped_when_its_series_was_read_not_when_it_was_drawn(client_for, bench):
+    """The Today page asks the tablet's worker to fetch every session page ahead; one such
+    fetch can read the series, then a tap on that session commits, then the fetch draws
+    the page. Stamped when drawn, that copy (without the tap) looked newer than the tap's
+    answer, and after an offline reload the tablet showed the series without the tap and
+    guided to the wrong filament. The stamp must not be later than the read."""
+    import time
+
+    client = client_for("technician")
+    assert tap(client, bench, withdrew=False, size="4.31").status_code == 200
+    table = connection.ops.quote_name(Stimulus._meta.db_table)
+    read_times = []
+
+    def note_reads(execute, sql, params, many, context):
+        if table in sql and sql.lstrip().upper().startswith("SELECT"):
+            read_times.append(time.time())
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(note_reads):
+        page = client.get(session_url(bench))
+    tap_answer = tap(client, bench, withdrew=False, size="4.56")
+
+    state = state_of(page)
+    assert [s["size"] for s in state["series"]] == ["4.31"]
+    assert read_times, "the page read the session's taps"
+    assert state["rendered_at"] <= min(read_times)
+    # the answer to a tap stored after that read is newer, so the tablet keeps it
+    assert state_of(tap_answer)["rendered_at"] > state["rendered_at"]
+    assert [s["size"] for s in state_of(tap_answer)["series"]] == ["4.31", "4.56"]
