@@ -214,12 +214,6 @@ def auc_by_group(analysed: inputs.AnalysisInputs, outcome: str) -> list[dict]:
     return out
 
 
-def mixed_model_results(study, measure: Measure) -> pd.DataFrame:
-    """The linear mixed model (random intercept per animal) that keeps animals with a
-    missing timepoint, on the same inputs as the dashboard and the stats export."""
-    return inputs.mixed_model_statistics(inputs.analysis_inputs(study), measure.column)
-
-
 def _dropped(results: pd.DataFrame) -> list[dict]:
     """Which animals each complete-case test left out, one entry per test and group."""
     if results.empty:

@@ -360,16 +360,19 @@ def mixed_model(request: HttpRequest, slug: str) -> HttpResponse:
     method, message = chosen_method(request, study)
     analysed = inputs.analysis_inputs(study, method=method)
     results = inputs.mixed_model_statistics(analysed, measure.column)
+    sections = stat_sections(
+        results,
+        study.alpha,
+        unit=measure.unit,
+        baseline=analysed.baseline if measure is selectors.MPE else None,
+    )
     context = {
         **_common(access, "dashboard"),
         **_method_context(study, method, message),
         "measure": measure,
-        "sections": stat_sections(
-            results,
-            study.alpha,
-            unit=measure.unit,
-            baseline=analysed.baseline if measure is selectors.MPE else None,
-        ),
+        "sections": sections,
+        # one table for every section: the column shows when any row has an estimate
+        "show_estimate": any(section["has_estimate"] for section in sections),
     }
     template = "analysis/_mixed_model.html" if request.htmx else "analysis/mixed_model.html"
     return render(request, template, context)

@@ -157,13 +157,10 @@
     listeners.forEach(function (fn) { fn(); });
   }
 
-  function send(op) {
-    if (op.kind === "form") {
-      return sendForm(op);
-    }
+  /* POST one queued entry through htmx with its UUID in X-Bench-Op; `answer(xhr)` reads
+   * the outcome from the server's reply (taps and forms read it differently). */
+  function post(op, target, swap, answer) {
     var source = bench || document.body;
-    var here = document.getElementById("bench-panel");
-    var swapHere = here && here.dataset.key === op.key;
     var xhr = null;
     function capture(evt) {
       var headers = evt.detail.requestConfig && evt.detail.requestConfig.headers;
@@ -175,12 +172,12 @@
     inFlight = op.uuid;
     return root.htmx.ajax("POST", op.url, {
       source: source,
-      target: swapHere ? "#bench-panel" : source,
-      swap: swapHere ? "outerHTML" : "none",
+      target: target || source,
+      swap: swap,
       values: op.params,
       headers: { "X-Bench-Op": op.uuid, "X-Bench-Client": "1" },
     }).then(function () {
-      return outcome(op, xhr);
+      return answer(xhr);
     }, function () {
       return "offline";
     }).then(function (result) {
@@ -188,6 +185,16 @@
       inFlight = null;
       return result;
     });
+  }
+
+  function send(op) {
+    if (op.kind === "form") {
+      return sendForm(op);
+    }
+    var here = document.getElementById("bench-panel");
+    var swapHere = here && here.dataset.key === op.key;
+    return post(op, swapHere ? "#bench-panel" : null, swapHere ? "outerHTML" : "none",
+      function (xhr) { return outcome(op, xhr); });
   }
 
   function outcome(op, xhr) {
@@ -219,33 +226,11 @@
   /* One queued dose, weight or observation: its row (when on this page) takes the
    * server's row; the outcome comes from the headers. */
   function sendForm(op) {
-    var source = bench || document.body;
     var row = op.row ? document.querySelector(op.row) : null;
-    var xhr = null;
-    function capture(evt) {
-      var headers = evt.detail.requestConfig && evt.detail.requestConfig.headers;
-      if (headers && headers["X-Bench-Op"] === op.uuid) {
-        xhr = evt.detail.xhr;
-      }
-    }
-    source.addEventListener("htmx:afterRequest", capture);
-    inFlight = op.uuid;
+    var pending = post(op, row, row ? "outerHTML" : "none",
+      function (xhr) { return formOutcome(op, xhr, row); });
     renderQueued();
-    return root.htmx.ajax("POST", op.url, {
-      source: source,
-      target: row || source,
-      swap: row ? "outerHTML" : "none",
-      values: op.params,
-      headers: { "X-Bench-Op": op.uuid, "X-Bench-Client": "1" },
-    }).then(function () {
-      return formOutcome(op, xhr, row);
-    }, function () {
-      return "offline";
-    }).then(function (result) {
-      source.removeEventListener("htmx:afterRequest", capture);
-      inFlight = null;
-      return result;
-    });
+    return pending;
   }
 
   function formOutcome(op, xhr, row) {
