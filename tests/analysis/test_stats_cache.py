@@ -404,7 +404,9 @@ def test_the_settings_choose_redis_when_the_url_names_it():
     assert out.stdout.split() == ["django.core.cache.backends.redis.RedisCache", REDIS_URL]
 
 
-def test_redis_serves_the_statistics_and_never_a_stale_number(small, people, client, monkeypatch):
+def test_redis_serves_the_statistics_and_never_a_stale_number(
+    small_study, people, client, monkeypatch
+):
     import uuid
 
     _redis_or_skip()
@@ -421,11 +423,11 @@ def test_redis_serves_the_statistics_and_never_a_stale_number(small, people, cli
     real = stats.study_statistics
     monkeypatch.setattr(stats, "study_statistics", lambda *a, **k: calls.append(1) or real(*a, **k))
     with override_settings(CACHES=redis_caches):
-        first = served(small.pk)
+        first = served(small_study.pk)
         assert len(calls) == len(inputs.OUTCOMES)
-        again = served(small.pk)
+        again = served(small_study.pk)
         assert len(calls) == len(inputs.OUTCOMES)  # a lookup in Redis, nothing computed
         assert same(first, again)
-        _void_session(small, people, client)
-        after = served(small.pk)
-    assert same(after, cold(small.pk)) and not same(after, first)
+        _void_session(small_study, people, client)
+        after = served(small_study.pk)
+    assert same(after, cold(small_study.pk)) and not same(after, first)
