@@ -128,7 +128,13 @@ def session_frame(study, *, method: str | None = None) -> pd.DataFrame:
         idx = np.fromiter((positions[r[1]] for r in stim), dtype=np.int64, count=len(stim))
         withdrew = np.fromiter((r[2] for r in stim), dtype=bool, count=len(stim))
         batch = thresholds.batch_thresholds(
-            idx, withdrew, sid, filaments, method=method, cutoff_g=study.cutoff_g
+            idx,
+            withdrew,
+            sid,
+            filaments,
+            method=method,
+            cutoff_g=study.cutoff_g,
+            **study.method_params,
         )
         result = pd.DataFrame(
             {

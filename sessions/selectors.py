@@ -334,10 +334,12 @@ def panel(
         next_size = suggested_filament(session, series)
     else:
         next_size = thresholds.next_filament(
-            [], table.specs, method=method, start=study.start_filament
+            [], table.specs, method=method, start=study.start_filament, **study.method_params
         )
     result = (
-        thresholds.compute_threshold(series, table.specs, method=method, cutoff_g=study.cutoff_g)
+        thresholds.compute_threshold(
+            series, table.specs, method=method, cutoff_g=study.cutoff_g, **study.method_params
+        )
         if series
         else None
     )
