@@ -142,6 +142,11 @@
       var shown = picked || v.next;
       el("bench-next-size").textContent = shown;
       el("bench-next-grams").textContent = grams(shown);
+      if (el("bench-application")) {
+        el("bench-application").textContent = "Application " +
+          (Stepping.applicationsDone(v.pairs, config.method, shown) + 1) + " of " +
+          config.params.applications;
+      }
       var override = el("bench-override");
       override.hidden = !picked || picked === v.next;
       override.textContent = "You chose this filament instead of " + v.next + " (" + grams(v.next) +

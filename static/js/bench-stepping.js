@@ -267,7 +267,27 @@
     return Math.min(filaments[s.reached].grams, cutoffG);
   }
 
+  /* How many times `size` was applied so far in the block the next tap belongs to
+   * (ascending: the run at the end of the series; percent response: all of them). */
+  function applicationsDone(series, method, size) {
+    var done = 0;
+    var i;
+    if (method === "ascending") {
+      for (i = series.length - 1; i >= 0 && series[i][0] === size; i -= 1) {
+        done += 1;
+      }
+      return done;
+    }
+    for (i = 0; i < series.length; i += 1) {
+      if (series[i][0] === size) {
+        done += 1;
+      }
+    }
+    return done;
+  }
+
   root.LabstudyStepping = {
+    applicationsDone: applicationsDone,
     METHODS: METHODS,
     BLOCK_METHODS: BLOCK_METHODS,
     blockThreshold: blockThreshold,
