@@ -509,6 +509,13 @@ def outcome_measures_item(study, *, filaments: list, method: str, baseline) -> A
             f"{exports.method_label(method)}; cut-off {study.cutoff_g:g} g",
         )
     )
+    if method in thresholds.BLOCK_FAMILY:
+        item.recorded.append(
+            Fact(
+                "Applications per filament and criterion",
+                methods_text.block_method_sentence(study, method, filaments),
+            )
+        )
     if baseline:
         item.recorded.append(
             Fact(

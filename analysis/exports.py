@@ -166,7 +166,8 @@ def method_argument(text: str) -> str:
     key = thresholds.method_key(text)
     if key is None:
         raise argparse.ArgumentTypeError(
-            f"unknown method '{text}' (target_force, first_response, up_down or sudo)"
+            f"unknown method '{text}' (target_force, first_response, up_down, sudo, ascending "
+            "or percent_response)"
         )
     return key
 

@@ -10,6 +10,7 @@ import datetime as dt
 import time
 import uuid
 from dataclasses import dataclass, field
+from itertools import takewhile
 
 from django.db.models import Count, Q
 from django.urls import reverse
@@ -257,12 +258,8 @@ class Panel:
         if self.method not in BLOCK_METHODS or not self.next_size:
             return ""
         sizes = [c.size for c in self.chips]
-        if self.method == "ascending":
-            done = 0
-            for size in reversed(sizes):
-                if size != self.next_size:
-                    break
-                done += 1
+        if self.method == "ascending":  # the run of this filament at the end
+            done = sum(1 for _ in takewhile(lambda s: s == self.next_size, reversed(sizes)))
         else:
             done = sizes.count(self.next_size)
         return f"Application {done + 1} of {self.study.method_applications}"
