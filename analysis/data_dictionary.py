@@ -19,7 +19,7 @@ GUARD_NOTE = (
 def dictionary_entries(study) -> list[tuple[str, str, str, str]]:
     """(table, column, unit, meaning) for every column of every export, the study's
     cut-off filled in: the rows of the dictionary export."""
-    cut = f"{study.cutoff_g:g}"
+    cut = f"{study.ceiling_g:g}"
     entries = [
         ("(every table)", "(text cells)", "", GUARD_NOTE),
         ("stimuli", "animal", "", "animal ID, unique within the study"),

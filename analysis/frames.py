@@ -163,7 +163,7 @@ def session_frame(study, *, method: str | None = None) -> pd.DataFrame:
     frame = frame.merge(_animals(study), on="animal_id").merge(
         _timepoints(study), on="timepoint_id"
     )
-    frame["pct_mpe"], frame["mpe_reason"] = _pct_mpe(frame, study.cutoff_g)
+    frame["pct_mpe"], frame["mpe_reason"] = _pct_mpe(frame, study.ceiling_g)
     frame["group"] = frame["group"].fillna("")
     frame["analysed_paw"] = _analysed_paws(study, frame["animal_id"])
     frame = frame.sort_values(["day", "animal", "paw"]).reset_index(drop=True)

@@ -70,10 +70,16 @@ def _join(items: list[str]) -> str:
 def method_sentence(study, method: str, filaments) -> str:
     cut = f"{study.cutoff_g:g}"
     if method == "first_response":
+        ceiling = thresholds.effective_cutoff_g(filaments, cutoff_g=study.cutoff_g)
+        off_top = (
+            f"the cut-off of {cut} g"
+            if ceiling == study.cutoff_g
+            else f"the force of the top filament, {ceiling:g} g,"
+        )
         return (
             "The withdrawal threshold was the target force: the force of the lowest filament "
             "that elicited a paw withdrawal anywhere in the series (not the first "
-            f"withdrawal), or the cut-off of {cut} g when no filament did."
+            f"withdrawal), or {off_top} when no filament did."
         )
     if method in thresholds.BLOCK_FAMILY:
         return block_method_sentence(study, method, filaments)
@@ -110,7 +116,7 @@ def block_method_sentence(study, method: str, filaments) -> str:
     off_top = (
         f"the cut-off of {top:g} g"
         if top == study.cutoff_g
-        else f"the force of the top filament, {top:g} g"
+        else f"the force of the top filament, {top:g} g,"
     )
     needed = f"{k} withdrawal{'s' if k != 1 else ''} out of {n}"
     if method == "ascending":
@@ -246,7 +252,7 @@ def methods_paragraph(inputs: AnalysisInputs, *, statistics: pd.DataFrame) -> st
     if baseline:
         parts.append(
             "The maximum possible effect was calculated per animal as %MPE = (post-treatment "
-            f"threshold − baseline threshold) / ({study.cutoff_g:g} g − baseline threshold) × "
+            f"threshold − baseline threshold) / ({study.ceiling_g:g} g − baseline threshold) × "
             f"100, with the animal's own {baseline} threshold as baseline."
         )
     parts.append(

@@ -169,10 +169,10 @@ def _chart(study, results: selectors.StudyResults, key: str, *, publication=Fals
         key=_mark_key(study, results, measured),
         y_title=measure.axis_title,
         unit=measure.unit,
-        cutoff=study.cutoff_g if key == "threshold" else None,
+        cutoff=study.ceiling_g if key == "threshold" else None,
         publication=publication,
         filename=f"{study.slug}-{figure_name}",
-        cutoff_text=f"{study.cutoff_g:g} g cut-off",
+        cutoff_text=f"{study.ceiling_g:g} g cut-off",
         zero_at=results.reference.baseline if key == "mpe" else None,
         title="" if publication else title,
     )
@@ -269,7 +269,7 @@ def censored_sentences(study, summary: pd.DataFrame) -> list[str]:
             timepoint=row.timepoint,
             n=int(row.n),
             n_at_cutoff=int(row.n_at_cutoff),
-            cutoff_g=study.cutoff_g,
+            cutoff_g=study.ceiling_g,
             n_at_lowest=int(row.n_at_lowest),
             lowest_g=lowest[0].grams if lowest else None,
         )
@@ -498,6 +498,15 @@ def animal(request: HttpRequest, slug: str, animal_id: int) -> HttpResponse:
         if not weights.empty
         else None
     )
+    frequency_json = None
+    if record.frequency_curves:
+        frequency_json = charts.to_json(
+            charts.frequency_chart(
+                record.frequency_curves,
+                criterion_pct=100.0 * study.method_withdrawals / study.method_applications,
+                filename=f"{study.slug}-{subject.code}-frequency",
+            )
+        )
     return render(
         request,
         "analysis/animal.html",
@@ -506,5 +515,6 @@ def animal(request: HttpRequest, slug: str, animal_id: int) -> HttpResponse:
             "animal": subject,
             "record": record,
             "weight_json": weight_json,
+            "frequency_json": frequency_json,
         },
     )

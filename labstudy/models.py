@@ -286,6 +286,30 @@ class Study(TimeStamped):
         return ["right", "left"] if self.paw_tested == self.Paw.BOTH else [self.paw_tested]
 
     @property
+    def ceiling_g(self) -> float:
+        """What a series running off the top reports, and so the ceiling of %MPE: the
+        cut-off, or the force of the top filament in use when the filaments stop below it
+        (a 0.4-15 g set cannot tell 15 g from 300 g; analysis.thresholds says the same)."""
+        key = (self.filament_set_id, self.threshold_method, self.method_filaments, self.cutoff_g)
+        cached = getattr(self, "_ceiling_cache", None)
+        if cached and cached[0] == key:
+            return cached[1]
+        sizes = None
+        if self.threshold_method in BLOCK_METHODS:
+            try:
+                sizes = {Decimal(s) for s in parse_method_filaments(self.method_filaments)}
+            except ValidationError:
+                sizes = None
+        tops = [
+            grams
+            for size, grams in self.filament_set.filaments.values_list("size", "grams")
+            if not sizes or Decimal(size) in sizes
+        ]
+        value = min(float(self.cutoff_g), max(tops)) if tops else float(self.cutoff_g)
+        self._ceiling_cache = (key, value)
+        return value
+
+    @property
     def method_applications(self) -> int:
         """N applications per filament the study's block method uses (its default if empty)."""
         default = 1 if self.threshold_method == "ascending" else 5
