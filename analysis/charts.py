@@ -559,6 +559,78 @@ def weight_chart(weights: pd.DataFrame, *, colour: str, filename: str) -> dict:
     }
 
 
+FREQUENCY_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
+
+
+def frequency_chart(curves: list[dict], *, criterion_pct: float, filename: str) -> dict:
+    """Withdrawal frequency (%) against filament force (g, log axis), one line per
+    session (``selectors._frequency_curves``), with the study's criterion as a dashed
+    line: where a line first reaches it is that session's threshold."""
+    data = []
+    for i, curve in enumerate(curves):
+        colour = FREQUENCY_COLOURS[i % len(FREQUENCY_COLOURS)]
+        data.append(
+            _scatter(
+                x=curve["forces_g"],
+                y=curve["percent"],
+                text=curve["counts"],
+                mode="lines+markers",
+                name=curve["label"],
+                line={"color": colour, "width": 2},
+                marker={"color": colour, "size": 8},
+                hovertemplate=f"{curve['label']}: %{{x:g}} g, %{{text}} withdrawals "
+                "(%{y:.0f} %)<extra></extra>",
+            )
+        )
+    layout = {
+        "font": {"family": FONT, "size": 13},
+        "xaxis": {
+            "title": {"text": "Filament force (g, log scale)"},
+            "type": "log",
+            "showline": True,
+            "zeroline": False,
+        },
+        "yaxis": {
+            "title": {"text": "Withdrawals (%)"},
+            "range": [-5, 105],
+            "showline": True,
+            "zeroline": False,
+        },
+        "shapes": [
+            {
+                "type": "line",
+                "xref": "paper",
+                "x0": 0,
+                "x1": 1,
+                "y0": criterion_pct,
+                "y1": criterion_pct,
+                "line": {"color": "#555", "width": 1, "dash": "dash"},
+            }
+        ],
+        "annotations": [
+            {
+                "xref": "paper",
+                "x": 0,
+                "xanchor": "left",
+                "y": criterion_pct,
+                "yanchor": "bottom",
+                "text": f"criterion {criterion_pct:.0f} %",
+                "showarrow": False,
+                "font": {"size": 12, "color": "#555"},
+            }
+        ],
+        "margin": {"l": 60, "r": 20, "t": 20, "b": 50},
+        "height": 320,
+        "legend": {"orientation": "h", "y": -0.25},
+    }
+    return {
+        "data": data,
+        "layout": layout,
+        "config": chart_config(filename),
+        "download": {"filename": filename, "svg": False},
+    }
+
+
 _SCRIPT_ESCAPES = {ord("<"): "\\u003C", ord(">"): "\\u003E", ord("&"): "\\u0026"}
 
 

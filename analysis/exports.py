@@ -166,7 +166,8 @@ def method_argument(text: str) -> str:
     key = thresholds.method_key(text)
     if key is None:
         raise argparse.ArgumentTypeError(
-            f"unknown method '{text}' (target_force, first_response, up_down or sudo)"
+            f"unknown method '{text}' (target_force, first_response, up_down, sudo, ascending "
+            "or percent_response)"
         )
     return key
 
@@ -581,7 +582,7 @@ class StudyExport:
         fewer animals than the largest leaves its last subcolumns empty."""
         label_ = method_label(self.method)
         method = label_[:1].lower() + label_[1:]
-        cut = f"{self.study.cutoff_g:g}"
+        cut = f"{self.study.ceiling_g:g}"
         days = self.sessions.drop_duplicates("timepoint").set_index("timepoint")["day"]
         legacy = int((self.sessions["source"] == SOURCE_LEGACY).sum()) if len(self.sessions) else 0
         flag = f"; includes {legacy} imported thresholds (legacy_thresholds)" if legacy else ""
