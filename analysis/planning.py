@@ -25,6 +25,7 @@ service (`front.planning`) gathers the frames and settings and stores the result
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -575,12 +576,23 @@ def closed_form(scenario: Scenario, *, alpha: float, power: float, n: int) -> li
     the cut-off or filament rounding: a check beside the simulation, not the answer."""
     from statsmodels.stats.power import FTestAnovaPower, TTestIndPower, TTestPower
 
-    def solve(fn) -> int | None:
-        try:
-            value = float(fn())
-        except (ValueError, RuntimeError, ArithmeticError):
-            return None
+    def solve(fn, power_at_two: float) -> int | None:
+        # statsmodels' root finder fails below 2 per group: a large effect needs the least.
+        if power_at_two >= power:
+            return MIN_N
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                value = float(fn())
+            except (ValueError, RuntimeError, ArithmeticError):
+                return None
         return math.ceil(value) if math.isfinite(value) and value < 10_000 else None
+
+    def sure(value: float, effect_size: float) -> float:
+        # statsmodels' noncentral t returns NaN for huge effects (d of 10 and more),
+        # where the power is 1 to many decimals.
+        value = float(value)
+        return 1.0 if math.isnan(value) and effect_size >= 3 else value
 
     out = []
     if scenario.design == BETWEEN:
@@ -590,8 +602,11 @@ def closed_form(scenario: Scenario, *, alpha: float, power: float, n: int) -> li
             ClosedForm(
                 "two-sample t-test (treated vs control)",
                 d,
-                solve(lambda: t.solve_power(effect_size=d, alpha=alpha, power=power)),
-                float(t.power(effect_size=d, nobs1=n, alpha=alpha)),
+                solve(
+                    lambda: t.solve_power(effect_size=d, alpha=alpha, power=power),
+                    sure(t.power(effect_size=d, nobs1=MIN_N, alpha=alpha), d),
+                ),
+                sure(t.power(effect_size=d, nobs1=n, alpha=alpha), d),
             )
         )
         if scenario.k > 2:
@@ -600,13 +615,14 @@ def closed_form(scenario: Scenario, *, alpha: float, power: float, n: int) -> li
             a = FTestAnovaPower()
             k = scenario.k
             n_total = solve(
-                lambda: a.solve_power(effect_size=f, alpha=alpha, power=power, k_groups=k)
+                lambda: a.solve_power(effect_size=f, alpha=alpha, power=power, k_groups=k),
+                a.power(effect_size=f, nobs=MIN_N * k, alpha=alpha, k_groups=k),
             )
             out.append(
                 ClosedForm(
                     f"one-way ANOVA ({k} groups)",
                     f,
-                    math.ceil(n_total / k) if n_total else None,
+                    max(MIN_N, math.ceil(n_total / k)) if n_total else None,
                     float(a.power(effect_size=f, nobs=n * k, alpha=alpha, k_groups=k)),
                 )
             )
@@ -617,8 +633,11 @@ def closed_form(scenario: Scenario, *, alpha: float, power: float, n: int) -> li
             ClosedForm(
                 "paired t-test (timepoint vs baseline)",
                 d,
-                solve(lambda: t.solve_power(effect_size=d, alpha=alpha, power=power)),
-                float(t.power(effect_size=d, nobs=n, alpha=alpha)),
+                solve(
+                    lambda: t.solve_power(effect_size=d, alpha=alpha, power=power),
+                    sure(t.power(effect_size=d, nobs=MIN_N, alpha=alpha), d),
+                ),
+                sure(t.power(effect_size=d, nobs=n, alpha=alpha), d),
             )
         )
     return out
