@@ -135,9 +135,16 @@ class Pilot:
     def at(self, timepoint: str) -> list[Cell]:
         return [c for c in self.cells if c.timepoint == timepoint]
 
-    def pooled_sd_at(self, timepoint: str) -> tuple[float, int]:
-        """SD pooled over the groups at `timepoint` (weighted by n - 1), and its df."""
-        cells = [c for c in self.at(timepoint) if c.n >= 2 and np.isfinite(c.sd_g)]
+    def pooled_sd_at(self, timepoint: str, *, cutoff_g: float = math.inf) -> tuple[float, int]:
+        """SD pooled over the groups at `timepoint` (weighted by n - 1), and its df.
+
+        A group whose every animal sits at the cut-off says nothing about the spread (its
+        SD of 0 is the ceiling's), so it is left out."""
+        cells = [
+            c
+            for c in self.at(timepoint)
+            if c.n >= 2 and np.isfinite(c.sd_g) and not (c.sd_g == 0 and c.mean_g >= cutoff_g)
+        ]
         df = sum(c.n - 1 for c in cells)
         if df == 0:
             return math.nan, 0
@@ -308,7 +315,7 @@ def scenario_for(
     )
     baseline_mean = pilot.mean_at(pilot.baseline) if pilot.baseline else math.nan
     if DESIGNS[analysis] == BETWEEN:
-        sd, df = pilot.pooled_sd_at(timepoint)
+        sd, df = pilot.pooled_sd_at(timepoint, cutoff_g=cutoff_g)
         if not df or not sd > 0:
             raise PlanError(
                 "timepoint",

@@ -41,7 +41,9 @@ class PlanForm(forms.Form):
         self.fields["timepoint"].choices = [(t, t) for t in timepoints]
         for field in self.fields.values():
             field.widget.attrs["class"] = (
-                "form-select" if isinstance(field, forms.ChoiceField) else "form-control"
+                "form-select form-select-lg"
+                if isinstance(field, forms.ChoiceField)
+                else "form-control form-control-lg"
             )
 
     def clean_effect(self):

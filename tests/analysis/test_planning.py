@@ -215,3 +215,14 @@ def test_scenario_refuses_a_study_without_data_and_effects_past_the_cutoff():
         P.scenario_for(pilot, analysis=P.KW_NEMENYI, timepoint="T9", effect=4, unit="g",
                        cutoff_g=300, filaments_g=None, round_to_filaments=False)  # fmt: skip
     assert error.value.field == "timepoint"
+
+
+def test_a_group_all_at_the_cutoff_does_not_shrink_the_pooled_sd():
+    rows = [(f"C{i}", "C", "T1", 7, v) for i, v in enumerate([10.0, 15.0, 26.0])]
+    rows += [(f"K{i}", "K", "T1", 7, 300.0) for i in range(3)]
+    pilot = P.describe_pilot(
+        _long(rows), groups=["C", "K"], timepoints=["T1"], baseline="T1", control="C"
+    )
+    sd, df = pilot.pooled_sd_at("T1", cutoff_g=300.0)
+    assert df == 2 and sd == pytest.approx(np.std([10, 15, 26], ddof=1))
+    assert pilot.pooled_sd_at("T1")[1] == 4  # without the cut-off both groups count
