@@ -24,6 +24,7 @@ service (`front.planning`) gathers the frames and settings and stores the result
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from collections.abc import Callable, Sequence
@@ -461,7 +462,7 @@ def decide(data: np.ndarray, scenario: Scenario, analysis: str, alpha: float) ->
         q = np.abs(mean_ranks[:, 1] - mean_ranks[:, 0]) / math.sqrt(
             total * (total + 1) / 12 * 2 / n
         )
-        critical = sps.studentized_range.ppf(1 - alpha, k, np.inf)
+        critical = _tukey_critical(alpha, k)
         return significant & (q * math.sqrt(2.0) > critical)
     # Dunn: z = (Rbar_i - Rbar_j) / sqrt((N(N+1)/12 - sum(t^3-t)/(12(N-1))) (2/n)).
     scale = np.sqrt((total * (total + 1) / 12.0 - ties / (12.0 * (total - 1))) * 2.0 / n)
@@ -473,6 +474,13 @@ def decide(data: np.ndarray, scenario: Scenario, analysis: str, alpha: float) ->
         z = np.stack([(mean_ranks[:, a] - mean_ranks[:, b]) / scale for a, b in pairs], axis=1)
     p = np.nan_to_num(2 * sps.norm.sf(np.abs(z)), nan=1.0)
     return significant & (_holm_target(p) < alpha)
+
+
+@functools.lru_cache(maxsize=64)
+def _tukey_critical(alpha: float, k: int) -> float:
+    """The studentized range's upper `alpha` point for k groups, infinite df (slow to
+    compute, the same for every point of a plan)."""
+    return float(sps.studentized_range.ppf(1 - alpha, k, np.inf))
 
 
 def _mann_whitney_p(x: np.ndarray, y: np.ndarray) -> np.ndarray:
