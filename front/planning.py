@@ -9,6 +9,7 @@ the page quote. The numbers are `analysis.planning`'s; this module only moves th
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import secrets
 import shlex
@@ -266,6 +267,26 @@ def sentence(study, plan, result: planning.PlanResult, scenario, settings) -> st
         f"{p.low:.1%}–{p.high:.1%}; {sims}) to detect {what}, analysed by {analysis} at "
         f"α = {settings.alpha:g}; {source}. Reproduce: {inputs['command']}."
     )
+
+
+# A plan takes seconds; one still running after this long lost its thread (the server
+# restarted or the worker was recycled) and would be polled for ever.
+STALE_AFTER = dt.timedelta(minutes=15)
+
+
+def give_up_if_stale(plan: SampleSizePlan) -> SampleSizePlan:
+    """Mark a plan whose thread is gone as failed, saying so; any other plan unchanged."""
+    if plan.status == SampleSizePlan.Status.RUNNING and (
+        timezone.now() - plan.created_at > STALE_AFTER
+    ):
+        plan.status = SampleSizePlan.Status.FAILED
+        plan.error = (
+            "The simulation stopped without finishing (the server was restarted while it "
+            "ran). Start it again: the same seed gives the same numbers."
+        )
+        plan.finished_at = timezone.now()
+        plan.save()
+    return plan
 
 
 # ----------------------------------------------------------------------------- reads

@@ -165,7 +165,7 @@ def study_planning_plan(request: HttpRequest, slug: str, pk: int) -> HttpRespons
 def study_planning_progress(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     """The progress fragment htmx polls; once the plan is done the page reloads."""
     access = study_access(request.user, slug, may=MAY)
-    plan = _plan_of(access.study, pk)
+    plan = planning.give_up_if_stale(_plan_of(access.study, pk))
     response = render(
         request,
         "labstudy/_planning_progress.html",

@@ -258,3 +258,22 @@ def test_default_loss_is_this_studys_share_of_animals_out(demo):
     allocated = Animal.objects.filter(study=study, group__isnull=False)
     out = allocated.exclude(status=Animal.Status.ACTIVE).count()
     assert planning.default_loss(study) == round(out / allocated.count(), 3)
+
+
+def test_a_plan_whose_thread_is_gone_stops_polling(demo):
+    import datetime as dt
+
+    study, users = demo
+    plan = SampleSizePlan.objects.create(
+        study=study, timepoint="T3", effect=50, unit="mpe", alpha=0.05, power=0.8, loss=0,
+        seed=1, n_sims=2401, method="first_response", analysis="kruskal_nemenyi",
+    )  # fmt: skip
+    SampleSizePlan.objects.filter(pk=plan.pk).update(
+        created_at=plan.created_at - dt.timedelta(minutes=16)
+    )
+    url = reverse("study_planning_progress", args=[study.slug, plan.pk])
+    fragment = client_as(users, "investigator").get(url)
+    assert "server was restarted" in text_of(fragment)
+    assert "hx-get" not in fragment.content.decode()
+    plan.refresh_from_db()
+    assert plan.status == "failed"
