@@ -23,7 +23,11 @@ MAY = "can_plan"
 class PlanForm(forms.Form):
     timepoint = forms.ChoiceField(help_text="The timepoint the effect is expected at.")
     effect = forms.FloatField(help_text="The smallest effect worth detecting, in the unit below.")
-    unit = forms.ChoiceField(choices=SampleSizePlan.Unit.choices, initial="mpe")
+    unit = forms.ChoiceField(
+        choices=[("mpe", "%MPE"), ("g", "grams above control"), ("ratio", "ratio to control")],
+        initial="mpe",
+        help_text="See the units below the form.",
+    )
     alpha = forms.FloatField(label="Significance level (alpha)", min_value=0.0001, max_value=0.49)
     power = forms.FloatField(label="Wanted power", min_value=0.5, max_value=0.99)
     loss = forms.FloatField(

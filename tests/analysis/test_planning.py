@@ -226,3 +226,36 @@ def test_a_group_all_at_the_cutoff_does_not_shrink_the_pooled_sd():
     sd, df = pilot.pooled_sd_at("T1", cutoff_g=300.0)
     assert df == 2 and sd == pytest.approx(np.std([10, 15, 26], ddof=1))
     assert pilot.pooled_sd_at("T1")[1] == 4  # without the cut-off both groups count
+
+
+def test_chosen_pairs_rank_z_decides_as_the_dashboards_tests():
+    scenario = P.Scenario(
+        P.WITHIN, (15.0, 15.0, 45.0, 15.0), between_sd_g=10.0, within_sd_g=20.0, target=2,
+        reference=0, pairs=((2, 0), (3, 1)), floor_g=0.008, cutoff_g=300.0,
+        filaments_g=STOELTING_G,
+    )  # fmt: skip
+    data = P.simulate_datasets(scenario, 8, 40, np.random.default_rng(9))
+    fast = P.decide(data, scenario, P.FRIEDMAN_PAIRS, 0.05)
+    slow = np.array([P.decide_one(d, scenario, P.FRIEDMAN_PAIRS, 0.05) for d in data])
+    assert 0.05 < fast.mean() < 0.95
+    np.testing.assert_array_equal(fast, slow)
+
+
+def test_power_curve_is_a_valid_plotly_figure_with_one_line_per_effect():
+    import plotly.graph_objects as go
+
+    from analysis import charts
+
+    scenario = P.Scenario(P.BETWEEN, (15.0, 40.0, 40.0), sd_g=25.0, cutoff_g=300.0)
+    settings = P.PlanSettings("T3", 25, "g", alpha=0.05, power=0.8, loss=0.1, seed=3, n_sims=200)
+    result = P.plan(scenario, P.KW_NEMENYI, settings).as_dict()
+    figure = charts.power_curve(
+        result, target_power=0.8, n_plan=result["n_per_group"], filename="p"
+    )
+    go.Figure(data=figure["data"], layout=figure["layout"])
+    assert len(figure["data"]) == 3
+    main = figure["data"][1]
+    assert main["name"].startswith("1×")
+    # Power in percent against n, the wanted power drawn at 80 %.
+    assert main["y"][-1] > 80 and main["x"] == sorted(main["x"])
+    assert figure["layout"]["shapes"][0]["y0"] == 80

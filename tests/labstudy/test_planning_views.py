@@ -277,3 +277,19 @@ def test_a_plan_whose_thread_is_gone_stops_polling(demo):
     assert "hx-get" not in fragment.content.decode()
     plan.refresh_from_db()
     assert plan.status == "failed"
+
+
+def test_a_vs_baseline_study_plans_friedman_within_a_group(demo, capsys):
+    study, _ = demo
+    Study = type(study)
+    Study.objects.filter(pk=study.pk).update(comparison_family="vs_baseline")
+    call_command(
+        "plan_sample_size", study.slug, "--effect", "40", "--unit", "g", "--timepoint", "T3",
+        "--seed", "3", "--loss", "0",
+    )  # fmt: skip
+    plan = SampleSizePlan.objects.get(study=study)
+    assert plan.analysis == "friedman_demsar"
+    assert plan.inputs["design"] == "within" and plan.inputs["within_sd_g"] > 0
+    assert "Friedman, then Demsar's tests (Holm) against baseline" in plan.sentence
+    assert "within-animal SD" in plan.sentence
+    assert "paired t-test" in capsys.readouterr().out
