@@ -148,8 +148,9 @@ def run_plan(plan_id: int, scenario, analysis: str, settings: planning.PlanSetti
     last = [-1]
 
     def progress(done: int, total: int) -> None:
+        # The total is an estimate until n is found: never let the bar go back.
         percent = min(99, int(100 * done / max(total, 1)))
-        if percent != last[0]:
+        if percent > last[0]:
             last[0] = percent
             # update(): progress is not history-worthy, and skips the model's save().
             SampleSizePlan.objects.filter(pk=plan_id).update(progress=percent)
