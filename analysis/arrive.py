@@ -256,7 +256,7 @@ def arrive_report(study, *, method: str | None = None) -> ArriveReport:
             summary=inputs.summary,
             method=inputs.method,
             adverse_events=inputs.adverse_events,
-            cutoff_g=study.cutoff_g,
+            cutoff_g=study.ceiling_g,
             baseline=inputs.baseline,
         ),
     ]
@@ -540,11 +540,18 @@ def outcome_measures_item(study, *, filaments: list, method: str, baseline) -> A
             f"{exports.method_label(method)}; cut-off {study.cutoff_g:g} g",
         )
     )
+    if method in thresholds.BLOCK_FAMILY:
+        item.recorded.append(
+            Fact(
+                "Applications per filament and criterion",
+                methods_text.block_method_sentence(study, method, filaments),
+            )
+        )
     if baseline:
         item.recorded.append(
             Fact(
                 "%MPE",
-                f"(threshold − {baseline} threshold) / ({study.cutoff_g:g} g − {baseline} "
+                f"(threshold − {baseline} threshold) / ({study.ceiling_g:g} g − {baseline} "
                 "threshold) × 100 per animal",
             )
         )

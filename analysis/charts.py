@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import html
 import math
+from collections import namedtuple
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -121,6 +122,15 @@ def mark_text(p: float, symbol: str, key: MarkKey) -> str:
     return symbol * sum(p < level for level in key.levels())
 
 
+def _rows(frame: pd.DataFrame) -> list:
+    """The rows of `frame` as named tuples, as `frame.itertuples()` gives them, without
+    its per-column `iloc` (the summaries have some twenty columns and a few rows, so
+    that lookup was most of a chart's time)."""
+    Row = namedtuple("Row", ["Index", *map(str, frame.columns)], rename=True)
+    columns = [frame.index.tolist(), *(frame[c].tolist() for c in frame.columns)]
+    return [Row(*values) for values in zip(*columns, strict=True)]
+
+
 def _text(value) -> str:
     """User text as plotly must show it: plain, with <, > and & escaped (plotly turns the
     entities back into the characters on screen, and renders no tag from them)."""
@@ -217,7 +227,10 @@ def _animal_lines(
     animals: pd.DataFrame, days: Sequence[float]
 ) -> tuple[np.ndarray, np.ndarray, list]:
     """x, y and hover text of every animal of one group as one line with gaps."""
-    wide = animals.pivot_table(index="animal", columns="day", values="value", aggfunc="first")
+    # pivot_table(aggfunc="first") without its groupby machinery: an animal's first
+    # recorded value per day, animals with none left out.
+    recorded = animals.dropna(subset=["value"]).drop_duplicates(["animal", "day"])
+    wide = recorded.pivot(index="animal", columns="day", values="value")
     wide = wide.reindex(columns=list(days))
     n, k = wide.shape
     # A NaN after each animal's last point breaks the line between animals.
@@ -296,7 +309,7 @@ def time_course(
             "customdata": points["n"].astype(int).tolist(),
             "text": [
                 _hover(row, group, unit, key, cutoff_text=cutoff_text, zero_at=zero_at)
-                for row in points.itertuples()
+                for row in _rows(points)
             ],
             "hovertemplate": "%{text}<extra></extra>",
             "line": {"color": group.colour, "width": 2},
@@ -358,13 +371,13 @@ def _cutoff_ring(points: pd.DataFrame, group: GroupStyle, code: str, cutoff_text
     """A ring around each mean some of whose animals sit at the cut-off: the mean there
     is bounded by the cut-off, not measured. Hover says how many."""
     at = points[pd.to_numeric(points["n_at_cutoff"], errors="coerce").fillna(0) > 0]
+    at = _rows(at[["day", "mean", "n", "n_at_cutoff", "timepoint"]])
     return _scatter(
-        x=_plain(at["day"]),
-        y=_plain(at["mean"]),
-        text=[f"{int(r.n_at_cutoff)}/{int(r.n)}" for r in at.itertuples()],
+        x=_plain([r.day for r in at]),
+        y=_plain([r.mean for r in at]),
+        text=[f"{int(r.n_at_cutoff)}/{int(r.n)}" for r in at],
         customdata=[
-            f"<b>{code}</b> {_text(r.timepoint)}: {cutoff_hover(r, cutoff_text)}"
-            for r in at.itertuples()
+            f"<b>{code}</b> {_text(r.timepoint)}: {cutoff_hover(r, cutoff_text)}" for r in at
         ],
         mode="markers+text",
         textposition="bottom center",
@@ -540,6 +553,78 @@ def weight_chart(weights: pd.DataFrame, *, colour: str, filename: str) -> dict:
     }
     return {
         "data": [trace],
+        "layout": layout,
+        "config": chart_config(filename),
+        "download": {"filename": filename, "svg": False},
+    }
+
+
+FREQUENCY_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
+
+
+def frequency_chart(curves: list[dict], *, criterion_pct: float, filename: str) -> dict:
+    """Withdrawal frequency (%) against filament force (g, log axis), one line per
+    session (``selectors._frequency_curves``), with the study's criterion as a dashed
+    line: where a line first reaches it is that session's threshold."""
+    data = []
+    for i, curve in enumerate(curves):
+        colour = FREQUENCY_COLOURS[i % len(FREQUENCY_COLOURS)]
+        data.append(
+            _scatter(
+                x=curve["forces_g"],
+                y=curve["percent"],
+                text=curve["counts"],
+                mode="lines+markers",
+                name=curve["label"],
+                line={"color": colour, "width": 2},
+                marker={"color": colour, "size": 8},
+                hovertemplate=f"{curve['label']}: %{{x:g}} g, %{{text}} withdrawals "
+                "(%{y:.0f} %)<extra></extra>",
+            )
+        )
+    layout = {
+        "font": {"family": FONT, "size": 13},
+        "xaxis": {
+            "title": {"text": "Filament force (g, log scale)"},
+            "type": "log",
+            "showline": True,
+            "zeroline": False,
+        },
+        "yaxis": {
+            "title": {"text": "Withdrawals (%)"},
+            "range": [-5, 105],
+            "showline": True,
+            "zeroline": False,
+        },
+        "shapes": [
+            {
+                "type": "line",
+                "xref": "paper",
+                "x0": 0,
+                "x1": 1,
+                "y0": criterion_pct,
+                "y1": criterion_pct,
+                "line": {"color": "#555", "width": 1, "dash": "dash"},
+            }
+        ],
+        "annotations": [
+            {
+                "xref": "paper",
+                "x": 0,
+                "xanchor": "left",
+                "y": criterion_pct,
+                "yanchor": "bottom",
+                "text": f"criterion {criterion_pct:.0f} %",
+                "showarrow": False,
+                "font": {"size": 12, "color": "#555"},
+            }
+        ],
+        "margin": {"l": 60, "r": 20, "t": 20, "b": 50},
+        "height": 320,
+        "legend": {"orientation": "h", "y": -0.25},
+    }
+    return {
+        "data": data,
         "layout": layout,
         "config": chart_config(filename),
         "download": {"filename": filename, "svg": False},
