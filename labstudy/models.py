@@ -6,6 +6,7 @@ Recorded observations live in `animals` and `sessions`; nothing here is derived 
 import datetime as dt
 from decimal import Decimal
 
+from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
@@ -300,9 +301,13 @@ class Study(TimeStamped):
                 sizes = {Decimal(s) for s in parse_method_filaments(self.method_filaments)}
             except ValidationError:
                 sizes = None
+        # By the set's id (the recording app's model by name: the core imports none).
+        filament = apps.get_model("vf_sessions", "Filament")
         tops = [
             grams
-            for size, grams in self.filament_set.filaments.values_list("size", "grams")
+            for size, grams in filament.objects.filter(
+                filament_set_id=self.filament_set_id
+            ).values_list("size", "grams")
             if not sizes or Decimal(size) in sizes
         ]
         value = min(float(self.cutoff_g), max(tops)) if tops else float(self.cutoff_g)
