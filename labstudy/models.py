@@ -750,3 +750,53 @@ class PasswordRecheckFailure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} at {self.failed_at:%Y-%m-%d %H:%M}"
+
+
+class SampleSizePlan(models.Model):
+    """One sample-size calculation made from this study's data (ARRIVE 2.0 item 2b): who
+    asked, when, with which inputs and seed, and what came out, so the ARRIVE report can
+    quote the latest and anyone can rerun it. Written by `front.planning` only; the
+    numbers come from `analysis.planning`. A plan is never edited after it finished."""
+
+    class Unit(models.TextChoices):
+        GRAMS = "g", "grams (difference from control)"
+        MPE = "mpe", "%MPE (share of the way from baseline to the cut-off)"
+        RATIO = "ratio", "ratio to control (treated mean ÷ control mean)"
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    study = models.ForeignKey(Study, on_delete=models.PROTECT, related_name="sample_size_plans")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    timepoint = models.CharField(max_length=40)
+    effect = models.FloatField()
+    unit = models.CharField(max_length=5, choices=Unit.choices)
+    alpha = models.FloatField()
+    power = models.FloatField()
+    loss = models.FloatField("expected share of animals lost")
+    seed = models.BigIntegerField()
+    n_sims = models.PositiveIntegerField()
+    method = models.CharField("threshold method", max_length=20)
+    analysis = models.CharField(max_length=40)
+    # The pilot's numbers the simulation drew from and the study settings it ran under.
+    inputs = models.JSONField(default=dict)
+    result = models.JSONField(default=dict)
+    n_per_group = models.PositiveIntegerField(null=True, blank=True)
+    n_with_losses = models.PositiveIntegerField(null=True, blank=True)
+    sentence = models.TextField(blank=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.RUNNING)
+    progress = models.PositiveSmallIntegerField(default=0)  # percent
+    error = models.TextField(blank=True)
+    history = HistoricalRecords(excluded_fields=["progress"])
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.study.slug} plan {self.pk} ({self.status})"

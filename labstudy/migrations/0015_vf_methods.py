@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('labstudy', '0013_h2_comparison_family'),
+        ('labstudy', '0014_sample_size_plan'),
     ]
 
     operations = [
