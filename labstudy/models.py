@@ -40,6 +40,7 @@ class ThresholdMethod(models.TextChoices):
 # The methods recorded as ascending blocks of N applications per filament (the others
 # share the up-down stepping); analysis.thresholds.BLOCK_FAMILY says the same.
 BLOCK_METHODS = ("ascending", "percent_response")
+METHOD_SETTING_FIELDS = ("applications_per_filament", "withdrawals_needed", "method_filaments")
 MAX_APPLICATIONS = 20
 
 
