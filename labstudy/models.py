@@ -4,6 +4,7 @@ Recorded observations live in `animals` and `sessions`; nothing here is derived 
 """
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 from django.apps import apps
@@ -51,6 +52,9 @@ def comparable_methods(method: str) -> list[tuple[str, str]]:
     return [(v, label) for v, label in ThresholdMethod.choices if (v in BLOCK_METHODS) == block]
 
 
+FILAMENT_SIZE = re.compile(r"[0-9]{1,2}(\.[0-9]{1,3})?")  # ASCII digits only, e.g. 4.31
+
+
 def parse_method_filaments(text: str) -> list[str]:
     """The evaluator sizes typed in `method_filaments` ("3.61, 3.84 4.08"), in order.
 
@@ -58,15 +62,7 @@ def parse_method_filaments(text: str) -> list[str]:
     """
     items = [item for item in (text or "").replace(",", " ").split() if item]
     for item in items:
-        head, _, tail = item.partition(".")
-        if (
-            not (
-                head.isascii()
-                and head.isdigit()
-                and (not tail or (tail.isascii() and tail.isdigit()))
-            )
-            or len(item) > 8
-        ):
+        if not FILAMENT_SIZE.fullmatch(item):
             shown = item if len(item) <= 12 else item[:12] + "…"
             raise ValidationError(
                 {"method_filaments": f"'{shown}' is not a filament size such as 4.31."}
