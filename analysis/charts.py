@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import html
 import math
+from collections import namedtuple
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -121,6 +122,15 @@ def mark_text(p: float, symbol: str, key: MarkKey) -> str:
     return symbol * sum(p < level for level in key.levels())
 
 
+def _rows(frame: pd.DataFrame) -> list:
+    """The rows of `frame` as named tuples, as `frame.itertuples()` gives them, without
+    its per-column `iloc` (the summaries have some twenty columns and a few rows, so
+    that lookup was most of a chart's time)."""
+    Row = namedtuple("Row", ["Index", *map(str, frame.columns)], rename=True)
+    columns = [frame.index.tolist(), *(frame[c].tolist() for c in frame.columns)]
+    return [Row(*values) for values in zip(*columns, strict=True)]
+
+
 def _text(value) -> str:
     """User text as plotly must show it: plain, with <, > and & escaped (plotly turns the
     entities back into the characters on screen, and renders no tag from them)."""
@@ -217,7 +227,10 @@ def _animal_lines(
     animals: pd.DataFrame, days: Sequence[float]
 ) -> tuple[np.ndarray, np.ndarray, list]:
     """x, y and hover text of every animal of one group as one line with gaps."""
-    wide = animals.pivot_table(index="animal", columns="day", values="value", aggfunc="first")
+    # pivot_table(aggfunc="first") without its groupby machinery: an animal's first
+    # recorded value per day, animals with none left out.
+    recorded = animals.dropna(subset=["value"]).drop_duplicates(["animal", "day"])
+    wide = recorded.pivot(index="animal", columns="day", values="value")
     wide = wide.reindex(columns=list(days))
     n, k = wide.shape
     # A NaN after each animal's last point breaks the line between animals.
@@ -296,7 +309,7 @@ def time_course(
             "customdata": points["n"].astype(int).tolist(),
             "text": [
                 _hover(row, group, unit, key, cutoff_text=cutoff_text, zero_at=zero_at)
-                for row in points.itertuples()
+                for row in _rows(points)
             ],
             "hovertemplate": "%{text}<extra></extra>",
             "line": {"color": group.colour, "width": 2},
@@ -358,13 +371,13 @@ def _cutoff_ring(points: pd.DataFrame, group: GroupStyle, code: str, cutoff_text
     """A ring around each mean some of whose animals sit at the cut-off: the mean there
     is bounded by the cut-off, not measured. Hover says how many."""
     at = points[pd.to_numeric(points["n_at_cutoff"], errors="coerce").fillna(0) > 0]
+    at = _rows(at[["day", "mean", "n", "n_at_cutoff", "timepoint"]])
     return _scatter(
-        x=_plain(at["day"]),
-        y=_plain(at["mean"]),
-        text=[f"{int(r.n_at_cutoff)}/{int(r.n)}" for r in at.itertuples()],
+        x=_plain([r.day for r in at]),
+        y=_plain([r.mean for r in at]),
+        text=[f"{int(r.n_at_cutoff)}/{int(r.n)}" for r in at],
         customdata=[
-            f"<b>{code}</b> {_text(r.timepoint)}: {cutoff_hover(r, cutoff_text)}"
-            for r in at.itertuples()
+            f"<b>{code}</b> {_text(r.timepoint)}: {cutoff_hover(r, cutoff_text)}" for r in at
         ],
         mode="markers+text",
         textposition="bottom center",

@@ -26,7 +26,7 @@ from sessions import services as session_services
 from sessions.importing.service import import_study_csv
 from sessions.models import TestSession
 from tests.conftest import PASSWORD
-from tests.worlds import build_small_study, record, rows_for, series_to, settings_as_posted, to_csv
+from tests.worlds import record, rows_for, series_to, settings_as_posted, to_csv
 
 LOCMEM = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
@@ -44,11 +44,6 @@ def fresh_cache(settings):
     from django.core.cache import caches
 
     caches["statistics"].clear()
-
-
-@pytest.fixture
-def small(people):
-    return build_small_study(people)
 
 
 def served(study_pk: int, *, mixed_model: bool = False) -> dict[str, pd.DataFrame]:
@@ -284,18 +279,18 @@ WRITES = {
 
 
 @pytest.mark.parametrize("name", list(WRITES))
-def test_every_write_serves_fresh_numbers(name, small, people, client):
+def test_every_write_serves_fresh_numbers(name, small_study, people, client):
     prepare, write, changes = WRITES[name]
     if prepare:
-        prepare(small, people, client)
-    before = served(small.pk)
-    assert same(before, served(small.pk))  # the second look is the cached one
+        prepare(small_study, people, client)
+    before = served(small_study.pk)
+    assert same(before, served(small_study.pk))  # the second look is the cached one
     key_before = _keys()
 
-    write(Study.objects.get(pk=small.pk), people, client)
+    write(Study.objects.get(pk=small_study.pk), people, client)
 
-    after = served(small.pk)
-    assert same(after, cold(small.pk)), f"{name}: the cache served numbers of an older state"
+    after = served(small_study.pk)
+    assert same(after, cold(small_study.pk)), f"{name}: the cache served numbers of an older state"
     if changes is True:
         assert not same(before, after), f"{name} should change the statistics"
     if changes:
@@ -308,28 +303,28 @@ def _keys() -> set[str]:
     return set(caches["statistics"]._cache)  # LocMemCache's own store
 
 
-def test_a_second_look_computes_nothing(small, monkeypatch):
+def test_a_second_look_computes_nothing(small_study, monkeypatch):
     calls = []
     real = stats.study_statistics
     monkeypatch.setattr(stats, "study_statistics", lambda *a, **k: calls.append(1) or real(*a, **k))
-    first = served(small.pk)
+    first = served(small_study.pk)
     assert len(calls) == len(inputs.OUTCOMES)
-    second = served(small.pk)
+    second = served(small_study.pk)
     assert len(calls) == len(inputs.OUTCOMES)  # served from the cache
     assert same(first, second)
 
 
-def test_a_caller_changing_its_table_does_not_change_the_next_one(small):
-    first = served(small.pk)
+def test_a_caller_changing_its_table_does_not_change_the_next_one(small_study):
+    first = served(small_study.pk)
     first["threshold_g"]["p"] = -1.0
-    assert (served(small.pk)["threshold_g"]["p"] != -1.0).all()
+    assert (served(small_study.pk)["threshold_g"]["p"] != -1.0).all()
 
 
-def test_the_mixed_model_is_cached_too_and_follows_the_data(small, people, monkeypatch):
+def test_the_mixed_model_is_cached_too_and_follows_the_data(small_study, people, monkeypatch):
     calls = []
     real = stats.mixed_model
     monkeypatch.setattr(stats, "mixed_model", lambda *a, **k: calls.append(1) or real(*a, **k))
-    study = Study.objects.get(pk=small.pk)
+    study = Study.objects.get(pk=small_study.pk)
     first = inputs.mixed_model_statistics(inputs.analysis_inputs(study))
     again = inputs.mixed_model_statistics(inputs.analysis_inputs(study))
     assert len(calls) == 1 and first.equals(again)
@@ -338,16 +333,16 @@ def test_the_mixed_model_is_cached_too_and_follows_the_data(small, people, monke
     assert len(calls) == 2 and not after.equals(first)
 
 
-def test_a_new_code_version_is_a_new_key(small, monkeypatch):
-    served(small.pk)
+def test_a_new_code_version_is_a_new_key(small_study, monkeypatch):
+    served(small_study.pk)
     keys = _keys()
     stats_cache.code_version.cache_clear()
     monkeypatch.setattr(stats_cache, "code_version", lambda: "another-release")
-    served(small.pk)
+    served(small_study.pk)
     assert _keys() - keys
 
 
-def test_an_unreachable_cache_computes_instead_of_failing(small, monkeypatch):
+def test_an_unreachable_cache_computes_instead_of_failing(small_study, monkeypatch):
     class Broken:
         def get(self, key):
             raise ConnectionError("redis is down")
@@ -356,18 +351,18 @@ def test_an_unreachable_cache_computes_instead_of_failing(small, monkeypatch):
             raise ConnectionError("redis is down")
 
     monkeypatch.setattr(stats_cache, "caches", {stats_cache.ALIAS: Broken()})
-    assert same(served(small.pk), cold(small.pk))
+    assert same(served(small_study.pk), cold(small_study.pk))
 
 
-def test_the_stats_file_after_a_void_is_the_fresh_one(small, people, client):
+def test_the_stats_file_after_a_void_is_the_fresh_one(small_study, people, client):
     """End to end: stats.csv downloaded, a session voided, stats.csv again equals what a
     cold computation writes."""
     client.force_login(people["data_manager"])
-    url = reverse("export_table", args=[small.slug, "stats"])
+    url = reverse("export_table", args=[small_study.slug, "stats"])
     first = b"".join(client.get(url).streaming_content)
     again = b"".join(client.get(url).streaming_content)
     assert first == again
-    _void_session(small, people, client)
+    _void_session(small_study, people, client)
     after = b"".join(client.get(url).streaming_content)
     with override_settings(CACHES=OFF):
         fresh = b"".join(client.get(url).streaming_content)
