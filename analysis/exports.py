@@ -259,22 +259,46 @@ class _SheetWriter:
     it starts with), numbers and booleans as such (numbers with 16 significant digits,
     as openpyxl wrote them), dates with openpyxl's formats."""
 
-    def __init__(self, book, name: str, formats: dict):
+    def __init__(self, book, name: str, formats: dict, texts: dict[str, str]):
         self.sheet = book.add_worksheet(name)
         self.formats = formats
+        self.texts = texts  # shared by the workbook's sheets: text -> the text written
         self.row = 0
+
+    def _text(self, value: str) -> str:
+        written = self.texts.get(value)
+        if written is None:
+            # A line end as XML keeps it (and openpyxl wrote it): a bare carriage return
+            # would be written as the escape _x000D_, shown as such by readers other
+            # than Excel.
+            written = excel_cell(value).replace("\r\n", "\n").replace("\r", "\n")
+            if len(value) <= 64 and len(self.texts) < 100_000:  # memory stays bounded
+                self.texts[value] = written
+        return written
 
     def append(self, values: Iterable) -> None:
         sheet, row = self.sheet, self.row
         for col, value in enumerate(values):
+            kind = type(value)
+            # The common cells first, without `excel_cell`'s checks: a workbook of a
+            # large study holds millions (a group code, a paw, a filament size repeat:
+            # each text is guarded once).
+            if kind is str:
+                if value:
+                    text = self._text(value)
+                    if text:
+                        sheet.write_string(row, col, text)
+                continue
+            if kind is int or (kind is float and math.isfinite(value)):
+                sheet.write_number(row, col, value)
+                continue
             value = excel_cell(value)
+            if isinstance(value, float) and math.isinf(value):
+                value = csv_cell(value)  # "inf", as in the CSV file: a workbook holds no infinity
             if value is None or value == "":
                 continue
             if isinstance(value, str):
-                # A line end as XML keeps it (and openpyxl wrote it): a bare carriage
-                # return would be written as the escape _x000D_, shown as such by readers
-                # other than Excel.
-                sheet.write_string(row, col, value.replace("\r\n", "\n").replace("\r", "\n"))
+                sheet.write_string(row, col, self._text(value))
             elif isinstance(value, bool):
                 sheet.write_boolean(row, col, value)
             elif isinstance(value, (int, float)):
@@ -740,14 +764,15 @@ class StudyExport:
         }
         book = xlsxwriter.Workbook(target, options)
         formats = {kind: book.add_format({"num_format": f}) for kind, f in _DATE_FORMATS}
-        about = _SheetWriter(book, "README", formats)
+        texts: dict[str, str] = {}
+        about = _SheetWriter(book, "README", formats, texts)
         for line in self.readme_text().splitlines():
             about.append([line])
-        methods = _SheetWriter(book, "methods", formats)
+        methods = _SheetWriter(book, "methods", formats, texts)
         for line in self.methods_text().splitlines():
             methods.append([line])
         for spec in TABLES:
-            sheet = _SheetWriter(book, spec.key, formats)
+            sheet = _SheetWriter(book, spec.key, formats, texts)
             header = self.header(spec.key)
             if header is not None:
                 sheet.append(header)

@@ -301,6 +301,7 @@ def censored_counts(inputs: AnalysisInputs, outcome: str = THRESHOLD_G) -> pd.Da
 
 # ----------------------------------------------------------------------------- statistics
 
+MIXED_MODEL_TEST = "mixed_model"  # the `test` of every row `stats.mixed_model` adds
 NO_VALUES = "No values yet: nothing has been recorded for an allocated animal."
 NO_BASELINE = "Statistics start once the baseline timepoint has values."
 NO_CONTROL = "Statistics start once the control group has values."
@@ -355,10 +356,25 @@ def study_statistics(
         table["note"] = _flag_legacy(table, usable)
         return StudyStatistics(table)
 
-    key = stats_cache.key(
-        f"study_statistics:{outcome}", study.pk, [long, legacy], tuple(sorted(settings.items()))
-    )
-    result = stats_cache.cached(key, compute)
+    def key(**changes) -> str:
+        return stats_cache.key(
+            f"study_statistics:{outcome}",
+            study.pk,
+            [long, legacy],
+            tuple(sorted({**settings, **changes}.items())),
+        )
+
+    result = None
+    if not mixed_model:
+        # The table with the mixed model (an export's) holds this one: its other rows are
+        # computed exactly as without it, so the ARRIVE page after an export, or the
+        # dashboard's tables, cost a lookup too.
+        full = stats_cache.peek(key(mixed_model=True))
+        if full is not None:
+            rows = full.table[full.table["test"] != MIXED_MODEL_TEST]
+            result = StudyStatistics(rows.reset_index(drop=True), full.problem)
+    if result is None:
+        result = stats_cache.cached(key(), compute)
     # A copy: a caller that adds a column must not change what the next one is served.
     return StudyStatistics(result.table.copy(), result.problem)
 

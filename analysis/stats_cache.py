@@ -82,6 +82,15 @@ def key(kind: str, study_pk: int, frames: list[pd.DataFrame], settings: tuple) -
     return f"stats:{code_version()}:{kind}:{study_pk}:{digest.hexdigest()}"
 
 
+def peek(cache_key: str):
+    """The stored result under `cache_key`, or None (also when the cache is unreachable)."""
+    try:
+        return caches[ALIAS].get(cache_key)
+    except Exception:  # noqa: BLE001 - an unreachable cache means computing, not failing
+        log.warning("statistics cache unreachable; computing", exc_info=True)
+        return None
+
+
 def cached(cache_key: str, compute: Callable[[], T]) -> T:
     """The stored result under `cache_key`, or `compute()` stored there."""
     try:

@@ -9,6 +9,8 @@ statistics served through the cache must equal those computed with the cache swi
 and where the write changes the data they must differ from the ones served before it.
 """
 
+import re
+
 import pandas as pd
 import pytest
 from django.test import override_settings
@@ -435,3 +437,39 @@ def test_redis_serves_the_statistics_and_never_a_stale_number(
         _void_session(small_study, people, client)
         after = served(small_study.pk)
     assert same(after, cold(small_study.pk)) and not same(after, first)
+
+
+@pytest.mark.parametrize("basis", [stats.BASIS_RANK, stats.BASIS_MODEL])
+def test_the_table_without_the_mixed_model_is_read_from_the_one_with_it(
+    small_study, basis, monkeypatch
+):
+    """An export computes every test with the mixed model; the ARRIVE page and the
+    dashboard's tables (without it) then compute nothing, and get what they would compute."""
+    Study.objects.filter(pk=small_study.pk).update(comparison_basis=basis)
+    with_model = served(small_study.pk, mixed_model=True)
+    assert any((with_model[o]["test"] == "mixed_model").any() for o in inputs.OUTCOMES)
+    calls = []
+    real = stats.study_statistics
+    monkeypatch.setattr(stats, "study_statistics", lambda *a, **k: calls.append(1) or real(*a, **k))
+    without = served(small_study.pk, mixed_model=False)
+    assert calls == []
+    assert same(without, cold(small_study.pk, mixed_model=False))
+    assert not any((without[o]["test"] == "mixed_model").any() for o in inputs.OUTCOMES)
+
+
+def test_arrive_after_the_package_computes_no_statistic(small_study, people, client, monkeypatch):
+    client.force_login(people["data_manager"])
+    assert client.get(reverse("export_package", args=[small_study.slug])).status_code == 200
+    calls = []
+    real = stats.study_statistics
+    monkeypatch.setattr(stats, "study_statistics", lambda *a, **k: calls.append(1) or real(*a, **k))
+    page = client.get(reverse("arrive_report", args=[small_study.slug]))
+    assert page.status_code == 200 and calls == []
+    with override_settings(CACHES=OFF):
+        fresh = client.get(reverse("arrive_report", args=[small_study.slug]))
+
+    def strip(html: bytes) -> bytes:  # the CSRF token and the script nonces differ per page
+        return re.sub(rb'nonce="[^"]*"', b"", re.sub(rb"\b[A-Za-z0-9]{64}\b", b"", html))
+
+    assert b"Friedman" in page.content
+    assert strip(page.content) == strip(fresh.content)
