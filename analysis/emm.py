@@ -47,7 +47,7 @@ import pandas as pd
 from scipy import optimize
 from scipy import stats as sstats
 
-from analysis import stats
+from analysis import cells
 
 FAMILIES = ("vs_control", "vs_baseline", "pairs", "all")
 LEVEL = 0.95
@@ -173,26 +173,26 @@ def emm_comparisons(
 ) -> list[ModelContrast]:
     """The comparisons of ``family`` (see the module docstring) from the mixed model.
 
-    ``frame`` is the tidy long frame of analysis.stats (animal, group, timepoint, day,
+    ``frame`` is the tidy long frame of analysis.cells (animal, group, timepoint, day,
     value); missing values are left out and their animals kept. Raises ValueError with
     a message for an unknown family, a control group or baseline without data, or a
     model that cannot be fitted.
     """
     if family not in FAMILIES:
         raise ValueError(f"family must be one of {', '.join(FAMILIES)}, not {family!r}")
-    clean = stats._clean(frame).dropna(subset=["value"])
-    design = stats._design(clean, control_group)
+    clean = cells.clean(frame).dropna(subset=["value"])
+    design = cells.design(clean, control_group)
     if control_group not in design.groups:
         raise ValueError(f"no data for the control group {control_group!r}")
     if baseline not in design.timepoints:
         raise ValueError(f"no data at the baseline {baseline!r}")
     groups, timepoints = design.groups, design.timepoints
     if len(groups) > 1:
-        fit, group_code, tp_code = stats.fit_cells(
+        fit, group_code, tp_code = cells.fit_cells(
             clean, timepoints=timepoints, baseline=baseline, groups=groups, control=control_group
         )
     else:
-        fit, group_code, tp_code = stats.fit_cells(clean, timepoints=timepoints, baseline=baseline)
+        fit, group_code, tp_code = cells.fit_cells(clean, timepoints=timepoints, baseline=baseline)
 
     def cell(group: str, tp: str) -> dict[str, float]:
         weights = {"(Intercept)": 1.0}

@@ -93,20 +93,19 @@ def _step_root(f, jumps: np.ndarray) -> float:
     return float(jumps[min(k, jumps.size - 1)])
 
 
-def _ranks_and_ties(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Average ranks of `values` (scipy's ``rankdata(method="average")``) and the size of
-    each run of tied values. The interval searches call this a few hundred times per
-    study on a handful of values, where scipy's array-API dispatch around the same sort
-    costs ten times the sort (tests/analysis/test_stats_family.py compares the two)."""
+def _ranks(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Average ranks of `values` (1-D) and the size of each group of tied values:
+    scipy's ``rankdata(values)`` and ``np.unique(ranks, return_counts=True)[1]`` in one
+    sort. The root finding evaluates the statistic hundreds of times per interval, where
+    scipy's per-call overhead was most of the cost; the ranks are the same numbers
+    (half-integers, exact in floating point)."""
     order = np.argsort(values, kind="mergesort")
     ordered = values[order]
-    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
-    bounds = np.r_[starts, values.size]
-    average = (bounds[:-1] + bounds[1:] + 1) / 2.0  # mean of the 1-based ranks of a run
-    run = np.cumsum(np.r_[True, ordered[1:] != ordered[:-1]]) - 1
+    starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1], [True])))
+    counts = np.diff(starts)
     ranks = np.empty(values.size)
-    ranks[order] = average[run]
-    return ranks, np.diff(bounds)
+    ranks[order] = np.repeat(starts[:-1] + (counts + 1) / 2, counts)
+    return ranks, counts
 
 
 def _nan(name: str, note: str) -> Shift:
@@ -205,7 +204,7 @@ def _two_sample_asymptotic(x: np.ndarray, y: np.ndarray, conf_level: float) -> S
     alpha = 1 - conf_level
 
     def z(d: float, correct: bool) -> float:
-        ranks, counts = _ranks_and_ties(np.concatenate([x - d, y]))
+        ranks, counts = _ranks(np.concatenate([x - d, y]))
         dz = ranks[:m].sum() - m * (m + 1) / 2 - m * n / 2
         variance = (m * n / 12) * (
             (m + n + 1) - np.sum(counts**3 - counts) / ((m + n) * (m + n - 1))
@@ -296,7 +295,7 @@ def _paired_asymptotic(d: np.ndarray, conf_level: float, zeros: bool) -> Shift:
         k = shifted.size
         if k == 0:
             return 0.0
-        ranks, counts = _ranks_and_ties(np.abs(shifted))
+        ranks, counts = _ranks(np.abs(shifted))
         dz = ranks[shifted > 0].sum() - k * (k + 1) / 4
         sigma = math.sqrt(k * (k + 1) * (2 * k + 1) / 24 - np.sum(counts**3 - counts) / 48)
         if sigma == 0:

@@ -49,7 +49,11 @@ import pandas as pd
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
-from analysis import hodges_lehmann, lmm
+from analysis import emm, hodges_lehmann, lmm
+from analysis.cells import INPUT_COLUMNS as INPUT_COLUMNS  # the input contract, re-exported
+from analysis.cells import Design, fit_cells
+from analysis.cells import clean as clean_frame
+from analysis.cells import design as design_of
 
 
 def _posthocs():
@@ -82,7 +86,6 @@ COLUMNS = [
 ]
 COMPARISON_COLUMNS = ["family", "estimate", "ci_low", "ci_high", "estimate_name"]
 SUMMARY_COLUMNS = ["group", "timepoint", "day", "n", "mean", "sd", "sem", "median", "q1", "q3"]
-INPUT_COLUMNS = ["animal", "group", "timepoint", "day", "value"]
 POSTHOC_CHOICES = ("nemenyi", "dunn_holm")
 
 # The comparisons a study reads its marks and sentences from (Study.comparison_family).
@@ -165,43 +168,6 @@ def _dropped_note(dropped: Sequence[str]) -> str:
 
 
 # ----------------------------------------------------------------------------- input
-
-
-@dataclass(frozen=True)
-class Design:
-    """The ordered timepoints and groups of one analysis frame."""
-
-    timepoints: list[str]
-    days: dict[str, float]
-    groups: list[str]
-
-
-def _clean(frame: pd.DataFrame) -> pd.DataFrame:
-    missing = [c for c in INPUT_COLUMNS if c not in frame.columns]
-    if missing:
-        raise ValueError(f"frame lacks column(s): {', '.join(missing)}")
-    clean = frame[INPUT_COLUMNS].copy()
-    clean["value"] = pd.to_numeric(clean["value"], errors="coerce").astype(float)
-    clean["day"] = pd.to_numeric(clean["day"], errors="coerce").astype(float)
-    for column in ("animal", "group", "timepoint"):
-        clean[column] = clean[column].astype(str)
-    duplicated = clean.duplicated(["animal", "timepoint"], keep=False) & clean["value"].notna()
-    if duplicated.any():
-        first = clean.loc[duplicated].iloc[0]
-        raise ValueError(
-            f"animal {first['animal']} has more than one value at {first['timepoint']}"
-        )
-    return clean
-
-
-def _design(clean: pd.DataFrame, control_group: str | None = None) -> Design:
-    days = clean.groupby("timepoint", sort=False)["day"].min()
-    order = sorted(days.index, key=lambda tp: (days[tp], tp))
-    groups = clean["group"].drop_duplicates().tolist()  # first-seen order, without a slow loop
-    if control_group is not None and control_group in groups:
-        groups.remove(control_group)
-        groups.insert(0, control_group)
-    return Design(timepoints=order, days={tp: float(days[tp]) for tp in order}, groups=groups)
 
 
 def _wide(clean: pd.DataFrame, timepoints: Sequence[str]) -> pd.DataFrame:
@@ -667,8 +633,8 @@ def within_group_tests(
     all in a group are left out of that group's test, and the note says so.
     """
     _check_family(family)
-    clean = _clean(frame)
-    design = _design(clean)
+    clean = clean_frame(frame)
+    design = design_of(clean)
     by_group = dict(list(clean.groupby("group", sort=False)))  # one pass, not one per group
     rows = []
     for group in design.groups:
@@ -873,8 +839,8 @@ def rm_anova(frame: pd.DataFrame) -> pd.DataFrame:
     ``rm_anova_hf`` (same F, df multiplied by epsilon, corrected p; ``epsilon`` column
     holds the estimate, HF uncapped as R prints it but capped at 1 for the p-value).
     """
-    clean = _clean(frame)
-    design = _design(clean)
+    clean = clean_frame(frame)
+    design = design_of(clean)
     by_group = dict(list(clean.groupby("group", sort=False)))
     rows = []
     for group in design.groups:
@@ -902,8 +868,8 @@ def mixed_anova(frame: pd.DataFrame, *, control_group: str | None = None) -> pd.
     pooled within-group covariance; ``mixed_anova_gg`` / ``mixed_anova_hf`` for the
     within terms. Animals missing any timepoint are dropped.
     """
-    clean = _clean(frame)
-    design = _design(clean, control_group)
+    clean = clean_frame(frame)
+    design = design_of(clean, control_group)
     timepoints, gap_note = _usable_timepoints(clean, design)
     wide = _wide(clean, timepoints)
     complete, dropped = _complete_cases(wide)
@@ -1053,8 +1019,8 @@ def between_group_tests(
     within-group families; Mann-Whitney when exactly two groups have data there."""
     _check_posthoc(posthoc)
     _check_family(family)
-    clean = _clean(frame)
-    design = _design(clean, control_group)
+    clean = clean_frame(frame)
+    design = design_of(clean, control_group)
     present = clean.dropna(subset=["value"])
     # One grouping pass; filtering the frame per timepoint and group dominated large studies.
     cells = {
@@ -1219,8 +1185,8 @@ def auc_per_animal(frame: pd.DataFrame) -> pd.DataFrame:
     Only animals with a value at every timepoint that has data in the study get an AUC:
     a shorter span would not be comparable. Columns: animal, group, auc, complete.
     """
-    clean = _clean(frame)
-    design = _design(clean)
+    clean = clean_frame(frame)
+    design = design_of(clean)
     timepoints, _ = _usable_timepoints(clean, design)
     wide = _wide(clean, timepoints)
     days = np.array([design.days[tp] for tp in timepoints])
@@ -1253,8 +1219,8 @@ def auc_tests(
     :func:`between_group_tests`), or ``auc_mann_whitney``."""
     _check_posthoc(posthoc)
     _check_family(family)
-    clean = _clean(frame)
-    design = _design(clean, control_group)
+    clean = clean_frame(frame)
+    design = design_of(clean, control_group)
     aucs = auc_per_animal(clean)
     dropped = aucs.loc[~aucs["complete"], "animal"].astype(str).tolist()
     usable = aucs[aucs["complete"]]
@@ -1283,40 +1249,6 @@ def auc_tests(
 # -------------------------------------------------------------------- mixed models
 
 MIXED_METHOD = "linear mixed model (REML, random intercept per animal; Satterthwaite df)"
-
-
-def _coded_levels(labels: Sequence[str], reference: str, prefix: str) -> dict[str, str]:
-    """label -> code, the reference first. People's labels never become column names:
-    the codes ("g0", "t3") are what the design matrix is built from."""
-    order = [reference, *[label for label in labels if label != reference]]
-    return {label: f"{prefix}{i}" for i, label in enumerate(order)}
-
-
-def fit_cells(
-    frame: pd.DataFrame,
-    *,
-    timepoints: Sequence[str],
-    baseline: str,
-    groups: Sequence[str] | None = None,
-    control: str | None = None,
-) -> tuple[lmm.LmmFit, dict[str, str], dict[str, str]]:
-    """``lmer(value ~ timepoint + (1 | animal))`` or, with ``groups``,
-    ``lmer(value ~ group * timepoint + (1 | animal))``, treatment contrasts against
-    ``baseline`` and ``control``. Returns the fit and the group and timepoint codes:
-    columns are named "timepoint<t>", "group<g>" and "group<g>:timepoint<t>".
-
-    ``frame`` is a cleaned long frame without missing values."""
-    tp_code = _coded_levels(timepoints, baseline, "t")
-    columns = {"timepoint": frame["timepoint"].map(tp_code)}
-    levels = {"timepoint": list(tp_code.values())}
-    group_code: dict[str, str] = {}
-    if groups is not None:
-        group_code = _coded_levels(groups, control, "g")
-        columns = {"group": frame["group"].map(group_code), **columns}
-        levels = {"group": list(group_code.values()), **levels}
-    X, names = lmm.treatment_design(columns, levels)
-    fit = lmm.fit_lmm(frame["value"].to_numpy(), X, frame["animal"].to_numpy(), names)
-    return fit, group_code, tp_code
 
 
 def _fit_note(fit: lmm.LmmFit, labels: dict[str, str]) -> str:
@@ -1367,8 +1299,8 @@ def mixed_model(
     Where Satterthwaite's df cannot be computed the row says "Wald z" in its note and its
     df is empty.
     """
-    clean = _clean(frame).dropna(subset=["value"])
-    design = _design(clean, control_group)
+    clean = clean_frame(frame).dropna(subset=["value"])
+    design = design_of(clean, control_group)
     rows = []
     for group in design.groups:
         sub = clean[clean["group"] == group]
@@ -1549,8 +1481,8 @@ def group_summary(frame: pd.DataFrame) -> pd.DataFrame:
     Quartiles use pandas' default linear interpolation, which is R's ``quantile`` type 7.
     A timepoint without data in a group gives n = 0 and NaN statistics.
     """
-    clean = _clean(frame)
-    design = _design(clean)
+    clean = clean_frame(frame)
+    design = design_of(clean)
     present = clean[clean["value"].notna()]
     # One pass over the frame, then numpy per cell (same formulas as pandas' mean, std,
     # median and linear quantile): filtering the frame per cell dominated large studies.
@@ -1620,8 +1552,8 @@ def study_statistics(
         raise ValueError(f"basis must be one of {BASIS_CHOICES}, not {basis!r}")
     if not 0 < alpha < 1:
         raise ValueError("alpha must be between 0 and 1")
-    clean = _clean(frame)
-    design = _design(clean, control_group)
+    clean = clean_frame(frame)
+    design = design_of(clean, control_group)
     if baseline not in design.timepoints:
         raise ValueError(f"baseline {baseline!r} is not a timepoint of this frame")
     if control_group not in design.groups:
@@ -1679,8 +1611,6 @@ def _model_comparisons(
 ) -> pd.DataFrame:
     """The family's comparisons from analysis.emm, as ``emm`` rows; one row with the
     reason where the model cannot give them."""
-    from analysis import emm  # emm builds on this module
-
     try:
         contrasts = emm.emm_comparisons(
             clean,
@@ -1706,7 +1636,7 @@ def _model_comparisons(
         control_group=control_group,
         first_treated=first_treated,
         pairs=pairs,
-        timepoints=_design(clean).timepoints,
+        timepoints=design_of(clean).timepoints,
     )
 
 

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
-from analysis import stats  # noqa: E402
+from analysis import cells, stats  # noqa: E402
 from bench import _results  # noqa: E402
 from bench._results import Row, fmt  # noqa: E402
 
@@ -56,8 +56,8 @@ def simulate(n_animals: int, n_timepoints: int, n_groups: int, seed: int) -> pd.
 
 def ours(frame: pd.DataFrame):
     clean = frame.dropna(subset=["value"])
-    design = stats._design(clean, "G0")
-    fit, group_code, tp_code = stats.fit_cells(
+    design = cells.design(clean, "G0")
+    fit, group_code, tp_code = cells.fit_cells(
         clean, timepoints=design.timepoints, baseline="T0", groups=design.groups, control="G0"
     )
     return fit, group_code, tp_code

@@ -328,6 +328,7 @@ def suggested_filament(session: TestSession, series: list[tuple[str, bool]]) -> 
         filament_table(study.filament_set_id).specs,
         method=session.method,
         start=study.start_filament,
+        **study.method_params,
     )
 
 

@@ -24,7 +24,7 @@ from sessions import services as session_services
 from sessions.importing.service import import_study_csv
 from sessions.models import TestSession
 from tests.conftest import PASSWORD
-from tests.worlds import build_small_study, record, rows_for, series_to, settings_as_posted, to_csv
+from tests.worlds import record, rows_for, series_to, settings_as_posted, to_csv
 
 LOCMEM = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
@@ -42,11 +42,6 @@ def fresh_cache(settings):
     from django.core.cache import caches
 
     caches["statistics"].clear()
-
-
-@pytest.fixture
-def small(people):
-    return build_small_study(people)
 
 
 def served(study_pk: int, *, mixed_model: bool = False) -> dict[str, pd.DataFrame]:
@@ -225,8 +220,33 @@ def _unblind(study, people, client):
     )
 
 
+def _undo_tap_by_uuid(study, people, client):
+    """The bench's Undo of one tap the tablet names (the stimulus voided by its UUID)."""
+    session = TestSession.objects.get(animal__study=study, animal__code="B2", timepoint__label="T2")
+    last = session.stimuli.filter(voided=False).order_by("order").last()
+    session_services.undo_tap(
+        session=session, user=people["technician"], client_uuid=last.client_uuid
+    )
+
+
+def _animal_died(study, people, client):
+    """After its last test: an animal that died keeps its data (analysis.frames)."""
+    animal_services.change_animal_status(
+        animal=Animal.objects.get(study=study, code="A1"),
+        status=Animal.Status.DIED,
+        date=study.date_of_day(22),
+        reason="found dead in cage",
+        user=people["data_manager"],
+    )
+
+
+def _study_status(study, people, client):
+    Study.objects.filter(pk=study.pk).update(status=Study.Status.LOCKED)
+
+
 WRITES = {
     "undo (a stimulus voided)": (None, _undo, True),
+    "tap undone by its UUID (the bench's Undo)": (None, _undo_tap_by_uuid, True),
     "tap": (_tap_prepare, _tap, True),
     "session void": (None, _void_session, True),
     "import": (None, _import, True),
@@ -237,7 +257,9 @@ WRITES = {
     "group code edited": (None, _group_code, True),
     "baseline timepoint changed": (None, _baseline, True),
     "timepoint relabelled": (None, _timepoint_label, True),
+    "animal died (status change)": (None, _animal_died, False),
     "alpha": (None, _setting(alpha=0.5), True),
+    "cut-off": (None, _setting(cutoff_g=60.0, change_reason="wrong set entered"), True),
     "post-hoc": (_wide_alpha, _setting(posthoc="dunn_holm"), KEY),
     "comparison family": (
         None,
@@ -250,22 +272,23 @@ WRITES = {
     "observation void": (None, _observation_void, False),
     "timepoint signed off": (None, _sign_off, False),
     "unblinding": (None, _unblind, False),
+    "study status (locked)": (None, _study_status, False),
 }
 
 
 @pytest.mark.parametrize("name", list(WRITES))
-def test_every_write_serves_fresh_numbers(name, small, people, client):
+def test_every_write_serves_fresh_numbers(name, small_study, people, client):
     prepare, write, changes = WRITES[name]
     if prepare:
-        prepare(small, people, client)
-    before = served(small.pk)
-    assert same(before, served(small.pk))  # the second look is the cached one
+        prepare(small_study, people, client)
+    before = served(small_study.pk)
+    assert same(before, served(small_study.pk))  # the second look is the cached one
     key_before = _keys()
 
-    write(Study.objects.get(pk=small.pk), people, client)
+    write(Study.objects.get(pk=small_study.pk), people, client)
 
-    after = served(small.pk)
-    assert same(after, cold(small.pk)), f"{name}: the cache served numbers of an older state"
+    after = served(small_study.pk)
+    assert same(after, cold(small_study.pk)), f"{name}: the cache served numbers of an older state"
     if changes is True:
         assert not same(before, after), f"{name} should change the statistics"
     if changes:
@@ -278,28 +301,28 @@ def _keys() -> set[str]:
     return set(caches["statistics"]._cache)  # LocMemCache's own store
 
 
-def test_a_second_look_computes_nothing(small, monkeypatch):
+def test_a_second_look_computes_nothing(small_study, monkeypatch):
     calls = []
     real = stats.study_statistics
     monkeypatch.setattr(stats, "study_statistics", lambda *a, **k: calls.append(1) or real(*a, **k))
-    first = served(small.pk)
+    first = served(small_study.pk)
     assert len(calls) == len(inputs.OUTCOMES)
-    second = served(small.pk)
+    second = served(small_study.pk)
     assert len(calls) == len(inputs.OUTCOMES)  # served from the cache
     assert same(first, second)
 
 
-def test_a_caller_changing_its_table_does_not_change_the_next_one(small):
-    first = served(small.pk)
+def test_a_caller_changing_its_table_does_not_change_the_next_one(small_study):
+    first = served(small_study.pk)
     first["threshold_g"]["p"] = -1.0
-    assert (served(small.pk)["threshold_g"]["p"] != -1.0).all()
+    assert (served(small_study.pk)["threshold_g"]["p"] != -1.0).all()
 
 
-def test_the_mixed_model_is_cached_too_and_follows_the_data(small, people, monkeypatch):
+def test_the_mixed_model_is_cached_too_and_follows_the_data(small_study, people, monkeypatch):
     calls = []
     real = stats.mixed_model
     monkeypatch.setattr(stats, "mixed_model", lambda *a, **k: calls.append(1) or real(*a, **k))
-    study = Study.objects.get(pk=small.pk)
+    study = Study.objects.get(pk=small_study.pk)
     first = inputs.mixed_model_statistics(inputs.analysis_inputs(study))
     again = inputs.mixed_model_statistics(inputs.analysis_inputs(study))
     assert len(calls) == 1 and first.equals(again)
@@ -308,16 +331,16 @@ def test_the_mixed_model_is_cached_too_and_follows_the_data(small, people, monke
     assert len(calls) == 2 and not after.equals(first)
 
 
-def test_a_new_code_version_is_a_new_key(small, monkeypatch):
-    served(small.pk)
+def test_a_new_code_version_is_a_new_key(small_study, monkeypatch):
+    served(small_study.pk)
     keys = _keys()
     stats_cache.code_version.cache_clear()
     monkeypatch.setattr(stats_cache, "code_version", lambda: "another-release")
-    served(small.pk)
+    served(small_study.pk)
     assert _keys() - keys
 
 
-def test_an_unreachable_cache_computes_instead_of_failing(small, monkeypatch):
+def test_an_unreachable_cache_computes_instead_of_failing(small_study, monkeypatch):
     class Broken:
         def get(self, key):
             raise ConnectionError("redis is down")
@@ -326,19 +349,85 @@ def test_an_unreachable_cache_computes_instead_of_failing(small, monkeypatch):
             raise ConnectionError("redis is down")
 
     monkeypatch.setattr(stats_cache, "caches", {stats_cache.ALIAS: Broken()})
-    assert same(served(small.pk), cold(small.pk))
+    assert same(served(small_study.pk), cold(small_study.pk))
 
 
-def test_the_stats_file_after_a_void_is_the_fresh_one(small, people, client):
+def test_the_stats_file_after_a_void_is_the_fresh_one(small_study, people, client):
     """End to end: stats.csv downloaded, a session voided, stats.csv again equals what a
     cold computation writes."""
     client.force_login(people["data_manager"])
-    url = reverse("export_table", args=[small.slug, "stats"])
+    url = reverse("export_table", args=[small_study.slug, "stats"])
     first = b"".join(client.get(url).streaming_content)
     again = b"".join(client.get(url).streaming_content)
     assert first == again
-    _void_session(small, people, client)
+    _void_session(small_study, people, client)
     after = b"".join(client.get(url).streaming_content)
     with override_settings(CACHES=OFF):
         fresh = b"".join(client.get(url).streaming_content)
     assert after == fresh and after != first
+
+
+# ----------------------------------------------------------------------------- Redis
+# LABSTUDY_CACHE_URL=redis://... (README "Statistics cache"): Django's RedisCache, which
+# needs the `redis` package (requirements.txt). Run against the Redis on this machine;
+# the keys carry a prefix of their own, so nothing else stored there is read or cleared.
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def _redis_or_skip():
+    import os
+
+    redis = pytest.importorskip("redis")
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
+    except redis.exceptions.ConnectionError:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"no Redis at {REDIS_URL}")
+        pytest.skip(f"no Redis at {REDIS_URL}: start one to run this test")
+
+
+def test_the_settings_choose_redis_when_the_url_names_it():
+    import subprocess
+    import sys
+
+    from tests.worlds import ROOT, manage_env
+
+    env = manage_env(LABSTUDY_CACHE_URL=REDIS_URL, DJANGO_SETTINGS_MODULE="labstudy.settings")
+    code = (
+        "import django; django.setup(); from django.conf import settings; "
+        "c = settings.CACHES['statistics']; print(c['BACKEND'], c['LOCATION'])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["django.core.cache.backends.redis.RedisCache", REDIS_URL]
+
+
+def test_redis_serves_the_statistics_and_never_a_stale_number(
+    small_study, people, client, monkeypatch
+):
+    import uuid
+
+    _redis_or_skip()
+    redis_caches = {
+        **LOCMEM,
+        "statistics": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": f"labstudy-test-{uuid.uuid4().hex}",
+            "TIMEOUT": 60,
+        },
+    }
+    calls = []
+    real = stats.study_statistics
+    monkeypatch.setattr(stats, "study_statistics", lambda *a, **k: calls.append(1) or real(*a, **k))
+    with override_settings(CACHES=redis_caches):
+        first = served(small_study.pk)
+        assert len(calls) == len(inputs.OUTCOMES)
+        again = served(small_study.pk)
+        assert len(calls) == len(inputs.OUTCOMES)  # a lookup in Redis, nothing computed
+        assert same(first, again)
+        _void_session(small_study, people, client)
+        after = served(small_study.pk)
+    assert same(after, cold(small_study.pk)) and not same(after, first)

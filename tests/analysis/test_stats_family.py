@@ -176,21 +176,6 @@ def test_two_sample_exact_interval_takes_rs_order_statistics():
         assert (p.pvalue < 0.025) == (u == 8)
 
 
-def test_interval_search_ranks_are_scipys_average_ranks():
-    # The interval searches rank with a lean copy of scipy.stats.rankdata (average ranks,
-    # ties sized by run); it must give scipy's ranks and tie counts exactly, ties or not.
-    rng = np.random.default_rng(17)
-    for size in (1, 2, 5, 9, 30, 120):
-        for values in (rng.normal(size=size), rng.integers(0, 4, size=size).astype(float)):
-            ranks, ties = hodges_lehmann._ranks_and_ties(values)
-            expected = scipy_stats.rankdata(values)
-            assert ranks.tolist() == expected.tolist()
-            assert sorted(ties.tolist()) == sorted(
-                np.unique(expected, return_counts=True)[1].tolist()
-            )
-            assert ties.sum() == size
-
-
 def test_effect_sizes_refuse_gracefully():
     assert math.isnan(hodges_lehmann.two_sample([5, 5], [5, 5]).estimate)
     assert math.isnan(hodges_lehmann.paired([300, 300], [300, 300]).estimate)
