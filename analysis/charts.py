@@ -567,6 +567,7 @@ def frequency_chart(curves: list[dict], *, criterion_pct: float, filename: str) 
     session (``selectors._frequency_curves``), with the study's criterion as a dashed
     line: where a line first reaches it is that session's threshold."""
     data = []
+    forces = sorted({g for curve in curves for g in curve["forces_g"]})
     for i, curve in enumerate(curves):
         colour = FREQUENCY_COLOURS[i % len(FREQUENCY_COLOURS)]
         data.append(
@@ -587,6 +588,9 @@ def frequency_chart(curves: list[dict], *, criterion_pct: float, filename: str) 
         "xaxis": {
             "title": {"text": "Filament force (g, log scale)"},
             "type": "log",
+            # Ticks at the filaments applied, not at 1.5 or 2.5 g, which no filament is.
+            "tickvals": forces,
+            "ticktext": [f"{g:g}" for g in forces],
             "showline": True,
             "zeroline": False,
         },
@@ -620,7 +624,8 @@ def frequency_chart(curves: list[dict], *, criterion_pct: float, filename: str) 
             }
         ],
         "margin": {"l": 60, "r": 20, "t": 20, "b": 50},
-        "height": 320,
+        "height": 360,
+        "showlegend": len(curves) > 1,
         "legend": {"orientation": "h", "y": -0.25},
     }
     return {

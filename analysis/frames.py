@@ -163,7 +163,16 @@ def session_frame(study, *, method: str | None = None) -> pd.DataFrame:
     frame = frame.merge(_animals(study), on="animal_id").merge(
         _timepoints(study), on="timepoint_id"
     )
-    frame["pct_mpe"], frame["mpe_reason"] = _pct_mpe(frame, study.ceiling_g)
+    frame["pct_mpe"], frame["mpe_reason"] = _pct_mpe(
+        frame,
+        # Study.ceiling_g, from the filaments already read
+        thresholds.effective_cutoff_g(
+            filaments,
+            cutoff_g=study.cutoff_g,
+            method=study.threshold_method,
+            subset=study.method_params["subset"],
+        ),
+    )
     frame["group"] = frame["group"].fillna("")
     frame["analysed_paw"] = _analysed_paws(study, frame["animal_id"])
     frame = frame.sort_values(["day", "animal", "paw"]).reset_index(drop=True)

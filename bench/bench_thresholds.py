@@ -1,7 +1,9 @@
 """Benchmark: thresholds for a whole study, batch (numpy) against a per-session loop.
 
 Simulates up-down sessions on the Stoelting 20-filament set (rats with random
-thresholds, a few sessions cut short), then times ``batch_thresholds`` and a plain loop
+thresholds, a few sessions cut short), ascending series (each filament once from the
+lowest until the first withdrawal) and percent-response blocks (six filaments, 3.61-4.56,
+five applications each, 3 of 5 needed), then times ``batch_thresholds`` and a plain loop
 of ``compute_threshold`` over the same sessions in the same run, checks that both give
 the same answers, prints a markdown table and merges it into ``bench/RESULTS.md``
 under "## thresholds".
@@ -26,6 +28,7 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
 from analysis.thresholds import (  # noqa: E402
+    BLOCK_FAMILY,
     METHODS,
     STOELTING_20,
     batch_thresholds,
@@ -66,6 +69,41 @@ def simulate(n_sessions: int, seed: int = 2022):
     return idx[keep], withdrew[keep], np.repeat(np.arange(n_sessions), lengths)
 
 
+# The settings of the ascending and percent-response rows (a study's method settings).
+BLOCK_PARAMS = {
+    "ascending": {"applications": 1, "withdrawals": 1, "subset": None},
+    "percent_response": {
+        "applications": 5,
+        "withdrawals": 3,
+        "subset": ["3.61", "3.84", "4.08", "4.17", "4.31", "4.56"],
+    },
+}
+
+
+def simulate_blocks(n_sessions: int, method: str, seed: int = 2022):
+    """Flat arrays of ``n_sessions`` ascending or percent-response series, as guided:
+    each filament in use N times from the lowest (ascending cut where it ends)."""
+    rng = np.random.default_rng(seed)
+    params = BLOCK_PARAMS[method]
+    sizes = [f.size for f in STOELTING_20]
+    subset = params["subset"] or sizes
+    positions = np.array([sizes.index(s) for s in subset])
+    evaluator = np.array([float(f.size) for f in STOELTING_20])
+    per = np.repeat(positions, params["applications"])
+    steps = len(per)
+    true_log = rng.normal(4.3, 0.6, n_sessions)
+    idx = np.broadcast_to(per, (n_sessions, steps))
+    p = 1 / (1 + np.exp(-(evaluator[idx] - true_log[:, None]) / 0.15))
+    withdrew = rng.random((n_sessions, steps)) < p
+    sid = np.repeat(np.arange(n_sessions), steps)
+    full = batch_thresholds(idx.ravel(), withdrew.ravel(), sid, method=method, **params)
+    lengths = full.n_stimuli.copy()
+    cut = rng.random(n_sessions) < 0.05  # some sessions stopped early
+    lengths[cut] = np.maximum(1, lengths[cut] - rng.integers(1, 4, cut.sum()))
+    keep = np.arange(steps)[None, :] < lengths[:, None]
+    return idx[keep], withdrew[keep], np.repeat(np.arange(n_sessions), lengths)
+
+
 def per_session(idx, withdrew, sid):
     sizes = [f.size for f in STOELTING_20]
     starts = np.flatnonzero(np.r_[True, sid[1:] != sid[:-1]])
@@ -85,15 +123,24 @@ def best_of(repeat: int, fn):
 
 
 def run(n_sessions: int, methods, repeat: int, seed: int) -> list[Row]:
-    idx, withdrew, sid = simulate(n_sessions, seed)
-    sessions = per_session(idx, withdrew, sid)
+    up_down = simulate(n_sessions, seed)
     rows = []
     for method in methods:
+        if method in BLOCK_FAMILY:
+            idx, withdrew, sid = simulate_blocks(n_sessions, method, seed)
+            params = BLOCK_PARAMS[method]
+        else:
+            (idx, withdrew, sid), params = up_down, {}
+        sessions = per_session(idx, withdrew, sid)
         batch_s, batch = best_of(
-            repeat, lambda m=method: batch_thresholds(idx, withdrew, sid, method=m)
+            repeat,
+            lambda m=method, a=(idx, withdrew, sid), p=params: batch_thresholds(*a, method=m, **p),
         )
         loop_s, loop = best_of(
-            1, lambda m=method: [compute_threshold(s, method=m) for s in sessions]
+            1,
+            lambda m=method, p=params, ss=sessions: [
+                compute_threshold(s, method=m, **p) for s in ss
+            ],
         )
         grams = np.array([np.nan if t.grams is None else t.grams for t in loop])
         status = np.array([t.status for t in loop])
@@ -118,7 +165,9 @@ def notes(n_sessions: int) -> list[str]:
     return [
         f"`python bench/bench_thresholds.py --size {n_sessions}`: value = `batch_thresholds` "
         "(numpy, best of the repeats), baseline = a plain loop of `compute_threshold` "
-        "over the same simulated sessions in the same run; both must agree. "
+        "over the same simulated sessions in the same run; both must agree. Ascending: "
+        "each filament of the set once from the lowest until the first withdrawal; percent "
+        "response: six filaments (0.4-4 g) five times each, 3 of 5 needed. "
         f"Python {platform.python_version()}, numpy {np.__version__}, {platform.machine()}.",
     ]
 

@@ -21,9 +21,13 @@ from django.utils import timezone
 from analysis import planning
 from analysis.frames import filaments_of
 from analysis.inputs import THRESHOLD_G, analysis_inputs
-from labstudy.models import SampleSizePlan, Study, ThresholdMethod
+from labstudy.models import SampleSizePlan, Study
 
 PlanError = planning.PlanError
+# Methods whose threshold is a filament's force (target force, ascending limits, percent
+# response): simulated values are rounded up to the filament set as those studies record.
+# Up-down and SUDO give values between filaments.
+FILAMENT_FORCE_METHODS = ("first_response", "ascending", "percent_response")
 
 
 def new_seed() -> int:
@@ -102,7 +106,7 @@ def start_plan(
         unit=unit,
         cutoff_g=float(study.cutoff_g),
         filaments_g=filaments,
-        round_to_filaments=study.threshold_method == ThresholdMethod.FIRST_RESPONSE,
+        round_to_filaments=study.threshold_method in FILAMENT_FORCE_METHODS,
         pair_count=len(study.chosen_pairs()),
     )
     plan = SampleSizePlan.objects.create(
@@ -148,8 +152,9 @@ def run_plan(plan_id: int, scenario, analysis: str, settings: planning.PlanSetti
     last = [-1]
 
     def progress(done: int, total: int) -> None:
+        # The total is an estimate until n is found: never let the bar go back.
         percent = min(99, int(100 * done / max(total, 1)))
-        if percent != last[0]:
+        if percent > last[0]:
             last[0] = percent
             # update(): progress is not history-worthy, and skips the model's save().
             SampleSizePlan.objects.filter(pk=plan_id).update(progress=percent)

@@ -51,19 +51,24 @@ def simulate_series(
     *,
     method: str,
     start: str,
+    params: dict | None = None,
 ) -> list[tuple[str, bool]]:
-    """Apply filaments by the method's stepping rule to a simulated rat until complete."""
+    """Apply filaments by the method's stepping rule to a simulated rat until complete.
+
+    `params`: a study's ascending / percent-response settings (Study.method_params)."""
+    params = params or {}
     series: list[tuple[str, bool]] = []
     centre = math.log10(true_threshold_g)
+    bound = thresholds.series_bound(filaments, method=method, start=start, **params)
     while True:
-        size = thresholds.next_filament(series, filaments, method=method, start=start)
+        size = thresholds.next_filament(series, filaments, method=method, start=start, **params)
         if size is None:
             return series
         grams = next(f.grams for f in filaments if f.size == size)
         z = (math.log10(grams) - centre) / RESPONSE_SPREAD_LOG10
         p_withdraw = 1 / (1 + math.exp(-z))
         series.append((size, rng.random() < p_withdraw))
-        if len(series) > 60:  # next_filament always terminates; this guards the demo only
+        if len(series) > bound:  # next_filament always terminates; this guards the demo only
             raise RuntimeError("stepping rule did not terminate")
 
 
@@ -200,7 +205,12 @@ def simulate_sessions(
                 median = TRUE_THRESHOLD_G[animal.group.code][tp_index]
             true_g = 10 ** (math.log10(median) + animal_offset[animal.pk])
             series = simulate_series(
-                rng, true_g, filaments, method=study.threshold_method, start=study.start_filament
+                rng,
+                true_g,
+                filaments,
+                method=study.threshold_method,
+                start=study.start_filament,
+                params=study.method_params,
             )
             tested_at = timezone.make_aware(
                 dt.datetime.combine(tp.date, dt.time(9, 0)) + dt.timedelta(minutes=6 * slot)

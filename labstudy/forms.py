@@ -13,6 +13,7 @@ from django.db.models import Count
 from django.forms import BaseInlineFormSet, inlineformset_factory
 
 from labstudy.models import (
+    METHOD_SETTING_FIELDS,
     Phase,
     Role,
     Study,
@@ -278,7 +279,7 @@ class StudyForm(forms.ModelForm):
         if method in ThresholdMethod.values:
             params = {
                 name: (self.data.get(self.add_prefix(name)) or "").strip()
-                for name in ("applications_per_filament", "withdrawals_needed", "method_filaments")
+                for name in METHOD_SETTING_FIELDS
             }
             refusal = self.instance.method_change_refusal(
                 method=method, reason=reason, params=params

@@ -4,8 +4,10 @@ Recorded observations live in `animals` and `sessions`; nothing here is derived 
 """
 
 import datetime as dt
+import re
 from decimal import Decimal
 
+from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
@@ -39,6 +41,7 @@ class ThresholdMethod(models.TextChoices):
 # The methods recorded as ascending blocks of N applications per filament (the others
 # share the up-down stepping); analysis.thresholds.BLOCK_FAMILY says the same.
 BLOCK_METHODS = ("ascending", "percent_response")
+METHOD_SETTING_FIELDS = ("applications_per_filament", "withdrawals_needed", "method_filaments")
 MAX_APPLICATIONS = 20
 
 
@@ -49,6 +52,9 @@ def comparable_methods(method: str) -> list[tuple[str, str]]:
     return [(v, label) for v, label in ThresholdMethod.choices if (v in BLOCK_METHODS) == block]
 
 
+FILAMENT_SIZE = re.compile(r"[0-9]{1,2}(\.[0-9]{1,3})?")  # ASCII digits only, e.g. 4.31
+
+
 def parse_method_filaments(text: str) -> list[str]:
     """The evaluator sizes typed in `method_filaments` ("3.61, 3.84 4.08"), in order.
 
@@ -56,15 +62,7 @@ def parse_method_filaments(text: str) -> list[str]:
     """
     items = [item for item in (text or "").replace(",", " ").split() if item]
     for item in items:
-        head, _, tail = item.partition(".")
-        if (
-            not (
-                head.isascii()
-                and head.isdigit()
-                and (not tail or (tail.isascii() and tail.isdigit()))
-            )
-            or len(item) > 8
-        ):
+        if not FILAMENT_SIZE.fullmatch(item):
             shown = item if len(item) <= 12 else item[:12] + "…"
             raise ValidationError(
                 {"method_filaments": f"'{shown}' is not a filament size such as 4.31."}
@@ -300,9 +298,13 @@ class Study(TimeStamped):
                 sizes = {Decimal(s) for s in parse_method_filaments(self.method_filaments)}
             except ValidationError:
                 sizes = None
+        # By the set's id (the recording app's model by name: the core imports none).
+        filament = apps.get_model("vf_sessions", "Filament")
         tops = [
             grams
-            for size, grams in self.filament_set.filaments.values_list("size", "grams")
+            for size, grams in filament.objects.filter(
+                filament_set_id=self.filament_set_id
+            ).values_list("size", "grams")
             if not sizes or Decimal(size) in sizes
         ]
         value = min(float(self.cutoff_g), max(tops)) if tops else float(self.cutoff_g)

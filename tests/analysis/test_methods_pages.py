@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from analysis import arrive, exports
 from analysis.data_dictionary import dictionary_entries
-from tests.worlds import make_bench_study, record
+from tests.worlds import as_dicts, export_text, make_bench_study, record
 
 FOUR = "4.08, 4.31, 4.56, 4.74"  # 1, 2, 4, 6 g
 
@@ -138,3 +138,20 @@ def test_pct_mpe_tops_out_at_the_top_filament_in_use(frequency_study):
     assert study.ceiling_g == 300.0  # the Stoelting set tops at the cut-off
     study.cutoff_g = 180.0
     assert study.ceiling_g == 180.0
+
+
+@pytest.mark.django_db
+def test_the_arrive_page_and_the_thresholds_export_of_a_percent_response_study(
+    frequency_study, client_for
+):
+    study = frequency_study.study
+    html = client_for("investigator").get(reverse("arrive_report", args=[study.slug]))
+    assert html.status_code == 200
+    text = " ".join(html.content.decode().split())
+    assert "Applications per filament and criterion" in text
+    assert "applied 5 times in ascending order of force" in text
+    by = [r for r in as_dicts(export_text(study, "thresholds")) if r["animal"] == "R01"]
+    assert {(r["timepoint"], r["method"], r["threshold_g"], r["status"]) for r in by} == {
+        ("T0", "percent_response", "4", "ok"),
+        ("T3", "percent_response", "6", "cutoff_high"),
+    }

@@ -266,7 +266,11 @@ WRITES = {
         _setting(comparison_family=stats.FAMILY_VS_CONTROL, change_reason="pre-registered"),
         True,
     ),
-    "threshold method": (None, _setting(threshold_method="up_down"), True),
+    "threshold method": (
+        None,
+        _setting(threshold_method="up_down", change_reason="the journal asks for Chaplan"),
+        True,
+    ),
     "dose void": (None, _dose_void, False),
     "weight void": (None, _weight_void, False),
     "observation void": (None, _observation_void, False),

@@ -130,3 +130,21 @@ def test_without_taps_the_method_changes_freely(study, client_for):
     assert client.post(url, data).status_code == 302
     study.refresh_from_db()
     assert study.threshold_method == "ascending"
+
+
+@pytest.mark.django_db
+def test_the_settings_service_refuses_too(small_study, people):
+    # The rule holds at the write, not only in the form (a script, a future page).
+    from django.core.exceptions import ValidationError
+
+    from front.services import save_study_settings
+
+    small_study.threshold_method = "percent_response"
+    with pytest.raises(ValidationError, match="a series cannot be read the other way"):
+        save_study_settings(study=small_study, user=people["data_manager"], reason="why not")
+    small_study.threshold_method = "up_down"
+    with pytest.raises(ValidationError, match="Say why the threshold method"):
+        save_study_settings(study=small_study, user=people["data_manager"], reason="")
+    save_study_settings(study=small_study, user=people["data_manager"], reason="Chaplan")
+    small_study.refresh_from_db()
+    assert small_study.threshold_method == "up_down"

@@ -293,3 +293,24 @@ def test_a_vs_baseline_study_plans_friedman_within_a_group(demo, capsys):
     assert "Friedman, then Demsar's tests (Holm) against baseline" in plan.sentence
     assert "within-animal SD" in plan.sentence
     assert "paired t-test" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("method", "rounded"),
+    # The demo's series are up-down: percent response finds no threshold in them and SUDO
+    # no spread at T3, so those two are left to planning.FILAMENT_FORCE_METHODS' list.
+    [("first_response", True), ("ascending", True), ("up_down", False)],
+)  # fmt: skip
+def test_filament_force_methods_simulate_filament_forces(demo, method, rounded):
+    from labstudy.models import ThresholdMethod
+
+    study, _ = demo
+    assert method in ThresholdMethod.values
+    type(study).objects.filter(pk=study.pk).update(threshold_method=method)
+    study.refresh_from_db()
+    plan = planning.start_plan(
+        study=study, user=None, timepoint="T3", effect=20, unit="g", alpha=0.05, power=0.8,
+        loss=0, seed=1, background=False,
+    )  # fmt: skip
+    assert plan.inputs["rounded_to_filaments"] is rounded
+    assert plan.method == method

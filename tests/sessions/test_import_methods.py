@@ -116,3 +116,28 @@ def test_the_command_names_a_bad_setting(tmp_path):
         )  # fmt: skip
     assert "3 withdrawals cannot be needed out of 2" in err.getvalue()
     assert not Study.objects.filter(slug="cmdbad").exists()
+
+
+@pytest.mark.django_db
+def test_into_an_existing_study_its_own_settings_apply(study):
+    # As the web upload does: the study was set up for ascending, 2 of 2 on three filaments.
+    study.threshold_method = "ascending"
+    study.applications_per_filament, study.withdrawals_needed = 2, 2
+    study.method_filaments = "4.08, 4.31, 4.56"
+    study.full_clean()
+    study.save()
+    # 1 g X O (1 of 2: settled), 2 g X X -> 2 g.
+    rows = _rows("A1", "control", _blocks(("4.08", "XO"), ("4.31", "XX")))
+    result = import_study_csv(data=to_csv(rows), source_name="asc.csv", slug=study.slug)
+    assert result.ok, result.error_lines()
+    row = session_frame(study).query("animal == 'A1'").iloc[0]
+    assert (row["threshold_g"], row["status"], row["n_stimuli"]) == (2.0, "ok", 4)
+    # A different setting given with the file is refused, not applied.
+    again = import_study_csv(
+        data=to_csv(rows),
+        source_name="asc.csv",
+        slug=study.slug,
+        method_settings={"applications_per_filament": 3},
+        dry_run=True,
+    )
+    assert any("has applications per filament '2', not '3'" in e for e in again.error_lines())
