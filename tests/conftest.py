@@ -5,6 +5,7 @@ import datetime as dt
 import os
 import shutil
 import tempfile
+from fnmatch import fnmatch
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,23 @@ from tests.worlds import (
 hypothesis_settings.register_profile("labstudy", deadline=None)
 hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True, deadline=None)
 hypothesis_settings.load_profile("ci" if os.environ.get("CI") == "true" else "labstudy")
+
+
+# make test's second pass (`pytest --migrations -m migrations -o python_files=...`)
+# collects only these files, so a migration test anywhere else would run in neither pass.
+MIGRATION_TEST_FILES = "test_*_migration.py"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.get_closest_marker("migrations") and not fnmatch(
+            item.path.name, MIGRATION_TEST_FILES
+        ):
+            raise pytest.UsageError(
+                f"{item.nodeid} is marked `migrations` but its file is not named "
+                f"{MIGRATION_TEST_FILES}: make test's second pass would not collect it"
+            )
 
 
 @pytest.fixture(scope="session")
