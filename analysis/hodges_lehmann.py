@@ -93,6 +93,22 @@ def _step_root(f, jumps: np.ndarray) -> float:
     return float(jumps[min(k, jumps.size - 1)])
 
 
+def _ranks_and_ties(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Average ranks of ``values`` (1-based, ties sharing their mean rank: the numbers
+    ``scipy.stats.rankdata(values)`` gives, and R's ``rank()``) and the size of each
+    group of tied values. The root finding below asks for these a few thousand times per
+    dashboard on a dozen values each, where scipy's general rankdata costs ten times more
+    than the ranking itself."""
+    k = values.size
+    order = np.argsort(values, kind="mergesort")
+    ordered = values[order]
+    starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+    counts = np.diff(np.append(starts, k))
+    ranks = np.empty(k)
+    ranks[order] = np.repeat(0.5 * (2 * starts + counts + 1), counts)
+    return ranks, counts
+
+
 def _nan(name: str, note: str) -> Shift:
     return Shift(math.nan, math.nan, math.nan, name, math.nan, False, note)
 
@@ -189,8 +205,7 @@ def _two_sample_asymptotic(x: np.ndarray, y: np.ndarray, conf_level: float) -> S
     alpha = 1 - conf_level
 
     def z(d: float, correct: bool) -> float:
-        ranks = sstats.rankdata(np.concatenate([x - d, y]))
-        _, counts = np.unique(ranks, return_counts=True)
+        ranks, counts = _ranks_and_ties(np.concatenate([x - d, y]))
         dz = ranks[:m].sum() - m * (m + 1) / 2 - m * n / 2
         variance = (m * n / 12) * (
             (m + n + 1) - np.sum(counts**3 - counts) / ((m + n) * (m + n - 1))
@@ -281,8 +296,7 @@ def _paired_asymptotic(d: np.ndarray, conf_level: float, zeros: bool) -> Shift:
         k = shifted.size
         if k == 0:
             return 0.0
-        ranks = sstats.rankdata(np.abs(shifted))
-        _, counts = np.unique(ranks, return_counts=True)
+        ranks, counts = _ranks_and_ties(np.abs(shifted))
         dz = ranks[shifted > 0].sum() - k * (k + 1) / 4
         sigma = math.sqrt(k * (k + 1) * (2 * k + 1) / 24 - np.sum(counts**3 - counts) / 48)
         if sigma == 0:
