@@ -38,6 +38,7 @@ from labstudy import audit
 class Fact:
     label: str
     text: str
+    url: str = ""  # a page of the study the fact comes from
 
 
 @dataclass
@@ -225,7 +226,9 @@ def arrive_report(study, *, method: str | None = None) -> ArriveReport:
             phases=inputs.phases,
             baseline=inputs.baseline,
         ),
-        sample_size_item(groups=groups, animals=animals, n_by_group=n_by_group),
+        sample_size_item(
+            groups=groups, animals=animals, n_by_group=n_by_group, plan=latest_plan(study)
+        ),
         inclusion_exclusion_item(
             animals=animals,
             sessions=inputs.sessions,
@@ -253,7 +256,7 @@ def arrive_report(study, *, method: str | None = None) -> ArriveReport:
             summary=inputs.summary,
             method=inputs.method,
             adverse_events=inputs.adverse_events,
-            cutoff_g=study.cutoff_g,
+            cutoff_g=study.ceiling_g,
             baseline=inputs.baseline,
         ),
     ]
@@ -325,8 +328,20 @@ def study_design_item(
     return item
 
 
-def sample_size_item(*, groups: list, animals: list, n_by_group: Counter) -> ArriveItem:
-    """2: n per group and in total, and the animals not allocated."""
+def latest_plan(study):
+    """The study's latest finished sample-size plan (labstudy.models.SampleSizePlan)."""
+    from labstudy.models import SampleSizePlan
+
+    return (
+        SampleSizePlan.objects.filter(study=study, status=SampleSizePlan.Status.DONE)
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+
+
+def sample_size_item(*, groups: list, animals: list, n_by_group: Counter, plan=None) -> ArriveItem:
+    """2: n per group and in total, the animals not allocated, and (2b) the latest
+    sample-size plan made from this study's data, quoted with a link to it."""
     item = ArriveItem(
         2,
         "Sample size",
@@ -341,9 +356,25 @@ def sample_size_item(*, groups: list, animals: list, n_by_group: Counter) -> Arr
             + (f"; not allocated: {', '.join(unallocated)}" if unallocated else ""),
         )
     )
+    if plan is not None:
+        from django.urls import reverse
+
+        item.recorded.append(
+            Fact(
+                "Sample-size calculation (2b)",
+                f"{plan.sentence} (plan {plan.pk}, {plan.created_at:%d %b %Y}.)",
+                reverse("study_planning_plan", args=[plan.study.slug, plan.pk]),
+            )
+        )
+        item.to_write.append(
+            "Check that the sample-size calculation quoted is the one this study was "
+            "planned with (a calculation from this study's own data plans the next one)."
+        )
+        return item
     item.to_write.append(
         "How the sample size was decided (e.g. a power calculation: effect size, variability, "
-        "power and significance level), or why no calculation was done."
+        "power and significance level), or why no calculation was done. The Sample size "
+        "page (Results) calculates one from a pilot study's data."
     )
     return item
 
@@ -509,11 +540,18 @@ def outcome_measures_item(study, *, filaments: list, method: str, baseline) -> A
             f"{exports.method_label(method)}; cut-off {study.cutoff_g:g} g",
         )
     )
+    if method in thresholds.BLOCK_FAMILY:
+        item.recorded.append(
+            Fact(
+                "Applications per filament and criterion",
+                methods_text.block_method_sentence(study, method, filaments),
+            )
+        )
     if baseline:
         item.recorded.append(
             Fact(
                 "%MPE",
-                f"(threshold − {baseline} threshold) / ({study.cutoff_g:g} g − {baseline} "
+                f"(threshold − {baseline} threshold) / ({study.ceiling_g:g} g − {baseline} "
                 "threshold) × 100 per animal",
             )
         )

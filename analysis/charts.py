@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import html
 import math
+from collections import namedtuple
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -121,6 +122,15 @@ def mark_text(p: float, symbol: str, key: MarkKey) -> str:
     return symbol * sum(p < level for level in key.levels())
 
 
+def _rows(frame: pd.DataFrame) -> list:
+    """The rows of `frame` as named tuples, as `frame.itertuples()` gives them, without
+    its per-column `iloc` (the summaries have some twenty columns and a few rows, so
+    that lookup was most of a chart's time)."""
+    Row = namedtuple("Row", ["Index", *map(str, frame.columns)], rename=True)
+    columns = [frame.index.tolist(), *(frame[c].tolist() for c in frame.columns)]
+    return [Row(*values) for values in zip(*columns, strict=True)]
+
+
 def _text(value) -> str:
     """User text as plotly must show it: plain, with <, > and & escaped (plotly turns the
     entities back into the characters on screen, and renders no tag from them)."""
@@ -217,7 +227,10 @@ def _animal_lines(
     animals: pd.DataFrame, days: Sequence[float]
 ) -> tuple[np.ndarray, np.ndarray, list]:
     """x, y and hover text of every animal of one group as one line with gaps."""
-    wide = animals.pivot_table(index="animal", columns="day", values="value", aggfunc="first")
+    # pivot_table(aggfunc="first") without its groupby machinery: an animal's first
+    # recorded value per day, animals with none left out.
+    recorded = animals.dropna(subset=["value"]).drop_duplicates(["animal", "day"])
+    wide = recorded.pivot(index="animal", columns="day", values="value")
     wide = wide.reindex(columns=list(days))
     n, k = wide.shape
     # A NaN after each animal's last point breaks the line between animals.
@@ -296,7 +309,7 @@ def time_course(
             "customdata": points["n"].astype(int).tolist(),
             "text": [
                 _hover(row, group, unit, key, cutoff_text=cutoff_text, zero_at=zero_at)
-                for row in points.itertuples()
+                for row in _rows(points)
             ],
             "hovertemplate": "%{text}<extra></extra>",
             "line": {"color": group.colour, "width": 2},
@@ -358,13 +371,13 @@ def _cutoff_ring(points: pd.DataFrame, group: GroupStyle, code: str, cutoff_text
     """A ring around each mean some of whose animals sit at the cut-off: the mean there
     is bounded by the cut-off, not measured. Hover says how many."""
     at = points[pd.to_numeric(points["n_at_cutoff"], errors="coerce").fillna(0) > 0]
+    at = _rows(at[["day", "mean", "n", "n_at_cutoff", "timepoint"]])
     return _scatter(
-        x=_plain(at["day"]),
-        y=_plain(at["mean"]),
-        text=[f"{int(r.n_at_cutoff)}/{int(r.n)}" for r in at.itertuples()],
+        x=_plain([r.day for r in at]),
+        y=_plain([r.mean for r in at]),
+        text=[f"{int(r.n_at_cutoff)}/{int(r.n)}" for r in at],
         customdata=[
-            f"<b>{code}</b> {_text(r.timepoint)}: {cutoff_hover(r, cutoff_text)}"
-            for r in at.itertuples()
+            f"<b>{code}</b> {_text(r.timepoint)}: {cutoff_hover(r, cutoff_text)}" for r in at
         ],
         mode="markers+text",
         textposition="bottom center",
@@ -546,6 +559,78 @@ def weight_chart(weights: pd.DataFrame, *, colour: str, filename: str) -> dict:
     }
 
 
+FREQUENCY_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
+
+
+def frequency_chart(curves: list[dict], *, criterion_pct: float, filename: str) -> dict:
+    """Withdrawal frequency (%) against filament force (g, log axis), one line per
+    session (``selectors._frequency_curves``), with the study's criterion as a dashed
+    line: where a line first reaches it is that session's threshold."""
+    data = []
+    for i, curve in enumerate(curves):
+        colour = FREQUENCY_COLOURS[i % len(FREQUENCY_COLOURS)]
+        data.append(
+            _scatter(
+                x=curve["forces_g"],
+                y=curve["percent"],
+                text=curve["counts"],
+                mode="lines+markers",
+                name=curve["label"],
+                line={"color": colour, "width": 2},
+                marker={"color": colour, "size": 8},
+                hovertemplate=f"{curve['label']}: %{{x:g}} g, %{{text}} withdrawals "
+                "(%{y:.0f} %)<extra></extra>",
+            )
+        )
+    layout = {
+        "font": {"family": FONT, "size": 13},
+        "xaxis": {
+            "title": {"text": "Filament force (g, log scale)"},
+            "type": "log",
+            "showline": True,
+            "zeroline": False,
+        },
+        "yaxis": {
+            "title": {"text": "Withdrawals (%)"},
+            "range": [-5, 105],
+            "showline": True,
+            "zeroline": False,
+        },
+        "shapes": [
+            {
+                "type": "line",
+                "xref": "paper",
+                "x0": 0,
+                "x1": 1,
+                "y0": criterion_pct,
+                "y1": criterion_pct,
+                "line": {"color": "#555", "width": 1, "dash": "dash"},
+            }
+        ],
+        "annotations": [
+            {
+                "xref": "paper",
+                "x": 0,
+                "xanchor": "left",
+                "y": criterion_pct,
+                "yanchor": "bottom",
+                "text": f"criterion {criterion_pct:.0f} %",
+                "showarrow": False,
+                "font": {"size": 12, "color": "#555"},
+            }
+        ],
+        "margin": {"l": 60, "r": 20, "t": 20, "b": 50},
+        "height": 320,
+        "legend": {"orientation": "h", "y": -0.25},
+    }
+    return {
+        "data": data,
+        "layout": layout,
+        "config": chart_config(filename),
+        "download": {"filename": filename, "svg": False},
+    }
+
+
 _SCRIPT_ESCAPES = {ord("<"): "\\u003C", ord(">"): "\\u003E", ord("&"): "\\u0026"}
 
 
@@ -553,3 +638,79 @@ def to_json(figure: dict) -> str:
     """JSON for a ``<script type="application/json">`` block: numpy and NaN handled
     (NaN becomes null), and <, > and & escaped so a group name cannot end the block."""
     return to_json_plotly(figure).translate(_SCRIPT_ESCAPES)
+
+
+PLAN_COLOURS = ("#9ecae1", "#08519c", "#6baed6")
+
+
+def power_curve(result: dict, *, target_power: float, n_plan: int | None, filename: str) -> dict:
+    """A sample-size plan's power curves (`analysis.planning.PlanResult.as_dict()`): n per
+    group on x, simulated power (%) on y with its 95 % interval, one line per effect, the
+    wanted power as a dashed line and the planned n marked."""
+    data = []
+    for colour, curve in zip(PLAN_COLOURS, result.get("curves", []), strict=False):
+        points = curve["points"]
+        main = curve["factor"] == 1.0
+        data.append(
+            _scatter(
+                name=f"{curve['label']} ({curve['delta_g']:+.1f} g)",
+                x=[p["n"] for p in points],
+                y=[round(100 * p["power"], 1) for p in points],
+                error_y={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": [round(100 * (p["high"] - p["power"]), 2) for p in points],
+                    "arrayminus": [round(100 * (p["power"] - p["low"]), 2) for p in points],
+                    "thickness": 1,
+                    "width": 0,
+                },
+                mode="lines+markers",
+                line={
+                    "color": colour,
+                    "width": 3 if main else 2,
+                    "dash": "solid" if main else "dot",
+                },
+                marker={"size": 6 if main else 4},
+                hovertemplate="n = %{x} per group<br>power %{y:.1f} %"
+                "<extra>%{fullData.name}</extra>",
+            )
+        )
+    shapes = [
+        {
+            "type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": 100 * target_power,
+            "y1": 100 * target_power, "line": {"color": "#b2182b", "dash": "dash", "width": 2},
+        }
+    ]  # fmt: skip
+    annotations = [
+        {
+            "xref": "paper", "x": 1, "xanchor": "right", "y": 100 * target_power,
+            "yanchor": "bottom", "text": f"wanted power {target_power:.0%}", "showarrow": False,
+            "font": {"color": "#b2182b"},
+        }
+    ]  # fmt: skip
+    if n_plan:
+        shapes.append(
+            {
+                "type": "line", "yref": "paper", "y0": 0, "y1": 1, "x0": n_plan, "x1": n_plan,
+                "line": {"color": "#444", "dash": "dot", "width": 1},
+            }
+        )  # fmt: skip
+        annotations.append(
+            {
+                "x": n_plan, "yref": "paper", "y": 0, "yanchor": "bottom", "xanchor": "left",
+                "text": f" n = {n_plan} analysed", "showarrow": False,
+            }
+        )  # fmt: skip
+    return {
+        "data": data,
+        "layout": {
+            "xaxis": {"title": {"text": "animals per group (analysed)"}, "rangemode": "tozero"},
+            "yaxis": {"title": {"text": "power (%)"}, "range": [0, 102]},
+            "shapes": shapes,
+            "annotations": annotations,
+            "legend": {"title": {"text": "effect"}, "orientation": "h", "y": -0.2},
+            "margin": {"t": 20, "r": 20},
+            "height": 420,
+        },
+        "config": chart_config(filename),
+    }

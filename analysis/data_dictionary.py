@@ -19,7 +19,7 @@ GUARD_NOTE = (
 def dictionary_entries(study) -> list[tuple[str, str, str, str]]:
     """(table, column, unit, meaning) for every column of every export, the study's
     cut-off filled in: the rows of the dictionary export."""
-    cut = f"{study.cutoff_g:g}"
+    cut = f"{study.ceiling_g:g}"
     entries = [
         ("(every table)", "(text cells)", "", GUARD_NOTE),
         ("stimuli", "animal", "", "animal ID, unique within the study"),
@@ -47,10 +47,16 @@ def dictionary_entries(study) -> list[tuple[str, str, str, str]]:
         ("thresholds", "timepoint", "", "timepoint label"),
         ("thresholds", "day", "study day", "days after day 0"),
         ("thresholds", "method", "", "threshold method: target_force (lowest withdrawal; "
-         "older files say first_response), up_down (Chaplan 50 %) or sudo"),
+         "older files say first_response), up_down (Chaplan 50 %), sudo, ascending (ascending "
+         "method of limits: force of the first filament, lowest first, reaching the study's "
+         "withdrawals needed out of N applications) or percent_response (every filament in "
+         "use applied N times: force of the lowest filament reaching the withdrawals needed "
+         "of N)"),
         ("thresholds", "threshold_g", "g", f"withdrawal threshold; {cut} g = cut-off"),
         ("thresholds", "status", "", "ok, cutoff_high (no withdrawal up to the top filament: "
-         "cut-off given), cutoff_low (withdrawal at the lowest filament), incomplete"),
+         "cut-off given, or the top filament's force when the filaments stop below the "
+         "cut-off), cutoff_low (withdrawal at the lowest filament; ascending and percent "
+         "response: the criterion met at the lowest filament in use), incomplete"),
         ("thresholds", "pattern", "X/O", "the series used: X = withdrawal, O = none"),
         ("thresholds", "pct_mpe", "%", f"(threshold - baseline) / ({cut} - baseline) x 100, "
          "baseline = the animal's own baseline-timepoint threshold on the same paw"),

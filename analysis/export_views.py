@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET
 
 from analysis import arrive, exports, thresholds
 from labstudy.access import StudyAccess, study_access
-from labstudy.models import ThresholdMethod
+from labstudy.models import comparable_methods
 
 
 def _export_access(request: HttpRequest, slug: str) -> StudyAccess:
@@ -27,8 +27,8 @@ def _export_access(request: HttpRequest, slug: str) -> StudyAccess:
 
 def _method(request: HttpRequest, study) -> str:
     method = thresholds.method_key(request.GET.get("method") or study.threshold_method)
-    if method not in ThresholdMethod.values:
-        raise Http404("Unknown threshold method.")
+    if method not in dict(comparable_methods(study.threshold_method)):
+        raise Http404("Unknown threshold method, or one this study's series cannot be read by.")
     return method
 
 
@@ -57,7 +57,7 @@ def export_index(request: HttpRequest, slug: str) -> HttpResponse:
             "method": method,
             "method_label": exports.method_label(method),
             "method_name": thresholds.method_name(method),
-            "methods": ThresholdMethod.choices,
+            "methods": comparable_methods(study.threshold_method),
             "query": query,
             "tables": tables,
             "package_name": f"{export.stem}.zip",

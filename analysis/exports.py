@@ -166,7 +166,8 @@ def method_argument(text: str) -> str:
     key = thresholds.method_key(text)
     if key is None:
         raise argparse.ArgumentTypeError(
-            f"unknown method '{text}' (target_force, first_response, up_down or sudo)"
+            f"unknown method '{text}' (target_force, first_response, up_down, sudo, ascending "
+            "or percent_response)"
         )
     return key
 
@@ -220,7 +221,7 @@ def excel_cell(value):
     if value is None or value is pd.NA or value is pd.NaT:
         return None
     if isinstance(value, str):
-        return _openpyxl_text_rules()[1].sub("\ufffd", safe_cells.guard(value))
+        return _illegal_characters().sub("\ufffd", safe_cells.guard(value))
     if hasattr(value, "item") and not isinstance(value, bytes):
         value = value.item()
     if isinstance(value, float) and math.isnan(value):
@@ -233,32 +234,55 @@ def excel_cell(value):
 
 
 @cache
-def _openpyxl_text_rules():
-    """openpyxl's error values ('#N/A', ...) and the characters a worksheet cannot hold;
-    imported on first use, as openpyxl itself is, so pages that never write a workbook
-    do not load it."""
-    from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
+def _illegal_characters():
+    """The characters a worksheet cannot hold (openpyxl's rule, the one the import reads
+    workbooks with); imported on first use, so pages that never write a workbook do not
+    load openpyxl."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-    return ERROR_CODES, ILLEGAL_CHARACTERS_RE
+    return ILLEGAL_CHARACTERS_RE
 
 
-def excel_row(sheet, row: Iterable) -> list:
-    """One worksheet row of `excel_cell` values. openpyxl turns a string that starts with
-    '=' into a formula and one such as '#N/A' into an error value; the guard leaves no
-    text starting with '=', and any text openpyxl would not store as text is given as an
-    explicit text cell, so no text ever becomes a formula."""
-    from openpyxl.cell import WriteOnlyCell
+# The number formats openpyxl gives a date, a time of day and a date and time, kept so
+# that a workbook reads back as it did when openpyxl wrote it.
+_DATE_FORMATS = (
+    (dt.datetime, "yyyy-mm-dd h:mm:ss"),
+    (dt.date, "yyyy-mm-dd"),
+    (dt.time, "h:mm:ss"),
+    (dt.timedelta, "[hh]:mm:ss"),
+)
 
-    error_codes = _openpyxl_text_rules()[0]
-    cells = []
-    for value in row:
-        value = excel_cell(value)
-        if isinstance(value, str) and (value.startswith("=") or value in error_codes):
-            cell = WriteOnlyCell(sheet, value=value)
-            cell.data_type = "s"
-            value = cell
-        cells.append(value)
-    return cells
+
+class _SheetWriter:
+    """Rows of `excel_cell` values into one XlsxWriter worksheet, each cell written as
+    its type: text always as text (never a formula, an error value or a link, whatever
+    it starts with), numbers and booleans as such (numbers with 16 significant digits,
+    as openpyxl wrote them), dates with openpyxl's formats."""
+
+    def __init__(self, book, name: str, formats: dict):
+        self.sheet = book.add_worksheet(name)
+        self.formats = formats
+        self.row = 0
+
+    def append(self, values: Iterable) -> None:
+        sheet, row = self.sheet, self.row
+        for col, value in enumerate(values):
+            value = excel_cell(value)
+            if value is None or value == "":
+                continue
+            if isinstance(value, str):
+                # A line end as XML keeps it (and openpyxl wrote it): a bare carriage
+                # return would be written as the escape _x000D_, shown as such by readers
+                # other than Excel.
+                sheet.write_string(row, col, value.replace("\r\n", "\n").replace("\r", "\n"))
+            elif isinstance(value, bool):
+                sheet.write_boolean(row, col, value)
+            elif isinstance(value, (int, float)):
+                sheet.write_number(row, col, value)
+            else:
+                kind = next(k for k, _ in _DATE_FORMATS if isinstance(value, k))
+                sheet.write_datetime(row, col, value, self.formats[kind])
+        self.row += 1
 
 
 def prism_cell(value, outcome: str, method: str) -> float | str:
@@ -558,7 +582,7 @@ class StudyExport:
         fewer animals than the largest leaves its last subcolumns empty."""
         label_ = method_label(self.method)
         method = label_[:1].lower() + label_[1:]
-        cut = f"{self.study.cutoff_g:g}"
+        cut = f"{self.study.ceiling_g:g}"
         days = self.sessions.drop_duplicates("timepoint").set_index("timepoint")["day"]
         legacy = int((self.sessions["source"] == SOURCE_LEGACY).sum()) if len(self.sessions) else 0
         flag = f"; includes {legacy} imported thresholds (legacy_thresholds)" if legacy else ""
@@ -702,32 +726,39 @@ class StudyExport:
 
     # package -----------------------------------------------------------------
     def write_workbook(self, target: IO[bytes]) -> None:
-        """One sheet per table (plus README and methods), typed cells, via openpyxl."""
-        from openpyxl import Workbook
+        """One sheet per table (plus README and methods), typed cells, via XlsxWriter,
+        row by row to temporary files (constant memory), so a large study's workbook
+        does not sit in memory."""
+        import xlsxwriter
 
-        book = Workbook(write_only=True)
-        about = book.create_sheet("README")
+        options = {
+            "constant_memory": True,
+            "tmpdir": tempfile.gettempdir(),
+            "strings_to_numbers": False,
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+        }
+        book = xlsxwriter.Workbook(target, options)
+        formats = {kind: book.add_format({"num_format": f}) for kind, f in _DATE_FORMATS}
+        about = _SheetWriter(book, "README", formats)
         for line in self.readme_text().splitlines():
-            about.append(excel_row(about, [line]))
-        methods = book.create_sheet("methods")
+            about.append([line])
+        methods = _SheetWriter(book, "methods", formats)
         for line in self.methods_text().splitlines():
-            methods.append(excel_row(methods, [line]))
+            methods.append([line])
         for spec in TABLES:
-            sheet = book.create_sheet(spec.key)
+            sheet = _SheetWriter(book, spec.key, formats)
             header = self.header(spec.key)
-            written = 0
             if header is not None:
-                sheet.append(excel_row(sheet, header))
-                written = 1
+                sheet.append(header)
             rows = self.rows(spec.key)
             for row in rows:
-                if written >= EXCEL_MAX_ROWS - 1:
+                if sheet.row >= EXCEL_MAX_ROWS - 1:
                     more = 1 + sum(1 for _ in rows)
                     sheet.append([f"… {more} more rows: Excel's row limit; see the CSV file"])
                     break
-                sheet.append(excel_row(sheet, row))
-                written += 1
-        book.save(target)
+                sheet.append(row)
+        book.close()
 
     def write_package(self, target: IO[bytes]) -> list[str]:
         """The publication package: README, methods, every table as CSV, the workbook."""

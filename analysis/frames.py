@@ -128,7 +128,13 @@ def session_frame(study, *, method: str | None = None) -> pd.DataFrame:
         idx = np.fromiter((positions[r[1]] for r in stim), dtype=np.int64, count=len(stim))
         withdrew = np.fromiter((r[2] for r in stim), dtype=bool, count=len(stim))
         batch = thresholds.batch_thresholds(
-            idx, withdrew, sid, filaments, method=method, cutoff_g=study.cutoff_g
+            idx,
+            withdrew,
+            sid,
+            filaments,
+            method=method,
+            cutoff_g=study.cutoff_g,
+            **study.method_params,
         )
         result = pd.DataFrame(
             {
@@ -157,7 +163,7 @@ def session_frame(study, *, method: str | None = None) -> pd.DataFrame:
     frame = frame.merge(_animals(study), on="animal_id").merge(
         _timepoints(study), on="timepoint_id"
     )
-    frame["pct_mpe"], frame["mpe_reason"] = _pct_mpe(frame, study.cutoff_g)
+    frame["pct_mpe"], frame["mpe_reason"] = _pct_mpe(frame, study.ceiling_g)
     frame["group"] = frame["group"].fillna("")
     frame["analysed_paw"] = _analysed_paws(study, frame["animal_id"])
     frame = frame.sort_values(["day", "animal", "paw"]).reset_index(drop=True)

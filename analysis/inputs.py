@@ -290,7 +290,7 @@ def censored_counts(inputs: AnalysisInputs, outcome: str = THRESHOLD_G) -> pd.Da
     columns = ["group", "timepoint", *CENSORED_COLUMNS]
     if rows.empty:
         return pd.DataFrame(columns=columns)
-    cutoff = float(inputs.study.cutoff_g)
+    cutoff = float(inputs.study.ceiling_g)
     at_cutoff = rows["status"].eq("cutoff_high") | (
         rows["threshold_g"].astype(float) >= cutoff * (1 - 1e-9)
     )

@@ -70,11 +70,19 @@ def _join(items: list[str]) -> str:
 def method_sentence(study, method: str, filaments) -> str:
     cut = f"{study.cutoff_g:g}"
     if method == "first_response":
+        ceiling = thresholds.effective_cutoff_g(filaments, cutoff_g=study.cutoff_g)
+        off_top = (
+            f"the cut-off of {cut} g"
+            if ceiling == study.cutoff_g
+            else f"the force of the top filament, {ceiling:g} g,"
+        )
         return (
             "The withdrawal threshold was the target force: the force of the lowest filament "
             "that elicited a paw withdrawal anywhere in the series (not the first "
-            f"withdrawal), or the cut-off of {cut} g when no filament did."
+            f"withdrawal), or {off_top} when no filament did."
         )
+    if method in thresholds.BLOCK_FAMILY:
+        return block_method_sentence(study, method, filaments)
     delta = thresholds.mean_log_step(filaments)
     if method == "up_down":
         return (
@@ -89,6 +97,41 @@ def method_sentence(study, method: str, filaments) -> str:
         "The threshold was estimated by the simplified up-down method (SUDO; Bonin et al. "
         "2014): five stimuli, the threshold read from the fifth filament moved half a step "
         f"down after a withdrawal and up after none (cut-off {cut} g)."
+    )
+
+
+def _times(n: int) -> str:
+    return {1: "once", 2: "twice"}.get(n, f"{n} times")
+
+
+def block_method_sentence(study, method: str, filaments) -> str:
+    """The methods sentence of an ascending or percent-response study, with its settings."""
+    n, k = study.method_applications, study.method_withdrawals
+    sizes = study.method_params["subset"]
+    used = [f.grams for f in filaments if sizes is None or f.size in sizes]
+    span = f"{len(used)} filaments, {min(used):g}–{max(used):g} g" if used else "the filaments"
+    top = thresholds.effective_cutoff_g(
+        filaments, cutoff_g=study.cutoff_g, method=method, subset=sizes
+    )
+    off_top = (
+        f"the cut-off of {top:g} g"
+        if top == study.cutoff_g
+        else f"the force of the top filament, {top:g} g,"
+    )
+    needed = f"{k} withdrawal{'s' if k != 1 else ''} out of {n}"
+    if method == "ascending":
+        return (
+            f"Filaments ({span}) were applied in ascending order of force, each "
+            f"{'once' if n == 1 else f'up to {_times(n)}'}, starting from the lowest; the "
+            f"withdrawal threshold was the force of the first filament that elicited {needed} "
+            f"applications (ascending method of limits; Deuis et al. 2017), or {off_top} when "
+            "none did."
+        )
+    return (
+        f"Each filament ({span}) was applied {_times(n)} in ascending order of force, and "
+        "the withdrawal frequency was recorded per filament (percent response method; Deuis "
+        f"et al. 2017). The withdrawal threshold was the force of the lowest filament that "
+        f"elicited {needed} applications ({100 * k / n:.0f} %), or {off_top} when none did."
     )
 
 
@@ -209,7 +252,7 @@ def methods_paragraph(inputs: AnalysisInputs, *, statistics: pd.DataFrame) -> st
     if baseline:
         parts.append(
             "The maximum possible effect was calculated per animal as %MPE = (post-treatment "
-            f"threshold − baseline threshold) / ({study.cutoff_g:g} g − baseline threshold) × "
+            f"threshold − baseline threshold) / ({study.ceiling_g:g} g − baseline threshold) × "
             f"100, with the animal's own {baseline} threshold as baseline."
         )
     parts.append(

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from django.db.models import Count, Q
 
-from analysis import frames, inputs, stats, stats_cache
+from analysis import frames, inputs, stats, stats_cache, thresholds
 from labstudy import audit
 
 # ----------------------------------------------------------------------------- design
@@ -138,7 +138,7 @@ def measure_results(analysed: inputs.AnalysisInputs, measure: Measure) -> Measur
         study.posthoc,
         study.comparison_family,
         study.comparison_basis,
-        float(study.cutoff_g),
+        float(study.ceiling_g),
         tuple(analysed.pairs[measure.column]),
     )
     key = stats_cache.key(
@@ -448,6 +448,42 @@ class AnimalRecord:
     doses: list
     observations: list
     surgeries: list
+    # Percent-response studies: one withdrawal-frequency curve per session with stimuli,
+    # {"label", "forces_g", "percent", "counts", "threshold_g"}, in the sessions' order.
+    frequency_curves: list = field(default_factory=list)
+
+
+def _frequency_curves(study, sessions: list[dict]) -> list[dict]:
+    """The percent-response curve of each session: the first N applications of every
+    filament in use, by the engine that computes the threshold."""
+    if study.threshold_method != "percent_response":
+        return []
+    filaments = frames.filaments_of(study)
+    grams = {f.size: f.grams for f in filaments}
+    curves = []
+    for s in sessions:
+        live = [(t.filament.size, t.withdrew) for t in s["stimuli"] if not t.voided]
+        if s["session"] is None or s["voided"] or not live:
+            continue
+        result = thresholds.compute_threshold(
+            live,
+            filaments,
+            method="percent_response",
+            cutoff_g=study.cutoff_g,
+            **study.method_params,
+        )
+        done = [(size, w, a) for size, w, a in result.frequencies if a]
+        curves.append(
+            {
+                "label": f"{s['session'].timepoint.label} {s['session'].get_paw_display().lower()}",
+                "forces_g": [grams[size] for size, _, _ in done],
+                "percent": [100.0 * w / a for _, w, a in done],
+                "counts": [f"{w} of {a}" for _, w, a in done],
+                "cells": [(grams[size], f"{w} of {a}") for size, w, a in done],
+                "threshold_g": result.grams,
+            }
+        )
+    return curves
 
 
 def animal_record(study, animal) -> AnimalRecord:
@@ -505,6 +541,7 @@ def animal_record(study, animal) -> AnimalRecord:
         doses=list(animal.doses.select_related("given_by").order_by("scheduled_date", "pk")),
         observations=list(animal.observations.order_by("date", "pk")),
         surgeries=list(animal.surgeries.order_by("date")),
+        frequency_curves=_frequency_curves(study, sessions),
     )
 
 

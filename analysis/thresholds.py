@@ -33,14 +33,37 @@ Methods (``METHODS``)
     filament and its neighbour in that direction; with a fixed ``delta`` it is
     ``delta / 2``.
 
+``ascending``
+    Ascending method of limits (Deuis, Dvorakova & Vetter 2017, Front Mol Neurosci
+    10:284, "von Frey: ascending stimulus"): filaments in ascending order from the
+    lowest filament in use, each applied up to ``applications`` times (N, default 1),
+    until one elicits ``withdrawals`` withdrawals (default 1) out of its N; the
+    threshold is that filament's force. A filament is left as soon as its outcome is
+    settled: the withdrawals are reached, or too few applications remain to reach them.
+``percent_response``
+    Percent response (frequency) method (Deuis et al. 2017, "von Frey: percent
+    response"): every filament in use applied N times (``applications``, e.g. 5 or 10),
+    in ascending order; the result is the withdrawal frequency per filament
+    (``Threshold.frequencies``), and the threshold is the force of the lowest filament
+    reaching ``withdrawals`` of N (e.g. 3 of 5; 5 of 10 = 50 %). Only the first N
+    applications of each filament count.
+
+Both take ``subset``, the evaluator sizes in use (a study's chosen filaments; default
+the whole set). A withdrawal criterion met at the lowest filament in use is
+``cutoff_low``; no filament in use meeting it is ``cutoff_high``.
+
 Stepping and stopping (``next_filament``)
 -----------------------------------------
-Start at ``start`` (4.31 = 2.0 g), one filament down after a withdrawal, one up after
-none. The series stops when the method's series is complete, or when the next step
-would leave the set: a withdrawal at the lowest filament (``cutoff_low``, reported as
-that filament's force) or no withdrawal at the top filament (``cutoff_high``, reported
-as the study's cut-off, 300 g by default). ``series_bound`` gives the most stimuli a
-method can need; the guidance never leaves the set and always terminates.
+Up-down, target force and SUDO start at ``start`` (4.31 = 2.0 g), one filament down
+after a withdrawal, one up after none. The series stops when the method's series is
+complete, or when the next step would leave the set: a withdrawal at the lowest
+filament (``cutoff_low``, reported as that filament's force) or no withdrawal at the
+top filament (``cutoff_high``, reported as the study's cut-off, 300 g by default, or
+the top filament's force when the set stops below the cut-off: a 0.4-15 g set cannot
+tell 15 g from 300 g). Ascending and percent response step upward through the
+filaments in use, each N times (ascending leaves a filament once its outcome is
+settled). ``series_bound`` gives the most stimuli a method can need; the guidance never
+leaves the set and always terminates.
 
 Series that never change (all O or all X) are ``incomplete`` until they reach an end of
 the set. Stimuli recorded after the series ended are ignored (counted in
@@ -63,7 +86,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from types import MappingProxyType
@@ -82,8 +105,10 @@ __all__ = [
     "Stimuli",
     "Filament",
     "Threshold",
+    "ascending_threshold",
     "batch_thresholds",
     "compute_threshold",
+    "effective_cutoff_g",
     "dixon_k",
     "filament_indices",
     "first_response_threshold",
@@ -93,6 +118,8 @@ __all__ = [
     "next_filament",
     "percent_mpe",
     "percent_mpe_reason",
+    "percent_response_threshold",
+    "series_family",
     "series_bound",
     "sudo_threshold",
     "up_down_threshold",
@@ -101,15 +128,32 @@ __all__ = [
 Stimuli = Sequence[tuple[str, bool]]
 """An ordered series of (filament size, withdrew) pairs, as applied."""
 
-METHODS = ("up_down", "first_response", "sudo")
+METHODS = ("up_down", "first_response", "sudo", "ascending", "percent_response")
+# Methods whose series are recorded the same way (one series supports all in a family):
+# the up-down stepping, or ascending blocks of N applications per filament.
+UP_DOWN_FAMILY = ("up_down", "first_response", "sudo")
+BLOCK_FAMILY = ("ascending", "percent_response")
 # What files, exports and people call each method. "first_response" is the stored key of
 # the target force (lowest withdrawal): it is not the first withdrawal, so files say
 # "target_force"; both names are read back (command line, imported thresholds files).
-METHOD_NAMES = {"up_down": "up_down", "first_response": "target_force", "sudo": "sudo"}
+METHOD_NAMES = {
+    "up_down": "up_down",
+    "first_response": "target_force",
+    "sudo": "sudo",
+    "ascending": "ascending",
+    "percent_response": "percent_response",
+}
 METHOD_ALIASES = {
     **{name: key for key, name in METHOD_NAMES.items()},
     "first_response": "first_response",
+    "ascending_limits": "ascending",
+    "frequency": "percent_response",
 }
+
+
+def series_family(method: str) -> tuple[str, ...]:
+    """The methods that can be computed from a series recorded for `method`."""
+    return BLOCK_FAMILY if method in BLOCK_FAMILY else UP_DOWN_FAMILY
 
 
 def method_name(method: str) -> str:
@@ -128,6 +172,9 @@ DEFAULT_START = "4.31"
 # Chaplan's six critical responses: the unlike pair around the first change + 4 more.
 CRITICAL_RESPONSES = 6
 SUDO_STIMULI = 5
+DEFAULT_APPLICATIONS = {"ascending": 1, "percent_response": 5}
+DEFAULT_WITHDRAWALS = {"ascending": 1, "percent_response": 3}
+MAX_APPLICATIONS = 20
 
 
 @dataclass(frozen=True)
@@ -205,6 +252,8 @@ class Threshold:
     cutoff_g: float = DEFAULT_CUTOFF_G
     n_ignored: int = 0
     warnings: tuple[str, ...] = ()
+    # Percent response: (size, withdrawals, applications) per filament in use, ascending.
+    frequencies: tuple[tuple[str, int, int], ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -452,6 +501,127 @@ def _check_delta(delta: float | None) -> float | None:
     return value
 
 
+@dataclass(frozen=True)
+class _BlockParams:
+    applications: int  # N applications per filament
+    withdrawals: int  # withdrawals out of N that meet the criterion
+    subset: tuple[int, ...]  # filament positions in use, ascending
+
+    @property
+    def criterion(self) -> str:
+        n, k = self.applications, self.withdrawals
+        return f"{k} withdrawal{'s' if k != 1 else ''} of {n}"
+
+
+def _check_count(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"{name} must be a whole number, got {value!r}")
+    if not 1 <= int(value) <= MAX_APPLICATIONS:
+        raise ValueError(f"{name} must be between 1 and {MAX_APPLICATIONS}, got {value!r}")
+    return int(value)
+
+
+def _block_params(
+    fs: _FilamentSet,
+    method: str,
+    applications: int | None,
+    withdrawals: int | None,
+    subset: Sequence[str] | None,
+) -> _BlockParams | None:
+    """Validated ascending / percent-response parameters; None for the up-down family."""
+    if method not in BLOCK_FAMILY:
+        return None
+    n = _check_count(
+        DEFAULT_APPLICATIONS[method] if applications is None else applications,
+        "applications per filament",
+    )
+    k = _check_count(
+        min(DEFAULT_WITHDRAWALS[method], n) if withdrawals is None else withdrawals,
+        "withdrawals needed",
+    )
+    if k > n:
+        raise ValueError(f"withdrawals needed ({k}) cannot exceed applications per filament ({n})")
+    if subset is None or (not isinstance(subset, str) and len(subset) == 0):
+        positions = tuple(range(fs.n))
+    else:
+        if isinstance(subset, str):
+            raise ValueError("subset must be a sequence of filament sizes, not one string")
+        found = set()
+        for size in subset:
+            try:
+                found.add(_lookup_size(fs, size, 0))
+            except ValueError:
+                raise ValueError(f"filaments in use: unknown filament {size!r}") from None
+        positions = tuple(sorted(found))
+    return _BlockParams(n, k, positions)
+
+
+@dataclass(frozen=True)
+class _BlockSeries:
+    state: str  # "reached", "high" or "incomplete"
+    end: int
+    reached: int | None  # filament position meeting the criterion
+    done: int  # first-N applications recorded on the filaments in use
+    counts: dict[int, tuple[int, int]]  # position -> (withdrawals, applications), first N
+
+
+def _block_series(idx: list[int], withdrew: list[bool], params: _BlockParams, method: str):
+    n, k, subset = params.applications, params.withdrawals, params.subset
+    if method == "ascending":
+        top = subset[-1]
+        a = w = 0
+        prev = None
+        for i, (j, x) in enumerate(zip(idx, withdrew, strict=True)):
+            if j != prev:
+                a = w = 0
+                prev = j
+            a += 1
+            w += x
+            if a <= n and w >= k:
+                return _BlockSeries("reached", i, j, i + 1, {})
+            if j >= top and n - a < k - w:
+                return _BlockSeries("high", i, None, i + 1, {})
+        return _BlockSeries("incomplete", len(idx) - 1, None, len(idx), {})
+    counts: dict[int, list[int]] = {}
+    nth: dict[int, int] = {}
+    for i, (j, x) in enumerate(zip(idx, withdrew, strict=True)):
+        c = counts.setdefault(j, [0, 0])
+        if c[1] < n:
+            c[0] += x
+            c[1] += 1
+            if c[1] == n:
+                nth[j] = i
+    in_use = {j: tuple(counts.get(j, (0, 0))) for j in subset}
+    done = sum(c[1] for c in in_use.values())
+    if not all(j in nth for j in subset):
+        return _BlockSeries("incomplete", len(idx) - 1, None, done, in_use)
+    end = max(nth[j] for j in subset)
+    reached = next((j for j in subset if in_use[j][0] >= k), None)
+    return _BlockSeries("high" if reached is None else "reached", end, reached, done, in_use)
+
+
+def _block_next(idx: list[int], withdrew: list[bool], params: _BlockParams, method: str):
+    """Position of the next filament for an open ascending / percent-response series."""
+    n, k, subset = params.applications, params.withdrawals, params.subset
+    if method == "percent_response":
+        counts: dict[int, int] = {}
+        for j in idx:
+            counts[j] = counts.get(j, 0) + 1
+        return next(j for j in subset if counts.get(j, 0) < n)
+    if not idx:
+        return subset[0]
+    j = idx[-1]
+    a = w = 0
+    for jj, x in zip(reversed(idx), reversed(withdrew), strict=True):
+        if jj != j:
+            break
+        a += 1
+        w += x
+    if n - a >= k - w:  # still undecided at this filament
+        return j
+    return next(s for s in subset if s > j)
+
+
 # ---------------------------------------------------------------------------
 # The series: where it ends and why
 
@@ -542,10 +712,60 @@ def _reason_low(fs: _FilamentSet) -> str:
     )
 
 
-def _reason_high(fs: _FilamentSet, cutoff_g: float) -> str:
+def _ceiling_g(fs: _FilamentSet, cutoff_g: float, top: int | None = None) -> float:
+    """The value reported when a series runs off the top filament in use."""
+    return min(cutoff_g, fs.grams[fs.n - 1 if top is None else top])
+
+
+def _reason_high(fs: _FilamentSet, cutoff_g: float, top: int | None = None) -> str:
+    top = fs.n - 1 if top is None else top
+    ceiling = _ceiling_g(fs, cutoff_g, top)
+    what = "the set" if top == fs.n - 1 else "the filaments in use"
+    if ceiling < cutoff_g:
+        return (
+            f"no withdrawal up to the top filament of {what} ({fs.label(top)}): reported as "
+            f"that filament's force, {ceiling:g} g (the study's cut-off of {cutoff_g:g} g is "
+            "beyond the filaments)"
+        )
     return (
-        f"no withdrawal up to the top filament of the set ({fs.label(fs.n - 1)}): "
+        f"no withdrawal up to the top filament of {what} ({fs.label(top)}): "
         f"reported as the cut-off {cutoff_g:g} g"
+    )
+
+
+def _reason_block_high(fs: _FilamentSet, cutoff_g: float, params: _BlockParams) -> str:
+    top = params.subset[-1]
+    ceiling = _ceiling_g(fs, cutoff_g, top)
+    what = "the set" if top == fs.n - 1 else "the filaments in use"
+    tail = (
+        f"that filament's force, {ceiling:g} g (the study's cut-off of {cutoff_g:g} g is "
+        "beyond the filaments)"
+        if ceiling < cutoff_g
+        else f"the cut-off {cutoff_g:g} g"
+    )
+    return (
+        f"no filament up to the top of {what} ({fs.label(top)}) reached {params.criterion}: "
+        f"reported as {tail}"
+    )
+
+
+def _reason_block_low(fs: _FilamentSet, j: int, params: _BlockParams) -> str:
+    g = fs.grams[j]
+    return (
+        f"{params.criterion} already at the lowest filament in use ({fs.label(j)}): the "
+        f"threshold is at or below {g:g} g, reported as {g:g} g"
+    )
+
+
+def _reason_block_incomplete(method: str, n_used: int, done: int, params: _BlockParams) -> str:
+    if method == "ascending":
+        return (
+            f"no filament has reached {params.criterion} yet ({_stimuli(n_used)}); continue upward"
+        )
+    total = len(params.subset) * params.applications
+    return (
+        f"{done} of {total} applications recorded ({params.applications} on each of "
+        f"{len(params.subset)} filaments); apply {total - done} more"
     )
 
 
@@ -592,18 +812,70 @@ def _result(
     )
 
 
+def _compute_block(
+    idx: list[int],
+    withdrew: list[bool],
+    fs: _FilamentSet,
+    method: str,
+    cutoff_g: float,
+    params: _BlockParams,
+) -> Threshold:
+    series = _block_series(idx, withdrew, params, method)
+    end = series.end
+    grams: float | None
+    if series.state == "incomplete":
+        grams, status = None, "incomplete"
+        reason = _reason_block_incomplete(method, end + 1, series.done, params)
+    elif series.state == "high":
+        grams, status = _ceiling_g(fs, cutoff_g, params.subset[-1]), "cutoff_high"
+        reason = _reason_block_high(fs, cutoff_g, params)
+    elif fs.grams[series.reached] > cutoff_g:
+        grams, status = cutoff_g, "cutoff_high"
+        reason = _reason_above_cutoff(fs.grams[series.reached], cutoff_g)
+    elif series.reached <= params.subset[0]:
+        grams, status = fs.grams[series.reached], "cutoff_low"
+        reason = _reason_block_low(fs, series.reached, params)
+    else:
+        grams, status, reason = fs.grams[series.reached], "ok", ""
+    frequencies = tuple(
+        (fs.filaments[j].size, *series.counts[j]) for j in params.subset if series.counts
+    )
+    result = _result(
+        method=method,
+        grams=grams,
+        status=status,
+        pattern=_pattern(withdrew[: end + 1]),
+        k=None,
+        delta=None,
+        last=idx[end],
+        n_used=end + 1,
+        n_total=len(idx),
+        reason=reason,
+        cutoff_g=cutoff_g,
+        fs=fs,
+        warnings=[],
+    )
+    return replace(result, frequencies=frequencies) if frequencies else result
+
+
 def _compute(
     stimuli: Stimuli,
     filaments: Sequence[Filament],
     method: str,
     cutoff_g: float,
     delta: float | None,
+    applications: int | None = None,
+    withdrawals: int | None = None,
+    subset: Sequence[str] | None = None,
 ):
     _check_method(method)
     cutoff_g = _check_cutoff(cutoff_g)
     delta = _check_delta(delta)
     fs = _filament_set(filaments)
+    params = _block_params(fs, method, applications, withdrawals, subset)
     idx, withdrew = _parse(stimuli, fs)
+    if params is not None:
+        return _compute_block(idx, withdrew, fs, method, cutoff_g, params)
     series = _series(idx, withdrew, fs.n, method)
     end = series.end
     used = withdrew[: end + 1]
@@ -631,7 +903,8 @@ def _compute(
         withdrawn = [j for j, w in zip(idx[: end + 1], used, strict=True) if w]
         lowest = min(withdrawn) if withdrawn else None
         if lowest is None:
-            grams, status, reason = cutoff_g, "cutoff_high", _reason_high(fs, cutoff_g)
+            grams, status = _ceiling_g(fs, cutoff_g), "cutoff_high"
+            reason = _reason_high(fs, cutoff_g)
         elif lowest == 0:
             grams, status, reason = fs.grams[0], "cutoff_low", _reason_low(fs)
         elif fs.grams[lowest] > cutoff_g:
@@ -661,7 +934,7 @@ def _compute(
         )
     if series.state == "high":
         return _result(
-            grams=cutoff_g,
+            grams=_ceiling_g(fs, cutoff_g),
             status="cutoff_high",
             pattern=_pattern(used),
             k=None,
@@ -739,6 +1012,49 @@ def sudo_threshold(
     return _compute(stimuli, filaments, "sudo", cutoff_g, delta)
 
 
+def ascending_threshold(
+    stimuli: Stimuli,
+    filaments: Sequence[Filament] = STOELTING_20,
+    *,
+    applications: int = 1,
+    withdrawals: int = 1,
+    subset: Sequence[str] | None = None,
+    cutoff_g: float = DEFAULT_CUTOFF_G,
+) -> Threshold:
+    """Ascending method of limits: force of the first filament with `withdrawals` of N."""
+    return _compute(
+        stimuli, filaments, "ascending", cutoff_g, None, applications, withdrawals, subset
+    )
+
+
+def percent_response_threshold(
+    stimuli: Stimuli,
+    filaments: Sequence[Filament] = STOELTING_20,
+    *,
+    applications: int = 5,
+    withdrawals: int = 3,
+    subset: Sequence[str] | None = None,
+    cutoff_g: float = DEFAULT_CUTOFF_G,
+) -> Threshold:
+    """Percent response: lowest filament with `withdrawals` of N (see ``.frequencies``)."""
+    return _compute(
+        stimuli, filaments, "percent_response", cutoff_g, None, applications, withdrawals, subset
+    )
+
+
+def effective_cutoff_g(
+    filaments: Sequence[Filament] = STOELTING_20,
+    *,
+    cutoff_g: float = DEFAULT_CUTOFF_G,
+    method: str = "up_down",
+    subset: Sequence[str] | None = None,
+) -> float:
+    """What a series running off the top reports: the cut-off, or the top filament in use."""
+    fs = _filament_set(filaments)
+    params = _block_params(fs, method, None, None, subset)
+    return _ceiling_g(fs, _check_cutoff(cutoff_g), params.subset[-1] if params else None)
+
+
 def compute_threshold(
     stimuli: Stimuli,
     filaments: Sequence[Filament] = STOELTING_20,
@@ -746,11 +1062,26 @@ def compute_threshold(
     method: str,
     cutoff_g: float = DEFAULT_CUTOFF_G,
     delta: float | None = None,
+    applications: int | None = None,
+    withdrawals: int | None = None,
+    subset: Sequence[str] | None = None,
 ) -> Threshold:
-    """Dispatch to the study's method. ``delta`` does not apply to ``first_response``."""
+    """Dispatch to the study's method.
+
+    ``delta`` applies to up-down and SUDO only; ``applications`` (N per filament),
+    ``withdrawals`` (needed of N) and ``subset`` (sizes in use) to ascending and percent
+    response only, and are ignored by the others.
+    """
     _check_method(method)
     return _compute(
-        stimuli, filaments, method, cutoff_g, None if method == "first_response" else delta
+        stimuli,
+        filaments,
+        method,
+        cutoff_g,
+        delta if method in ("up_down", "sudo") else None,
+        applications,
+        withdrawals,
+        subset,
     )
 
 
@@ -767,10 +1098,23 @@ def next_filament(
     *,
     method: str = "up_down",
     start: str = DEFAULT_START,
+    applications: int | None = None,
+    withdrawals: int | None = None,
+    subset: Sequence[str] | None = None,
 ) -> str | None:
-    """The filament size to apply next, or None when the method's series has ended."""
+    """The filament size to apply next, or None when the method's series has ended.
+
+    Ascending and percent response start at the lowest filament in use (``start`` is
+    for the up-down family) and step upward.
+    """
     _check_method(method)
     fs = _filament_set(filaments)
+    params = _block_params(fs, method, applications, withdrawals, subset)
+    if params is not None:
+        idx, withdrew = _parse(stimuli, fs, allow_empty=True)
+        if idx and _block_series(idx, withdrew, params, method).state != "incomplete":
+            return None
+        return fs.filaments[_block_next(idx, withdrew, params, method)].size
     start_idx = _start_index(fs, start)
     idx, withdrew = _parse(stimuli, fs, allow_empty=True)
     if not idx:
@@ -787,10 +1131,16 @@ def series_bound(
     *,
     method: str = "up_down",
     start: str = DEFAULT_START,
+    applications: int | None = None,
+    withdrawals: int | None = None,
+    subset: Sequence[str] | None = None,
 ) -> int:
     """The most stimuli ``next_filament`` can ask for with this set and start."""
     _check_method(method)
     fs = _filament_set(filaments)
+    params = _block_params(fs, method, applications, withdrawals, subset)
+    if params is not None:
+        return len(params.subset) * params.applications
     s = _start_index(fs, start)
     if method == "sudo":
         return SUDO_STIMULI
@@ -865,6 +1215,11 @@ class BatchThresholds:
     first_withdrew: np.ndarray
     lowest_withdrawal_idx: np.ndarray
     patterns: tuple[str, ...]
+    # Ascending / percent response: the parameters, and for percent response the
+    # first-N withdrawals and applications per session and filament in use.
+    params: _BlockParams | None = None
+    freq_withdrawals: np.ndarray | None = None
+    freq_applications: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.session_ids)
@@ -876,8 +1231,30 @@ class BatchThresholds:
         k = None if math.isnan(self.k[i]) else float(self.k[i])
         delta = None if math.isnan(self.delta[i]) else float(self.delta[i])
         n_used = int(self.n_stimuli[i])
+        frequencies: tuple[tuple[str, int, int], ...] = ()
+        if self.freq_applications is not None:
+            frequencies = tuple(
+                (fs.filaments[j].size, int(w), int(a))
+                for j, w, a in zip(
+                    self.params.subset,
+                    self.freq_withdrawals[i],
+                    self.freq_applications[i],
+                    strict=True,
+                )
+            )
+        reached = int(self.lowest_withdrawal_idx[i])
         if status == "ok":
             reason = ""
+        elif self.params is not None:
+            if status == "incomplete":
+                done = sum(a for _, _, a in frequencies)
+                reason = _reason_block_incomplete(self.method, n_used, done, self.params)
+            elif reached < 0:
+                reason = _reason_block_high(fs, self.cutoff_g, self.params)
+            elif status == "cutoff_low":
+                reason = _reason_block_low(fs, reached, self.params)
+            else:
+                reason = _reason_above_cutoff(fs.grams[reached], self.cutoff_g)
         elif status == "incomplete":
             change = int(self.change_idx[i])
             reason = _reason_incomplete(
@@ -907,6 +1284,7 @@ class BatchThresholds:
             cutoff_g=self.cutoff_g,
             n_ignored=n_ignored,
             warnings=(_ignored_warning(n_ignored),) if n_ignored else (),
+            frequencies=frequencies,
         )
 
     def to_thresholds(self) -> list[Threshold]:
@@ -937,6 +1315,9 @@ def batch_thresholds(
     method: str = "up_down",
     cutoff_g: float = DEFAULT_CUTOFF_G,
     delta: float | None = None,
+    applications: int | None = None,
+    withdrawals: int | None = None,
+    subset: Sequence[str] | None = None,
 ) -> BatchThresholds:
     """Thresholds for many sessions at once from flat per-stimulus arrays.
 
@@ -948,9 +1329,10 @@ def batch_thresholds(
     _check_method(method)
     cutoff_g = _check_cutoff(cutoff_g)
     delta = _check_delta(delta)
-    if method == "first_response":
+    if method not in ("up_down", "sudo"):
         delta = None
     fs = _filament_set(filaments)
+    params = _block_params(fs, method, applications, withdrawals, subset)
     idx = np.asarray(sizes_idx)
     sid = np.asarray(session_ids)
     if idx.ndim != 1 or sid.ndim != 1 or np.ndim(withdrew) != 1:
@@ -975,7 +1357,7 @@ def batch_thresholds(
         return BatchThresholds(
             method, cutoff_g, fs.filaments, sid, empty_f, np.empty(0, dtype="<U11"),
             empty_f, empty_f, empty_i, empty_i, empty_i, empty_i, np.empty(0, dtype=bool),
-            empty_i, (),
+            empty_i, (), params=params,
         )  # fmt: skip
 
     starts = np.flatnonzero(np.r_[True, sid[1:] != sid[:-1]])
@@ -994,6 +1376,8 @@ def batch_thresholds(
     group = np.repeat(np.arange(n_sessions), lens)
     pos = np.arange(total) - starts[group]
     big = total + 10
+    if params is not None:
+        return _batch_block(idx, x, ids, starts, lens, group, pos, fs, method, cutoff_g, params)
 
     first = x[starts]
     differs = x != first[group]
@@ -1033,7 +1417,8 @@ def batch_thresholds(
         above = found & (lowest_g > cutoff_g)
         ok = found & ~above
         status[none | above] = "cutoff_high"
-        grams[none | above] = cutoff_g
+        grams[above] = cutoff_g
+        grams[none] = _ceiling_g(fs, cutoff_g)
         status[at_floor] = "cutoff_low"
         grams[at_floor] = fs.grams[0]
         status[ok] = "ok"
@@ -1043,7 +1428,7 @@ def batch_thresholds(
         status[low] = "cutoff_low"
         grams[low] = fs.grams[0]
         status[high] = "cutoff_high"
-        grams[high] = cutoff_g
+        grams[high] = _ceiling_g(fs, cutoff_g)
         sel = np.flatnonzero(complete)
         xf = fs.sizes_arr[last_idx[sel]]
         if method == "up_down":
@@ -1091,4 +1476,98 @@ def batch_thresholds(
         first_withdrew=first,
         lowest_withdrawal_idx=lowest_withdrawal,
         patterns=patterns,
+    )
+
+
+def _batch_block(idx, x, ids, starts, lens, group, pos, fs, method, cutoff_g, params):
+    """``batch_thresholds`` for ascending and percent response (same rules as the scalar)."""
+    n, k = params.applications, params.withdrawals
+    subset = np.array(params.subset, dtype=np.int64)
+    n_sessions = len(starts)
+    total = len(idx)
+    big = total + 10
+    freq_w = freq_a = None
+    if method == "ascending":
+        new_block = np.r_[True, idx[1:] != idx[:-1]] | (pos == 0)
+        block_start = np.flatnonzero(new_block)
+        block_of = np.cumsum(new_block) - 1
+        a = np.arange(total) - block_start[block_of] + 1
+        cx = np.cumsum(x)
+        before = cx[block_start] - x[block_start]
+        w = cx - before[block_of]
+        reach = (a <= n) & (w >= k)
+        fail_top = (idx >= subset[-1]) & (n - a < k - w)
+        end = np.minimum.reduceat(np.where(reach | fail_top, pos, big), starts)
+        closed = end < big
+        end = np.where(closed, end, lens - 1)
+        last_pos = starts + end
+        reached_here = closed & reach[last_pos]
+        reached = np.where(reached_here, idx[last_pos], -1)
+    else:
+        n_fil = fs.n
+        key = group * n_fil + idx
+        order = np.argsort(key, kind="stable")
+        sorted_key = key[order]
+        run_start = np.flatnonzero(np.r_[True, sorted_key[1:] != sorted_key[:-1]])
+        run_of = np.cumsum(np.r_[True, sorted_key[1:] != sorted_key[:-1]]) - 1
+        rank = np.empty(total, dtype=np.int64)
+        rank[order] = np.arange(total) - run_start[run_of]
+        kept = rank < n
+        size = n_sessions * n_fil
+        apps = np.bincount(key[kept], minlength=size).reshape(n_sessions, n_fil)
+        wds = np.bincount(key[kept], weights=x[kept], minlength=size).reshape(n_sessions, n_fil)
+        nth = np.full(size, big, dtype=np.int64)
+        at_n = rank == n - 1
+        nth[key[at_n]] = pos[at_n]
+        nth = nth.reshape(n_sessions, n_fil)[:, subset]
+        freq_a = apps[:, subset].astype(np.int64)
+        freq_w = wds[:, subset].astype(np.int64)
+        closed = (nth < big).all(axis=1)
+        end = np.where(closed, nth.max(axis=1), lens - 1)
+        last_pos = starts + end
+        hits = freq_w >= k
+        any_hit = closed & hits.any(axis=1)
+        reached = np.where(any_hit, subset[np.argmax(hits, axis=1)], -1)
+        reached_here = any_hit
+
+    grams = np.full(n_sessions, np.nan)
+    status = np.full(n_sessions, "incomplete", dtype="<U11")
+    high = closed & ~reached_here
+    status[high] = "cutoff_high"
+    grams[high] = _ceiling_g(fs, cutoff_g, int(subset[-1]))
+    reached_g = fs.grams_arr[np.maximum(reached, 0)]
+    above = reached_here & (reached_g > cutoff_g)
+    low = reached_here & ~above & (reached <= subset[0])
+    ok = reached_here & ~above & ~low
+    status[above] = "cutoff_high"
+    grams[above] = cutoff_g
+    status[low] = "cutoff_low"
+    grams[low] = reached_g[low]
+    status[ok] = "ok"
+    grams[ok] = reached_g[ok]
+
+    chars = np.where(x, "X", "O").astype("<U1")
+    text = "".join(chars.tolist())
+    stops = (last_pos + 1).tolist()
+    patterns = tuple(text[a:b] for a, b in zip(starts.tolist(), stops, strict=True))
+    nan = np.full(n_sessions, np.nan)
+    return BatchThresholds(
+        method=method,
+        cutoff_g=cutoff_g,
+        filaments=fs.filaments,
+        session_ids=ids,
+        grams=grams,
+        status=status,
+        k=nan,
+        delta=nan.copy(),
+        last_filament_idx=idx[last_pos],
+        n_stimuli=end + 1,
+        n_ignored=lens - (end + 1),
+        change_idx=np.full(n_sessions, -1),
+        first_withdrew=x[starts],
+        lowest_withdrawal_idx=reached,
+        patterns=patterns,
+        params=params,
+        freq_withdrawals=freq_w,
+        freq_applications=freq_a,
     )

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET
 
 from analysis import charts, frames, inputs, presentation, selectors, thresholds
 from labstudy.access import StudyAccess, study_access
-from labstudy.models import ThresholdMethod
+from labstudy.models import ThresholdMethod, comparable_methods
 
 TEST_LABELS = {
     "friedman": "Friedman",
@@ -63,6 +63,8 @@ METHOD_SHORT = {
     "up_down": "Chaplan up-down",
     "first_response": "target force",
     "sudo": "simplified up-down (SUDO)",
+    "ascending": "ascending method of limits",
+    "percent_response": "percent response",
 }
 # A method parameter longer than any method's name is not one; it is echoed in the
 # message cut to this length.
@@ -77,8 +79,14 @@ def chosen_method(request: HttpRequest, study) -> tuple[str, str]:
     if not raw.strip():
         return study.threshold_method, ""
     method = thresholds.method_key(raw) if len(raw) <= 64 else None
-    if method in ThresholdMethod.values:
+    if method in dict(comparable_methods(study.threshold_method)):
         return method, ""
+    if method in ThresholdMethod.values:
+        return study.threshold_method, (
+            f"This study's series were recorded for "
+            f"{ThresholdMethod(study.threshold_method).label.lower()}; they cannot be read by "
+            f"{ThresholdMethod(method).label.lower()}: showing the study's own method."
+        )
     shown = raw if len(raw) <= METHOD_PARAM_SHOWN else raw[:METHOD_PARAM_SHOWN] + "…"
     return study.threshold_method, (
         f"There is no threshold method “{shown}”: showing the study's own method, "
@@ -95,7 +103,7 @@ def _method_context(study, method: str, message: str) -> dict:
         "method_short": METHOD_SHORT.get(method, label),
         "method_is_study": method == study.threshold_method,
         "method_message": message,
-        "methods": ThresholdMethod.choices,
+        "methods": comparable_methods(study.threshold_method),
         "method_query": "" if method == study.threshold_method else f"?method={method}",
     }
 
@@ -161,10 +169,10 @@ def _chart(study, results: selectors.StudyResults, key: str, *, publication=Fals
         key=_mark_key(study, results, measured),
         y_title=measure.axis_title,
         unit=measure.unit,
-        cutoff=study.cutoff_g if key == "threshold" else None,
+        cutoff=study.ceiling_g if key == "threshold" else None,
         publication=publication,
         filename=f"{study.slug}-{figure_name}",
-        cutoff_text=f"{study.cutoff_g:g} g cut-off",
+        cutoff_text=f"{study.ceiling_g:g} g cut-off",
         zero_at=results.reference.baseline if key == "mpe" else None,
         title="" if publication else title,
     )
@@ -261,7 +269,7 @@ def censored_sentences(study, summary: pd.DataFrame) -> list[str]:
             timepoint=row.timepoint,
             n=int(row.n),
             n_at_cutoff=int(row.n_at_cutoff),
-            cutoff_g=study.cutoff_g,
+            cutoff_g=study.ceiling_g,
             n_at_lowest=int(row.n_at_lowest),
             lowest_g=lowest[0].grams if lowest else None,
         )
@@ -490,6 +498,15 @@ def animal(request: HttpRequest, slug: str, animal_id: int) -> HttpResponse:
         if not weights.empty
         else None
     )
+    frequency_json = None
+    if record.frequency_curves:
+        frequency_json = charts.to_json(
+            charts.frequency_chart(
+                record.frequency_curves,
+                criterion_pct=100.0 * study.method_withdrawals / study.method_applications,
+                filename=f"{study.slug}-{subject.code}-frequency",
+            )
+        )
     return render(
         request,
         "analysis/animal.html",
@@ -498,5 +515,6 @@ def animal(request: HttpRequest, slug: str, animal_id: int) -> HttpResponse:
             "animal": subject,
             "record": record,
             "weight_json": weight_json,
+            "frequency_json": frequency_json,
         },
     )

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -32,7 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import _results  # noqa: E402
+from bench import _db, _results  # noqa: E402
 from bench._results import Row, fmt  # noqa: E402
 from bench._server import HOST, Browser, Server, free_port  # noqa: E402
 
@@ -219,6 +220,46 @@ def first_visit(browser, server, cookies: dict[str, str], path: str, variant: st
         context.close()
 
 
+def server_cpu(database_url: str, pages: dict[str, str], runs: int) -> dict[str, dict]:
+    """CPU seconds of this process serving each page in-process (Django's test client, the
+    whole stack, as the demo investigator), with its own empty statistics cache: `cold` the
+    first visit after a write (every statistic computed and stored; the cache emptied
+    before each), `warm` a second visit (a lookup). CPU time, unlike wall time, hardly
+    moves with the other jobs on the machine."""
+    cache_dir = tempfile.mkdtemp(prefix="labstudy-first-visit-cache-")
+    os.environ["LABSTUDY_CACHE_DIR"] = cache_dir
+    _db.setup_django(database_url, migrate=False)
+    from django.contrib.auth import get_user_model
+    from django.core.cache import caches
+    from django.test import Client
+
+    client = Client()
+    client.force_login(get_user_model().objects.get(username="investigator"))
+    cache = caches["statistics"]
+
+    def cpu(path: str) -> float:
+        start = time.process_time()
+        response = client.get(path)
+        spent = time.process_time() - start
+        if response.status_code != 200:
+            raise RuntimeError(f"in-process {path}: HTTP {response.status_code}")
+        return spent
+
+    for path in pages.values():  # imports and first-use costs are not a visit's
+        cpu(path)
+    found = {}
+    for name, path in pages.items():
+        cold = []
+        for _ in range(max(3, runs // 2)):
+            cache.clear()
+            cold.append(cpu(path))
+        warm = [cpu(path) for _ in range(max(5, runs))]
+        found[name] = {"cold": statistics.median(cold), "warm": statistics.median(warm)}
+    cache.clear()
+    shutil.rmtree(cache_dir, ignore_errors=True)
+    return found
+
+
 def p95(values: list[float]) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
@@ -229,6 +270,7 @@ def measure(server, runs: int, pages: dict[str, str], warm_up: bool) -> dict:
 
     cookies = session_cookies(server)
     found: dict[tuple[str, str], list[dict]] = {(p, v): [] for p in pages for v in VARIANTS}
+    found["load"] = []  # the machine's 1-minute load average before each timed load
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
@@ -241,6 +283,7 @@ def measure(server, runs: int, pages: dict[str, str], warm_up: bool) -> dict:
                 for name, path in pages.items():
                     order = VARIANTS if run % 2 == 0 else VARIANTS[::-1]
                     for variant in order:
+                        found["load"].append(os.getloadavg()[0])
                         found[name, variant].append(
                             first_visit(browser, server, cookies, path, variant)
                         )
@@ -271,8 +314,22 @@ def main(argv=None) -> int:
             with server:
                 measured[server.name] = measure(server, runs, pages, warm_up=not args.quick)
                 print(f"({server.name}: {runs} runs measured)", flush=True)
+        cpu = server_cpu(database_url, pages, runs)
 
     rows, missed, notes_sizes = [], [], []
+    loads = [load for found in measured.values() for load in found["load"]]
+    for page in pages:
+        warm, cold = cpu[page]["warm"], cpu[page]["cold"]
+        rows.append(
+            Row(
+                f"{page}, server CPU per request in-process, statistics cached (second "
+                "visit), ms, median",
+                fmt(warm * 1000),
+                f"{fmt(cold * 1000)} first visit after a write (statistics computed)",
+                _results.ratio(warm, cold),
+                database,
+            )
+        )
     for server_name, found in measured.items():
         for page in pages:
             new = [m["drawn_ms"] / 1000 for m in found[page, "basic"]]
@@ -323,7 +380,11 @@ def main(argv=None) -> int:
         "alternating with it on the same server. The basic bundle (vendored npm "
         "`plotly.js-basic-dist-min`) is served gzipped by WhiteNoise on both servers; "
         + "; ".join(notes_sizes)
-        + f". {_results.environment()}.",
+        + f". {_results.environment()}; during the page loads it was "
+        f"{min(loads):.1f}–{max(loads):.1f} (median {statistics.median(loads):.1f}). "
+        "Server CPU rows: the same pages in this process through the whole Django stack "
+        "(test client, no HTTP), CPU time, which the other jobs on the machine hardly move; "
+        "the browser's own work (plotly.js parsed and run, two charts drawn) comes on top.",
     ]
     if missed:
         notes += [

@@ -3,7 +3,7 @@ labstudy.urls. Every name and path is the one the site has always had."""
 
 from django.urls import path, re_path
 
-from front import cage_views, views
+from front import cage_views, planning_views, views
 
 # Animal codes and timepoint labels sit in addresses as <path:>, not <str:>: the set-up
 # forms refuse '/' (labstudy.validators), yet a code stored before that rule must still
@@ -19,6 +19,17 @@ urlpatterns = [
     path("s/<slug:slug>/scan/cage/<path:cage>/", cage_views.scan_cage, name="scan_cage"),
     path("s/<slug:slug>/scan/animal/<path:code>/", cage_views.scan_animal, name="scan_animal"),
     path("s/<slug:slug>/unblind/", views.study_unblind, name="study_unblind"),
+    path("s/<slug:slug>/planning/", planning_views.study_planning, name="study_planning"),
+    path(
+        "s/<slug:slug>/planning/<id:pk>/",
+        planning_views.study_planning_plan,
+        name="study_planning_plan",
+    ),
+    path(
+        "s/<slug:slug>/planning/<id:pk>/progress/",
+        planning_views.study_planning_progress,
+        name="study_planning_progress",
+    ),
     path("s/<slug:slug>/history/animal/<path:code>/", views.animal_history, name="animal_history"),
     path("s/<slug:slug>/history/session/<id:pk>/", views.session_history, name="session_history"),
     path(

@@ -163,6 +163,12 @@ class StudyAccess:
         return self.role in OVERSIGHT_ROLES and self.sees_treatment
 
     @property
+    def can_plan(self) -> bool:
+        """The sample-size planning page: investigators and data managers, who see the
+        groups (a plan reads the study's results by group)."""
+        return self.role in OVERSIGHT_ROLES and self.sees_treatment
+
+    @property
     def can_import(self) -> bool:
         """Imports a spreadsheet of recorded data into the study."""
         return self.role == Role.DATA_MANAGER

@@ -16,6 +16,7 @@ from labstudy.models import (
     Phase,
     Role,
     Study,
+    ThresholdMethod,
     Timepoint,
     TreatmentGroup,
     check_day0_date,
@@ -33,6 +34,9 @@ STUDY_FIELDS = [
     "model",
     "paw_tested",
     "threshold_method",
+    "applications_per_filament",
+    "withdrawals_needed",
+    "method_filaments",
     "cutoff_g",
     "filament_set",
     "start_filament",
@@ -87,6 +91,9 @@ STUDY_LABELS = {
     "sex": "Sex of the animals",
     "model": "Pain model",
     "threshold_method": "Threshold method",
+    "applications_per_filament": "Applications per filament (N)",
+    "withdrawals_needed": "Withdrawals needed (of N)",
+    "method_filaments": "Filaments in use",
     "cutoff_g": "Cut-off (g)",
     "filament_set": "Filament set",
     "start_filament": "First filament",
@@ -114,8 +121,13 @@ BENCH_KEYS_HELP = (
 STUDY_HELP = {
     "threshold_method": "How one series of filament responses becomes one threshold. Target "
     "force: the lowest force that made the paw withdraw (as Kim et al. 2022). Up-down: "
-    "Chaplan's 50% threshold from the Dixon pattern. SUDO: a shorter up-down series. Every "
-    "export names the method used.",
+    "Chaplan's 50% threshold from the Dixon pattern. SUDO: a shorter up-down series. "
+    "Ascending: filaments from the lowest up, each applied N times, until one makes the paw "
+    "withdraw the number of times needed; the threshold is its force. Percent response: "
+    "every filament in use applied N times; the withdrawal frequency per filament is shown, "
+    "and the threshold is the lowest filament reaching the withdrawals needed. Every export "
+    "names the method used. Once filaments are recorded, a change needs a reason, and "
+    "up-down series cannot become ascending ones (or the other way).",
     "cutoff_g": "The force recorded when no filament up to the top one makes the paw "
     "withdraw (300 g on the Stoelting 20-filament set). It is also the ceiling of %MPE.",
     "filament_set": "The von Frey filaments (sizes and forces) used at the bench. It cannot "
@@ -262,6 +274,17 @@ class StudyForm(forms.ModelForm):
 
     def clean_change_reason(self):
         reason = self.cleaned_data.get("change_reason", "")
+        method = self.data.get(self.add_prefix("threshold_method"))
+        if method in ThresholdMethod.values:
+            params = {
+                name: (self.data.get(self.add_prefix(name)) or "").strip()
+                for name in ("applications_per_filament", "withdrawals_needed", "method_filaments")
+            }
+            refusal = self.instance.method_change_refusal(
+                method=method, reason=reason, params=params
+            )
+            if refusal:
+                raise forms.ValidationError(refusal)
         family = self.data.get(self.add_prefix("comparison_family"))
         basis = self.data.get(self.add_prefix("comparison_basis"))
         if (family and family != self.instance.comparison_family) or (

@@ -4,6 +4,7 @@ Recorded observations live in `animals` and `sessions`; nothing here is derived 
 """
 
 import datetime as dt
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -31,6 +32,44 @@ class ThresholdMethod(models.TextChoices):
     UP_DOWN = "up_down", "Up-down 50% threshold (Chaplan/Dixon)"
     FIRST_RESPONSE = "first_response", "Target force (lowest withdrawal force)"
     SUDO = "sudo", "Simplified up-down (SUDO, Bonin 2014)"
+    ASCENDING = "ascending", "Ascending method of limits (first filament to reach the criterion)"
+    PERCENT_RESPONSE = "percent_response", "Percent response (withdrawal frequency per filament)"
+
+
+# The methods recorded as ascending blocks of N applications per filament (the others
+# share the up-down stepping); analysis.thresholds.BLOCK_FAMILY says the same.
+BLOCK_METHODS = ("ascending", "percent_response")
+MAX_APPLICATIONS = 20
+
+
+def comparable_methods(method: str) -> list[tuple[str, str]]:
+    """The (value, label) choices a series recorded for `method` can also be read by:
+    the up-down family (up-down, target force, SUDO) or ascending / percent response."""
+    block = method in BLOCK_METHODS
+    return [(v, label) for v, label in ThresholdMethod.choices if (v in BLOCK_METHODS) == block]
+
+
+def parse_method_filaments(text: str) -> list[str]:
+    """The evaluator sizes typed in `method_filaments` ("3.61, 3.84 4.08"), in order.
+
+    Raises ValidationError naming the first item that is not a size such as 4.31.
+    """
+    items = [item for item in (text or "").replace(",", " ").split() if item]
+    for item in items:
+        head, _, tail = item.partition(".")
+        if (
+            not (
+                head.isascii()
+                and head.isdigit()
+                and (not tail or (tail.isascii() and tail.isdigit()))
+            )
+            or len(item) > 8
+        ):
+            shown = item if len(item) <= 12 else item[:12] + "…"
+            raise ValidationError(
+                {"method_filaments": f"'{shown}' is not a filament size such as 4.31."}
+            )
+    return items
 
 
 class Study(TimeStamped):
@@ -89,6 +128,30 @@ class Study(TimeStamped):
     paw_tested = models.CharField(max_length=10, choices=Paw.choices, default=Paw.RIGHT)
     threshold_method = models.CharField(
         max_length=20, choices=ThresholdMethod.choices, default=ThresholdMethod.FIRST_RESPONSE
+    )
+    applications_per_filament = models.PositiveSmallIntegerField(
+        "applications per filament",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_APPLICATIONS)],
+        help_text="Ascending and percent response: times each filament is applied (N). "
+        "Empty: 1 for ascending, 5 for percent response.",
+    )
+    withdrawals_needed = models.PositiveSmallIntegerField(
+        "withdrawals needed",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_APPLICATIONS)],
+        help_text="Ascending and percent response: withdrawals out of N that make a "
+        "filament the threshold (3 of 5; 5 of 10 = 50 %). Empty: 1 for ascending, 3 for "
+        "percent response.",
+    )
+    method_filaments = models.CharField(
+        "filaments in use",
+        max_length=200,
+        blank=True,
+        help_text="Ascending and percent response: the evaluator sizes applied, e.g. "
+        "3.61, 3.84, 4.08, 4.31, 4.56; empty for the whole filament set.",
     )
     cutoff_g = models.FloatField(
         default=300.0,
@@ -209,6 +272,7 @@ class Study(TimeStamped):
             if not self.filament_set.filaments.filter(size=self.start_filament).exists():
                 message = f"Filament '{self.start_filament}' is not in {self.filament_set}."
                 raise ValidationError({"start_filament": message})
+        self._check_method_settings()
         keys = bench_keys.parse_all(
             {a: getattr(self, bench_keys.field_name(a)) for a, _ in bench_keys.ACTIONS}
         )
@@ -220,6 +284,119 @@ class Study(TimeStamped):
     def paws(self) -> list[str]:
         """The hind paws tested at each timepoint, right first: ["right", "left"] or one."""
         return ["right", "left"] if self.paw_tested == self.Paw.BOTH else [self.paw_tested]
+
+    @property
+    def ceiling_g(self) -> float:
+        """What a series running off the top reports, and so the ceiling of %MPE: the
+        cut-off, or the force of the top filament in use when the filaments stop below it
+        (a 0.4-15 g set cannot tell 15 g from 300 g; analysis.thresholds says the same)."""
+        key = (self.filament_set_id, self.threshold_method, self.method_filaments, self.cutoff_g)
+        cached = getattr(self, "_ceiling_cache", None)
+        if cached and cached[0] == key:
+            return cached[1]
+        sizes = None
+        if self.threshold_method in BLOCK_METHODS:
+            try:
+                sizes = {Decimal(s) for s in parse_method_filaments(self.method_filaments)}
+            except ValidationError:
+                sizes = None
+        tops = [
+            grams
+            for size, grams in self.filament_set.filaments.values_list("size", "grams")
+            if not sizes or Decimal(size) in sizes
+        ]
+        value = min(float(self.cutoff_g), max(tops)) if tops else float(self.cutoff_g)
+        self._ceiling_cache = (key, value)
+        return value
+
+    @property
+    def method_applications(self) -> int:
+        """N applications per filament the study's block method uses (its default if empty)."""
+        default = 1 if self.threshold_method == "ascending" else 5
+        return self.applications_per_filament or default
+
+    @property
+    def method_withdrawals(self) -> int:
+        default = 1 if self.threshold_method == "ascending" else 3
+        return self.withdrawals_needed or min(default, self.method_applications)
+
+    @property
+    def method_params(self) -> dict:
+        """The engine's keyword arguments for ascending / percent response (ignored by the
+        up-down family): ``analysis.thresholds.compute_threshold(..., **study.method_params)``."""
+        return {
+            "applications": self.method_applications,
+            "withdrawals": self.method_withdrawals,
+            "subset": parse_method_filaments(self.method_filaments) or None,
+        }
+
+    def _check_method_settings(self) -> None:
+        sizes = parse_method_filaments(self.method_filaments)
+        if self.threshold_method not in BLOCK_METHODS:
+            return
+        if self.method_withdrawals > self.method_applications:
+            raise ValidationError(
+                {
+                    "withdrawals_needed": f"{self.method_withdrawals} withdrawals cannot be "
+                    f"needed out of {self.method_applications} applications per filament."
+                }
+            )
+        if sizes and self.filament_set_id:
+            known = {
+                Decimal(s): s for s in self.filament_set.filaments.values_list("size", flat=True)
+            }
+            unknown = [s for s in sizes if Decimal(s) not in known]
+            if unknown:
+                raise ValidationError(
+                    {"method_filaments": f"Filament '{unknown[0]}' is not in {self.filament_set}."}
+                )
+            # Stored as the set spells them, ascending, without repeats.
+            chosen = sorted({known[Decimal(s)] for s in sizes}, key=Decimal)
+            self.method_filaments = ", ".join(chosen)
+
+    def method_change_refusal(self, *, method: str, reason: str, params: dict) -> str | None:
+        """Why a change of the threshold method or its settings cannot be saved, or None.
+
+        Once filaments are applied, a change within the up-down family (or of the
+        ascending / percent-response settings) recomputes every threshold, so it needs a
+        reason; a change between the families is refused, because series recorded one
+        way cannot be read the other way."""
+        if not self.pk:
+            return None
+        stored = Study.objects.filter(pk=self.pk).first()
+        if stored is None:
+            return None
+
+        def same(name: str, value: object) -> bool:
+            if name != "method_filaments":
+                return str(getattr(stored, name) or "") == str(value or "")
+            try:
+                typed = [Decimal(s) for s in parse_method_filaments(str(value or ""))]
+            except ValidationError:
+                return True  # refused by clean with its own message
+            return sorted(set(typed)) == [
+                Decimal(s) for s in parse_method_filaments(stored.method_filaments)
+            ]
+
+        changed = stored.threshold_method != method or not all(
+            same(name, value) for name, value in params.items()
+        )
+        if not changed:
+            return None
+        taps = stored.animals.filter(test_sessions__stimuli__isnull=False).exists()
+        if taps and (stored.threshold_method in BLOCK_METHODS) != (method in BLOCK_METHODS):
+            return (
+                f"The method cannot change from {stored.get_threshold_method_display().lower()} "
+                f"to {ThresholdMethod(method).label.lower()}: filaments are already recorded "
+                "in the first way, and a series cannot be read the other way. Start a new "
+                "study to record another way."
+            )
+        if (reason or "").strip() or not stored.has_recorded_data():
+            return None
+        return (
+            "Say why the threshold method or its settings change: data are already recorded, "
+            "so every threshold will be computed again."
+        )
 
     def has_recorded_data(self) -> bool:
         """Anything recorded at the bench (a filament applied, a dose, a weight or an
@@ -568,3 +745,53 @@ class PasswordRecheckFailure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} at {self.failed_at:%Y-%m-%d %H:%M}"
+
+
+class SampleSizePlan(models.Model):
+    """One sample-size calculation made from this study's data (ARRIVE 2.0 item 2b): who
+    asked, when, with which inputs and seed, and what came out, so the ARRIVE report can
+    quote the latest and anyone can rerun it. Written by `front.planning` only; the
+    numbers come from `analysis.planning`. A plan is never edited after it finished."""
+
+    class Unit(models.TextChoices):
+        GRAMS = "g", "grams (difference from control)"
+        MPE = "mpe", "%MPE (share of the way from baseline to the cut-off)"
+        RATIO = "ratio", "ratio to control (treated mean ÷ control mean)"
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    study = models.ForeignKey(Study, on_delete=models.PROTECT, related_name="sample_size_plans")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    timepoint = models.CharField(max_length=40)
+    effect = models.FloatField()
+    unit = models.CharField(max_length=5, choices=Unit.choices)
+    alpha = models.FloatField()
+    power = models.FloatField()
+    loss = models.FloatField("expected share of animals lost")
+    seed = models.BigIntegerField()
+    n_sims = models.PositiveIntegerField()
+    method = models.CharField("threshold method", max_length=20)
+    analysis = models.CharField(max_length=40)
+    # The pilot's numbers the simulation drew from and the study settings it ran under.
+    inputs = models.JSONField(default=dict)
+    result = models.JSONField(default=dict)
+    n_per_group = models.PositiveIntegerField(null=True, blank=True)
+    n_with_losses = models.PositiveIntegerField(null=True, blank=True)
+    sentence = models.TextField(blank=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.RUNNING)
+    progress = models.PositiveSmallIntegerField(default=0)  # percent
+    error = models.TextField(blank=True)
+    history = HistoricalRecords(excluded_fields=["progress"])
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.study.slug} plan {self.pk} ({self.status})"

@@ -10,6 +10,7 @@ import datetime as dt
 import time
 import uuid
 from dataclasses import dataclass, field
+from itertools import takewhile
 
 from django.db.models import Count, Q
 from django.urls import reverse
@@ -19,7 +20,7 @@ from analysis import thresholds
 from animals.models import Animal
 from animals.ordering import bench_order
 from animals.selectors import since_label
-from labstudy.models import Study, ThresholdMethod, Timepoint
+from labstudy.models import BLOCK_METHODS, Study, ThresholdMethod, Timepoint
 from sessions.forms import NOTE_PICKS
 from sessions.models import TestSession
 from sessions.services import (
@@ -238,6 +239,32 @@ class Panel:
         return ThresholdMethod(self.method).label
 
     @property
+    def block_rule(self) -> str:
+        """The rule of an ascending / percent-response series, as the technician reads it."""
+        if self.method not in BLOCK_METHODS:
+            return ""
+        n, k = self.study.method_applications, self.study.method_withdrawals
+        if self.method == "ascending":
+            times = "once" if n == 1 else f"up to {n} times"
+            return (
+                f"Ascending: each filament {times}, lowest first; the first filament with "
+                f"{k} withdrawal{'s' if k != 1 else ''} of {n} ends the series."
+            )
+        return f"Percent response: every filament {n} times, lowest first."
+
+    @property
+    def application_label(self) -> str:
+        """Which application of the suggested filament comes next: "Application 2 of 5"."""
+        if self.method not in BLOCK_METHODS or not self.next_size:
+            return ""
+        sizes = [c.size for c in self.chips]
+        if self.method == "ascending":  # the run of this filament at the end
+            done = sum(1 for _ in takewhile(lambda s: s == self.next_size, reversed(sizes)))
+        else:
+            done = sizes.count(self.next_size)
+        return f"Application {done + 1} of {self.study.method_applications}"
+
+    @property
     def result_status_label(self) -> str:
         return RESULT_STATUS.get(self.result.status, self.result.status) if self.result else ""
 
@@ -334,10 +361,12 @@ def panel(
         next_size = suggested_filament(session, series)
     else:
         next_size = thresholds.next_filament(
-            [], table.specs, method=method, start=study.start_filament
+            [], table.specs, method=method, start=study.start_filament, **study.method_params
         )
     result = (
-        thresholds.compute_threshold(series, table.specs, method=method, cutoff_g=study.cutoff_g)
+        thresholds.compute_threshold(
+            series, table.specs, method=method, cutoff_g=study.cutoff_g, **study.method_params
+        )
         if series
         else None
     )

@@ -5,6 +5,7 @@ client UUID so a tap re-sent after a dropped connection is stored once.
 """
 
 import datetime as dt
+import functools
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -327,6 +328,7 @@ def suggested_filament(session: TestSession, series: list[tuple[str, bool]]) -> 
         filament_table(study.filament_set_id).specs,
         method=session.method,
         start=study.start_filament,
+        **study.method_params,
     )
 
 
@@ -337,7 +339,6 @@ class TapResult:
     state: SessionState | None = None
 
 
-@transaction.atomic  # a refused first tap leaves no empty session behind
 def tap_slot(
     *,
     study: Study,
@@ -358,11 +359,27 @@ def tap_slot(
 
     `slot_objects()` gives the slot's animal and timepoint, read only when a session is
     started (the bench view answers a wrong address with 404 there).
+
+    A tap into a session the tablet names (every tap after a series' first) is
+    record_stimulus's own transaction; only the first tap, which may start the session,
+    runs in an outer one. A savepoint around every tap would cost two more round trips
+    to the database, a fifth of a tap's.
     """
-    animal_pk, timepoint_pk, paw = slot
+    record = functools.partial(
+        record_stimulus,
+        filament_size=filament_size,
+        withdrew=withdrew,
+        client_uuid=client_uuid,
+        user=user,
+        note=note,
+        expected_last=expected_last,
+        study=study,
+        slot=slot,
+    )
     if session_pk is not None:
-        session = TestSession(pk=session_pk)
-    else:
+        return record(session=TestSession(pk=session_pk))
+    animal_pk, timepoint_pk, paw = slot
+    with transaction.atomic():  # a refused first tap leaves no empty session behind
         session = (
             TestSession.objects.filter(
                 animal_id=animal_pk, timepoint_id=timepoint_pk, paw=paw, animal__study=study
@@ -373,17 +390,7 @@ def tap_slot(
         if session is None:
             animal, timepoint = slot_objects()
             session = start_session(animal=animal, timepoint=timepoint, paw=paw, user=user)
-    return record_stimulus(
-        session=session,
-        filament_size=filament_size,
-        withdrew=withdrew,
-        client_uuid=client_uuid,
-        user=user,
-        note=note,
-        expected_last=expected_last,
-        study=study,
-        slot=slot,
-    )
+        return record(session=session)
 
 
 def record_stimulus(

@@ -189,6 +189,7 @@ def _config(request: HttpRequest, panel: selectors.Panel) -> dict:
         "method": panel.method,
         "start": panel.study.start_filament,
         "cutoff_g": panel.study.cutoff_g,
+        "params": panel.study.method_params,
         "filaments": [{"size": f.size, "grams": f.grams} for f in panel.table.specs],
         "urls": panel.urls,
         "label": f"{panel.animal.code} {panel.timepoint.label} {panel.paw_label.lower()}",

@@ -41,6 +41,7 @@ GROUPS: tuple[tuple[str, tuple[Page, ...]], ...] = (
             Page("dashboard", "Dashboard", "dashboard", "can_view_results"),
             Page("completeness", "Completeness", "dashboard_completeness", "can_view_results"),
             Page("figure", "Figure", "dashboard_figure", "can_view_results"),
+            Page("planning", "Sample size", "study_planning", "can_plan"),
         ),
     ),
     (

@@ -26,6 +26,7 @@ from labstudy.pairs import bad_pair_message, parse_pairs, unknown_pair_timepoint
 from sessions.importing.parsing import KIND_STIMULI, METHODS, Row, natural_key
 from sessions.importing.result import ImportResult, Problem
 from sessions.models import LegacyThreshold, TestSession
+from sessions.services import stoelting_set
 
 CONTROL_NAMES = re.compile(r"^(control|ctrl|vehicle|saline|sham)\b", re.IGNORECASE)
 
@@ -294,6 +295,54 @@ def check_study_arguments(
     return problems
 
 
+METHOD_SETTING_NAMES = {
+    "applications_per_filament": "applications per filament",
+    "withdrawals_needed": "withdrawals needed",
+    "method_filaments": "filaments in use",
+}
+
+
+def method_settings(
+    study: Study | None, method: str | None, given: dict | None
+) -> tuple[dict, list[Problem]]:
+    """Ascending / percent-response settings asked for (N, withdrawals needed, filaments
+    in use) as Study field values for a new study, and what is wrong with them. An
+    existing study keeps its own: a different value is refused (the settings page asks
+    for a reason)."""
+    given = {k: v for k, v in (given or {}).items() if v not in (None, "")}
+    if not given:
+        return {}, []
+    if study is not None:
+        problems = []
+        for key, value in given.items():
+            if str(getattr(study, key) or "") != str(value):
+                problems.append(
+                    Problem(
+                        None,
+                        "",
+                        f"study '{study.slug}' has {METHOD_SETTING_NAMES[key]} "
+                        f"'{getattr(study, key) or 'default'}', not '{value}'; change it in "
+                        "the study settings first",
+                    )
+                )
+        return {}, problems
+    probe = Study(
+        threshold_method=method or "first_response", filament_set=stoelting_set(), **given
+    )
+    try:
+        for key in given:
+            probe._meta.get_field(key).clean(getattr(probe, key), probe)
+        probe._check_method_settings()
+    except ValidationError as error:
+        messages = (
+            [m for ms in error.message_dict.values() for m in ms]
+            if hasattr(error, "error_dict")
+            else error.messages
+        )
+        return {}, [Problem(None, "", m) for m in messages]
+    return {key: getattr(probe, key) for key in given}, []
+
+
 def analysis_settings(
     study: Study | None, alpha: float | None, posthoc: str | None, pairs: str | None
 ) -> tuple[dict, list[Problem]]:
@@ -375,6 +424,7 @@ def check_pairs(analysis: dict, plan: Plan, result: ImportResult) -> list[Proble
             "alpha": lambda v: f"alpha {v:g}",
             "posthoc": lambda v: f"between-group post-hoc {v}",
             "comparison_pairs": lambda v: f"chosen pairs {v.replace(',', ', ')}",
+            **{k: (lambda v, n=name: f"{n} {v}") for k, name in METHOD_SETTING_NAMES.items()},
         }
         result.notes.append(
             "analysis settings of the study: " + ", ".join(shown[k](v) for k, v in analysis.items())

@@ -25,6 +25,7 @@ from sessions.importing.checks import (
     default_paw_for,
     settle_design,
 )
+from sessions.importing.checks import method_settings as checks_method_settings
 from sessions.importing.parsing import Filaments, detect_kind, missing_columns, parse_rows
 from sessions.importing.preview import describe, group_details
 from sessions.importing.result import ImportResult, Problem
@@ -49,6 +50,7 @@ def import_study_csv(
     pairs: str | None = None,
     sheet: str | None = None,
     groups: dict[str, dict] | None = None,
+    method_settings: dict | None = None,
     user: AbstractBaseUser | None = None,
     dry_run: bool = False,
     max_bytes: int | None = None,
@@ -62,6 +64,8 @@ def import_study_csv(
     an .xlsx workbook (its first sheet, or `sheet`). `groups` gives new groups what a file
     does not say, {code: {"name", "drug", "dose_mg_kg", "route", "vehicle", "colour"}};
     what it leaves out stays empty (route and vehicle "not recorded"), never guessed.
+    `method_settings` gives a new ascending / percent-response study its
+    ``applications_per_filament``, ``withdrawals_needed`` and ``method_filaments``.
     Returns what was (or would be) created; `result.errors` lists every problem and, when
     it is not empty, nothing was written.
     """
@@ -86,7 +90,7 @@ def import_study_csv(
     checked = _check_file(
         table, kind, problems, result, slug=slug, title=title, method=method,
         cutoff_g=cutoff_g, baseline=baseline, control=control, day0=day0, alpha=alpha,
-        posthoc=posthoc, pairs=pairs, groups=groups,
+        posthoc=posthoc, pairs=pairs, groups=groups, method_settings=method_settings,
     )  # fmt: skip
     if checked is None or dry_run:
         return result
@@ -155,6 +159,7 @@ def _check_file(
     posthoc: str | None,
     pairs: str | None,
     groups: dict[str, dict] | None = None,
+    method_settings: dict | None = None,
 ) -> tuple[Plan, dict, Filaments, dict] | None:
     """Every check of the file against itself and the study, reading only. Fills in
     `result` (what would be created, notes, errors); None when there are errors."""
@@ -164,6 +169,9 @@ def _check_file(
     errors += check_study_arguments(study, slug, title, method, cutoff_g)
     analysis, analysis_problems = analysis_settings(study, alpha, posthoc, pairs)
     errors += analysis_problems
+    settings, settings_problems = checks_method_settings(study, method, method_settings)
+    analysis.update(settings)
+    errors += settings_problems
     if errors and any(p.line is None for p in errors):
         result.errors = errors
         return None

@@ -177,7 +177,11 @@ def _write_stimuli(plan, result, study, filaments, animals, timepoints, user, re
         series = [(r.filament.size, r.withdrew) for r in rows]
         done = (
             thresholds.next_filament(
-                series, filaments.specs, method=study.threshold_method, start=study.start_filament
+                series,
+                filaments.specs,
+                method=study.threshold_method,
+                start=study.start_filament,
+                **study.method_params,
             )
             is None
         )

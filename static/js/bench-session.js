@@ -57,7 +57,7 @@
       }
     });
     var pairs = series.map(function (s) { return [s.size, s.withdrew]; });
-    var next = Stepping.nextFilament(pairs, sizes, config.method, config.start);
+    var next = Stepping.nextFilament(pairs, sizes, config.method, config.start, config.params);
     return {
       series: series,
       pairs: pairs,
@@ -142,6 +142,11 @@
       var shown = picked || v.next;
       el("bench-next-size").textContent = shown;
       el("bench-next-grams").textContent = grams(shown);
+      if (el("bench-application")) {
+        el("bench-application").textContent = "Application " +
+          (Stepping.applicationsDone(v.pairs, config.method, shown) + 1) + " of " +
+          config.params.applications;
+      }
       var override = el("bench-override");
       override.hidden = !picked || picked === v.next;
       override.textContent = "You chose this filament instead of " + v.next + " (" + grams(v.next) +
@@ -171,6 +176,10 @@
       if (config.method === "first_response") {
         var g = Stepping.targetForce(v.pairs, config.filaments, config.method, config.cutoff_g);
         text += "Target force " + (Math.round(g * 1000) / 1000) + " g; ";
+      } else if (Stepping.BLOCK_METHODS.indexOf(config.method) >= 0) {
+        var t = Stepping.blockThreshold(v.pairs, config.filaments, config.method,
+          config.cutoff_g, config.params);
+        text += "Threshold " + (Math.round(t * 1000) / 1000) + " g; ";
       }
       text += "the server confirms the threshold when the taps reach it.";
       localResult.textContent = text;

@@ -220,8 +220,33 @@ def _unblind(study, people, client):
     )
 
 
+def _undo_tap_by_uuid(study, people, client):
+    """The bench's Undo of one tap the tablet names (the stimulus voided by its UUID)."""
+    session = TestSession.objects.get(animal__study=study, animal__code="B2", timepoint__label="T2")
+    last = session.stimuli.filter(voided=False).order_by("order").last()
+    session_services.undo_tap(
+        session=session, user=people["technician"], client_uuid=last.client_uuid
+    )
+
+
+def _animal_died(study, people, client):
+    """After its last test: an animal that died keeps its data (analysis.frames)."""
+    animal_services.change_animal_status(
+        animal=Animal.objects.get(study=study, code="A1"),
+        status=Animal.Status.DIED,
+        date=study.date_of_day(22),
+        reason="found dead in cage",
+        user=people["data_manager"],
+    )
+
+
+def _study_status(study, people, client):
+    Study.objects.filter(pk=study.pk).update(status=Study.Status.LOCKED)
+
+
 WRITES = {
     "undo (a stimulus voided)": (None, _undo, True),
+    "tap undone by its UUID (the bench's Undo)": (None, _undo_tap_by_uuid, True),
     "tap": (_tap_prepare, _tap, True),
     "session void": (None, _void_session, True),
     "import": (None, _import, True),
@@ -232,7 +257,9 @@ WRITES = {
     "group code edited": (None, _group_code, True),
     "baseline timepoint changed": (None, _baseline, True),
     "timepoint relabelled": (None, _timepoint_label, True),
+    "animal died (status change)": (None, _animal_died, False),
     "alpha": (None, _setting(alpha=0.5), True),
+    "cut-off": (None, _setting(cutoff_g=60.0, change_reason="wrong set entered"), True),
     "post-hoc": (_wide_alpha, _setting(posthoc="dunn_holm"), KEY),
     "comparison family": (
         None,
@@ -245,6 +272,7 @@ WRITES = {
     "observation void": (None, _observation_void, False),
     "timepoint signed off": (None, _sign_off, False),
     "unblinding": (None, _unblind, False),
+    "study status (locked)": (None, _study_status, False),
 }
 
 
@@ -337,3 +365,69 @@ def test_the_stats_file_after_a_void_is_the_fresh_one(small_study, people, clien
     with override_settings(CACHES=OFF):
         fresh = b"".join(client.get(url).streaming_content)
     assert after == fresh and after != first
+
+
+# ----------------------------------------------------------------------------- Redis
+# LABSTUDY_CACHE_URL=redis://... (README "Statistics cache"): Django's RedisCache, which
+# needs the `redis` package (requirements.txt). Run against the Redis on this machine;
+# the keys carry a prefix of their own, so nothing else stored there is read or cleared.
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def _redis_or_skip():
+    import os
+
+    redis = pytest.importorskip("redis")
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
+    except redis.exceptions.ConnectionError:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"no Redis at {REDIS_URL}")
+        pytest.skip(f"no Redis at {REDIS_URL}: start one to run this test")
+
+
+def test_the_settings_choose_redis_when_the_url_names_it():
+    import subprocess
+    import sys
+
+    from tests.worlds import ROOT, manage_env
+
+    env = manage_env(LABSTUDY_CACHE_URL=REDIS_URL, DJANGO_SETTINGS_MODULE="labstudy.settings")
+    code = (
+        "import django; django.setup(); from django.conf import settings; "
+        "c = settings.CACHES['statistics']; print(c['BACKEND'], c['LOCATION'])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["django.core.cache.backends.redis.RedisCache", REDIS_URL]
+
+
+def test_redis_serves_the_statistics_and_never_a_stale_number(
+    small_study, people, client, monkeypatch
+):
+    import uuid
+
+    _redis_or_skip()
+    redis_caches = {
+        **LOCMEM,
+        "statistics": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": f"labstudy-test-{uuid.uuid4().hex}",
+            "TIMEOUT": 60,
+        },
+    }
+    calls = []
+    real = stats.study_statistics
+    monkeypatch.setattr(stats, "study_statistics", lambda *a, **k: calls.append(1) or real(*a, **k))
+    with override_settings(CACHES=redis_caches):
+        first = served(small_study.pk)
+        assert len(calls) == len(inputs.OUTCOMES)
+        again = served(small_study.pk)
+        assert len(calls) == len(inputs.OUTCOMES)  # a lookup in Redis, nothing computed
+        assert same(first, again)
+        _void_session(small_study, people, client)
+        after = served(small_study.pk)
+    assert same(after, cold(small_study.pk)) and not same(after, first)

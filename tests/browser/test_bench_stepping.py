@@ -20,23 +20,37 @@ SHORT_SET = tuple(
 )
 
 
+def random_params(rng: random.Random, filaments, method: str) -> dict | None:
+    """Ascending / percent-response settings as a study holds them (None otherwise)."""
+    if method not in thresholds.BLOCK_FAMILY:
+        return None
+    n = rng.choice([1, 1, 2, 3, 5])
+    sizes = [f.size for f in filaments]
+    subset = rng.sample(sizes, rng.randint(1, min(6, len(sizes)))) if rng.random() < 0.7 else None
+    return {"applications": n, "withdrawals": rng.randint(1, n), "subset": subset}
+
+
 def random_cases(rng: random.Random, filaments, method: str, n_series: int) -> list[dict]:
     sizes = [f.size for f in filaments]
     cases = []
     for _ in range(n_series):
+        params = random_params(rng, filaments, method)
         start = rng.choice(sizes)
         p_withdraw = rng.choice([0.2, 0.5, 0.8])
         p_override = rng.choice([0.0, 0.0, 0.15])
         series: list[tuple[str, bool]] = []
         extra = rng.randint(0, 3)  # taps after the series ended (the engine ignores them)
         for _ in range(60):
-            expected = thresholds.next_filament(series, filaments, method=method, start=start)
+            expected = thresholds.next_filament(
+                series, filaments, method=method, start=start, **(params or {})
+            )
             cases.append(
                 {
                     "series": [[s, w] for s, w in series],
                     "sizes": sizes,
                     "method": method,
                     "start": start,
+                    "params": params,
                     "expected": expected,
                 }
             )
@@ -109,7 +123,7 @@ def test_js_stepping_rule_agrees_with_python_for_all_methods(browser):
     )
     got = in_stepping_js(
         browser,
-        "LabstudyStepping.nextFilament(c.series, c.sizes, c.method, c.start)",
+        "LabstudyStepping.nextFilament(c.series, c.sizes, c.method, c.start, c.params)",
         cases,
         shared=("sizes",),
     )
@@ -160,5 +174,45 @@ def test_js_target_force_agrees_with_python_on_every_series(browser):
     closed = [c for c in cases if c["expected"] is not None]
     assert len(closed) > 1000
     assert any(c["expected"] == c["cutoff"] for c in closed)  # none withdrew, or too heavy
+    # Off the top of the five-filament set (2 g) below a 26 g or 300 g cut-off: 2 g.
+    assert any(c["expected"] == 2.0 and c["cutoff"] > 2.0 for c in closed)
     assert any(c["expected"] == c["filaments"][0]["grams"] for c in closed)  # the lightest
     assert sum(1 for c in closed if c["expected"] < c["cutoff"]) > 500
+
+
+def test_js_block_thresholds_agree_with_python(browser):
+    """Ascending and percent response: the threshold the tablet shows offline
+    (LabstudyStepping.blockThreshold) is analysis.thresholds.compute_threshold's grams for
+    every prefix of random series, with random N, withdrawals needed and filaments in use,
+    including the top filament in use reported when nothing reached the criterion."""
+    rng = random.Random(20261204)
+    cases = []
+    for method in thresholds.BLOCK_FAMILY:
+        for filaments, n_series in ((thresholds.STOELTING_20, 500), (SHORT_SET, 300)):
+            specs = [{"size": f.size, "grams": f.grams} for f in filaments]
+            for case in random_cases(rng, filaments, method, n_series):
+                if not case["series"]:
+                    continue
+                cutoff_g = rng.choice([300.0, 26.0, 1.0])
+                found = thresholds.compute_threshold(
+                    case["series"], filaments, method=method, cutoff_g=cutoff_g,
+                    **(case["params"] or {}),
+                )  # fmt: skip
+                expected = None if found.status == "incomplete" else found.grams
+                cases.append({**case, "filaments": specs, "cutoff": cutoff_g, "expected": expected})
+    got = in_stepping_js(
+        browser,
+        "LabstudyStepping.blockThreshold(c.series, c.filaments, c.method, c.cutoff, c.params)",
+        cases,
+        shared=("filaments",),
+    )
+    mismatches = [
+        (c["method"], c["params"], c["series"], c["expected"], g)
+        for c, g in zip(cases, got, strict=True)
+        if c["expected"] != g
+    ]
+    assert mismatches[:5] == []
+    closed = [c for c in cases if c["expected"] is not None]
+    assert len(closed) > 1000
+    for method in thresholds.BLOCK_FAMILY:
+        assert sum(1 for c in closed if c["method"] == method) > 300

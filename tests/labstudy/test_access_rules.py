@@ -42,6 +42,7 @@ BLINDED = {
     "can_unblind": (Y, N, N, N, N),
     "can_export": (Y, Y, N, N, N),
     "can_import": (N, Y, N, N, N),
+    "can_plan": (Y, Y, N, N, N),
     "is_technician": (N, N, Y, Y, Y),
 }
 # Once the study is unblinded the bench roles see groups, letters and past results, and

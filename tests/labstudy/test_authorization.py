@@ -83,6 +83,11 @@ EXPECTED = {
     "study_members": (_row(A, 404, 404, 404, 200), _row(A, 404, 404, 404, 200)),
     "study_new": (_row(A, 403, 403, 403, 200), _row(A, 403, 403, 403, 200)),
     "study_overview": (_row(A, 404, 200, 200, 200), _row(A, 404, 405, 405, 405)),
+    # An empty POST is a form with errors (400); `pk` here is a session's, never a plan of
+    # the study: 404 for everyone (tests/labstudy/test_planning_views.py opens real plans).
+    "study_planning": (_row(A, 404, 404, 200, 200), _row(A, 404, 404, 400, 400)),
+    "study_planning_plan": (_row(A, 404, 404, 404, 404), _row(A, 404, 405, 405, 405)),
+    "study_planning_progress": (_row(A, 404, 404, 404, 404), _row(A, 404, 405, 405, 405)),
     "study_setup": (_row(A, 404, 404, 404, 200), _row(A, 404, 404, 404, 200)),
     "study_setup_rows": (_row(A, 404, 404, 404, 200), _row(A, 404, 404, 404, 200)),
     "study_unblind": (_row(A, 404, 404, 200, 404), _row(A, 404, 404, 200, 404)),

@@ -4,9 +4,11 @@ leaves no empty session behind; a voided session's slot starts afresh."""
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from sessions import services
-from sessions.models import TestSession
+from sessions.models import Stimulus, TestSession
 from tests.worlds import make_bench_study
 
 
@@ -60,3 +62,20 @@ def test_after_a_void_the_next_tap_starts_a_new_session(bench, people):
         ("voided", "wrong paw"),
         ("in_progress", ""),
     ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_tap_into_a_named_session_is_one_transaction_without_savepoints(bench, people):
+    # Every tap after a series' first names its session: it is record_stimulus's own
+    # transaction, not one nested in another (a savepoint and its release are two more
+    # round trips on every tap); it is still stored once, with its history row.
+    tess = people["technician"]
+    session = _tap(bench, tess).stimulus.session
+    with CaptureQueriesContext(connection) as captured:
+        tapped = _tap(bench, tess, size="4.56", session_pk=session.pk)
+    sql = [q["sql"].upper() for q in captured]
+    assert not [s for s in sql if "SAVEPOINT" in s]
+    assert tapped.created and tapped.stimulus.session_id == session.pk
+    stored = Stimulus.objects.get(client_uuid=tapped.stimulus.client_uuid)
+    assert stored.history.count() == 1
+    assert list(session.stimuli.values_list("filament__size", flat=True)) == ["4.31", "4.56"]

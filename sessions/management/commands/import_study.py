@@ -32,7 +32,23 @@ class Command(BaseCommand):
             "--method",
             type=method_argument,
             help="threshold method of a new study: target_force (the lowest withdrawal; "
-            "first_response is the same), up_down or sudo (default target_force)",
+            "first_response is the same), up_down, sudo, ascending or percent_response "
+            "(default target_force)",
+        )
+        parser.add_argument(
+            "--applications",
+            type=int,
+            help="ascending / percent_response: applications per filament (N) of a new study",
+        )
+        parser.add_argument(
+            "--withdrawals",
+            type=int,
+            help="ascending / percent_response: withdrawals out of N that meet the criterion",
+        )
+        parser.add_argument(
+            "--filaments",
+            help="ascending / percent_response: the filaments in use, e.g. 3.61,3.84,4.08 "
+            "(default: the whole set)",
         )
         parser.add_argument("--cutoff-g", type=float, help="cut-off of a new study (default 300)")
         parser.add_argument("--baseline", help="baseline timepoint label (default T0)")
@@ -78,6 +94,11 @@ class Command(BaseCommand):
             alpha=options["alpha"],
             posthoc=options["posthoc"],
             pairs=options["pairs"],
+            method_settings={
+                "applications_per_filament": options["applications"],
+                "withdrawals_needed": options["withdrawals"],
+                "method_filaments": options["filaments"],
+            },
             sheet=options["sheet"],
             user=user,
             dry_run=options["dry_run"],
