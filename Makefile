@@ -37,12 +37,13 @@ lan: demo
 	$(PY) manage.py serve_lan --port $(LAN_PORT) --address "$(LAN_ADDRESS)"
 
 ## The whole test suite: lint, pytest (browser tests need /usr/bin/chromium), then the
-## migration tests on a database the migrations built
+## migration tests (files test_*_migration.py, only those collected) on a database the
+## migrations built
 test: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/pytest -n 2
-	$(VENV)/bin/pytest --migrations -m migrations
+	$(VENV)/bin/pytest --migrations -m migrations -o python_files='test_*_migration.py'
 
 lint: install-dev
 	$(VENV)/bin/ruff check .

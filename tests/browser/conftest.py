@@ -35,20 +35,31 @@ DESKTOP = {"width": 1366, "height": 900}
 
 class _Requests:
     """How many requests the live server is handling right now (Django's request signals;
-    this receiver runs after Django's own close_old_connections)."""
+    this receiver runs after Django's own close_old_connections).
+
+    The live server handles each request in a thread of its own; a request in the main
+    thread is a test's own django.test.Client, which never finishes a streamed response
+    it does not read (an export, an import's confirm page) and would otherwise keep the
+    count up until the next browser test's teardown had waited its full 10 s."""
 
     lock = threading.Lock()
     active = 0
 
+    @staticmethod
+    def _live_server() -> bool:
+        return threading.current_thread() is not threading.main_thread()
+
     @classmethod
     def started(cls, **kwargs):
-        with cls.lock:
-            cls.active += 1
+        if cls._live_server():
+            with cls.lock:
+                cls.active += 1
 
     @classmethod
     def finished(cls, **kwargs):
-        with cls.lock:
-            cls.active = max(0, cls.active - 1)
+        if cls._live_server():
+            with cls.lock:
+                cls.active = max(0, cls.active - 1)
 
 
 request_started.connect(_Requests.started, weak=False, dispatch_uid="browser-tests-started")
