@@ -268,7 +268,7 @@ WRITES = {
     ),
     "threshold method": (
         None,
-        _setting(threshold_method="up_down", change_reason="the journal asks for Chaplan"),
+        _setting(threshold_method="up_down", change_reason="the protocol says up-down"),
         True,
     ),
     "dose void": (None, _dose_void, False),

@@ -99,13 +99,30 @@ ALL_GROUPS = ["Bench", "Results", "Set-up", "Records"]
         (
             "investigator",
             ALL_GROUPS,
-            {"Dashboard", "Figure", "Exports", "ARRIVE", "Allocation", "Bench today"},
+            {
+                "Dashboard",
+                "Figure",
+                "Exports",
+                "ARRIVE",
+                "Allocation",
+                "Bench today",
+                "Sample size",
+            },
             {"Settings", "Groups", "Import", "People", "Add animals"},
         ),
         (
             "data_manager",
             ALL_GROUPS,
-            {"Settings", "Groups", "Phases", "Timepoints", "Add animals", "People", "Import"},
+            {
+                "Settings",
+                "Groups",
+                "Phases",
+                "Timepoints",
+                "Add animals",
+                "People",
+                "Import",
+                "Sample size",
+            },
             set(),
         ),
     ],
@@ -122,7 +139,7 @@ def test_study_navigation_shows_what_the_role_can_open_and_every_link_opens(
     if role == "technician":
         assert labels == must
     if role == "data_manager":
-        assert len(links) == 19  # 18 pages and the package download
+        assert len(links) == 20  # 19 pages (Sample size included) and the package download
     for url, label in links:
         assert client.get(url).status_code == 200, (role, label, url)
 
