@@ -26,6 +26,7 @@ import argparse
 import contextlib
 import io
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -169,18 +170,8 @@ def _mb(n: int) -> float:
     return n / 1024 / 1024
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", type=int, default=1000, help="animals in the large study")
-    parser.add_argument("--repeat", type=int, default=3, help="timed GETs of each kind")
-    parser.add_argument("--quick", action="store_true", help="tiny run for the smoke test")
-    _db.add_database_options(parser)
-    _results.add_output_options(parser)
-    args = parser.parse_args(argv)
-    if args.quick:
-        args.size, args.repeat = min(args.size, 30), 1
-
-    folder = tempfile.mkdtemp(prefix="labstudy-bench-publication-")
+def measure(args, folder: str) -> list[Row]:
+    """Every row of the section, measured on a database of its own."""
     with _db.database(args.database_url, "publication") as url:
         _db.setup_django(url)
         from django.contrib.auth import get_user_model
@@ -278,6 +269,25 @@ def main(argv=None) -> int:
         )
         for row in rows[-2:]:
             print(row.markdown(), flush=True)
+    return rows
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=1000, help="animals in the large study")
+    parser.add_argument("--repeat", type=int, default=3, help="timed GETs of each kind")
+    parser.add_argument("--quick", action="store_true", help="tiny run for the smoke test")
+    _db.add_database_options(parser)
+    _results.add_output_options(parser)
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.size, args.repeat = min(args.size, 30), 1
+
+    folder = tempfile.mkdtemp(prefix="labstudy-bench-publication-")
+    try:
+        rows = measure(args, folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)  # the file cache of this run
     notes = [
         f"`python bench/bench_publication.py --size {args.size}`: GET as the demo's data "
         "manager, in-process through the whole Django stack, the body read to its end. "
