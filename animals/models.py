@@ -4,6 +4,7 @@ Records here are never deleted through the application: a wrong entry is voided 
 reason, and django-simple-history keeps who changed what and when.
 """
 
+import datetime as dt
 from decimal import Decimal
 
 from django.conf import settings
@@ -79,6 +80,15 @@ class Animal(TimeStamped):
 
     def __str__(self) -> str:
         return self.code
+
+    @property
+    def ended_on(self) -> dt.date | None:
+        """The day the animal died or was euthanised, or None while it lives (an excluded
+        animal lives on): nothing is tested on it after that day (sessions.services),
+        and that day cannot come before a session already recorded (animals.services)."""
+        if self.status in (self.Status.DIED, self.Status.EUTHANISED):
+            return self.status_date
+        return None
 
     def clean(self) -> None:
         errors = {}

@@ -436,6 +436,9 @@ def record_observations(
         raise ValidationError("Pick what you saw or write a note.")
     if severity not in Observation.Severity.values:
         raise ValidationError({"severity": "Pick mild, moderate or severe."})
+    found_dead = FOUND_DEAD in terms and animal.status == Animal.Status.ACTIVE
+    if found_dead and (refusal := _death_date_refusal(animal, date)):
+        raise ValidationError({"date": refusal})
     rows = [
         Observation(
             animal=animal,
@@ -464,7 +467,7 @@ def record_observations(
         row.full_clean()
         _save_once(row, user)
         row.already_saved = False
-    if FOUND_DEAD in terms and animal.status == Animal.Status.ACTIVE:
+    if found_dead:
         animal.status = Animal.Status.DIED
         animal.status_date = date
         animal.status_reason = "found dead" + (f": {notes}" if notes else "")
@@ -473,6 +476,22 @@ def record_observations(
         animal._history_user = user
         animal.save(update_fields=["status", "status_date", "status_reason", "updated_at"])
     return rows
+
+
+def _death_date_refusal(animal: Animal, date: dt.date) -> str | None:
+    """Why `date` cannot be the day `animal` died or was euthanised, or None: a test
+    session (not voided) at a later timepoint, whose threshold would otherwise stay in
+    the statistics of an animal already dead. A session counts at its timepoint's day,
+    as in the statistics, not when it was typed in (paper sheets entered later)."""
+    days = animal.test_sessions.exclude(status="voided").values_list("timepoint__day", flat=True)
+    last_day = max(days, default=None)
+    if last_day is None or (last := animal.study.date_of_day(last_day)) <= date:
+        return None
+    return (
+        f"{animal.code} has a test session at study day {last_day} ({last:%-d %b %Y}), "
+        f"after {date:%-d %b %Y}: the day it died cannot come before its recorded data. "
+        "Check the date, or void that session first (with a reason)."
+    )
 
 
 @transaction.atomic
@@ -520,6 +539,10 @@ def change_animal_status(
         errors["reason"] = "Reason is required: say why the status changes."
     elif len(reason) > 300:
         errors["reason"] = "Keep the reason under 300 characters."
+    elif status in (Animal.Status.DIED, Animal.Status.EUTHANISED) and (
+        refusal := _death_date_refusal(animal, date)
+    ):
+        errors["date"] = refusal
     if errors:
         raise ValidationError(errors)
     old = animal.get_status_display().lower()

@@ -163,10 +163,19 @@ def _minutes_after_dose(animal: Animal, timepoint: Timepoint, now: dt.datetime) 
 
 
 def _check_can_start(animal: Animal, timepoint: Timepoint) -> None:
-    """Refuse a new session in a signed-off timepoint, a closed study, or before its day."""
+    """Refuse a new session in a signed-off timepoint, a closed study, before its day, or
+    after the day the animal died or was euthanised (its data end that day)."""
     study = animal.study
     _refuse_closed(timepoint, study)
     day = study.date_of_day(timepoint.day)
+    if (ended := animal.ended_on) is not None and day > ended:
+        raise ValidationError(
+            {
+                "animal": f"{animal.code} was marked {animal.get_status_display().lower()} "
+                f"on {ended:%-d %b %Y}: no test session can be started for it at "
+                f"{timepoint.label} ({day:%-d %b %Y}), after that day."
+            }
+        )
     if day > timezone.localdate():
         raise ValidationError(
             {
