@@ -218,6 +218,23 @@ def check_against_study(study: Study, plan: Plan, kind: str) -> list[Problem]:
                         f"animal {code} has {column} '{mine}' here but '{theirs}' in this study",
                     )
                 )
+    after_death: set[str] = set()  # one problem per animal, on its first such line
+    for row in plan.rows:
+        animal = animals.get(row.animal)
+        ended = animal.ended_on if animal is not None else None
+        if ended is None or row.animal in after_death:
+            continue
+        if (day := study.date_of_day(row.day)) > ended:
+            after_death.add(row.animal)
+            problems.append(
+                Problem(
+                    row.line,
+                    "day",
+                    f"animal {row.animal} was marked "
+                    f"{animal.get_status_display().lower()} on {ended:%-d %b %Y} in this "
+                    f"study; {row.timepoint} (day {row.day}, {day:%-d %b %Y}) comes after",
+                )
+            )
     taken = set(
         TestSession.objects.filter(animal__study=study)
         .exclude(status=TestSession.Status.VOIDED)

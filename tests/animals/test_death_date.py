@@ -10,8 +10,10 @@ import pytest
 from django.urls import reverse
 
 from animals.models import Animal, Observation
+from animals.services import change_animal_status
+from sessions.importing import import_study_csv
 from sessions.models import TestSession
-from tests.worlds import record, series_to, session_url, tap
+from tests.worlds import counts, record, rows_for, series_to, session_url, tap, to_csv
 
 
 def status_url(bench, code):
@@ -130,3 +132,26 @@ def test_a_session_on_the_day_of_death_can_still_be_started(client_for, bench):
     response = tap(client_for("technician"), bench, withdrew=False, size="4.31", code="R03")
     assert response.status_code == 200
     assert TestSession.objects.get(animal=bench.animals["R03"]).stimuli.count() == 1
+
+
+@pytest.mark.django_db
+def test_an_import_after_the_day_of_death_names_the_line_and_writes_nothing(small_study, people):
+    # A1 died on day 22 (after its T2 session, day 21); a file adds T3, day 28, for it.
+    change_animal_status(
+        animal=Animal.objects.get(study=small_study, code="A1"),
+        status=Animal.Status.DIED,
+        date=small_study.date_of_day(22),
+        reason="found dead in cage",
+        user=people["data_manager"],
+    )
+    rows = rows_for("N1", "K10", 15, tp="T3", day=28) + rows_for(
+        "A1", "control", 26, tp="T3", day=28
+    )
+    before = counts()
+    result = import_study_csv(data=to_csv(rows), slug="small", source_name="rats.csv")
+    first_a1 = 2 + len(rows_for("N1", "K10", 15, tp="T3", day=28))
+    assert result.error_lines() == [
+        f"line {first_a1}, day: animal A1 was marked died on 23 Sep 2026 in this study; "
+        "T3 (day 28, 29 Sep 2026) comes after"
+    ]
+    assert counts() == before
