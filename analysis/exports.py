@@ -181,15 +181,19 @@ def method_label(method: str) -> str:
 # --------------------------------------------------------------------------- cells
 
 
-def csv_cell(value) -> str:
-    """One CSV cell: empty for missing, shortest faithful text for numbers, ISO dates;
-    text a spreadsheet would run as a formula gets a leading ' (`safe_cells.guard`)."""
-    if isinstance(value, str):
+def csv_cell(value, zone: dt.tzinfo | None = None) -> str:
+    """One CSV cell: empty for missing, shortest faithful text for numbers, ISO dates
+    (in `zone`, by default the current time zone); text a spreadsheet would run as a
+    formula gets a leading ' (`safe_cells.guard`)."""
+    kind = type(value)
+    if kind is str:
         return safe_cells.guard(value)
-    return _cell_text(value)
+    if kind is int:
+        return str(value)
+    return _cell_text(value, zone)
 
 
-def _cell_text(value) -> str:
+def _cell_text(value, zone: dt.tzinfo | None = None) -> str:
     """`csv_cell` without the guard: for text inside a cell (the audit log's record)."""
     if value is None or value is pd.NA or value is pd.NaT:
         return ""
@@ -205,19 +209,19 @@ def _cell_text(value) -> str:
         return format(value.normalize(), "f")
     if isinstance(value, dt.datetime):
         if timezone.is_aware(value):
-            value = timezone.localtime(value)
+            value = value.astimezone(zone or timezone.get_current_timezone())
         return value.isoformat(timespec="seconds")
     if isinstance(value, dt.date):
         return value.isoformat()
     if hasattr(value, "item"):  # numpy scalars
-        return _cell_text(value.item())
+        return _cell_text(value.item(), zone)
     return str(value)
 
 
-def excel_cell(value):
-    """The typed value openpyxl should store: numbers as numbers, naive local times, text
-    guarded as in the CSV files (`safe_cells.guard`), without the control characters a
-    workbook cannot hold."""
+def excel_cell(value, zone: dt.tzinfo | None = None):
+    """The typed value openpyxl should store: numbers as numbers, naive times (in `zone`,
+    by default the current time zone), text guarded as in the CSV files
+    (`safe_cells.guard`), without the control characters a workbook cannot hold."""
     if value is None or value is pd.NA or value is pd.NaT:
         return None
     if isinstance(value, str):
@@ -229,7 +233,7 @@ def excel_cell(value):
     if isinstance(value, Decimal):
         return float(value)
     if isinstance(value, dt.datetime) and timezone.is_aware(value):
-        return timezone.make_naive(timezone.localtime(value))
+        return value.astimezone(zone or timezone.get_current_timezone()).replace(tzinfo=None)
     return value
 
 
@@ -279,6 +283,7 @@ class _SheetWriter:
             raise ValueError("_SheetWriter writes rows for XlsxWriter's constant_memory mode")
         self.formats = formats
         self.texts = texts  # shared by the workbook's sheets: text -> its cell XML after r=
+        self.zone = timezone.get_current_timezone()  # once: Django's lookup takes ~20 µs
         self.columns = [xl_col_to_name(col) for col in range(64)]
         self._column_name = xl_col_to_name
         self.row = 0
@@ -297,10 +302,9 @@ class _SheetWriter:
             self.append([f"… {self.beyond} more rows: Excel's row limit; see the CSV file"])
             self.beyond = 0
 
-    def _column(self, col: int) -> str:
+    def _more_columns(self, col: int) -> None:
         while col >= len(self.columns):
             self.columns.append(self._column_name(len(self.columns)))
-        return self.columns[col]
 
     def _text(self, value: str) -> str | None:
         """The XML of a text cell after its reference (None for a cell left blank)."""
@@ -314,6 +318,7 @@ class _SheetWriter:
     def append(self, values: Iterable) -> None:
         """One row; blank cells (None, NaN, empty text) are left out, as XlsxWriter does."""
         number = str(self.row + 1)
+        columns, texts = self.columns, self.texts
         cells = []
         first = last = None
         for col, value in enumerate(values):
@@ -323,18 +328,22 @@ class _SheetWriter:
             if kind is str:
                 if not value:
                     continue
-                xml = self._text(value)
+                xml = texts.get(value) or self._text(value)
                 if xml is None:
                     continue
             elif kind is int or (kind is float and math.isfinite(value)):
                 xml = f"><v>{value:.16G}</v></c>"
+            elif value is None:
+                continue
             else:
                 xml = self._other(value)
                 if xml is None:
                     continue
-            if col >= _EXCEL_MAX_COLUMNS:
-                break  # XlsxWriter leaves out what lies beyond the last column, too
-            cells.append(f'<c r="{self._column(col)}{number}"{xml}')
+            if col >= len(columns):
+                if col >= _EXCEL_MAX_COLUMNS:
+                    break  # XlsxWriter leaves out what lies beyond the last column, too
+                self._more_columns(col)
+            cells.append(f'<c r="{columns[col]}{number}"{xml}')
             if first is None:
                 first = col
             last = col
@@ -352,7 +361,7 @@ class _SheetWriter:
         self.row += 1
 
     def _other(self, value) -> str | None:
-        value = excel_cell(value)
+        value = excel_cell(value, self.zone)
         if isinstance(value, float) and math.isinf(value):
             value = csv_cell(value)  # "inf", as in the CSV file: a workbook holds no infinity
         if value is None or value == "":
@@ -433,11 +442,12 @@ def csv_chunks(header: list[str] | None, rows: Iterable[Iterable]) -> Iterator[s
     inside a cell: with "\n" alone it would leave a carriage return in a note bare, and
     every reader would split the row there (PostgreSQL's COPY quotes it too)."""
     writer = csv.writer(_Echo(), lineterminator="\r\n")
+    zone = timezone.get_current_timezone()  # once per file: Django's lookup takes ~20 µs
     lines = []
     if header is not None:
         lines.append(writer.writerow(header)[:-2] + "\n")
     for n, row in enumerate(rows, start=1):
-        lines.append(writer.writerow([csv_cell(v) for v in row])[:-2] + "\n")
+        lines.append(writer.writerow([csv_cell(v, zone) for v in row])[:-2] + "\n")
         if n % CHUNK_ROWS == 0:
             yield "".join(lines)
             lines = []
@@ -717,10 +727,14 @@ class StudyExport:
             for group in animals:
                 titles += [group] + [""] * (width - 1)
             yield tuple(titles)
-            for tp in wide.columns:
+            # Each animal's values by position: `wide.at` per cell took seconds for a
+            # thousand animals.
+            at = {key: i for i, key in enumerate(wide.index)}
+            table = wide.to_numpy()
+            for j, tp in enumerate(wide.columns):
                 row: list = [tp]
                 for group, codes in animals.items():
-                    cells = [prism_cell(wide.at[(group, a), tp], value, self.method) for a in codes]
+                    cells = [prism_cell(table[at[group, a], j], value, self.method) for a in codes]
                     row += cells + [""] * (width - len(codes))
                 yield tuple(row)
             yield ()
@@ -830,8 +844,9 @@ class StudyExport:
             )  # fmt: skip
 
     def _rows_audit_log(self) -> Iterator[tuple]:
+        zone = timezone.get_current_timezone()
         for entry in audit.study_history(self.study, chunk_size=ITERATOR_CHUNK):
-            record = "; ".join(f"{name}={_cell_text(value)}" for name, value in entry.fields)
+            record = "; ".join(f"{name}={_cell_text(value, zone)}" for name, value in entry.fields)
             yield (
                 entry.when, entry.model, entry.object_id, entry.action, entry.user or "",
                 entry.reason, record,
@@ -855,7 +870,8 @@ class StudyExport:
 
         Each table's rows are made once and go both to its CSV member and to its sheet
         of the workbook (written alongside, into a temporary file, then stored in the
-        ZIP as it is: an xlsx file is already deflated). The stimuli CSV comes from
+        ZIP, deflated once more: that takes a 1,000-animal workbook from 7.0 to 5.3 MB for
+        0.4 s of CPU). The stimuli CSV comes from
         PostgreSQL's COPY where it can (`csv_chunks`), its sheet from the rows."""
         folder = self.stem
         names = []
@@ -886,7 +902,7 @@ class StudyExport:
             workbook.close()
             book.seek(0)
             name = self.file_name("tables", "xlsx")
-            with archive.open(_entry(f"{folder}/{name}", stored=True), "w") as raw:
+            with archive.open(_entry(f"{folder}/{name}"), "w") as raw:
                 shutil.copyfileobj(book, raw)
             names.append(name)
             methods = self.file_name("methods", "txt")
@@ -907,9 +923,9 @@ class StudyExport:
         return readme(self, files or [])
 
 
-def _entry(name: str, *, stored: bool = False) -> zipfile.ZipInfo:
+def _entry(name: str) -> zipfile.ZipInfo:
     info = zipfile.ZipInfo(name, date_time=timezone.localtime().timetuple()[:6])
-    info.compress_type = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
+    info.compress_type = zipfile.ZIP_DEFLATED
     return info
 
 
