@@ -335,6 +335,10 @@ class _SheetWriter:
                 xml = f"><v>{value:.16G}</v></c>"
             elif value is None:
                 continue
+            elif kind is dt.datetime:  # a time recorded or changed: the audit log, taps_all
+                if value.tzinfo is not None:
+                    value = value.astimezone(self.zone).replace(tzinfo=None)
+                xml = self._when(value, dt.datetime)
             else:
                 xml = self._other(value)
                 if xml is None:
@@ -372,7 +376,10 @@ class _SheetWriter:
             return f' t="b"><v>{1 if value else 0}</v></c>'
         if isinstance(value, (int, float)):
             return f"><v>{value:.16G}</v></c>"
-        kind = next(k for k, _ in _DATE_FORMATS if isinstance(value, k))
+        return self._when(value, next(k for k, _ in _DATE_FORMATS if isinstance(value, k)))
+
+    def _when(self, value, kind: type) -> str:
+        """A date, time or duration: Excel's serial number in `kind`'s number format."""
         style = self.formats[kind]._get_xf_index()
         return f' s="{style}"><v>{self.sheet._convert_date_time(value):.16G}</v></c>'
 
