@@ -11,6 +11,10 @@ Each file is timed three ways in the same run:
 - cold: today's code with an empty statistics cache (the first export after a write);
 - warm: the same request again (the statistics a lookup).
 
+The ZIP and the workbook are also timed, cold, on the path before their rows were
+written as XML and shared between the CSV members and the sheets (XlsxWriter a cell at a
+time, each table's rows made twice: `bench/_old_workbook.py`'s `CellByCell`).
+
 Then a study of --size animals x 8 timepoints (8 groups, simulated, `bench/_world.py`):
 the ZIP through the view, cold cache, with the process's peak RSS (sampled every 5 ms
 from just before the request), beside the old path. Every ZIP's members (CSV files
@@ -55,6 +59,12 @@ FILES = {
     **{f"{name}.csv": (f"exports/{name}.csv", 0.5) for name in CSV_TABLES},
 }
 LARGE_TARGET_S = 10.0
+# also timed on the cell-by-cell path, and what changed since
+WHAT_CHANGED = {
+    "publication ZIP": "rows written as XML, made once for CSV and sheet",
+    "workbook (xlsx)": "rows written as XML",
+}
+PREVIOUS = tuple(WHAT_CHANGED)
 
 
 def get(client, url: str, *, cpu: list[float] | None = None) -> tuple[float, bytes]:
@@ -79,13 +89,35 @@ def old_path(cache_off: dict):
     from analysis import exports
     from bench import _old_workbook
 
-    new = exports.StudyExport.write_workbook
+    new = exports.StudyExport.write_workbook, exports.StudyExport.write_package
     exports.StudyExport.write_workbook = _old_workbook.write_workbook
+    exports.StudyExport.write_package = _old_workbook.write_package
     try:
         with override_settings(CACHES=cache_off):
             yield
     finally:
-        exports.StudyExport.write_workbook = new
+        exports.StudyExport.write_workbook, exports.StudyExport.write_package = new
+
+
+@contextlib.contextmanager
+def cell_by_cell_path():
+    """Today's statistics, the files written as before their rows became XML: the
+    workbook through XlsxWriter's cell calls, each table's rows made twice."""
+    from analysis import exports
+    from bench import _old_workbook
+
+    def package(export, target):
+        return _old_workbook.write_package(
+            export, target, workbook=_old_workbook.write_workbook_cell_by_cell
+        )
+
+    new = exports.StudyExport.write_workbook, exports.StudyExport.write_package
+    exports.StudyExport.write_workbook = _old_workbook.write_workbook_cell_by_cell
+    exports.StudyExport.write_package = package
+    try:
+        yield
+    finally:
+        exports.StudyExport.write_workbook, exports.StudyExport.write_package = new
 
 
 def contents(body: bytes, name: str) -> object:
@@ -195,21 +227,38 @@ def measure(args, folder: str) -> list[Row]:
         for _, (path, _target) in FILES.items():  # warm-up: imports and templates
             with old_path(off):
                 get(client, f"/s/{DEMO}/{path}")
-        rows = []
+        rows, previous_rows = [], []
         for name, (path, target) in FILES.items():
             url_ = f"/s/{DEMO}/{path}"
-            base, cold, warm, cpu_base, cpu_cold = [], [], [], [], []
+            base, cold, warm, cpu_base, cpu_cold, previous = [], [], [], [], [], []
             for _ in range(args.repeat):  # alternating, so the machine's load hits both
                 with old_path(off):
                     wall, reference = get(client, url_, cpu=cpu_base)
                     base.append(wall)
                 with override_settings(CACHES=on):
+                    if name in PREVIOUS:
+                        caches["statistics"].clear()
+                        with cell_by_cell_path():
+                            wall, before = get(client, url_)
+                        previous.append(wall)
                     caches["statistics"].clear()
                     wall, fresh = get(client, url_, cpu=cpu_cold)
                     cold.append(wall)
                     wall, served = get(client, url_)
                     warm.append(wall)
-            check_equal(name, reference, fresh, served)
+            check_equal(name, reference, fresh, served, *([before] if previous else []))
+            if previous:
+                c, p = statistics.median(cold), statistics.median(previous)
+                previous_rows.append(
+                    Row(
+                        f"{name}, demo (15 rats), cold cache, s, median of {args.repeat}: "
+                        + WHAT_CHANGED[name],
+                        fmt(c),
+                        f"{fmt(p)} (XlsxWriter cell by cell, rows made twice)",
+                        _results.ratio(c, p),
+                        _db.label(),
+                    )
+                )
             b, c, w = (statistics.median(v) for v in (base, cold, warm))
             rows.append(
                 Row(
@@ -233,14 +282,17 @@ def measure(args, folder: str) -> list[Row]:
             study=world.study, user=manager, defaults={"role": Role.DATA_MANAGER}
         )
         url_ = f"/s/{world.study.slug}/exports/package.zip"
-        old_cpu, new_cpu = [], []
+        old_cpu, new_cpu, previous_cpu = [], [], []
         with old_path(off), PeakRss() as old_rss:
             old_wall, reference = get(client, url_, cpu=old_cpu)
         with override_settings(CACHES=on):
             caches["statistics"].clear()
+            with cell_by_cell_path(), PeakRss() as previous_rss:
+                previous_wall, before = get(client, url_, cpu=previous_cpu)
+            caches["statistics"].clear()
             with PeakRss() as new_rss:
                 new_wall, fresh = get(client, url_, cpu=new_cpu)
-        check_equal("publication ZIP", reference, fresh)
+        check_equal("publication ZIP", reference, fresh, before)
         shape = (
             f"{args.size:,} animals × {len(world.timepoints)} timepoints, 8 groups, "
             f"{world.n_stimuli:,} stimuli"
@@ -267,9 +319,23 @@ def measure(args, folder: str) -> list[Row]:
                 _db.label(),
             )
         )
-        for row in rows[-2:]:
+        previous_rows.append(
+            Row(
+                f"publication ZIP, {shape}, cold cache, s: rows written as XML, made once "
+                "for CSV and sheet",
+                fmt(new_wall),
+                f"{fmt(previous_wall)} (XlsxWriter cell by cell, rows made twice)",
+                f"{_results.ratio(new_wall, previous_wall)}; CPU {fmt(new_cpu[0])} s "
+                f"(before: {fmt(previous_cpu[0])} s); peak RSS {fmt(_mb(new_rss.peak))} MB "
+                f"(+{fmt(_mb(new_rss.peak - new_rss.start))}), before "
+                f"{fmt(_mb(previous_rss.peak))} MB "
+                f"(+{fmt(_mb(previous_rss.peak - previous_rss.start))})",
+                _db.label(),
+            )
+        )
+        for row in [*rows[-2:], *previous_rows]:
             print(row.markdown(), flush=True)
-    return rows
+    return rows + previous_rows
 
 
 def main(argv=None) -> int:
@@ -300,7 +366,11 @@ def main(argv=None) -> int:
         "the old one's: CSV and text members byte for byte, the workbook's cell values "
         "sheet by sheet; they are equal. The large study's ZIP is measured once each way "
         "(peak RSS sampled every 5 ms; the process already holds the demo's work, so "
-        f"read the growth). {_results.environment()}.",
+        "read the growth). The rows 'rows written as XML, made once for CSV and sheet' "
+        "compare today's ZIP and workbook (cold cache) with the path before that change, "
+        "measured in the same run: the workbook through XlsxWriter's cell calls and each "
+        "table's rows made twice (`bench/_old_workbook.py`), the statistics cache on for "
+        f"both; their files are checked equal too. {_results.environment()}.",
     ]
     _results.report(args, SECTION, rows, notes)
     return 0

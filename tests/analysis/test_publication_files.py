@@ -19,6 +19,7 @@ from analysis import exports, stats
 from animals.models import Animal
 from bench import _old_workbook
 from labstudy.models import Study
+from sessions.models import Stimulus
 from tests.worlds import build_small_study
 
 OFF = {
@@ -63,9 +64,8 @@ def members(data: bytes) -> dict:
 def old_package(study) -> bytes:
     target = io.BytesIO()
     export = exports.StudyExport(study)
-    export.write_workbook = lambda out: _old_workbook.write_workbook(export, out)
     with override_settings(CACHES=OFF):
-        export.write_package(target)
+        _old_workbook.write_package(export, target)
     return target.getvalue()
 
 
@@ -116,3 +116,32 @@ def test_hostile_text_reads_back_from_the_workbook_as_the_old_one_did(people):
     # guarded as in the CSV files; an error value's text stays text; a line end as XML keeps it
     assert {"'=SUM(A1)", "#N/A", "'+1", "bare\nreturn"} <= cages
     assert all(row[11][1] == "str" for row in written["stimuli"][1:])
+
+
+# Not "_x0041_": XlsxWriter writes Excel's escape of it, _x005F_x0041_, which openpyxl
+# (the old path, and this test's reader) reads as written (tests/analysis/test_sheet_xml.py).
+NOTES = [*HOSTILE, "<r>rich?</r>", " lead", "trail ", "a\x01b", "&<>", "ünï ✓"]
+
+
+def test_each_row_written_once_is_the_same_in_its_csv_member_and_its_sheet(people):
+    """The package writes each table's rows once, to its CSV member and its sheet side
+    by side (the stimuli CSV from COPY on PostgreSQL): every member is the old path's,
+    which made them twice, hostile notes and cages included."""
+    study = build_small_study(people)
+    animals = Animal.objects.filter(study=study).order_by("code")
+    for animal, text in zip(animals[: len(HOSTILE)], HOSTILE, strict=True):
+        Animal.objects.filter(pk=animal.pk).update(cage=text)
+    stimuli = Stimulus.objects.filter(session__animal__study=study).order_by("pk")
+    for stimulus, text in zip(stimuli, NOTES, strict=False):
+        Stimulus.objects.filter(pk=stimulus.pk).update(note=text)
+    new = members(new_package(study))
+    old = members(old_package(study))
+    assert set(new) == set(old) and len(new) == 15
+    for name in old:
+        assert new[name] == old[name], name
+    (book,) = (cells for name, cells in new.items() if name.endswith(".xlsx"))
+    (csv_stimuli,) = (body for name, body in new.items() if "_stimuli_" in name)
+    note = exports.STIMULI_COLUMNS.index("note")
+    in_sheet = {row[note][0] for row in book["stimuli"][1:] if len(row) > note}
+    assert {"'=SUM(A1)", "<r>rich?</r>", " lead", "a\ufffdb", "&<>"} <= in_sheet
+    assert b"'=SUM(A1)" in csv_stimuli and b"<r>rich?</r>" in csv_stimuli
