@@ -117,13 +117,28 @@ def start_session(
     tap of a series while the original is still in flight): the partial unique index
     lets one win, and the other returns the winner's session instead of failing.
     """
+    return _start_session(animal=animal, timepoint=timepoint, paw=paw, user=user)
+
+
+def _start_session(
+    *,
+    animal: Animal,
+    timepoint: Timepoint,
+    paw: str,
+    user: AbstractBaseUser | None,
+    none_live: bool = False,
+) -> TestSession:
+    """start_session's body, for a caller already in a transaction (no savepoint of its
+    own: on an error the caller's transaction is rolled back whole). `none_live`: the
+    caller has just looked for a live session in this transaction and found none, so
+    the first look is skipped (the one after the timepoint's lock is still made)."""
     if animal.study_id != timepoint.study_id:
         raise ValidationError({"timepoint": "The timepoint belongs to another study."})
     _check_can_start(animal, timepoint)
     live = TestSession.objects.filter(animal=animal, timepoint=timepoint, paw=paw).exclude(
         status=TestSession.Status.VOIDED
     )
-    session = live.first()
+    session = None if none_live else live.first()
     if session is None:
         # A sign-off committed since the caller read the timepoint must win: lock the
         # row sign-off locks, then look again. (Only when creating: a tap locks session
@@ -406,7 +421,11 @@ def tap_slot(
         )
         if session is None:
             animal, timepoint = slot_objects()
-            session = start_session(animal=animal, timepoint=timepoint, paw=paw, user=user)
+            # In this transaction: a refusal rolls it back whole, so no savepoint (two
+            # round trips), and the live session was looked for just above.
+            session = _start_session(
+                animal=animal, timepoint=timepoint, paw=paw, user=user, none_live=True
+            )
         return record(session=session)
 
 
