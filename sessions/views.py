@@ -141,7 +141,7 @@ def bench_session(
         animal=animal,
         timepoint=timepoint,
         paw=paw,
-        state=session_state(live.pk) if live else None,
+        state=session_state(live.pk, study=study) if live else None,
         voided_notice=notice,
         read_at=read_at,
         dose_given_at=getattr(
@@ -227,7 +227,7 @@ def _refused(
         animal=animal,
         timepoint=timepoint,
         paw=key[2],
-        state=session_state(live.pk) if live else None,
+        state=session_state(live.pk, study=study) if live else None,
         conflict={"code": code, "message": message},
         read_at=read_at,
     )

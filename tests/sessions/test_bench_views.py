@@ -13,8 +13,10 @@ from django.utils import timezone
 
 from analysis import thresholds
 from animals.models import Animal
+from labstudy.models import Study
 from sessions import selectors, services
-from sessions.models import Stimulus, TestSession
+from sessions.forms import NOTE_PICKS
+from sessions.models import Filament, FilamentSet, Stimulus, TestSession
 from tests.worlds import session_url, state_of, tap
 
 # What a blinded technician must never see on a bench page, partial or JSON block.
@@ -426,6 +428,9 @@ def test_each_tap_is_one_transaction_of_at_most_five_queries(
         control = [q["sql"] for q in captured if TRANSACTION_CONTROL.match(q["sql"])]
         assert len(control) == 2 and control[0].upper().startswith("SAVEPOINT")
         assert len(captured) - len(control) <= 5
+        # The study the request already read is not read again: its 36 columns are a
+        # millisecond of a tap's Python.
+        assert not [q for q in captured if '"labstudy_study"' in q["sql"]]
         last = result.stimulus.client_uuid
         series.append((size, withdrew))
     assert result.state.session.status == TestSession.Status.COMPLETE
@@ -491,3 +496,31 @@ def test_a_page_is_stamped_when_its_series_was_read_not_when_it_was_drawn(client
     # the answer to a tap stored after that read is newer, so the tablet keeps it
     assert state_of(tap_answer)["rendered_at"] > state["rendered_at"]
     assert [s["size"] for s in state_of(tap_answer)["series"]] == ["4.31", "4.56"]
+
+
+# ---------------------------------------------------------------------------
+# The pickers, drawn once per process for each filament set
+
+
+@pytest.mark.django_db
+def test_the_filament_picker_lists_the_studys_own_set_after_another_sets_was_drawn(
+    client_for, bench
+):
+    """The pickers are kept from one panel to the next (sessions/templatetags/
+    bench_panel.py): a study on another set must still get that set's filaments."""
+    client = client_for("technician")
+    picks = re.compile(r'name="pick" id="pick-\d+" value="([^"]+)"')
+    first = client.get(session_url(bench)).content.decode()
+    assert picks.findall(first) == [f.size for f in thresholds.STOELTING_20]
+    other = FilamentSet.objects.create(name="North Coast 3-filament set", slug="nc-3")
+    for order, (size, grams) in enumerate([("3.61", 0.4), ("4.31", 2.0), ("5.07", 10.0)], 1):
+        Filament.objects.create(filament_set=other, size=size, grams=grams, order=order)
+    Study.objects.filter(pk=bench.study.pk).update(filament_set=other)
+    page = client.get(session_url(bench)).content.decode()
+    assert picks.findall(page) == ["3.61", "4.31", "5.07"]
+    assert "<small>10 g</small>" in page and "<small>300 g</small>" not in page
+    # and the panel a tap answers with, drawn by the same tag
+    answer = tap(client, bench, withdrew=False, size="4.31").content.decode()
+    assert picks.findall(answer) == ["3.61", "4.31", "5.07"]
+    notes = re.findall(r'name="note_pick" id="note-\d+" value="([^"]+)"', answer)
+    assert notes == list(NOTE_PICKS)

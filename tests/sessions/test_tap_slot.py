@@ -79,3 +79,26 @@ def test_a_tap_into_a_named_session_is_one_transaction_without_savepoints(bench,
     stored = Stimulus.objects.get(client_uuid=tapped.stimulus.client_uuid)
     assert stored.history.count() == 1
     assert list(session.stimuli.values_list("filament__size", flat=True)) == ["4.31", "4.56"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_first_tap_starts_its_session_in_the_taps_own_transaction(bench, people):
+    # The first tap of a series starts the session inside the tap's transaction: no
+    # savepoint of start_session's own (a refusal rolls the whole tap back anyway), and
+    # the slot's live session is looked for once before the timepoint's lock and once
+    # after it, not twice before. Both rows and both history rows are stored.
+    tess = people["technician"]
+    with CaptureQueriesContext(connection) as captured:
+        tapped = _tap(bench, tess)
+    sql = [q["sql"].upper() for q in captured]
+    created = next(
+        i for i, s in enumerate(sql) if s.startswith('INSERT INTO "VF_SESSIONS_TESTSESSION"')
+    )
+    looks = [s for s in sql[:created] if s.startswith('SELECT "VF_SESSIONS_TESTSESSION"')]
+    assert len(looks) == 2
+    # one savepoint around the session's insert (a duplicate loses to the unique index
+    # and is read instead), one around the stimulus's (its UUID race is retried)
+    assert len([s for s in sql if s.startswith("SAVEPOINT")]) == 2
+    session = TestSession.objects.get()
+    assert tapped.created and tapped.stimulus.session_id == session.pk
+    assert session.history.count() == 1 and tapped.stimulus.history.count() == 1
