@@ -55,7 +55,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.quick:
         # three groups: the statistics of eight take most of a smoke test's time
-        args.size, args.groups, args.repeat = min(args.size, 24), min(args.groups, 3), 1
+        args.size, args.groups, args.repeat = min(args.size, 9), min(args.groups, 3), 1
+        args.baseline_size = min(args.baseline_size, 6)
 
     with _db.database(args.database_url, "dashboard") as url:
         _db.setup_django(url)

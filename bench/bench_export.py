@@ -186,7 +186,7 @@ def main(argv=None) -> int:
         print(json.dumps(child(args.child, SLUG)))
         return 0
     if args.quick:
-        args.rows, args.repeat = min(args.rows, 2000), 1
+        args.rows, args.repeat = min(args.rows, 300), 1
 
     with _db.database(args.database_url, "export") as url:
         _db.setup_django(url)

@@ -157,7 +157,7 @@ def main(argv=None) -> int:
     _results.add_output_options(parser)
     args = parser.parse_args(argv)
     if args.quick:
-        args.rows, args.repeat = min(args.rows, 600), 1
+        args.rows, args.repeat = min(args.rows, 150), 1
 
     with _db.database(args.database_url, "import") as url, tempfile.TemporaryDirectory() as tmp:
         _db.setup_django(url)

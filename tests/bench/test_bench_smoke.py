@@ -38,7 +38,7 @@ SCRIPTS = {
     "bench_import.py": ("import", "| import_study, ", False),
     "bench_mixed.py": ("mixed", "| mixed model fit, group × time, 40 animals", False),
     "bench_stats_cache.py": ("statistics cache", "| dashboard, second visit (cache hit)", False),
-    "bench_publication.py": ("publication files", "| publication ZIP, demo (15 rats)", False),
+    "bench_publication.py": ("publication files", "| publication ZIP, 16 animals", False),
     "bench_planning.py": ("planning", "| power point, Kruskal-Wallis + Nemenyi", False),
 }
 IN_MEMORY = {"bench_thresholds.py", "bench_mixed.py", "bench_planning.py"}  # no database needed

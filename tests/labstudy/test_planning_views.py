@@ -35,6 +35,22 @@ def inline(monkeypatch):
     monkeypatch.setattr(planning, "launch", run_now)
 
 
+@pytest.fixture(autouse=True)
+def fewer_simulations(monkeypatch):
+    """Every plan here simulates 300 studies a point instead of planning.N_SIMS: these
+    tests check the pages, the stored plan, the command and the refusals, not the powers
+    (tests/analysis/test_planning.py checks the numbers at full size)."""
+    from dataclasses import dataclass
+
+    from analysis import planning as engine
+
+    @dataclass(frozen=True)
+    class FewerSimulations(engine.PlanSettings):
+        n_sims: int = 300
+
+    monkeypatch.setattr(engine, "PlanSettings", FewerSimulations)
+
+
 @pytest.fixture
 def demo(demo_people_and_urls):
     study, users, _ = demo_people_and_urls
