@@ -1,7 +1,6 @@
 """The world the tests build in code: one study from the reference template and the
 people around it (technician, investigator, data manager, outsider)."""
 
-import datetime as dt
 import os
 import shutil
 import tempfile
@@ -13,8 +12,7 @@ from django.contrib.auth import get_user_model
 from hypothesis import settings as hypothesis_settings
 
 from front.demo import DemoSummary, load_demo_study
-from labstudy import services
-from labstudy.models import Membership, Role, Study
+from labstudy.models import Study
 from tests.worlds import (
     MD5_HASHER,
     PASSWORD,
@@ -22,6 +20,7 @@ from tests.worlds import (
     DemoSnapshot,
     make_bench_study,
     manage,
+    take_reference_snapshot,
     take_small_snapshot,
 )
 
@@ -106,19 +105,19 @@ def people(make_user):
     return {role: make_user(name) for role, name in PEOPLE.items()}
 
 
+@pytest.fixture(scope="session")
+def reference_snapshot(django_db_setup, django_db_blocker):
+    """The reference study's rows, made once per test worker (tests.worlds)."""
+    with django_db_blocker.unblock():
+        return take_reference_snapshot()
+
+
 @pytest.fixture
-def study(people):
-    """The reference design (3 groups, phases A/B/C, T0-T7), blinded, day 0 on 1 Sep 2026."""
-    study = services.create_study(
-        template_key="psnl-vf-3x8",
-        slug="psnl",
-        title="PSNL allodynia study",
-        day0_date=dt.date(2026, 9, 1),
-        user=people["data_manager"],
-    )
-    for role in (Role.TECHNICIAN, Role.INVESTIGATOR):
-        Membership.objects.create(user=people[role], study=study, role=role)
-    return study
+def study(people, reference_snapshot):
+    """The reference design (3 groups, phases A/B/C, T0-T7), blinded, day 0 on 1 Sep 2026
+    (tests.worlds.build_reference_study; written here from its snapshot)."""
+    reference_snapshot.install()
+    return Study.objects.get(slug="psnl")
 
 
 @pytest.fixture

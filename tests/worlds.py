@@ -673,6 +673,34 @@ def take_small_snapshot() -> DemoSnapshot:
     return DemoSnapshot.take(build_small_study, given=make_people, offset=SMALL_PK_OFFSET)
 
 
+# The reference study's snapshot sits above the small study's.
+REFERENCE_PK_OFFSET = 3_000_000
+
+
+def build_reference_study(people) -> Study:
+    """The reference design (3 groups, phases A/B/C, T0-T7), blinded, day 0 on 1 Sep 2026,
+    made by the data manager, with the technician and the investigator as members (fixture
+    `study`, written from `take_reference_snapshot`'s rows)."""
+    study = services.create_study(
+        template_key="psnl-vf-3x8",
+        slug="psnl",
+        title="PSNL allodynia study",
+        day0_date=dt.date(2026, 9, 1),
+        user=people["data_manager"],
+    )
+    for role in (Role.TECHNICIAN, Role.INVESTIGATOR):
+        Membership.objects.create(user=people[role], study=study, role=role)
+    return study
+
+
+def take_reference_snapshot() -> DemoSnapshot:
+    """`build_reference_study` once per worker, as rows to write into each test that asks
+    for `study` (about 0.15 s of CPU a build, in some 650 tests). Its solution letters are
+    drawn once per worker and run; tests/labstudy/test_models.py checks that the written
+    study holds the rows of a fresh build."""
+    return DemoSnapshot.take(build_reference_study, given=make_people, offset=REFERENCE_PK_OFFSET)
+
+
 MD5_HASHER = "django.contrib.auth.hashers.MD5PasswordHasher"
 
 

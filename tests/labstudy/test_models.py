@@ -4,6 +4,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from labstudy import services
 from labstudy.models import Membership, Phase, Role, Study, Timepoint, TreatmentGroup
 
 
@@ -24,6 +25,63 @@ def test_template_creates_the_reference_design(study, people):
     assert (
         Membership.objects.get(study=study, user=people["data_manager"]).role == Role.DATA_MANAGER
     )
+
+
+def _what_the_reference_study_holds(study) -> dict:
+    """Every row the study's build leaves, without keys, times and the solution letters'
+    seed (a fresh build draws its own): the study, its design, members and history."""
+    from django.apps import apps
+
+    skip = {"id", "history_id", "history_date", "created_at", "updated_at", "letter_seed"}
+
+    def values(queryset):
+        rows = []
+        for row in queryset.values():
+            rows.append({k: v for k, v in row.items() if k not in skip and not k.endswith("_id")})
+        return sorted(rows, key=repr)
+
+    held = {
+        "study": values(Study.objects.filter(pk=study.pk)),
+        "users": sorted(
+            (m.user.username, m.role, m.created_by and m.created_by.username)
+            for m in Membership.objects.filter(study=study)
+        ),
+        "letters_follow_the_seed": [g.coded_letter for g in study.groups.order_by("order")]
+        == services.solution_letters(seed=study.letter_seed, count=study.groups.count()),
+    }
+    for model in (TreatmentGroup, Phase, Timepoint):
+        held[model.__name__] = values(model.objects.filter(study=study))
+        held[model.__name__ + " history"] = values(model.history.filter(study_id=study.pk))
+    held["study history"] = values(Study.history.filter(id=study.pk))
+    held["counts"] = {
+        m._meta.label: m._base_manager.count()
+        for m in apps.get_models(include_auto_created=True)
+        if m._meta.managed and not m._meta.proxy
+    }
+    return held
+
+
+@pytest.mark.django_db
+def test_the_reference_study_snapshot_holds_what_a_fresh_build_writes(people, reference_snapshot):
+    """`study` is written from a snapshot taken once per worker (tests/conftest.py): the
+    rows it leaves are those of a fresh build (the solution letters aside, which a fresh
+    build draws again)."""
+    from tests.worlds import build_reference_study
+
+    with transaction.atomic():
+        built = _what_the_reference_study_holds(build_reference_study(people))
+        transaction.set_rollback(True)
+    reference_snapshot.install()
+    written = _what_the_reference_study_holds(Study.objects.get(slug="psnl"))
+    for rows in ("TreatmentGroup", "TreatmentGroup history"):  # the letters' draw
+        for held in (built, written):
+            for row in held[rows]:
+                row.pop("coded_letter")
+            held[rows].sort(key=repr)
+    assert written == built
+    assert built["letters_follow_the_seed"] is True
+    assert len(built["TreatmentGroup"]) == 3 and len(built["Timepoint history"]) == 8
+    assert built["counts"]["labstudy.Membership"] == 3
 
 
 @pytest.mark.django_db
