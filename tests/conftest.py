@@ -2,7 +2,14 @@
 people around it (technician, investigator, data manager, outsider)."""
 
 import os
-import shutil
+
+# One BLAS thread per test process, set before anything imports numpy: two xdist workers
+# on two cores, each with OpenBLAS's own thread per core spinning, made a mixed-model
+# test take 36 s instead of 9 s under load (and the machine is shared).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import shutil  # noqa: E402
 import tempfile
 from fnmatch import fnmatch
 from pathlib import Path
