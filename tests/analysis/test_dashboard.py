@@ -301,7 +301,8 @@ def test_group_summary_table_by_hand(client_for, day30_study):
     assert order == ["control", "K5", "K10"]
     order = re.findall(r'<tr[^>]*\sdata-group="([^"]+)" data-timepoint="T1"', html)
     assert order == ["control", "K5", "K10"] * 2  # the threshold table, then the %MPE one
-    assert "U1" not in html
+    # a word of its own: the sign-out form's random CSRF token may hold the letters "U1"
+    assert not re.search(r"\bU1\b", html)
 
 
 @pytest.mark.django_db
