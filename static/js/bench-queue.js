@@ -1,7 +1,7 @@
 /* The bench's tap queue: nothing tapped is lost or doubled, online or off.
  *
  * Every tap (and undo) is written to localStorage before it is sent, then sent in order
- * as an htmx POST that returns the updated panel. When the connection drops the taps
+ * as an htmx POST whose answer is the updated panel. When the connection drops the taps
  * wait in the queue (a badge says how many) and are replayed in order when it returns.
  * Each carries a UUID made here; the server stores a UUID once, so a tap sent twice is
  * stored once. The server's answer wins: a tap it refuses (session voided or locked
@@ -107,8 +107,7 @@
     return state;
   }
 
-  function stateFrom(html) {
-    var doc = new DOMParser().parseFromString(html, "text/html");
+  function stateIn(doc) {
     var el = doc.getElementById("bench-state");
     return el ? JSON.parse(el.textContent) : null;
   }
@@ -187,14 +186,14 @@
     });
   }
 
+  /* A tap or undo: the answer is the server's panel. htmx does not swap it in (a swap
+   * under a finger on a button, or under a note being typed, would swallow the tap or the
+   * note): the page takes it from the "bench:answer" event (bench-session.js). */
   function send(op) {
     if (op.kind === "form") {
       return sendForm(op);
     }
-    var here = document.getElementById("bench-panel");
-    var swapHere = here && here.dataset.key === op.key;
-    return post(op, swapHere ? "#bench-panel" : null, swapHere ? "outerHTML" : "none",
-      function (xhr) { return outcome(op, xhr); });
+    return post(op, null, "none", function (xhr) { return outcome(op, xhr); });
   }
 
   function outcome(op, xhr) {
@@ -212,9 +211,13 @@
       }
       return "stuck";
     }
-    var state = stateFrom(xhr.responseText);
+    var answer = new DOMParser().parseFromString(xhr.responseText, "text/html");
+    var state = stateIn(answer);
     if (state) {
       remember(state);
+      document.body.dispatchEvent(new CustomEvent("bench:answer", {
+        detail: { key: state.key, panel: answer.getElementById("bench-panel") },
+      }));
     }
     if (result.indexOf("conflict") === 0) {
       addConflict(op, state);

@@ -500,6 +500,58 @@
     }
   });
 
+  /* The server's answer to a tap or an undo of this series (bench-queue.js): the panel
+   * takes the server's parts (its state, the result, notices, the void form when a
+   * session begins) but keeps its controls, the very elements, where they are: a finger
+   * pressed on a button as the answer arrives still makes its tap, and a note being
+   * typed keeps its text, its focus and its open picker. render() then sets the kept
+   * controls from the new state. */
+  var KEPT = ["#bench-tap", ".bench-tools", ".bench-void"];
+
+  function keptFor(node, panel) {
+    for (var i = 0; i < KEPT.length; i++) {
+      if (node.matches(KEPT[i])) {
+        var mine = panel.querySelector(":scope > " + KEPT[i]);
+        // the void form names its session: a new session (the old one voided) needs the
+        // server's form
+        var session = "input[name=session]";
+        if (mine && KEPT[i] === ".bench-void" &&
+            mine.querySelector(session).value !== node.querySelector(session).value) {
+          return null;
+        }
+        return mine;
+      }
+    }
+    return null;
+  }
+
+  function takeAnswer(evt) {
+    var panel = el("bench-panel");
+    var fresh = evt.detail.panel;
+    if (!panel || !fresh || evt.detail.key !== config.key) {
+      return;
+    }
+    var next = Array.prototype.map.call(fresh.children, function (node) {
+      return keptFor(node, panel) || document.importNode(node, true);
+    });
+    Array.prototype.slice.call(panel.children).forEach(function (node) {
+      if (next.indexOf(node) < 0) {
+        node.remove();
+      }
+    });
+    var anchor = null; // the kept elements never move: the new ones go in around them
+    for (var i = next.length - 1; i >= 0; i--) {
+      if (next[i].parentNode !== panel) {
+        panel.insertBefore(next[i], anchor);
+      }
+      anchor = next[i];
+    }
+    if (root.htmx) {
+      root.htmx.process(panel);
+    }
+  }
+
+  document.body.addEventListener("bench:answer", takeAnswer);
   document.body.addEventListener("htmx:afterSettle", render);
 
   readPanelState();

@@ -276,6 +276,58 @@ def test_offline_taps_queue_survive_a_reload_and_sync_once(bench, new_page):
     expect(page.locator(".bench-conflict-note")).to_have_count(0)
 
 
+def test_a_tap_or_a_note_under_way_when_an_answer_arrives_is_kept(bench, new_page):
+    # The server's answer to a tap comes back while the technician is typing a note for
+    # the next one, or has a finger on a button (a slow network, or the queue replaying
+    # after the Wi-Fi came back): the answer must not take the note away or swallow the
+    # tap (a press and its release on two different buttons is no click). The answers are
+    # held back here until the finger or the note is under way.
+    page = open_as_technician(new_page)
+    animal = bench["animals"][4]
+    page.goto(session_path(bench, animal))
+    press(page, False)  # 4.31 O, stored: the session exists
+    wait_synced(page)
+    held = []
+
+    def hold(route):
+        held.append(route)
+
+    page.route("**/tap/", hold)
+
+    def answer_held_taps():
+        while not held:
+            page.wait_for_timeout(20)
+        held.pop().continue_()
+        wait_synced(page)
+
+    press(page, False)  # 4.56 O, its answer held
+    page.locator("#bench-notes summary").click()
+    page.locator("#bench-note-text").fill("paw lifted")
+    answer_held_taps()
+    assert stored(animal) == [("4.31", False), ("4.56", False)]
+    assert page.locator("#bench-note-text").input_value() == "paw lifted"
+    assert page.evaluate("document.activeElement.id") == "bench-note-text"
+    assert page.locator("#bench-notes").get_attribute("open") is not None
+
+    press(page, True)  # 4.74 X with the note, its answer held
+    no = page.get_by_role("button", name="No response", exact=True)
+    box = no.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.down()  # the finger is on "No response" ...
+    answer_held_taps()  # ... while the answer to the 4.74 tap arrives
+    assert stored(animal)[-1] == ("4.74", True)
+    assert no.bounding_box() == box  # nothing moved under the finger
+    page.unroute("**/tap/", hold)
+    page.mouse.up()
+    page.clock.fast_forward(450)
+    wait_synced(page)
+    assert stored(animal) == [("4.31", False), ("4.56", False), ("4.74", True), ("4.56", False)]
+    notes = Stimulus.objects.filter(session__animal=animal).order_by("order")
+    assert list(notes.values_list("note", flat=True)) == ["", "", "paw lifted", ""]
+    assert chips(page)[-1].startswith("4.56") and shown_next(page) == "4.74"
+    expect(page.locator(".bench-conflict-note")).to_have_count(0)
+
+
 def test_a_session_voided_while_offline_is_a_plain_conflict(bench, new_page):
     page = open_as_technician(new_page)
     animal = bench["animals"][3]
