@@ -115,6 +115,19 @@ def test_holm_is_rs_p_adjust():
     assert stats.holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
     adjusted = stats.holm([0.01, math.nan, 0.03])
     assert adjusted[0] == pytest.approx(0.02) and math.isnan(adjusted[1])
+    # r-source src/library/stats/R/p.adjust.R, worked by hand: holm is
+    # pmin(1, cummax((n + 1 - i) * p[o]))[ro]: 5 x 0.01, 4 x 0.02, 3 x 0.03, then the
+    # running maximum 0.09 for 2 x 0.04 and 1 x 0.05; ties keep their order; never above 1
+    p = [0.05, 0.01, 0.04, 0.03, 0.02]
+    assert stats.holm(p) == pytest.approx([0.09, 0.05, 0.09, 0.09, 0.08])
+    assert stats.holm([0.02, 0.02, 0.5]) == pytest.approx([0.06, 0.06, 0.5])
+    assert stats.holm([0.4, 0.6]) == pytest.approx([0.8, 0.8])
+    assert stats.holm([0.6, 0.7]) == [1.0, 1.0]  # 2 x 0.6 capped at 1
+    assert stats.adjust_p(p, "bonferroni") == pytest.approx([0.25, 0.05, 0.2, 0.15, 0.1])
+    assert stats.adjust_p([0.3, math.nan, 0.3], "bonferroni")[2] == pytest.approx(0.6)
+    assert stats.adjust_p(p, "none") == p and stats.holm([0.7]) == [0.7]
+    with pytest.raises(ValueError, match="hochberg"):
+        stats.adjust_p(p, "hochberg")
 
 
 # ------------------------------------------------------------- Hodges-Lehmann + CI
