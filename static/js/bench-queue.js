@@ -36,7 +36,8 @@
   var inFlight = null;
   var retryTimer = null;
   var problem = "";
-  var SIGNED_OUT = "Sign in again to send what is waiting; it is kept on this tablet.";
+  // Short: the badges have one line each (bench.css, .bench-status); the whole text is the title.
+  var SIGNED_OUT = "Sign in again to send what is waiting";
   var listeners = [];
 
   function read(key, fallback) {
@@ -207,7 +208,7 @@
         deviceData.forgetPages(); // signed out: the cached pages go, the taps stay
         problem = SIGNED_OUT;
       } else {
-        problem = "The server did not accept the taps (error " + xhr.status + "); retrying.";
+        problem = "Server error " + xhr.status + ": taps not sent yet, retrying";
       }
       return "stuck";
     }
@@ -259,8 +260,7 @@
       result = "conflict:forbidden";
       message = "You may not record this in this study any more: ask the investigator.";
     } else {
-      problem = "The server did not accept what is waiting (error " + xhr.status +
-        "); retrying. Reload the page if this stays.";
+      problem = "Server error " + xhr.status + ": not sent yet, retrying; reload if this stays";
       return "stuck";
     }
     var saved = result === "created" || result === "duplicate";
@@ -327,12 +327,14 @@
         text += " · " + others + " from another user (they sign in to send them)";
       }
       badge.textContent = text;
+      badge.title = text;
       badge.classList.toggle("text-bg-warning", n > 0);
     }
     if (offline) {
       offline.hidden = root.navigator.onLine && !problem;
       offline.textContent = root.navigator.onLine ? problem :
-        "Offline: what you record is kept on this tablet and sent when the Wi-Fi is back";
+        "Offline: kept on this tablet until the Wi-Fi is back";
+      offline.title = offline.textContent;
       if (root.navigator.onLine && problem === SIGNED_OUT) {
         offline.replaceChildren(signInLink());
       }

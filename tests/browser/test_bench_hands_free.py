@@ -291,7 +291,7 @@ def test_the_sign_in_again_banner_comes_back_to_the_same_screen(world, tablet):
     page.get_by_role("button", name="No response", exact=True).click()
     link = page.locator("#bench-sign-in")
     expect(link).to_be_visible()
-    expect(link).to_have_text("Sign in again to send what is waiting; it is kept on this tablet.")
+    expect(link).to_have_text("Sign in again to send what is waiting")
     assert too_small_targets(page) == []
     screenshot(page, "bench-session-sign-in-again")
     link.click()

@@ -227,6 +227,57 @@ def test_undo_voids_exactly_one_tap_and_the_guidance_goes_back(bench, new_page):
     assert stored(animal) == [("4.31", False), ("4.56", False), ("4.74", False)]
 
 
+def test_the_buttons_stay_put_when_the_wifi_drops_and_comes_back(bench, new_page):
+    """A badge coming or going must not move what is under a finger: the offline banner,
+    two lines on a tablet, moved the panel up 69 px when the Wi-Fi came back, so a tap
+    aimed at "No response" could land on "Undo" (seen in a review, 2026-12-04)."""
+
+    def tops(page, selector: str) -> list[float]:
+        return page.evaluate(
+            "s => [...document.querySelectorAll(s)].map(e => e.getBoundingClientRect().top)",
+            selector,
+        )
+
+    targets = "#bench-tap button, .bench-tools button, [data-bench-form] button"
+    for viewport, animal in ((TABLET, bench["animals"][3]), (PHONE, bench["animals"][5])):
+        page = open_as_technician(new_page, viewport)
+        page.goto(session_path(bench, animal))
+        press(page, False)
+        wait_synced(page)
+        expect(page.locator("#bench-sync")).to_be_hidden()
+        online = tops(page, targets)
+        assert len(online) >= 3  # Withdrawal, No response, Undo at least
+
+        page.context.set_offline(True)
+        page.evaluate("window.dispatchEvent(new Event('offline'))")
+        press(page, True)
+        press(page, False)
+        expect(page.locator("#bench-sync")).to_have_text("2 taps waiting to sync")
+        expect(page.locator("#bench-offline")).to_contain_text("Offline")
+        assert tops(page, targets) == online, viewport
+
+        page.context.set_offline(False)
+        page.evaluate("window.dispatchEvent(new Event('online'))")
+        wait_synced(page)
+        expect(page.locator("#bench-offline")).to_be_hidden()
+        expect(page.locator("#bench-sync")).to_be_hidden()
+        assert tops(page, targets) == online, viewport
+
+        # The dosing worksheet's rows stay put too.
+        page.goto(f"/s/{SLUG}/bench/doses/")
+        rows = tops(page, "[data-bench-form] button")
+        assert rows
+        page.context.set_offline(True)
+        page.evaluate("window.dispatchEvent(new Event('offline'))")
+        expect(page.locator("#bench-offline")).to_be_visible()
+        assert tops(page, "[data-bench-form] button") == rows, viewport
+        page.context.set_offline(False)
+        page.evaluate("window.dispatchEvent(new Event('online'))")
+        expect(page.locator("#bench-offline")).to_be_hidden()
+        assert tops(page, "[data-bench-form] button") == rows, viewport
+        page.context.close()
+
+
 def test_offline_taps_queue_survive_a_reload_and_sync_once(bench, new_page):
     page = open_as_technician(new_page)
     animal = bench["animals"][2]
