@@ -332,9 +332,9 @@
     }
     if (offline) {
       offline.hidden = root.navigator.onLine && !problem;
-      offline.textContent = root.navigator.onLine ? problem :
-        "Offline: kept on this tablet until the Wi-Fi is back";
-      offline.title = offline.textContent;
+      offline.textContent = root.navigator.onLine ? problem : "Offline · kept on this tablet";
+      offline.title = root.navigator.onLine ? problem :
+        "Offline: what you record is kept on this tablet and sent when the Wi-Fi is back";
       if (root.navigator.onLine && problem === SIGNED_OUT) {
         offline.replaceChildren(signInLink());
       }

@@ -113,6 +113,62 @@ EXPECTED = {
 }
 
 
+def screen_top(locator) -> float:
+    return locator.evaluate("e => e.getBoundingClientRect().top")
+
+
+def test_the_next_row_stays_under_the_finger_when_a_saved_row_grows(
+    transactional_db, bench, new_page
+):
+    """A saved weight adds a line and a Correct… button to its row (122 px): the row below,
+    where the technician's finger goes next, must not move on the screen, online, while a
+    weight waits offline or when its answer comes in (bench-steady.js)."""
+    page = open_bench(new_page, bench)
+    slug = bench.study.slug
+    page.goto(f"/s/{slug}/bench/weights/")
+    rows = {code: page.locator(f"#weight-{bench.animals[code].pk}") for code in bench.animals}
+    order = page.evaluate(
+        "() => [...document.querySelectorAll('.bench-item')].map(e => e.id)"
+    )  # the worksheet's order (by cage): each row's next one is the one to watch
+    codes = {f"weight-{a.pk}": code for code, a in bench.animals.items()}
+    first, second, third = (codes[i] for i in order[1:4])
+
+    save = rows[first].get_by_role("button", name="Save", exact=True)
+    save.scroll_into_view_if_needed()
+    below = screen_top(rows[second])
+    grown = rows[first].bounding_box()["height"]
+    rows[first].get_by_label(f"Weight of {first} in grams").fill("305")
+    save.click()
+    expect(rows[first]).to_contain_text("✓ weighed")
+
+    assert rows[first].bounding_box()["height"] > grown + 50  # the row did grow
+    assert abs(screen_top(rows[second]) - below) < 1
+
+    go_offline(page)
+    save = rows[second].get_by_role("button", name="Save", exact=True)
+    save.scroll_into_view_if_needed()
+    below = screen_top(rows[third])
+    rows[second].get_by_label(f"Weight of {second} in grams").fill("302")
+    save.click()
+    expect(rows[second].locator(".bench-queued")).to_contain_text(f"{second}: 302 g")
+    assert abs(screen_top(rows[third]) - below) < 1
+    go_online(page)
+    expect(rows[second]).to_contain_text("✓ weighed")
+    assert abs(screen_top(rows[third]) - below) < 1
+
+    page.goto(f"/s/{slug}/bench/doses/")
+    doses = {code: page.locator(f"#dose-{bench.animals[code].pk}") for code in bench.animals}
+    order = page.evaluate("() => [...document.querySelectorAll('.bench-item')].map(e => e.id)")
+    codes = {f"dose-{a.pk}": code for code, a in bench.animals.items()}
+    first, second = codes[order[1]], codes[order[2]]
+    given = doses[first].get_by_role("button", name=re.compile("^Given"))
+    given.scroll_into_view_if_needed()
+    below = screen_top(doses[second])
+    given.click()
+    expect(doses[first]).to_contain_text("✓ Given")
+    assert abs(screen_top(doses[second]) - below) < 1
+
+
 def test_doses_weights_and_an_observation_wait_offline_and_are_stored_once(
     transactional_db, bench, new_page
 ):
