@@ -365,7 +365,16 @@
       return;
     }
     box.replaceChildren();
-    conflicts().forEach(function (c) {
+    var list = conflicts();
+    // The notes sit after the page's buttons (so none moves under a finger when one
+    // arrives); the status row's badge, which never changes the row's height, says so.
+    var badge = document.getElementById("bench-conflicts-badge");
+    if (badge) {
+      badge.hidden = list.length === 0;
+      badge.textContent = list.length + " not saved: see below";
+      badge.title = badge.textContent;
+    }
+    list.forEach(function (c) {
       var alert = document.createElement("div");
       alert.className = "alert alert-danger bench-conflict-note";
       alert.setAttribute("role", "alert");

@@ -318,5 +318,8 @@ def test_what_the_server_refuses_meanwhile_is_kept_in_a_not_saved_list(
 
     page.reload()  # kept until the technician has read it
     expect(notes).to_have_count(2)
+    badge = page.locator("#bench-conflicts-badge")  # the notes are below the rows
+    expect(badge).to_have_text("2 not saved: see below")
     notes.nth(0).get_by_role("button", name="Noted").click()
     expect(notes).to_have_count(1)
+    expect(badge).to_have_text("1 not saved: see below")

@@ -391,11 +391,17 @@ def test_a_session_voided_while_offline_is_a_plain_conflict(bench, new_page):
     session = TestSession.objects.get(animal=animal)
     investigator = get_user_model().objects.get(username="investigator")
     services.void_session(session=session, user=investigator, reason="rat unsettled")
+    buttons = page.locator("#bench-tap button")
+    where = [b.bounding_box() for b in buttons.all()]
     page.context.set_offline(False)
     page.evaluate("window.dispatchEvent(new Event('online'))")
     wait_synced(page)
     note = page.locator(".bench-conflict-note")
     note.wait_for()
+    # The note arrives below the tap buttons, which stay where the finger expects them;
+    # the status row says where to look.
+    assert [b.bounding_box() for b in buttons.all()] == where
+    expect(page.locator("#bench-conflicts-badge")).to_have_text("1 not saved: see below")
     text = re.sub(r"\s+", " ", note.inner_text())
     assert "Not recorded: R04 T3 right hind." in text
     assert "This session was voided (rat unsettled)" in text
@@ -404,8 +410,11 @@ def test_a_session_voided_while_offline_is_a_plain_conflict(bench, new_page):
     assert stored(session) == [("4.31", False)]
     assert TestSession.objects.filter(animal=animal).count() == 1
     screenshot(page, "bench-session-conflict")
+    assert too_small_targets(page) == []
     note.get_by_role("button", name="Noted").click()
     expect(page.locator(".bench-conflict-note")).to_have_count(0)
+    expect(page.locator("#bench-conflicts-badge")).to_be_hidden()
+    assert [b.bounding_box() for b in buttons.all()] == where
 
 
 def test_a_blinded_technician_sees_no_group_drug_or_dose(bench, new_page):
