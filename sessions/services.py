@@ -151,7 +151,7 @@ def _start_session(
         now = timezone.now()
         try:
             with transaction.atomic():  # a savepoint, so the outer transaction survives
-                session = TestSession.objects.create(
+                session = TestSession(
                     animal=animal,
                     timepoint=timepoint,
                     paw=paw,
@@ -161,6 +161,8 @@ def _start_session(
                     tested_at=now,
                     minutes_after_dose=_minutes_after_dose(animal, timepoint, now),
                 )
+                session._history_user = user  # the audit trail names them outside a request too
+                session.save(force_insert=True)
         except IntegrityError:
             session = live.first()
             if session is None:

@@ -113,6 +113,19 @@ def test_undo_voids_the_last_tap_with_reason_and_keeps_it(session, people):
 
 
 @pytest.mark.django_db
+def test_a_session_started_outside_a_request_names_its_technician_in_the_audit_trail(
+    session, people
+):
+    # No request here (an import, a shell, a script): the history row still says who.
+    created = session.history.get(history_type="+")
+    assert created.history_user == people["technician"]
+    services.record_stimulus(
+        session=session, filament_size="4.31", withdrew=False, user=people["technician"]
+    )
+    assert Stimulus.history.get(history_type="+").history_user == people["technician"]
+
+
+@pytest.mark.django_db
 def test_one_live_session_per_animal_timepoint_and_paw(session, people):
     with pytest.raises(IntegrityError), transaction.atomic():
         TestSession.objects.create(
