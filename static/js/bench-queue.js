@@ -555,9 +555,13 @@
     var note = form.querySelector(".bench-form-note");
     if (!note) {
       note = document.createElement("div");
-      note.className = "alert alert-danger bench-form-note";
+      note.className = "alert alert-danger bench-form-note mt-2";
       note.setAttribute("role", "alert");
-      form.prepend(note);
+      if (form.closest(".bench-item")) {
+        form.prepend(note); // a worksheet row (bench-steady.js keeps the rows below still)
+      } else {
+        form.append(note); // after the observation form's button: its fields stay put
+      }
     }
     note.textContent = message;
     note.scrollIntoView({ block: "nearest" });
@@ -611,7 +615,7 @@
   }
 
   /* Waiting entries shown where they belong: on their row (a queued dose hides the row's
-   * buttons: it must not be marked twice), observations above their form. */
+   * buttons: it must not be marked twice), observations below their form. */
   function renderQueued() {
     document.querySelectorAll(".bench-queued").forEach(function (el) { el.remove(); });
     var rowsWaiting = {};
@@ -636,7 +640,7 @@
       if (head) {
         head.after(note);
       } else {
-        place.prepend(note);
+        place.after(note); // below the observation form: its fields stay where they were
       }
     });
     document.querySelectorAll("form[data-bench-form=dose]").forEach(function (form) {

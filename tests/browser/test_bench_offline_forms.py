@@ -201,18 +201,22 @@ def test_doses_weights_and_an_observation_wait_offline_and_are_stored_once(
 
     page.goto(f"/s/{slug}/bench/observations/")
     page.get_by_role("checkbox", name="sedation").check()
-    page.get_by_role("button", name="Record observation").click()
+    record = page.get_by_role("button", name="Record observation")
+    where = record.bounding_box()
+    record.click()
     expect(page.get_by_role("alert")).to_have_text("Pick the animal.")  # said now, offline
+    assert record.bounding_box() == where  # said below the button: the fields stay put
     expect(badge).to_have_text("4 waiting to sync: 2 doses, 2 weights")
     page.get_by_role("radio", name="R02").check()
     page.get_by_role("checkbox", name="sedation").check()
     page.get_by_role("radio", name="Mild").check()
     page.get_by_label("Notes (free text)").fill("<b>slow</b> to right itself")
-    page.get_by_role("button", name="Record observation").click()
+    record.click()
     waiting = page.locator(".bench-queued")
     expect(waiting).to_have_text(
         "Waiting to sync: R02: sedation, mild: “<b>slow</b> to right itself”"
     )
+    assert record.bounding_box() == where  # the note is below the form, which stays put
     expect(badge).to_have_text("5 waiting to sync: 2 doses, 2 weights, 1 observation")
     assert not page.get_by_role("radio", name="R02").is_checked()  # ready for the next one
     expect(page.locator(".bench-form-note")).to_have_count(0)
