@@ -6,8 +6,10 @@
  * The row below the one in use is the anchor: whenever the list changes size, the page
  * scrolls by as much as the anchor moved down in the document, so it stays where it was
  * on the screen and the row in use grows upward instead; a row that shrinks keeps its
- * height (a blank strip at its foot until the page is next loaded). A scroll of the technician's own is left
- * alone: positions are measured in the document, which scrolling does not change. The
+ * height (a blank strip at its foot until the page is next loaded). Two moves are left
+ * as they are: a scroll of the technician's own (positions are measured in the document,
+ * which scrolling does not change), and a "Correct…" or "Missed or refused…" the
+ * technician opens or closes, which unfolds downward under their finger as expected. The
  * compensation runs before the browser paints (ResizeObserver), so nothing jumps.
  */
 (function (root) {
@@ -20,6 +22,7 @@
   var current = null;
   var anchor = null;
   var anchorY = 0;
+  var unfolded = false; // a details opened or closed by hand: the next change is theirs
 
   function documentY(el) {
     return el.getBoundingClientRect().top + root.scrollY;
@@ -37,6 +40,11 @@
 
   function steady() {
     if (!anchor || !anchor.isConnected) {
+      return;
+    }
+    if (unfolded) {
+      unfolded = false;
+      anchorY = documentY(anchor);
       return;
     }
     var moved = documentY(anchor) - anchorY;
@@ -58,5 +66,10 @@
   // to measure from there).
   root.addEventListener("pointerdown", function (e) { use(e.target); }, true);
   root.addEventListener("keydown", function (e) { use(e.target); }, true);
+  root.addEventListener("click", function (e) {
+    if (e.target.closest && e.target.closest("summary")) {
+      unfolded = true;
+    }
+  }, true);
   new root.ResizeObserver(steady).observe(list);
 })(window);

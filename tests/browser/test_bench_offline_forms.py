@@ -168,6 +168,15 @@ def test_the_next_row_stays_under_the_finger_when_a_saved_row_grows(
     expect(doses[first]).to_contain_text("✓ Given")
     assert abs(screen_top(doses[second]) - below) < 1
 
+    # Opened by hand, "Missed or refused…" unfolds downward under the finger: the button
+    # stays put and the rows below make room, as the technician expects.
+    missed = doses[second].locator("summary", has_text="Missed or refused")
+    missed.scroll_into_view_if_needed()
+    at = screen_top(missed)
+    missed.click()
+    expect(doses[second].get_by_label("Reason")).to_be_visible()
+    assert abs(screen_top(missed) - at) < 1
+
 
 def test_doses_weights_and_an_observation_wait_offline_and_are_stored_once(
     transactional_db, bench, new_page
