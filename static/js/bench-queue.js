@@ -551,20 +551,26 @@
     flush();
   }
 
+  /* A refusal said at once (offline too) goes right after its form, never above its
+   * fields: the field and the button the finger was on stay where they were. */
   function say(form, message) {
-    var note = form.querySelector(".bench-form-note");
+    var note = formNote(form);
     if (!note) {
       note = document.createElement("div");
       note.className = "alert alert-danger bench-form-note mt-2";
       note.setAttribute("role", "alert");
-      if (form.closest(".bench-item")) {
-        form.prepend(note); // a worksheet row (bench-steady.js keeps the rows below still)
-      } else {
-        form.append(note); // after the observation form's button: its fields stay put
-      }
+      form.after(note);
     }
     note.textContent = message;
     note.scrollIntoView({ block: "nearest" });
+  }
+
+  function formNote(form) {
+    var next = form.nextElementSibling;
+    while (next && next.classList.contains("bench-queued")) {
+      next = next.nextElementSibling; // a "Waiting to sync" note may sit in between
+    }
+    return next && next.classList.contains("bench-form-note") ? next : null;
   }
 
   /* After queueing: the form is ready for the next entry, never for the same one twice. */
@@ -573,10 +579,13 @@
     if (idField) {
       idField.value = uuid4();
     }
+    var said = formNote(form);
+    if (said) {
+      said.remove();
+    }
     var item = form.closest(".bench-item");
     if (form.dataset.benchForm === "weight" && item) {
-      form.querySelectorAll("button[name=confirm]").forEach(function (b) { b.remove(); });
-      item.querySelectorAll(".alert").forEach(function (a) { a.remove(); });
+      item.querySelectorAll(".alert").forEach(function (a) { a.remove(); }); // and "Yes, save"
       form.reset();
     } else if (form.dataset.benchForm === "dose" && item) {
       item.querySelectorAll(".alert:not(.bench-queued)").forEach(function (a) { a.remove(); });

@@ -1,16 +1,20 @@
-/* The dosing and weights worksheets: a row that grows or shrinks after a technician used it
- * (its answer swapped in, a "Sending" note, a saved weight with its Correct… button) does
- * not move the rows below it on the screen. Without this, saving R01's weight pushed R04's
- * field down 122 px just as a finger went for it.
+/* The dosing and weights worksheets: what the technician is about to tap stays where it was
+ * on the screen when a row changes size after they used it (its answer swapped in, a
+ * "Sending" note, a saved weight with its Correct… button, a question). Without this,
+ * saving R01's weight pushed R04's field down 122 px just as a finger went for it.
  *
- * The row below the one in use is the anchor: whenever the list changes size, the page
- * scrolls by as much as the anchor moved down in the document, so it stays where it was
- * on the screen and the row in use grows upward instead; a row that shrinks keeps its
- * height (a blank strip at its foot until the page is next loaded). Two moves are left
- * as they are: a scroll of the technician's own (positions are measured in the document,
- * which scrolling does not change), and a "Correct…" or "Missed or refused…" the
- * technician opens or closes, which unfolds downward under their finger as expected. The
- * compensation runs before the browser paints (ResizeObserver), so nothing jumps.
+ * At each touch (or key) on a row, the screen positions of that row and of the row below
+ * it are noted. When the list then changes size:
+ * - the server asked or refused (a warning or an error on the row: "Yes, save 345 g?",
+ *   "Give the reason"): the technician stays on that row, so the row keeps its place and
+ *   the rows below make room;
+ * - otherwise (saved, or waiting to sync): the technician moves on, so the row below keeps
+ *   its place and the row in use grows upward.
+ * A row that shrinks keeps the height it had at the touch (a blank strip at its foot until
+ * the page is next loaded): a shorter page could not keep its scroll.
+ * A "Correct…" or "Missed or refused…" the technician opens or closes unfolds downward under
+ * their finger as expected, and a scroll of their own becomes the new place to keep. The
+ * page is scrolled before the browser paints (ResizeObserver), so nothing jumps.
  */
 (function (root) {
   "use strict";
@@ -19,57 +23,96 @@
   if (!list || !root.ResizeObserver) {
     return;
   }
-  var current = null;
-  var anchor = null;
-  var anchorY = 0;
+  // The server's question or refusal on a row (not the queue's own "Waiting to sync").
+  var ASKS = ".alert-danger, .alert-warning:not(.bench-queued)";
+  var current = null; // the row in use (htmx may swap it for a new element: see row())
+  var anchor = null; // the row below it
+  var rowTop = 0; // their screen positions at the last touch, and the row's height
+  var anchorTop = 0;
+  var rowHeight = 0;
   var unfolded = false; // a details opened or closed by hand: the next change is theirs
+  var ours = null; // the scroll position this script set, to tell it from the technician's
+  var listHeight = list.getBoundingClientRect().height; // as steady() last left it
 
-  function documentY(el) {
-    return el.getBoundingClientRect().top + root.scrollY;
+  function top(el) {
+    return el.getBoundingClientRect().top;
+  }
+
+  function row() {
+    if (current && !current.isConnected && anchor && anchor.isConnected) {
+      current = anchor.previousElementSibling; // its replacement
+    }
+    return current && current.isConnected ? current : null;
+  }
+
+  function note() {
+    var r = row();
+    rowTop = r ? top(r) : 0;
+    rowHeight = r ? r.getBoundingClientRect().height : 0;
+    anchorTop = anchor && anchor.isConnected ? top(anchor) : 0;
   }
 
   function use(target) {
     var item = target && target.closest ? target.closest(".bench-item") : null;
-    if (!item || !list.contains(item) || item === current) {
-      return; // the same row again: its anchor holds (a document position, not a screen one)
+    if (!item || !list.contains(item)) {
+      return;
     }
     current = item;
     anchor = item.nextElementSibling;
-    anchorY = anchor ? documentY(anchor) : 0;
+    note();
   }
 
   function steady() {
-    if (!anchor || !anchor.isConnected) {
+    var r = row();
+    try {
+      settle(r);
+    } finally {
+      listHeight = list.getBoundingClientRect().height;
+    }
+  }
+
+  function settle(r) {
+    if (!r) {
       return;
     }
     if (unfolded) {
       unfolded = false;
-      anchorY = documentY(anchor);
+      note();
       return;
     }
-    var moved = documentY(anchor) - anchorY;
-    var row = anchor.previousElementSibling;
-    if (moved < 0 && row) {
-      // Shrunk (a dose's buttons give way to one "✓ Given" line): near the top of the page
-      // there may be no room to scroll back, so the row keeps its height instead.
-      row.style.minHeight = row.getBoundingClientRect().height - moved + "px";
-      moved = documentY(anchor) - anchorY;
+    if (r.getBoundingClientRect().height < rowHeight) {
+      r.style.minHeight = rowHeight + "px"; // a shorter page could not keep its scroll
     }
+    var stays = r.querySelector(ASKS) ? r : anchor;
+    if (!stays || !stays.isConnected) {
+      return;
+    }
+    var moved = top(stays) - (stays === r ? rowTop : anchorTop);
     if (moved) {
       root.scrollBy({ top: moved, behavior: "instant" }); // not Bootstrap's smooth scroll
-      anchorY += moved;
+      ours = root.scrollY;
     }
   }
 
-  // Before the row changes: a finger or a pen on it, or a key in one of its fields (Enter
-  // sends the form; bench-queue.js changes the row in its own submit handler, too early
-  // to measure from there).
   root.addEventListener("pointerdown", function (e) { use(e.target); }, true);
+  // A key in a row's field, before Enter sends its form (bench-queue.js changes the row in
+  // its own submit handler, too early to measure from a submit listener).
   root.addEventListener("keydown", function (e) { use(e.target); }, true);
   root.addEventListener("click", function (e) {
     if (e.target.closest && e.target.closest("summary")) {
       unfolded = true;
     }
   }, true);
+  root.addEventListener("scroll", function () {
+    if (list.getBoundingClientRect().height !== listHeight) {
+      return; // the browser's own move as the list changed (a shorter page): steady() mends it
+    }
+    if (ours !== null && Math.abs(root.scrollY - ours) < 1) {
+      ours = null;
+      return;
+    }
+    ours = null;
+    note(); // the technician scrolled: what they see now is what stays
+  }, { passive: true });
   new root.ResizeObserver(steady).observe(list);
 })(window);

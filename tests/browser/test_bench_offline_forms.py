@@ -178,6 +178,57 @@ def test_the_next_row_stays_under_the_finger_when_a_saved_row_grows(
     assert abs(screen_top(missed) - at) < 1
 
 
+def test_a_refusal_a_question_or_a_saved_message_comes_below_the_buttons(
+    transactional_db, bench, new_page
+):
+    """What the server answers goes under the buttons the finger was on: a refused
+    "Missed" did bring "Given" to where "Missed or refused…" had been (66 px on a tablet),
+    a weight question put "Yes, save" where Save had been, and the observations page's
+    "recorded" message pushed the animal buttons down 74 px (seen in a probe as a
+    technician, 2026-12-05)."""
+    page = open_bench(new_page, bench)
+    slug = bench.study.slug
+    page.goto(f"/s/{slug}/bench/doses/")
+    row = page.locator(f"#dose-{bench.animals['R01'].pk}")
+    # all of the row on the screen
+    row.evaluate("e => e.scrollIntoView({block: 'start', behavior: 'instant'})")
+    given = row.get_by_role("button", name=re.compile("^Given"))
+    missed = row.locator("summary", has_text="Missed or refused")
+    before = (given.bounding_box(), missed.bounding_box())
+    missed.click()
+    row.get_by_role("button", name="Missed", exact=True).click()  # no reason given
+    expect(row.get_by_role("alert")).to_contain_text("reason")
+    assert (given.bounding_box(), missed.bounding_box()) == before
+    assert not DoseAdministration.objects.filter(animal=bench.animals["R01"]).exists()
+
+    page.goto(f"/s/{slug}/bench/weights/")
+    row = page.locator(f"#weight-{bench.animals['R01'].pk}")
+    row.evaluate("e => e.scrollIntoView({block: 'start', behavior: 'instant'})")
+    save = row.get_by_role("button", name="Save", exact=True)
+    where = save.bounding_box()
+    row.get_by_label("Weight of R01 in grams").fill("345")  # 15 % over 300 g: a question
+    save.click()
+    yes = row.get_by_role("button", name="Yes, save 345 g")
+    expect(yes).to_be_visible()
+    assert save.bounding_box() == where  # a second tap on Save asks again, never says yes
+    assert yes.bounding_box()["y"] >= where["y"] + where["height"]
+    yes.click()
+    expect(row).to_contain_text("✓ weighed")
+    saved = BodyWeight.objects.filter(animal=bench.animals["R01"], date=timezone.localdate())
+    assert list(saved.values_list("grams", flat=True)) == [Decimal("345.0")]
+
+    page.goto(f"/s/{slug}/bench/observations/")
+    r02 = page.get_by_role("radio", name="R02")
+    label = page.locator(f"label[for='{r02.get_attribute('id')}']")  # the button one taps
+    record = page.get_by_role("button", name="Record observation")
+    where = (label.bounding_box(), record.bounding_box())
+    r02.check()
+    page.get_by_role("checkbox", name="sedation").check()
+    record.click()
+    expect(page.get_by_role("alert")).to_contain_text("R02: recorded")  # after the reload
+    assert (label.bounding_box(), record.bounding_box()) == where
+
+
 def test_doses_weights_and_an_observation_wait_offline_and_are_stored_once(
     transactional_db, bench, new_page
 ):
