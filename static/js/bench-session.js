@@ -148,7 +148,8 @@
           config.params.applications;
       }
       var override = el("bench-override");
-      override.hidden = !picked || picked === v.next;
+      // Its room is kept when it does not show: the answer buttons below never move.
+      override.style.visibility = !picked || picked === v.next ? "hidden" : "visible";
       override.textContent = "You chose this filament instead of " + v.next + " (" + grams(v.next) +
         "); it is recorded as an override.";
     }

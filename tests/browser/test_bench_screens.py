@@ -528,6 +528,11 @@ def test_observations_quick_pick(bench, new_page):
     )
 
 
+PAGE_TOPS = (
+    "s => [...document.querySelectorAll(s)].map(e => e.getBoundingClientRect().top + scrollY)"
+)
+
+
 @pytest.mark.parametrize(
     ("viewport", "name"),
     [(PHONE, "bench-session-phone"), (LANDSCAPE, "bench-session-landscape"), (DESKTOP, None)],
@@ -540,13 +545,21 @@ def test_session_screen_is_usable_at_every_size(bench, new_page, viewport, name)
     page.get_by_text("Different filament").click()
     assert page.locator("label[for^=pick-]").count() == 20
     assert too_small_targets(page) == []
+    # (on the page, not the screen: picking the filament scrolls to the picker)
+    answers = "#bench-tap button"
+    where = page.evaluate(PAGE_TOPS, answers)
     page.get_by_role("radio", name="5.07").check()
     assert shown_next(page) == "5.07"
-    assert "recorded as an override" in page.locator("#bench-override").inner_text()
+    override = page.locator("#bench-override")
+    expect(override).to_be_visible()
+    assert "recorded as an override" in override.inner_text()
+    assert page.evaluate(PAGE_TOPS, answers) == where  # the notice had its room
     if name:
         screenshot(page, name)
     press(page, True)
     wait_synced(page)
+    expect(override).to_be_hidden()
+    assert page.evaluate(PAGE_TOPS, answers) == where  # and keeps it when it goes
     stimulus = Stimulus.objects.get(session__animal=bench["animals"][5], order=2)
     assert (stimulus.filament.size, stimulus.is_override) == ("5.07", True)
     assert shown_next(page) == "4.93"
