@@ -315,6 +315,14 @@
     });
   }
 
+  /* A phone's status row has room for a few words per badge: the short text there, the
+   * whole one as the title (bench.css, .bench-status). */
+  var NARROW = root.matchMedia ? root.matchMedia("(max-width: 575.98px)") : null;
+
+  function narrow() {
+    return !!(NARROW && NARROW.matches);
+  }
+
   function renderBadge() {
     var badge = document.getElementById("bench-sync");
     var offline = document.getElementById("bench-offline");
@@ -326,13 +334,16 @@
       if (others) {
         text += " · " + others + " from another user (they sign in to send them)";
       }
-      badge.textContent = text;
+      var short = (n ? n + " waiting" : "") + (n && others ? " · " : "") +
+        (others ? others + " another user's" : "");
+      badge.textContent = narrow() ? short : text;
       badge.title = text;
       badge.classList.toggle("text-bg-warning", n > 0);
     }
     if (offline) {
       offline.hidden = root.navigator.onLine && !problem;
-      offline.textContent = root.navigator.onLine ? problem : "Offline · kept on this tablet";
+      offline.textContent = root.navigator.onLine ? problem :
+        (narrow() ? "Offline" : "Offline · kept on this tablet");
       offline.title = root.navigator.onLine ? problem :
         "Offline: what you record is kept on this tablet and sent when the Wi-Fi is back";
       if (root.navigator.onLine && problem === SIGNED_OUT) {
@@ -371,8 +382,8 @@
     var badge = document.getElementById("bench-conflicts-badge");
     if (badge) {
       badge.hidden = list.length === 0;
-      badge.textContent = list.length + " not saved: see below";
-      badge.title = badge.textContent;
+      badge.title = list.length + " not saved: see below";
+      badge.textContent = narrow() ? list.length + " not saved ↓" : badge.title;
     }
     list.forEach(function (c) {
       var alert = document.createElement("div");
@@ -709,6 +720,9 @@
   document.body.addEventListener("htmx:sendError", notSent);
   document.body.addEventListener("htmx:timeout", notSent);
   root.addEventListener("online", function () { changed(); flush(); });
+  if (NARROW && NARROW.addEventListener) {
+    NARROW.addEventListener("change", changed); // a tablet turned, a window resized
+  }
   root.addEventListener("offline", changed);
   root.addEventListener("storage", function (evt) {
     if (evt.key === QUEUE || evt.key === CONFLICTS) {
