@@ -23,8 +23,9 @@
   if (!list || !root.ResizeObserver) {
     return;
   }
-  // The server's question or refusal on a row (not the queue's own "Waiting to sync").
-  var ASKS = ".alert-danger, .alert-warning:not(.bench-queued)";
+  // The server's question or refusal on a row: an alert, not a status such as the queue's
+  // "Waiting to sync" or a dose row's standing "weigh it first" warning.
+  var ASKS = ".alert-danger[role=alert], .alert-warning[role=alert]";
   var current = null; // the row in use (htmx may swap it for a new element: see row())
   var anchor = null; // the row below it
   var rowTop = 0; // their screen positions at the last touch, and the row's height
