@@ -211,12 +211,35 @@
 
     var nextAnimal = el("bench-next-animal");
     nextAnimal.hidden = !v.complete;
+    keepRoom(v.complete);
     if (!root.navigator.onLine) {
       var url = nextAnimalUrl();
       if (url) {
         nextAnimal.href = url;
       }
     }
+  }
+
+  /* The guidance box and the answer buttons' heights while the series runs; when it
+   * completes, the result box and the blank strip that take their places keep them, so
+   * nothing below moves and a second tap where Withdrawal or No response was lands on
+   * the strip, never on Next animal or Undo (the server's result box, swapped in with
+   * its answer, gets the same height in the same task, before the page is painted). */
+  var room = { next: 0, answer: 0 };
+
+  function keepRoom(complete) {
+    var done = el("bench-answer-done");
+    if (!done) {
+      return;
+    }
+    done.hidden = !complete;
+    if (!complete) {
+      room.next = el("bench-next").offsetHeight || room.next;
+      room.answer = el("bench-tap").offsetHeight || room.answer;
+      return;
+    }
+    el("bench-result").style.minHeight = room.next ? room.next + "px" : "";
+    done.style.minHeight = room.answer ? room.answer + "px" : "";
   }
 
   function resetChoices() {
