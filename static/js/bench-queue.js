@@ -136,9 +136,21 @@
   /* A queued dose, weight or observation the server refused: one note each. */
   function addFormConflict(op, result, message) {
     var list = read(CONFLICTS, []);
-    list.push({ id: uuid4(), user: op.user, kind: "form", form: op.form, what: op.what,
-      result: result, message: message, at: Date.now() });
+    list.push({ id: uuid4(), user: op.user, kind: "form", form: op.form, row: op.row,
+      what: op.what, result: result, message: message, at: Date.now() });
     write(CONFLICTS, list);
+  }
+
+  /* A dose or weight saved on its row answers that row's "not saved" notes (they ask the
+   * technician to answer on the row or enter it again): they go, the others stay. */
+  function dropAnswered(op) {
+    var list = read(CONFLICTS, []);
+    var left = list.filter(function (c) {
+      return !(c.kind === "form" && c.user === op.user && c.form === op.form && c.row === op.row);
+    });
+    if (left.length !== list.length) {
+      write(CONFLICTS, left);
+    }
   }
 
   function dismiss(id) {
@@ -275,6 +287,8 @@
       }
     } else if (op.form === "observation") {
       observationSaved = true;
+    } else if (op.row) {
+      dropAnswered(op);
     }
     drop(op.uuid);
     // For other scripts of the page (counters, questions): what became of the entry.

@@ -387,3 +387,48 @@ def test_what_the_server_refuses_meanwhile_is_kept_in_a_not_saved_list(
     notes.nth(0).get_by_role("button", name="Noted").click()
     expect(notes).to_have_count(1)
     expect(badge).to_have_text("1 not saved: see below")
+
+
+def test_a_note_answered_on_its_row_goes_and_the_others_stay(
+    transactional_db, bench, people, new_page
+):
+    """A 'Not saved' note asks to answer on the weight's row; once the row has saved the
+    answer, the note and its count go (before, they stayed until tapped 'Noted', which
+    read as the weight still not being saved). Another row's note stays."""
+    page = open_bench(new_page, bench)
+    slug = bench.study.slug
+    page.goto(f"/s/{slug}/bench/weights/")
+    go_offline(page)
+    today = timezone.localdate()
+    for code, grams in (("R02", "311.0"), ("R03", "305.0")):  # the office PC, meanwhile
+        services.record_weight(
+            animal=bench.animals[code],
+            grams=Decimal(grams),
+            date=today,
+            user=people["investigator"],
+        )
+    for code, grams in (("R02", "310"), ("R03", "306")):
+        row = page.locator(f"#weight-{bench.animals[code].pk}")
+        row.get_by_label(f"Weight of {code} in grams").fill(grams)
+        row.get_by_role("button", name="Save", exact=True).click()
+    expect(page.locator("#bench-sync")).to_have_text("2 waiting to sync: 2 weights")
+
+    go_online(page)
+    notes = page.locator(".bench-conflict-note")
+    expect(notes).to_have_count(2)
+    badge = page.locator("#bench-conflicts-badge")
+    expect(badge).to_have_text("2 not saved: see below")
+
+    row = page.locator(f"#weight-{bench.animals['R02'].pk}")
+    row.get_by_role("button", name="Yes, save 310 g").click()
+    expect(row).to_contain_text("310.0 g")
+    expect(notes).to_have_count(1)  # R02's note is answered; R03's still waits
+    assert text(notes.nth(0)).startswith("Not saved: R03: 306 g.")
+    expect(badge).to_have_text("1 not saved: see below")
+    assert sorted(
+        BodyWeight.objects.filter(animal__code__in=["R02", "R03"], date=today).values_list(
+            "animal__code", "grams"
+        )
+    ) == [("R02", Decimal("310.0")), ("R02", Decimal("311.0")), ("R03", Decimal("305.0"))]
+    page.reload()  # and it does not come back
+    expect(notes).to_have_count(1)
