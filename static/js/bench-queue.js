@@ -540,6 +540,8 @@
     return code + ": " + what;
   }
 
+  var PICK_THE_ANIMAL = "Pick the animal.";
+
   function queueForm(evt) {
     var form = evt.target;
     if (!form || !form.dataset || !form.dataset.benchForm || !user) {
@@ -549,7 +551,7 @@
     evt.stopPropagation(); // htmx must not post it as well
     if (form.dataset.benchForm === "observation" && !form.querySelector("[name=animal]:checked")) {
       // Said now, not when the Wi-Fi is back: the server would refuse it then.
-      say(form, "Pick the animal.");
+      say(form, PICK_THE_ANIMAL);
       return;
     }
     var params = formParams(form, evt.submitter);
@@ -744,6 +746,15 @@
     }
   });
   document.addEventListener("submit", queueForm, true); // before htmx posts it
+  // "Pick the animal." goes once an animal is picked: it was answered.
+  document.addEventListener("change", function (evt) {
+    var form = evt.target.form;
+    var note = form && evt.target.name === "animal" && form.dataset.benchForm === "observation" ?
+      formNote(form) : null;
+    if (note && note.textContent === PICK_THE_ANIMAL) {
+      note.remove();
+    }
+  });
   document.addEventListener("DOMContentLoaded", function () {
     freshFormIds();
     registerServiceWorker();

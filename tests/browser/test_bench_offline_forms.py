@@ -268,6 +268,8 @@ def test_doses_weights_and_an_observation_wait_offline_and_are_stored_once(
     assert record.bounding_box() == where  # said below the button: the fields stay put
     expect(badge).to_have_text("4 waiting to sync: 2 doses, 2 weights")
     page.get_by_role("radio", name="R02").check()
+    expect(page.get_by_role("alert")).to_have_count(0)  # answered: it goes
+    assert record.bounding_box() == where
     page.get_by_role("checkbox", name="sedation").check()
     page.get_by_role("radio", name="Mild").check()
     page.get_by_label("Notes (free text)").fill("<b>slow</b> to right itself")
